@@ -1,0 +1,140 @@
+// Load generator: open-loop requests at a fixed rate (like real users, who do not wait for each other),
+// with a cap on requests in flight and a maximum duration after which it stops by itself.
+// CLI: tsx sandbox/load.ts --url http://127.0.0.1:8080 --rps 50 [--duration-s 600] [--service checkout]
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+
+export interface LoadOptions {
+  /** router URL, e.g. http://127.0.0.1:8080 (a path in it is kept) */
+  url: string;
+  rps: number;
+  /** stops by itself after this long; default 10 minutes */
+  maxDurationS?: number;
+  /** sent as x-quad-service, so one router can take load for several services */
+  service?: string;
+  /** most requests in flight at once; beyond it a due request is skipped and counted */
+  maxInFlight?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface LoadCounts {
+  sent: number;
+  ok: number;
+  /** HTTP 5xx answers */
+  errors: number;
+  /** no answer: connection error or timeout */
+  failed: number;
+  skipped: number;
+  byVersion: Record<string, number>;
+}
+
+export interface Load {
+  counts(): LoadCounts;
+  /** resolves when the load stopped (stop() or the max duration) and requests in flight have settled */
+  done: Promise<LoadCounts>;
+  stop(): Promise<LoadCounts>;
+}
+
+const TICK_MS = 10;
+
+export function startLoad(options: LoadOptions): Load {
+  if (!(options.rps > 0)) throw new Error('rps must be > 0');
+  const target = new URL(options.url);
+  const maxDurationMs = (options.maxDurationS ?? 600) * 1000;
+  const maxInFlight = options.maxInFlight ?? 256;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
+  const counts: LoadCounts = { sent: 0, ok: 0, errors: 0, failed: 0, skipped: 0, byVersion: {} };
+  const startedAt = performance.now();
+  let due = 0;
+  let inFlight = 0;
+  let stopped = false;
+  let settle: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => (settle = resolve));
+
+  const maybeSettle = () => {
+    if (stopped && inFlight === 0) settle();
+  };
+
+  function fire(): void {
+    inFlight += 1;
+    counts.sent += 1;
+    const headers: Record<string, string> = options.service ? { 'x-quad-service': options.service } : {};
+    const req = http.get(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, agent, headers, timeout: timeoutMs },
+      (res) => {
+        const version = res.headers['x-sandbox-version'];
+        if (typeof version === 'string') counts.byVersion[version] = (counts.byVersion[version] ?? 0) + 1;
+        if ((res.statusCode ?? 0) >= 500) counts.errors += 1;
+        else counts.ok += 1;
+        res.resume();
+        res.on('end', done);
+        res.on('error', done);
+      },
+    );
+    let finished = false;
+    function done(): void {
+      if (finished) return;
+      finished = true;
+      inFlight -= 1;
+      maybeSettle();
+    }
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => {
+      if (!finished) counts.failed += 1;
+      done();
+    });
+  }
+
+  const timer = setInterval(() => {
+    const elapsed = performance.now() - startedAt;
+    if (elapsed >= maxDurationMs) return void stop();
+    const target = Math.floor((elapsed / 1000) * options.rps);
+    while (due < target) {
+      due += 1;
+      if (inFlight >= maxInFlight) counts.skipped += 1;
+      else fire();
+    }
+  }, TICK_MS);
+
+  function stop(): Promise<LoadCounts> {
+    if (!stopped) {
+      stopped = true;
+      clearInterval(timer);
+      maybeSettle();
+    }
+    return done;
+  }
+  const done = drained.then(() => {
+    agent.destroy();
+    return { ...counts, byVersion: { ...counts.byVersion } };
+  });
+
+  return { counts: () => ({ ...counts, byVersion: { ...counts.byVersion } }), done, stop };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      rps: { type: 'string', default: '20' },
+      'duration-s': { type: 'string', default: '600' },
+      service: { type: 'string' },
+    },
+  });
+  const load = startLoad({ url: values.url, rps: Number(values.rps), maxDurationS: Number(values['duration-s']), service: values.service });
+  const report = setInterval(() => console.log(JSON.stringify(load.counts())), 5000);
+  const stop = () => void load.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const counts = await load.done;
+  clearInterval(report);
+  console.log(JSON.stringify({ final: counts }));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error((err as Error).message);
+    process.exit(2);
+  });
+}

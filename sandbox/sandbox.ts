@@ -1,0 +1,278 @@
+// The sandbox: a weighted router in front of per-version processes, plus the admin API the sandbox
+// deployer and metrics provider talk to. Everything listens on 127.0.0.1.
+//
+// Traffic:  any path → the default service;  /svc/<service>/<path> or header x-quad-service → that one.
+// Admin:    on adminPort when given, else under /admin on the main port.
+//   PUT  /admin/services/{s}/traffic   {version, previousVersion, percent}  absolute, idempotent
+//   GET  /admin/services/{s}/traffic   current split (404 when never set)
+//   GET  /admin/services/{s}/changes   every applied change, in order
+//   GET  /admin/services/{s}/stats?from=ms&to=ms&interval_s=N   per-version interval buckets
+//   GET  /admin/services/{s}/versions  process state, pid, totals, first request / first error time
+//   GET  /admin/services, GET /admin/health
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SERVICE_PATTERN, VERSION_PATTERN, type VersionBehaviour } from './behaviour';
+import { SandboxService, type TrafficSplit } from './service';
+import { aggregateIntervals } from './stats';
+
+export interface SandboxOptions {
+  /** router port; 0 = any free port */
+  port?: number;
+  /** admin API on its own port; when absent the admin API is served under /admin on `port` */
+  adminPort?: number;
+  /** the service plain requests go to */
+  defaultService?: string;
+  /** services serving one version at 100 % from the start, e.g. { checkout: 'v1.2.3' } */
+  initial?: Record<string, string>;
+  /** per-version behaviour overrides; otherwise behaviour comes from the version string */
+  behaviours?: Record<string, Partial<VersionBehaviour>>;
+  /** how long a version no longer routed to keeps running (requests in flight); default 5 s */
+  retireAfterMs?: number;
+}
+
+export interface Sandbox {
+  url: string;
+  adminUrl: string;
+  port: number;
+  adminPort: number;
+  /** for in-process inspection (tests, benchmarks) */
+  service(name: string): SandboxService | undefined;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_INTERVALS = 10_000;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body too large');
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+}
+
+function parseSplit(body: unknown): TrafficSplit {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b.version !== 'string' || !VERSION_PATTERN.test(b.version)) {
+    throw new HttpError(400, `version must match ${VERSION_PATTERN}`);
+  }
+  const previous = b.previousVersion ?? null;
+  if (previous !== null && (typeof previous !== 'string' || !VERSION_PATTERN.test(previous))) {
+    throw new HttpError(400, `previousVersion must be null or match ${VERSION_PATTERN}`);
+  }
+  if (typeof b.percent !== 'number' || !Number.isFinite(b.percent) || b.percent < 0 || b.percent > 100) {
+    throw new HttpError(400, 'percent must be a number from 0 to 100');
+  }
+  return { version: b.version, previousVersion: previous as string | null, percent: b.percent };
+}
+
+function finiteParam(params: URLSearchParams, name: string): number {
+  const raw = params.get(name);
+  const value = raw === null ? NaN : Number(raw);
+  if (!Number.isFinite(value)) throw new HttpError(400, `query parameter ${name} must be a number`);
+  return value;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const defaultService = options.defaultService ?? 'checkout';
+  const behaviours = options.behaviours ?? {};
+  const retireAfterMs = options.retireAfterMs ?? 5000;
+  const services = new Map<string, SandboxService>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+  function getService(name: string, create: boolean): SandboxService | undefined {
+    if (!SERVICE_PATTERN.test(name)) throw new HttpError(400, `service must match ${SERVICE_PATTERN}`);
+    let service = services.get(name);
+    if (!service && create) {
+      service = new SandboxService(name, behaviours, retireAfterMs);
+      services.set(name, service);
+    }
+    return service;
+  }
+
+  function trafficView(service: SandboxService) {
+    return { service: service.name, ...service.traffic, changeCount: service.changes.length };
+  }
+
+  /** Apply a split and wait until every version that now gets traffic is listening. */
+  async function applySplit(name: string, split: TrafficSplit) {
+    const service = getService(name, true)!;
+    const change = service.setTraffic(split);
+    await Promise.all(service.servingVersions().map((v) => service.entry(v).process.ensureRunning()));
+    return { ...trafficView(service), changed: change !== null };
+  }
+
+  async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const parts = url.pathname.split('/').filter(Boolean); // ['admin', 'services', name, what]
+    if (parts[0] !== 'admin') throw new HttpError(404, 'not found');
+    if (parts.length === 2 && parts[1] === 'health') return sendJson(res, 200, { ok: true });
+    if (parts[1] !== 'services') throw new HttpError(404, 'not found');
+    if (parts.length === 2 && req.method === 'GET') {
+      return sendJson(res, 200, { services: [...services.values()].map(trafficView) });
+    }
+    if (parts.length !== 4) throw new HttpError(404, 'not found');
+    const name = decodeURIComponent(parts[2]);
+    const what = parts[3];
+
+    if (what === 'traffic' && req.method === 'PUT') {
+      const split = parseSplit(await readJson(req));
+      return sendJson(res, 200, await applySplit(name, split));
+    }
+    if (req.method !== 'GET') throw new HttpError(405, 'method not allowed');
+    const service = getService(name, false);
+    switch (what) {
+      case 'traffic':
+        if (!service?.traffic) throw new HttpError(404, `no traffic set for ${name}`);
+        return sendJson(res, 200, trafficView(service));
+      case 'changes':
+        return sendJson(res, 200, { service: name, changes: service?.changes ?? [] });
+      case 'versions':
+        return sendJson(res, 200, {
+          service: name,
+          versions: [...(service?.versions.entries() ?? [])].map(([version, e]) => ({
+            version,
+            state: e.process.state,
+            pid: e.process.pid,
+            starts: e.process.starts,
+            behaviour: e.process.behaviour,
+            requests: e.log.total,
+            errors: e.log.errors,
+            firstRequestAt: e.log.firstRequestAt,
+            firstErrorAt: e.log.firstErrorAt,
+          })),
+        });
+      case 'stats': {
+        const from = finiteParam(url.searchParams, 'from');
+        const to = finiteParam(url.searchParams, 'to');
+        const intervalS = finiteParam(url.searchParams, 'interval_s');
+        if (!(to > from)) throw new HttpError(400, 'to must be after from');
+        if (!(intervalS >= 0.1)) throw new HttpError(400, 'interval_s must be at least 0.1');
+        if ((to - from) / (intervalS * 1000) > MAX_INTERVALS) throw new HttpError(400, 'too many intervals');
+        const sources = [...(service?.versions.entries() ?? [])].map(([version, e]) => ({
+          version,
+          log: e.log,
+          usageBetween: (a: number, b: number) => e.process.usageBetween(a, b),
+        }));
+        return sendJson(res, 200, { service: name, from, to, intervalS, intervals: aggregateIntervals(sources, from, to, intervalS) });
+      }
+      default:
+        throw new HttpError(404, 'not found');
+    }
+  }
+
+  function routeTarget(req: http.IncomingMessage, url: URL): { name: string; path: string } {
+    const match = /^\/svc\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (match) return { name: decodeURIComponent(match[1]), path: (match[2] ?? '/') + url.search };
+    const header = req.headers['x-quad-service'];
+    return { name: typeof header === 'string' ? header : defaultService, path: url.pathname + url.search };
+  }
+
+  async function handleTraffic(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const startedAt = performance.now();
+    const target = routeTarget(req, url);
+    const service = getService(target.name, false);
+    const version = service?.pick() ?? null;
+    if (!service || !version) throw new HttpError(503, `no version of ${target.name} is deployed`);
+    const entry = service.entry(version);
+    const record = (isError: boolean) => entry.log.record(Date.now(), performance.now() - startedAt, isError);
+
+    let port: number;
+    try {
+      port = await entry.process.ensureRunning();
+    } catch (err) {
+      record(true);
+      throw new HttpError(503, (err as Error).message);
+    }
+    const headers = { ...req.headers, 'x-quad-service': service.name };
+    const upstream = http.request({ host: HOST, port, method: req.method, path: target.path, headers, agent }, (up) => {
+      const status = up.statusCode ?? 502;
+      res.writeHead(status, { ...up.headers, 'x-sandbox-version': version });
+      up.pipe(res);
+      up.on('end', () => record(status >= 500));
+      up.on('error', () => record(true));
+    });
+    upstream.on('error', (err) => {
+      record(true);
+      if (!res.headersSent) sendJson(res, 502, { error: `upstream ${version}: ${err.message}` });
+      else res.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  function handler(adminHere: boolean, trafficHere: boolean) {
+    return (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const url = new URL(req.url ?? '/', `http://${HOST}`);
+      const isAdmin = url.pathname === '/admin' || url.pathname.startsWith('/admin/');
+      const work =
+        isAdmin && adminHere
+          ? handleAdmin(req, res, url)
+          : trafficHere
+            ? handleTraffic(req, res, url)
+            : Promise.reject(new HttpError(404, 'not found'));
+      work.catch((err: unknown) => {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
+        else res.destroy();
+      });
+    };
+  }
+
+  const separateAdmin = options.adminPort !== undefined;
+  const router = http.createServer(handler(!separateAdmin, true));
+  router.keepAliveTimeout = 30_000;
+  const admin = separateAdmin ? http.createServer(handler(true, false)) : null;
+
+  const listen = (server: http.Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, HOST, () => resolve((server.address() as AddressInfo).port));
+    });
+  const port = await listen(router, options.port ?? 0);
+  const adminPort = admin ? await listen(admin, options.adminPort ?? 0) : port;
+
+  for (const [name, version] of Object.entries(options.initial ?? {})) {
+    await applySplit(name, { version, previousVersion: null, percent: 100 });
+  }
+
+  const close = (server: http.Server) =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  return {
+    url: `http://${HOST}:${port}`,
+    adminUrl: `http://${HOST}:${adminPort}`,
+    port,
+    adminPort,
+    service: (name) => services.get(name),
+    async stop() {
+      await Promise.all([close(router), ...(admin ? [close(admin)] : [])]);
+      agent.destroy();
+      await Promise.all([...services.values()].map((s) => s.stop()));
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// One sandbox service: its traffic split (absolute, idempotent, every real change recorded), the
+// versions it has run (process + request log) and the weighted pick the router asks for per request.
+import { behaviourFor, type VersionBehaviour } from './behaviour';
+import { RequestLog } from './stats';
+import { VersionProcess } from './version-process';
+
+export interface TrafficSplit {
+  /** the version being released: gets `percent` % */
+  version: string;
+  /** the version serving the rest; null = only `version` exists, it gets everything */
+  previousVersion: string | null;
+  percent: number;
+}
+
+export interface TrafficChange extends TrafficSplit {
+  /** 1, 2, 3… per service */
+  seq: number;
+  at: number;
+  before: TrafficSplit | null;
+}
+
+export interface VersionEntry {
+  process: VersionProcess;
+  log: RequestLog;
+  retireTimer: NodeJS.Timeout | null;
+}
+
+export class SandboxService {
+  traffic: TrafficSplit | null = null;
+  readonly changes: TrafficChange[] = [];
+  readonly versions = new Map<string, VersionEntry>();
+  /** error diffusion: exact proportions, no randomness in who gets which request */
+  private credit = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly behaviours: Record<string, Partial<VersionBehaviour>>,
+    private readonly retireAfterMs: number,
+  ) {}
+
+  entry(version: string): VersionEntry {
+    let entry = this.versions.get(version);
+    if (!entry) {
+      const process = new VersionProcess(this.name, version, behaviourFor(version, this.behaviours[version]));
+      entry = { process, log: new RequestLog(), retireTimer: null };
+      this.versions.set(version, entry);
+    }
+    return entry;
+  }
+
+  /** Sets the split. Returns the change, or null when the split already was exactly this. */
+  setTraffic(split: TrafficSplit): TrafficChange | null {
+    const current = this.traffic;
+    if (
+      current &&
+      current.version === split.version &&
+      current.previousVersion === split.previousVersion &&
+      current.percent === split.percent
+    ) {
+      return null;
+    }
+    const change: TrafficChange = { ...split, seq: this.changes.length + 1, at: Date.now(), before: current };
+    this.traffic = { ...split };
+    this.changes.push(change);
+    this.credit = 0;
+    this.retireUnreferenced();
+    return change;
+  }
+
+  /** Versions that get a share of traffic under the current split. */
+  servingVersions(): string[] {
+    const t = this.traffic;
+    if (!t) return [];
+    if (t.previousVersion === null) return [t.version];
+    const serving: string[] = [];
+    if (t.percent > 0) serving.push(t.version);
+    if (t.percent < 100) serving.push(t.previousVersion);
+    return serving;
+  }
+
+  /** The version the next request goes to. */
+  pick(): string | null {
+    const t = this.traffic;
+    if (!t) return null;
+    if (t.previousVersion === null) return t.version;
+    this.credit += t.percent;
+    if (this.credit >= 100) {
+      this.credit -= 100;
+      return t.version;
+    }
+    return t.previousVersion;
+  }
+
+  /** Stop processes no longer in the split, after a grace period for requests in flight. */
+  private retireUnreferenced(): void {
+    const referenced = new Set([this.traffic?.version, this.traffic?.previousVersion]);
+    for (const [version, entry] of this.versions) {
+      if (referenced.has(version)) {
+        if (entry.retireTimer) clearTimeout(entry.retireTimer);
+        entry.retireTimer = null;
+      } else if (!entry.retireTimer && entry.process.state !== 'stopped') {
+        entry.retireTimer = setTimeout(() => {
+          entry.retireTimer = null;
+          void entry.process.stop();
+        }, this.retireAfterMs);
+        entry.retireTimer.unref();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const entry of this.versions.values()) {
+      if (entry.retireTimer) clearTimeout(entry.retireTimer);
+      entry.retireTimer = null;
+    }
+    await Promise.all([...this.versions.values()].map((e) => e.process.stop()));
+  }
+}

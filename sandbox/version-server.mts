@@ -1,0 +1,73 @@
+// One version of the sandbox service, run as its own process so its CPU and memory are its own.
+// Started by version-process.ts with node's type stripping (or tsx), so it imports node builtins only.
+// Parent link is the IPC channel: it sends `ready` with the port, then resource usage twice a second,
+// and exits when the parent goes away so no orphan outlives the sandbox.
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+
+interface Behaviour {
+  errorRate: number;
+  extraLatencyMs: number;
+  baseLatencyMs: number;
+  jitterMeanMs: number;
+}
+
+const version = process.env.QUAD_SANDBOX_VERSION ?? 'unknown';
+const behaviour = JSON.parse(process.env.QUAD_SANDBOX_BEHAVIOUR ?? '{}') as Behaviour;
+
+function send(message: object): void {
+  if (process.send && process.connected) process.send(message);
+}
+
+function latencyMs(): number {
+  // exponential jitter: mostly a few ms, an occasional longer one, like a real service
+  const jitter = -Math.log(1 - Math.random()) * behaviour.jitterMeanMs;
+  return behaviour.baseLatencyMs + behaviour.extraLatencyMs + jitter;
+}
+
+let served = 0;
+
+const server = http.createServer((req, res) => {
+  served += 1;
+  const fail = Math.random() < behaviour.errorRate;
+  // a little real work per request (a cart total and an ETag), so CPU follows traffic
+  const items = Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, qty: (served + i) % 3 + 1, price: 9.99 + i }));
+  const body = JSON.stringify({ version, items, total: items.reduce((s, it) => s + it.qty * it.price, 0) });
+  const etag = createHash('sha1').update(body).digest('hex');
+  req.resume();
+  setTimeout(() => {
+    if (fail) {
+      res.writeHead(500, { 'content-type': 'application/json', 'x-sandbox-version': version });
+      res.end(JSON.stringify({ error: 'internal error', version }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'x-sandbox-version': version, etag });
+    res.end(body);
+  }, latencyMs());
+});
+server.keepAliveTimeout = 30_000;
+
+let lastCpu = process.cpuUsage();
+let lastAt = Date.now();
+function reportUsage(): void {
+  const cpu = process.cpuUsage();
+  const at = Date.now();
+  const cpuMicros = cpu.user - lastCpu.user + cpu.system - lastCpu.system;
+  const cpuPct = at > lastAt ? (cpuMicros / 1000 / (at - lastAt)) * 100 : 0;
+  send({ type: 'usage', at, cpuPct, rssMb: process.memoryUsage.rss() / (1024 * 1024) });
+  lastCpu = cpu;
+  lastAt = at;
+}
+
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  send({ type: 'ready', port, pid: process.pid });
+  setInterval(reportUsage, 500).unref();
+});
+
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
+});
