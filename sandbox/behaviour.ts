@@ -17,7 +17,7 @@ export const SLOW_EXTRA_MS = 300;
 
 /** Versions the sandbox accepts: they end up in process arguments, logs and URLs, so keep them plain. */
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-export const SERVICE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const SERVICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function behaviourFor(version: string, overrides?: Partial<VersionBehaviour>): VersionBehaviour {
   // Suffix markers, e.g. v1.2.4-bad, v1.2.4-slow, v1.2.4-bad-slow, v1.2.4-bad.2

@@ -1,0 +1,66 @@
+// The sandbox deployer against a real sandbox (router + per-version processes) on 127.0.0.1.
+import http from 'node:http';
+import { startSandbox, type Sandbox } from '../../../sandbox/sandbox';
+import { SandboxApiError, SandboxDeployer } from './sandbox';
+
+function versionOf(url: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.headers['x-sandbox-version'] as string | undefined));
+    }).on('error', reject);
+  });
+}
+
+describe('SandboxDeployer', () => {
+  let sandbox: Sandbox;
+  let deployer: SandboxDeployer;
+  const target = { service: 'checkout', version: 'v1.2.4', previousVersion: 'v1.2.3' };
+  const changes = async (service = 'checkout') =>
+    ((await (await fetch(`${sandbox.adminUrl}/admin/services/${service}/changes`)).json()) as { changes: unknown[] }).changes;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0, adminPort: 0, initial: { checkout: 'v1.2.3' } });
+    deployer = new SandboxDeployer({ url: sandbox.adminUrl });
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('reads what is serving now', async () => {
+    expect(await deployer.currentTraffic(target)).toEqual({ percent: 100, version: 'v1.2.3', previousVersion: null });
+    expect(await deployer.currentTraffic({ ...target, service: 'never-deployed' })).toBeNull();
+  });
+
+  it('sets an absolute split that the router serves, and a retry deploys nothing twice', async () => {
+    expect(await deployer.setTraffic(target, 50)).toEqual({ percent: 50, version: 'v1.2.4', previousVersion: 'v1.2.3' });
+    expect(await deployer.setTraffic(target, 50)).toEqual({ percent: 50, version: 'v1.2.4', previousVersion: 'v1.2.3' });
+    expect(await changes()).toHaveLength(2); // initial + one real change
+    const seen = await Promise.all(Array.from({ length: 10 }, () => versionOf(`${sandbox.url}/`)));
+    expect(seen.filter((v) => v === 'v1.2.4')).toHaveLength(5);
+    expect(seen.filter((v) => v === 'v1.2.3')).toHaveLength(5);
+
+    // undo: back to 0 %, and the canary gets nothing
+    expect(await deployer.setTraffic(target, 0)).toMatchObject({ percent: 0 });
+    const after = await Promise.all(Array.from({ length: 10 }, () => versionOf(`${sandbox.url}/`)));
+    expect(after).toEqual(Array(10).fill('v1.2.3'));
+    expect(await deployer.currentTraffic(target)).toEqual({ percent: 0, version: 'v1.2.4', previousVersion: 'v1.2.3' });
+    expect(await changes()).toHaveLength(3);
+  });
+
+  it('keeps each region as its own sandbox service', async () => {
+    await deployer.setTraffic({ ...target, region: 'eu-west-1' }, 10);
+    expect(await deployer.currentTraffic({ ...target, region: 'eu-west-1' })).toMatchObject({ percent: 10 });
+    expect(await deployer.currentTraffic(target)).toMatchObject({ percent: 0 });
+    expect(await changes('checkout.eu-west-1')).toHaveLength(1);
+  });
+
+  it('fails with the sandbox message on bad input and a clear error when the sandbox is down', async () => {
+    await expect(deployer.setTraffic({ ...target, version: 'v1; rm -rf /' }, 10)).rejects.toThrow(/HTTP 400: version must match/);
+    await expect(deployer.setTraffic(target, 120)).rejects.toThrow(/percent/);
+    const down = new SandboxDeployer({ url: 'http://127.0.0.1:1', timeoutMs: 2000 });
+    const err = await down.currentTraffic(target).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SandboxApiError);
+    expect((err as Error).message).toMatch(/is the sandbox running at http:\/\/127\.0\.0\.1:1/);
+  });
+});
