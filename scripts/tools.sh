@@ -70,7 +70,11 @@ ensure_postgres() {
 ensure_moto() {
   if [ -x "$tools/moto/bin/moto_server" ]; then return; fi
   log "installing moto[server] 5.2.5 into .tools/moto"
-  python3 -m venv "$tools/moto" >&2
+  command -v python3 >/dev/null || apt_install python3
+  # Debian's python3 lacks ensurepip until python3-venv is installed
+  if ! python3 -m venv "$tools/moto" >&2; then
+    rm -rf "$tools/moto"; apt_install python3-venv; python3 -m venv "$tools/moto" >&2
+  fi
   "$tools/moto/bin/pip" install -q 'moto[server]==5.2.5' >&2
 }
 
