@@ -1,0 +1,644 @@
+// The release judge: a streaming guard (one interval at a time → ok or breach) and a window judge
+// (PASS / FAIL / INCONCLUSIVE over a whole stage window). Pure and deterministic: no I/O, no clock,
+// no randomness, so it runs in activities, benchmarks and, if need be, the workflow sandbox alike.
+//
+// Error rate: change-point scans of binomial likelihood ratios (one against the absolute limit, one
+// against baseline × ratio conditioned on the interval's total errors), valid under a look every
+// interval by Ville's inequality. Latency / CPU / memory: a robust CUSUM on the excess over the limit,
+// paired per interval with the baseline for ratios (shared load cancels) and standardised by a noise
+// scale the stream itself shows (median of absolute first differences), so it needs persistence,
+// not one spike.
+import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
+import {
+  bernoulliLogLR,
+  binomialUpperTail,
+  cusumStep,
+  median,
+  noiseScale,
+  scanStep,
+  stdNormalCdf,
+} from './stats';
+
+// ---- tuning: statistical levels, not fitted to any scenario ------------------------------------
+
+/** false-alarm bound of each sequential error-rate family (absolute, relative), over the whole stream */
+export const SEQUENTIAL_ALPHA = 0.001;
+/** level of the single look the window judge takes at the whole window */
+export const WINDOW_ALPHA = 0.001;
+/** alternatives of the error-rate scans: how many times past the limit (a grid instead of a prior) */
+const ERROR_FACTORS = [1.5, 2, 3, 5, 10, 30];
+/** CUSUM reference value k and threshold h in noise units: ARL ≈ 900 intervals at the limit (Gaussian) */
+const CUSUM_K = 0.5;
+const CUSUM_H = 5;
+/** one interval moves the CUSUM by at most CLIP - K = 2: three intervals in a row are needed */
+const CUSUM_CLIP = 2.5;
+/** the variance of a p95 estimated from n requests scales like 1/n; this floor is "as if 100 more
+ * requests": interval-to-interval variation that more traffic does not remove */
+const LATENCY_FLOOR_VARIANCE = 1 / 100;
+/** intervals of missing canary data tolerated before the window is too dark to promote */
+const MAX_DARK_FRACTION = 0.2;
+/** how many recent standardised differences the noise estimate keeps (bounds the state size) */
+const NOISE_MEMORY = 180;
+
+// ---- guard state (plain JSON: it travels in activity heartbeat details) ---------------------------
+
+interface ErrorSegment {
+  /** interval where the best-supported change started */
+  from: number;
+  canaryRequests: number;
+  canaryErrors: number;
+  baselineRequests: number;
+  baselineErrors: number;
+}
+
+interface ErrorScan {
+  /** per alternative in ERROR_FACTORS: the scan statistic (null before the first usable interval) */
+  stat: (number | null)[];
+  segment: (ErrorSegment | null)[];
+}
+
+interface ContinuousCheck {
+  /** previous value and variance shape of each noise series, for first differences */
+  prev: ([number, number] | null)[];
+  /** standardised first differences (most recent NOISE_MEMORY) */
+  diffs: number[];
+  cusum: number;
+  /** the intervals since the CUSUM last left zero: for the explanation */
+  run: { from: number; z: number[]; canary: number[]; baseline: number[] } | null;
+}
+
+export interface GuardState {
+  version: 1;
+  /** intervals seen */
+  t: number;
+  errorAbsolute: ErrorScan;
+  errorRelative: ErrorScan;
+  latencyAbsolute: ContinuousCheck;
+  latencyRelative: ContinuousCheck;
+  cpuAbsolute: ContinuousCheck;
+  memoryRelative: ContinuousCheck;
+}
+
+function newScan(): ErrorScan {
+  return { stat: ERROR_FACTORS.map(() => null), segment: ERROR_FACTORS.map(() => null) };
+}
+
+function newCheck(series: number): ContinuousCheck {
+  return { prev: Array.from({ length: series }, () => null), diffs: [], cusum: 0, run: null };
+}
+
+export function newGuardState(): GuardState {
+  return {
+    version: 1,
+    t: 0,
+    errorAbsolute: newScan(),
+    errorRelative: newScan(),
+    latencyAbsolute: newCheck(1),
+    latencyRelative: newCheck(1),
+    cpuAbsolute: newCheck(2),
+    memoryRelative: newCheck(1),
+  };
+}
+
+// ---- formatting for people ------------------------------------------------------------------------
+
+export function fmtPct(fraction: number): string {
+  const p = fraction * 100;
+  if (p === 0) return '0 %';
+  if (p >= 10) return `${p.toFixed(1)} %`;
+  if (p >= 1) return `${p.toFixed(1)} %`;
+  if (p >= 0.1) return `${p.toFixed(2)} %`;
+  return `${p.toPrecision(1)} %`;
+}
+
+export function fmtRatio(r: number): string {
+  if (!Number.isFinite(r)) return '∞×';
+  if (r >= 10) return `${Math.round(r)}×`;
+  return `${Number(r.toFixed(2))}×`;
+}
+
+export function fmtConfidence(c: number): string {
+  // Truncate, never round up: "99.9 %" must not overstate 99.86 %.
+  const p = Math.floor(Math.min(c, 0.999) * 1000) / 10;
+  return `${p.toFixed(1)} %`;
+}
+
+function fmtNum(x: number, unit: string): string {
+  const v = Math.abs(x) >= 100 ? Math.round(x) : Number(x.toFixed(1));
+  return `${v}${unit}`;
+}
+
+// ---- error rate: sequential change-point scans ----------------------------------------------------
+
+const LOG_ALARM = Math.log(ERROR_FACTORS.length / SEQUENTIAL_ALPHA);
+
+/** always-valid confidence that the limit is exceeded, from the scan statistic (Ville + union bound) */
+function scanConfidence(stat: number): number {
+  return Math.max(0, 1 - ERROR_FACTORS.length * Math.exp(-stat));
+}
+
+function updateScan(
+  scan: ErrorScan,
+  t: number,
+  llr: (factor: number) => number,
+  counts: Omit<ErrorSegment, 'from'>,
+): ErrorScan {
+  const stat: (number | null)[] = [];
+  const segment: (ErrorSegment | null)[] = [];
+  ERROR_FACTORS.forEach((f, j) => {
+    const step = scanStep(scan.stat[j], llr(f), t);
+    stat.push(step.value);
+    const old = scan.segment[j];
+    segment.push(
+      step.restarted || !old
+        ? { from: t, ...counts }
+        : {
+            from: old.from,
+            canaryRequests: old.canaryRequests + counts.canaryRequests,
+            canaryErrors: old.canaryErrors + counts.canaryErrors,
+            baselineRequests: old.baselineRequests + counts.baselineRequests,
+            baselineErrors: old.baselineErrors + counts.baselineErrors,
+          },
+    );
+  });
+  return { stat, segment };
+}
+
+function bestOf(scan: ErrorScan): { stat: number; segment: ErrorSegment } | null {
+  let best: { stat: number; segment: ErrorSegment } | null = null;
+  scan.stat.forEach((s, j) => {
+    const seg = scan.segment[j];
+    if (s !== null && seg && (!best || s > best.stat)) best = { stat: s, segment: seg };
+  });
+  return best;
+}
+
+function errorCounts(c: SideAggregate, b: SideAggregate | null): Omit<ErrorSegment, 'from'> {
+  return {
+    canaryRequests: c.requests,
+    canaryErrors: c.errors,
+    baselineRequests: b?.requests ?? 0,
+    baselineErrors: b?.errors ?? 0,
+  };
+}
+
+function describeErrors(seg: Omit<ErrorSegment, 'from'>): { canary: string; baseline: string; cRate: number; bRate: number } {
+  const cRate = seg.canaryRequests > 0 ? seg.canaryErrors / seg.canaryRequests : 0;
+  const bRate = seg.baselineRequests > 0 ? seg.baselineErrors / seg.baselineRequests : 0;
+  return {
+    cRate,
+    bRate,
+    canary: `${fmtPct(cRate)} (${seg.canaryErrors}/${seg.canaryRequests})`,
+    baseline: `${fmtPct(bRate)} (${seg.baselineErrors}/${seg.baselineRequests})`,
+  };
+}
+
+function errorAbsoluteFinding(seg: Omit<ErrorSegment, 'from'>, limitPct: number, confidence: number, breach: boolean, since?: number): MetricFinding {
+  const d = describeErrors(seg);
+  const where = since !== undefined ? ` since interval ${since}` : '';
+  const verdict = breach
+    ? `${fmtConfidence(confidence)} confident it is above the limit`
+    : `not shown above the limit`;
+  return {
+    metric: 'error_rate',
+    status: breach ? 'breach' : 'ok',
+    canary: d.cRate * 100,
+    baseline: seg.baselineRequests > 0 ? d.bRate * 100 : null,
+    limit: limitPct,
+    confidence,
+    sampleSize: seg.canaryRequests,
+    explanation: `error rate ${d.canary}${where} vs limit ${fmtPct(limitPct / 100)} (baseline ${d.baseline}); ${verdict}`,
+  };
+}
+
+function errorRelativeFinding(seg: Omit<ErrorSegment, 'from'>, ratio: number, confidence: number, breach: boolean, since?: number): MetricFinding {
+  const d = describeErrors(seg);
+  const times = d.bRate > 0 ? fmtRatio(d.cRate / d.bRate) : d.cRate > 0 ? 'above' : '1×';
+  const where = since !== undefined ? ` since interval ${since}` : '';
+  const verdict = breach
+    ? `${fmtConfidence(confidence)} confident it is above the limit`
+    : `not shown above the limit`;
+  return {
+    metric: 'error_rate',
+    status: breach ? 'breach' : 'ok',
+    canary: d.cRate * 100,
+    baseline: d.bRate * 100,
+    limit: ratio,
+    confidence,
+    sampleSize: seg.canaryRequests,
+    explanation: `error rate ${d.canary}${where} vs baseline ${d.baseline}: ${times} the baseline, limit ${fmtRatio(ratio)}; ${verdict}`,
+  };
+}
+
+// ---- latency / CPU / memory: robust CUSUM on the excess over the limit -----------------------------
+
+interface ContinuousObservation {
+  /** excess over the limit in the transformed scale (log ratio, or points for CPU): > 0 is bad */
+  excess: number;
+  /** variance shape of this interval (1/n terms for p95s, 1 otherwise) */
+  varShape: number;
+  /** noise series values with their variance shapes, for first differences */
+  noise: ([number, number] | null)[];
+  canary: number;
+  baseline: number;
+}
+
+interface ContinuousSpec {
+  metric: 'latency_p95' | 'cpu' | 'memory';
+  /** ratio limits compare canary/baseline; absolute limits compare the canary alone */
+  kind: 'ratio' | 'absolute';
+  limit: number;
+  /** prior noise scale (per unit variance shape) used while few intervals are seen */
+  prior: number;
+  /** smallest per-interval noise worth believing in (measurement resolution) */
+  floor: number;
+  observe(s: IntervalSample): ContinuousObservation | null;
+}
+
+const log = Math.log;
+
+function latencyVar(n: number): number {
+  return 1 / Math.max(n, 1);
+}
+
+function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpec][] {
+  const specs: [keyof GuardState & string, ContinuousSpec][] = [];
+  if (c.latencyP95MaxMs !== undefined) {
+    const limit = c.latencyP95MaxMs;
+    specs.push(['latencyAbsolute', {
+      metric: 'latency_p95', kind: 'absolute', limit, prior: 0.5, floor: 0.01,
+      observe: (s) => {
+        const cv = s.canary?.latencyP95Ms;
+        if (!s.canary || cv == null || cv <= 0 || s.canary.requests <= 0) return null;
+        const v = latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE;
+        return { excess: log(cv / limit), varShape: v, noise: [[log(cv), v]], canary: cv, baseline: s.baseline?.latencyP95Ms ?? NaN };
+      },
+    }]);
+  }
+  if (c.latencyP95MaxRatio !== undefined) {
+    const limit = c.latencyP95MaxRatio;
+    specs.push(['latencyRelative', {
+      metric: 'latency_p95', kind: 'ratio', limit, prior: 0.5, floor: 0.01,
+      observe: (s) => {
+        const cv = s.canary?.latencyP95Ms;
+        const bv = s.baseline?.latencyP95Ms;
+        if (!s.canary || !s.baseline || cv == null || bv == null || cv <= 0 || bv <= 0) return null;
+        if (s.canary.requests <= 0 || s.baseline.requests <= 0) return null;
+        const v = latencyVar(s.canary.requests) + latencyVar(s.baseline.requests) + LATENCY_FLOOR_VARIANCE;
+        const d = log(cv / bv);
+        return { excess: d - log(limit), varShape: v, noise: [[d, v]], canary: cv, baseline: bv };
+      },
+    }]);
+  }
+  if (c.cpuMaxPct !== undefined) {
+    const limit = c.cpuMaxPct;
+    specs.push(['cpuAbsolute', {
+      metric: 'cpu', kind: 'absolute', limit, prior: 0.05 * limit, floor: 0.5,
+      observe: (s) => {
+        const cv = s.canary?.cpuPct;
+        if (cv == null) return null;
+        const bv = s.baseline?.cpuPct ?? null;
+        // The baseline's CPU series is a second sample of the same kind of noise: it halves the
+        // time before the noise estimate can be trusted.
+        return { excess: cv - limit, varShape: 1, noise: [[cv, 1], bv == null ? null : [bv, 1]], canary: cv, baseline: bv ?? NaN };
+      },
+    }]);
+  }
+  if (c.memoryMaxRatio !== undefined) {
+    const limit = c.memoryMaxRatio;
+    specs.push(['memoryRelative', {
+      metric: 'memory', kind: 'ratio', limit, prior: 0.05, floor: 0.005,
+      observe: (s) => {
+        const cv = s.canary?.memoryMb;
+        const bv = s.baseline?.memoryMb;
+        if (cv == null || bv == null || cv <= 0 || bv <= 0) return null;
+        const d = log(cv / bv);
+        return { excess: d - log(limit), varShape: 1, noise: [[d, 1]], canary: cv, baseline: bv };
+      },
+    }]);
+  }
+  return specs;
+}
+
+function updateCheck(check: ContinuousCheck, spec: ContinuousSpec, obs: ContinuousObservation, t: number): ContinuousCheck {
+  const diffs = [...check.diffs];
+  const prev = obs.noise.map((cur, i) => {
+    const before = check.prev[i];
+    if (cur && before) diffs.push((cur[0] - before[0]) / Math.sqrt(cur[1] + before[1]));
+    return cur ?? before;
+  });
+  while (diffs.length > NOISE_MEMORY) diffs.shift();
+  const scale = noiseScale(diffs, spec.prior, 2);
+  const sigma = Math.max(spec.floor, scale * Math.sqrt(obs.varShape));
+  const z = obs.excess / sigma;
+  const cusum = cusumStep(check.cusum, z, CUSUM_K, CUSUM_CLIP);
+  let run = check.run;
+  if (cusum <= 0) run = null;
+  else {
+    const base = run ?? { from: t, z: [], canary: [], baseline: [] };
+    run = {
+      from: base.from,
+      z: [...base.z, Math.max(-CUSUM_CLIP, Math.min(CUSUM_CLIP, z))],
+      canary: [...base.canary, obs.canary],
+      baseline: [...base.baseline, obs.baseline],
+    };
+  }
+  return { prev, diffs, cusum, run };
+}
+
+const METRIC_WORDS: Record<ContinuousSpec['metric'], { name: string; unit: string }> = {
+  latency_p95: { name: 'p95 latency', unit: ' ms' },
+  cpu: { name: 'CPU', unit: ' %' },
+  memory: { name: 'memory', unit: ' MB' },
+};
+
+function continuousBreachFinding(spec: ContinuousSpec, check: ContinuousCheck): MetricFinding {
+  const run = check.run!;
+  const c = median(run.canary);
+  const b = median(run.baseline.filter((x) => Number.isFinite(x)));
+  const zSum = run.z.reduce((a, x) => a + x, 0);
+  const confidence = stdNormalCdf(zSum / Math.sqrt(run.z.length));
+  const w = METRIC_WORDS[spec.metric];
+  const n = run.z.length;
+  const span = `median of the last ${n} interval${n === 1 ? '' : 's'}`;
+  const tail = `${fmtConfidence(confidence)} confident it is above the limit`;
+  const explanation = spec.kind === 'ratio'
+    ? `${w.name} ${fmtNum(c, w.unit)} vs baseline ${fmtNum(b, w.unit)} (${span}): ${fmtRatio(c / b)} the baseline, limit ${fmtRatio(spec.limit)}; ${tail}`
+    : `${w.name} ${fmtNum(c, w.unit)} (${span}) vs limit ${fmtNum(spec.limit, w.unit)}${Number.isFinite(b) ? ` (baseline ${fmtNum(b, w.unit)})` : ''}; ${tail}`;
+  return {
+    metric: spec.metric,
+    status: 'breach',
+    canary: c,
+    baseline: Number.isFinite(b) ? b : null,
+    limit: spec.limit,
+    confidence,
+    sampleSize: n,
+    explanation,
+  };
+}
+
+// ---- the streaming guard --------------------------------------------------------------------------
+
+/**
+ * Feed one interval; returns the new state and a breach when the evidence is conclusive. The state is
+ * never mutated, so a retried activity can resume from its last heartbeat.
+ */
+export function guardStep(state: GuardState, sample: IntervalSample, criteria: Criteria): { state: GuardState; breach: GuardBreach | null } {
+  const t = state.t;
+  const next: GuardState = { ...state, t: t + 1 };
+  const findings: MetricFinding[] = [];
+  const c = sample.canary;
+  const b = sample.baseline;
+
+  if (c && c.requests > 0) {
+    const counts = errorCounts(c, b);
+    if (criteria.errorRateMaxPct !== undefined) {
+      const p0 = criteria.errorRateMaxPct / 100;
+      next.errorAbsolute = updateScan(state.errorAbsolute, t, (f) => bernoulliLogLR(c.errors, c.requests, p0, Math.min(p0 * f, (1 + p0) / 2)), counts);
+      const best = bestOf(next.errorAbsolute);
+      if (best && best.stat >= LOG_ALARM) {
+        findings.push(errorAbsoluteFinding(best.segment, criteria.errorRateMaxPct, scanConfidence(best.stat), true, best.segment.from));
+      }
+    }
+    if (criteria.errorRateMaxRatio !== undefined && b && b.requests > 0 && c.errors + b.errors > 0) {
+      // Conditioned on this interval's total errors, the canary's share is binomial with
+      // p = θ·n_c / (θ·n_c + n_b) where θ = canary rate / baseline rate: load and incidents that hit
+      // both sides alike cancel out.
+      const r = criteria.errorRateMaxRatio;
+      const share = (theta: number) => (theta * c.requests) / (theta * c.requests + b.requests);
+      next.errorRelative = updateScan(state.errorRelative, t, (f) => bernoulliLogLR(c.errors, c.errors + b.errors, share(r), share(r * f)), counts);
+    } else if (criteria.errorRateMaxRatio !== undefined && b && b.requests > 0) {
+      // No error on either side: no information on the ratio, but the requests still count for the
+      // explanation of the current segment.
+      next.errorRelative = {
+        stat: state.errorRelative.stat,
+        segment: state.errorRelative.segment.map((s) => (s ? { ...s, canaryRequests: s.canaryRequests + c.requests, baselineRequests: s.baselineRequests + b.requests } : s)),
+      };
+    }
+    if (criteria.errorRateMaxRatio !== undefined) {
+      const best = bestOf(next.errorRelative);
+      if (best && best.stat >= LOG_ALARM) {
+        findings.push(errorRelativeFinding(best.segment, criteria.errorRateMaxRatio, scanConfidence(best.stat), true, best.segment.from));
+      }
+    }
+  }
+
+  for (const [key, spec] of continuousSpecs(criteria)) {
+    const obs = spec.observe(sample);
+    if (!obs) continue;
+    const check = updateCheck(state[key] as ContinuousCheck, spec, obs, t);
+    (next as unknown as Record<string, ContinuousCheck>)[key] = check;
+    if (check.cusum >= CUSUM_H) findings.push(continuousBreachFinding(spec, check));
+  }
+
+  if (findings.length === 0) return { state: next, breach: null };
+  findings.sort((x, y) => (y.confidence ?? 0) - (x.confidence ?? 0));
+  return {
+    state: next,
+    breach: { kind: 'breach', explanation: findings.map((f) => f.explanation).join('; and '), findings, interval: t },
+  };
+}
+
+// ---- the window judge -----------------------------------------------------------------------------
+
+interface WindowTotals {
+  canaryRequests: number;
+  canaryErrors: number;
+  baselineRequests: number;
+  baselineErrors: number;
+  canaryDark: number;
+  baselineDark: number;
+  trailingDark: number;
+}
+
+function totals(samples: IntervalSample[]): WindowTotals {
+  const t: WindowTotals = { canaryRequests: 0, canaryErrors: 0, baselineRequests: 0, baselineErrors: 0, canaryDark: 0, baselineDark: 0, trailingDark: 0 };
+  for (const s of samples) {
+    if (s.canary) {
+      t.canaryRequests += s.canary.requests;
+      t.canaryErrors += s.canary.errors;
+      t.trailingDark = 0;
+    } else {
+      t.canaryDark++;
+      t.trailingDark++;
+    }
+    if (s.baseline) {
+      t.baselineRequests += s.baseline.requests;
+      t.baselineErrors += s.baseline.errors;
+    } else t.baselineDark++;
+  }
+  return t;
+}
+
+/** intervals where the canary reported but a metric it must be judged on was missing */
+function metricGaps(samples: IntervalSample[], criteria: Criteria): { metric: string; missing: number; of: number }[] {
+  const gaps: { metric: string; missing: number; of: number }[] = [];
+  const count = (name: string, applies: boolean, missing: (s: IntervalSample) => boolean | null) => {
+    if (!applies) return;
+    let m = 0;
+    let of = 0;
+    for (const s of samples) {
+      const r = missing(s);
+      if (r === null) continue;
+      of++;
+      if (r) m++;
+    }
+    gaps.push({ metric: name, missing: m, of });
+  };
+  const hasLatency = criteria.latencyP95MaxMs !== undefined || criteria.latencyP95MaxRatio !== undefined;
+  count('p95 latency', hasLatency, (s) => (s.canary && s.canary.requests > 0 ? s.canary.latencyP95Ms == null : null));
+  count('CPU', criteria.cpuMaxPct !== undefined, (s) => (s.canary ? s.canary.cpuPct == null : null));
+  count('memory', criteria.memoryMaxRatio !== undefined, (s) => (s.canary ? s.canary.memoryMb == null : null));
+  return gaps;
+}
+
+/** one look at the whole window with fixed-sample tests: catches a small, steady regression that the
+ * sequential guard (which pays for looking every interval) has not yet proven */
+function windowTests(samples: IntervalSample[], criteria: Criteria, tot: WindowTotals): MetricFinding[] {
+  const out: MetricFinding[] = [];
+  const seg = tot;
+  if (criteria.errorRateMaxPct !== undefined && tot.canaryRequests > 0) {
+    const p = binomialUpperTail(tot.canaryErrors, tot.canaryRequests, criteria.errorRateMaxPct / 100);
+    out.push(errorAbsoluteFinding(seg, criteria.errorRateMaxPct, 1 - p, p <= WINDOW_ALPHA));
+  }
+  if (criteria.errorRateMaxRatio !== undefined && tot.canaryRequests > 0 && tot.baselineRequests > 0) {
+    // Pooled over intervals where both sides reported, conditioned on the total errors.
+    let cn = 0, ce = 0, bn = 0, be = 0;
+    for (const s of samples) {
+      if (!s.canary || !s.baseline) continue;
+      cn += s.canary.requests; ce += s.canary.errors; bn += s.baseline.requests; be += s.baseline.errors;
+    }
+    if (cn > 0 && bn > 0) {
+      const r = criteria.errorRateMaxRatio;
+      const p = binomialUpperTail(ce, ce + be, (r * cn) / (r * cn + bn));
+      out.push(errorRelativeFinding({ canaryRequests: cn, canaryErrors: ce, baselineRequests: bn, baselineErrors: be }, r, 1 - p, p <= WINDOW_ALPHA));
+    }
+  }
+  for (const [, spec] of continuousSpecs(criteria)) {
+    const obs = samples.map((s) => spec.observe(s)).filter((o): o is ContinuousObservation => o !== null);
+    if (obs.length === 0) continue;
+    // Sign test on the per-interval excess: scale-free and blind to how wild any one interval is.
+    const above = obs.filter((o) => o.excess > 0).length;
+    const p = binomialUpperTail(above, obs.length, 0.5);
+    const breach = p <= WINDOW_ALPHA && median(obs.map((o) => o.excess)) > 0;
+    const w = METRIC_WORDS[spec.metric];
+    const cMed = median(obs.map((o) => o.canary));
+    const bMed = median(obs.map((o) => o.baseline).filter((x) => Number.isFinite(x)));
+    const what = spec.kind === 'ratio'
+      ? `${w.name} ${fmtNum(cMed, w.unit)} vs baseline ${fmtNum(bMed, w.unit)} (medians): ${fmtRatio(cMed / bMed)} the baseline, limit ${fmtRatio(spec.limit)}`
+      : `${w.name} ${fmtNum(cMed, w.unit)} (median) vs limit ${fmtNum(spec.limit, w.unit)}`;
+    out.push({
+      metric: spec.metric,
+      status: breach ? 'breach' : 'ok',
+      canary: cMed,
+      baseline: Number.isFinite(bMed) ? bMed : null,
+      limit: spec.limit,
+      confidence: 1 - p,
+      sampleSize: obs.length,
+      explanation: `${what}; above the limit in ${above} of ${obs.length} intervals${breach ? `, ${fmtConfidence(1 - p)} confident it is above the limit` : ''}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The verdict over a whole stage window. Replays the guard first (so a breach it would have raised
+ * is a FAIL here too), then one fixed-sample look at the window, then asks whether there is enough
+ * canary data to promote at all.
+ */
+export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verdict {
+  const tot = totals(samples);
+  const intervals = samples.length;
+  const base = { canaryRequests: tot.canaryRequests, intervals };
+
+  let state = newGuardState();
+  for (const s of samples) {
+    const step = guardStep(state, s, criteria);
+    state = step.state;
+    if (step.breach) {
+      return { verdict: 'FAIL', explanation: `${step.breach.explanation} (interval ${step.breach.interval})`, findings: step.breach.findings, ...base };
+    }
+  }
+
+  const findings = windowTests(samples, criteria, tot);
+  const breaches = findings.filter((f) => f.status === 'breach');
+  if (breaches.length > 0) {
+    return { verdict: 'FAIL', explanation: `over the whole window: ${breaches.map((f) => f.explanation).join('; and ')}`, findings, ...base };
+  }
+
+  const problems: MetricFinding[] = [];
+  const darkLimit = Math.max(1, Math.floor(MAX_DARK_FRACTION * intervals));
+  const trailingLimit = Math.max(3, Math.ceil(0.1 * intervals));
+  if (intervals === 0 || tot.canaryDark > darkLimit || tot.trailingDark >= trailingLimit) {
+    problems.push({
+      metric: 'data',
+      status: 'insufficient',
+      sampleSize: intervals - tot.canaryDark,
+      explanation: intervals === 0
+        ? 'no canary metrics at all'
+        : `canary metrics missing in ${tot.canaryDark} of ${intervals} intervals${tot.trailingDark > 0 ? ` (the last ${tot.trailingDark} in a row)` : ''}`,
+    });
+  }
+  const hasRatio = criteria.errorRateMaxRatio !== undefined || criteria.latencyP95MaxRatio !== undefined || criteria.memoryMaxRatio !== undefined;
+  if (hasRatio && intervals > 0 && tot.baselineDark > darkLimit) {
+    problems.push({
+      metric: 'data',
+      status: 'insufficient',
+      sampleSize: intervals - tot.baselineDark,
+      explanation: `baseline metrics missing in ${tot.baselineDark} of ${intervals} intervals: nothing to compare the canary with`,
+    });
+  }
+  for (const g of metricGaps(samples, criteria)) {
+    if (g.of > 0 && g.missing > Math.max(1, Math.floor(MAX_DARK_FRACTION * g.of))) {
+      problems.push({ metric: 'data', status: 'insufficient', sampleSize: g.of - g.missing, explanation: `canary ${g.metric} missing in ${g.missing} of ${g.of} intervals` });
+    }
+  }
+  if (tot.canaryRequests < criteria.minRequests) {
+    problems.push({
+      metric: 'traffic',
+      status: 'insufficient',
+      sampleSize: tot.canaryRequests,
+      limit: criteria.minRequests,
+      explanation: `canary saw ${tot.canaryRequests} requests, fewer than the ${criteria.minRequests} needed to promote`,
+    });
+  }
+  if (problems.length > 0) {
+    return { verdict: 'INCONCLUSIVE', explanation: problems.map((f) => f.explanation).join('; '), findings: [...problems, ...findings], ...base };
+  }
+  const summary = findings.length > 0 ? findings.map((f) => f.explanation).join('; ') : 'no criteria to check';
+  return { verdict: 'PASS', explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`, findings, ...base };
+}
+
+// ---- the naive baseline for the bench -------------------------------------------------------------
+
+export interface ThresholdResult {
+  verdict: 'PASS' | 'FAIL';
+  /** interval at which the failed checks reached the threshold */
+  interval: number | null;
+  failedChecks: number;
+}
+
+/**
+ * The naive per-interval threshold judge (what Flagger does), for the bench baseline only: each
+ * interval's point values against the limits; `threshold` failed checks roll back; an interval
+ * with no data fails nothing; it promotes whatever the traffic.
+ */
+export function thresholdJudge(samples: IntervalSample[], criteria: Criteria, threshold = 5): ThresholdResult {
+  let failed = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const { canary: c, baseline: b } = samples[i];
+    if (!c) continue;
+    const rate = c.requests > 0 ? c.errors / c.requests : null;
+    const bRate = b && b.requests > 0 ? b.errors / b.requests : null;
+    const bad =
+      (criteria.errorRateMaxPct !== undefined && rate !== null && rate * 100 > criteria.errorRateMaxPct) ||
+      (criteria.errorRateMaxRatio !== undefined && rate !== null && bRate !== null && rate > criteria.errorRateMaxRatio * bRate) ||
+      (criteria.latencyP95MaxMs !== undefined && c.latencyP95Ms != null && c.latencyP95Ms > criteria.latencyP95MaxMs) ||
+      (criteria.latencyP95MaxRatio !== undefined && c.latencyP95Ms != null && b?.latencyP95Ms != null && c.latencyP95Ms > criteria.latencyP95MaxRatio * b.latencyP95Ms) ||
+      (criteria.cpuMaxPct !== undefined && c.cpuPct != null && c.cpuPct > criteria.cpuMaxPct) ||
+      (criteria.memoryMaxRatio !== undefined && c.memoryMb != null && b?.memoryMb != null && c.memoryMb > criteria.memoryMaxRatio * b.memoryMb);
+    if (bad) failed++;
+    if (failed >= threshold) return { verdict: 'FAIL', interval: i, failedChecks: failed };
+  }
+  return { verdict: 'PASS', interval: null, failedChecks: failed };
+}

@@ -1,0 +1,91 @@
+// Pure statistical pieces of the release judge. Deterministic, no I/O: safe in the workflow sandbox.
+// Distribution functions come from stdlib (@stdlib/*): maintained, exact numerics (incomplete beta,
+// erfc) tested against reference tables, and plain CommonJS with no side effects on import.
+import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
+
+/** P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value. */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  return Math.max(0, Math.min(1, 1 - binomialCdf(k - 1, n, p)));
+}
+
+/** Standard normal CDF. */
+export function stdNormalCdf(z: number): number {
+  return normalCdf(z, 0, 1);
+}
+
+/** log of the likelihood ratio of Binomial(n, p1) against Binomial(n, p0) for k successes. */
+export function bernoulliLogLR(k: number, n: number, p0: number, p1: number): number {
+  if (n <= 0) return 0;
+  const hit = k > 0 ? k * Math.log(p1 / p0) : 0;
+  const miss = n - k > 0 ? (n - k) * (Math.log1p(-p1) - Math.log1p(-p0)) : 0;
+  return hit + miss;
+}
+
+/**
+ * Weight given to "the change started at interval s" when scanning for a change point:
+ * w_s = 1/((s+1)(s+2)), which sums to 1 over s = 0, 1, 2, ... so the union bound over all start
+ * points costs nothing beyond the chosen alpha, however long the stream runs (no horizon needed).
+ */
+export function logStartWeight(s: number): number {
+  return -Math.log((s + 1) * (s + 2));
+}
+
+/**
+ * One step of the change-point scan statistic M_t = max over starts s <= t of
+ * [log w_s + sum_{u=s..t} llr_u]. For each start, exp(sum llr) is a test supermartingale under the
+ * null, so by Ville's inequality and the union bound P(ever M_t >= log(1/beta)) <= beta.
+ * Returns the new value and whether the best start moved to this interval.
+ */
+export function scanStep(prev: number | null, llr: number, t: number): { value: number; restarted: boolean } {
+  const fresh = logStartWeight(t);
+  if (prev === null || fresh > prev) return { value: fresh + llr, restarted: true };
+  return { value: prev + llr, restarted: false };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Nearest-rank quantile (q in [0, 1]); the value a reader can find in the list. */
+export function quantileRank(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil(q * s.length));
+  return s[rank - 1];
+}
+
+/** Median absolute deviation scaled to estimate a normal standard deviation (1.4826 × MAD). */
+export function madSigma(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const m = median(values);
+  return 1.4826 * median(values.map((v) => Math.abs(v - m)));
+}
+
+/**
+ * Robust per-interval noise scale from first differences d_t - d_{t-1}, each already divided by its
+ * sqrt(variance shape). Differencing removes the level, so a step change in the mean spoils one
+ * difference out of many and the median ignores it; a slow trend shifts all differences alike and
+ * the MAD (centred on their median) ignores that too. Divided by sqrt 2 because a difference carries
+ * two intervals' noise. Blended with a prior (priorWeight pseudo-differences) while data is scarce.
+ */
+export function noiseScale(stdDiffs: readonly number[], prior: number, priorWeight: number): number {
+  const m = stdDiffs.length;
+  if (m === 0) return prior;
+  const est = madSigma(stdDiffs) / Math.SQRT2;
+  return Math.sqrt((priorWeight * prior * prior + m * est * est) / (priorWeight + m));
+}
+
+/**
+ * One step of a robust one-sided CUSUM (Page's test) on a standardised excess z: the increment is
+ * clipped to [-clip, clip] so one wild interval can move the sum by at most clip - k.
+ */
+export function cusumStep(prev: number, z: number, k: number, clip: number): number {
+  const zc = Math.max(-clip, Math.min(clip, z));
+  return Math.max(0, prev + zc - k);
+}
