@@ -120,6 +120,7 @@ test('approval required (405) becomes a clear, non-retryable error and changes n
   expect(err).toBeInstanceOf(LaunchDarklyError);
   expect(err).toMatchObject({ kind: 'approval_required', status: 405, code: 'method_not_allowed', retryable: false });
   expect((err as Error).message).toMatch(/requires an approval to change dark_mode in web\/production/);
+  expect((err as Error).name).toBe('LaunchDarklyApprovalRequired');
   expect(envOf(fake.flag('dark_mode'))).toEqual(envOf(seeded));
 });
 
@@ -129,6 +130,7 @@ test('a concurrent change (409) is a retryable conflict; the retry goes through'
   const err = await provider.setRollout('dark_mode', 10).catch((e: unknown) => e);
   expect(err).toMatchObject({ kind: 'conflict', status: 409, code: 'optimistic_locking_error', retryable: true });
   expect((err as Error).message).toMatch(/changed concurrently; retry/);
+  expect((err as Error).name).toBe('LaunchDarklyRetryableError');
   expect(await provider.setRollout('dark_mode', 10)).toMatchObject({ enabled: true, rolloutPercent: 10 });
 });
 

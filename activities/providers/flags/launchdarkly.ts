@@ -47,10 +47,15 @@ export type LaunchDarklyErrorKind =
   | 'approval_required' | 'conflict' | 'pending_change_conflict' | 'unauthorized' | 'forbidden' | 'not_found'
   | 'invalid_request' | 'rate_limited' | 'server';
 
+/** Error names (Temporal failure types) that retrying unchanged cannot fix: a person must act first. */
+export const LD_NON_RETRYABLE_ERROR_TYPES = ['LaunchDarklyApprovalRequired', 'LaunchDarklyPendingChangeConflict', 'LaunchDarklyError'];
+
 export class LaunchDarklyError extends Error {
   constructor(message: string, readonly kind: LaunchDarklyErrorKind, readonly status: number, readonly code?: string) {
     super(message);
-    this.name = kind === 'approval_required' ? 'LaunchDarklyApprovalRequired' : 'LaunchDarklyError';
+    this.name = kind === 'approval_required' ? 'LaunchDarklyApprovalRequired'
+      : kind === 'pending_change_conflict' ? 'LaunchDarklyPendingChangeConflict'
+        : this.retryable ? 'LaunchDarklyRetryableError' : 'LaunchDarklyError';
   }
 
   /** worth retrying as is: a concurrent change, rate limiting or a server error */
