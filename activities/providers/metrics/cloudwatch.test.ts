@@ -273,6 +273,25 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
       .toEqual(['canary_requests', 'canary_errors', 'canary_latencyP95', 'canary_cpu', 'canary_errorRate']);
   });
 
+  test('${region} in a dimension is the query\'s region (region rollouts), else the client\'s', async () => {
+    const fake = await startWireFake([{ body: { MetricDataResults: [] } }, { body: { MetricDataResults: [] } }]);
+    servers.push(fake.server);
+    const src = source({ ...options(fake.endpoint), dimensions: { Service: '${service}', Region: '${region}' } });
+    const q = { service: 'checkout', version: 'v2', previousVersion: null, from, to, intervalS: 60 };
+    const samples = await src.fetch(q);
+    await src.fetch({ ...q, region: 'eu-west-1' });
+    const dimsSent = fake.requests.map((r) => r.body.MetricDataQueries[0].MetricStat.Metric.Dimensions);
+    expect(dimsSent).toEqual([
+      [{ Name: 'Service', Value: 'checkout' }, { Name: 'Region', Value: REGION }],
+      [{ Name: 'Service', Value: 'checkout' }, { Name: 'Region', Value: 'eu-west-1' }],
+    ]);
+    // no datapoints at all: every interval is there, each side null
+    expect(samples).toEqual([
+      { at: from + MIN, intervalS: 60, canary: null, baseline: null },
+      { at: from + 2 * MIN, intervalS: 60, canary: null, baseline: null },
+    ]);
+  });
+
   test('a throttling answer or a failed query rejects with a clear error; credentials never appear', async () => {
     const fake = await startWireFake([
       { status: 400, body: { __type: 'com.amazonaws.cloudwatch#LimitExceededException', message: 'Rate exceeded' } },

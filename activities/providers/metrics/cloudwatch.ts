@@ -144,7 +144,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
   }
 
   /** The exact GetMetricData input for a window (without NextToken). Pure; exported for tests and dry runs. */
-  buildRequest(query: MetricsQuery): { input: GetMetricDataCommandInput; start: number; intervals: number } {
+  buildRequest(query: MetricsQuery, clientRegion = ''): { input: GetMetricDataCommandInput; start: number; intervals: number } {
     checkPeriod(query.intervalS);
     if (!(query.to > query.from)) throw new Error(`empty metrics window: from ${query.from} is not before to ${query.to}`);
     const stepMs = query.intervalS * 1000;
@@ -153,13 +153,14 @@ export class CloudWatchMetricsSource implements MetricsSource {
     const alignMs = Math.min(query.intervalS, 60) * 1000;
     const start = Math.floor(query.from / alignMs) * alignMs;
     const intervals = Math.ceil((query.to - start) / stepMs);
-    const region = this.options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '';
+    // ${region} in a dimension: the query's region (region rollouts), else the client's own
+    const region = query.region ?? clientRegion;
 
     const queries: MetricDataQuery[] = [];
     const sides: Array<[SideKey, string]> = [['canary', query.version]];
     if (query.previousVersion) sides.push(['baseline', query.previousVersion]);
     for (const [side, version] of sides) {
-      const ctx: DimensionContext = { service: query.service, version, region: query.region ?? region };
+      const ctx: DimensionContext = { service: query.service, version, region };
       for (const key of METRIC_KEYS) {
         const spec = this.options.metrics[key];
         if (!spec) continue;
@@ -201,7 +202,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
 
   /** Every series CloudWatch returned for the window, by interval index; follows NextToken to the end. */
   async fetchSeries(query: MetricsQuery): Promise<CloudWatchSeries> {
-    const { input, start, intervals } = this.buildRequest(query);
+    const { input, start, intervals } = this.buildRequest(query, await this.clientRegion());
     const stepMs = query.intervalS * 1000;
     const results = new Map<string, IntervalSeries>();
     let nextToken: string | undefined;
@@ -238,6 +239,15 @@ export class CloudWatchMetricsSource implements MetricsSource {
 
   async fetch(query: MetricsQuery): Promise<IntervalSample[]> {
     return toSamples(await this.fetchSeries(query));
+  }
+
+  /** The region the SDK resolved (options, AWS_REGION, profile); "" when none could be found. */
+  private async clientRegion(): Promise<string> {
+    try {
+      return await this.client.config.region();
+    } catch {
+      return ''; // the call itself will then fail with the SDK's "Region is missing"
+    }
   }
 
   private collect(r: MetricDataResult, into: Map<string, IntervalSeries>, start: number, stepMs: number, intervals: number): void {
