@@ -254,7 +254,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const adminPort = admin ? await listen(admin, options.adminPort ?? 0) : port;
 
   for (const [name, version] of Object.entries(options.initial ?? {})) {
-    await applySplit(name, { version, previousVersion: null, percent: 100 });
+    await applySplit(name, parseSplit({ version, previousVersion: null, percent: 100 }));
   }
 
   const close = (server: http.Server) =>

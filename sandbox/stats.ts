@@ -24,9 +24,15 @@ export class RequestLog {
     // requests finish out of order; keep the log sorted by time so lookups can bisect
     let i = this.at.length;
     while (i > this.head && this.at[i - 1] > at) i -= 1;
-    this.at.splice(i, 0, at);
-    this.ms.splice(i, 0, latencyMs);
-    this.error.splice(i, 0, isError);
+    if (i === this.at.length) {
+      this.at.push(at);
+      this.ms.push(latencyMs);
+      this.error.push(isError);
+    } else {
+      this.at.splice(i, 0, at);
+      this.ms.splice(i, 0, latencyMs);
+      this.error.splice(i, 0, isError);
+    }
     this.total += 1;
     this.firstRequestAt = Math.min(this.firstRequestAt ?? at, at);
     if (isError) {

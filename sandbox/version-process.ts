@@ -42,7 +42,8 @@ export class VersionProcess {
     if (this.ready) return this.ready;
     this.state = 'starting';
     this.starts += 1;
-    const child = fork(CHILD_SCRIPT, [], {
+    // service and version in argv only so `ps` shows which process is which
+    const child = fork(CHILD_SCRIPT, ['--service', this.service, '--version', this.version], {
       execArgv: childExecArgv(),
       env: {
         PATH: process.env.PATH,
