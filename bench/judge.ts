@@ -96,7 +96,8 @@ interface Outcome {
 /** what the workflow does: guard every interval, judge the window when the guard stayed quiet */
 function runOurs(s: Scenario): Outcome {
   const t0 = performance.now();
-  let state = newGuardState();
+  // The workflow knows the window's length in intervals (stage duration / poll interval).
+  let state = newGuardState(s.samples.length);
   for (let i = 0; i < s.samples.length; i++) {
     const step = guardStep(state, s.samples[i], s.criteria);
     state = step.state;
@@ -158,6 +159,7 @@ function report(name: string, sc: Score): void {
   console.log(`  healthy promoted    ${sc.healthyPromoted}/${sc.healthy} (${pct(sc.healthyPromoted, sc.healthy)})`);
   console.log(`  missed regressions  ${sc.missed}/${sc.bad}`);
   console.log(`  unsafe promotions   ${sc.unsafe}/${sc.insufficient}`);
+  console.log(`  detections ${[...sc.detections].sort((a, b) => a - b).join(" ")}`);
   console.log(`  detection intervals median ${median(sc.detections)} p90 ${quantileRank(sc.detections, 0.9)} max ${Math.max(...sc.detections)} (n=${sc.detections.length})`);
   console.log(`  time per scenario   median ${fmtTime(median(sc.micros))} p99 ${fmtTime(quantileRank(sc.micros, 0.99))}`);
   for (const w of sc.wrong) console.log(`    ${w}`);

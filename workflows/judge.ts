@@ -11,6 +11,8 @@
 import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
 import {
   bernoulliLogLR,
+  binomialLowerBound,
+  binomialUpperBound,
   binomialUpperTail,
   cusumStep,
   median,
@@ -22,9 +24,9 @@ import {
 // ---- tuning: statistical levels, not fitted to any scenario ------------------------------------
 
 /** false-alarm bound of each sequential error-rate family (absolute, relative), over the whole stream */
-export const SEQUENTIAL_ALPHA = 0.001;
+export const SEQUENTIAL_ALPHA = 0.01;
 /** level of the single look the window judge takes at the whole window */
-export const WINDOW_ALPHA = 0.001;
+export const WINDOW_ALPHA = 0.01;
 /** alternatives of the error-rate scans: how many times past the limit (a grid instead of a prior) */
 const ERROR_FACTORS = [1.5, 2, 3, 5, 10, 30];
 /** CUSUM reference value k and threshold h in noise units: ARL ≈ 900 intervals at the limit (Gaussian) */
@@ -37,6 +39,8 @@ const CUSUM_CLIP = 2.5;
 const LATENCY_FLOOR_VARIANCE = 1 / 100;
 /** intervals of missing canary data tolerated before the window is too dark to promote */
 const MAX_DARK_FRACTION = 0.2;
+/** the baseline's long-run error rate is taken at its upper confidence bound at this level */
+const BASELINE_DELTA = 0.01;
 /** how many recent standardised differences the noise estimate keeps (bounds the state size) */
 const NOISE_MEMORY = 180;
 
@@ -71,8 +75,12 @@ export interface GuardState {
   version: 1;
   /** intervals seen */
   t: number;
-  errorAbsolute: ErrorScan;
-  errorRelative: ErrorScan;
+  /** the window's length in intervals when known: makes late changes cheaper to prove */
+  horizon: number | null;
+  /** the canary's error rate against min(absolute limit, ratio × baseline) */
+  errors: ErrorScan;
+  /** every baseline request and error seen so far: the long-run reference */
+  baseline: { requests: number; errors: number };
   latencyAbsolute: ContinuousCheck;
   latencyRelative: ContinuousCheck;
   cpuAbsolute: ContinuousCheck;
@@ -87,12 +95,14 @@ function newCheck(series: number): ContinuousCheck {
   return { prev: Array.from({ length: series }, () => null), diffs: [], cusum: 0, run: null };
 }
 
-export function newGuardState(): GuardState {
+/** horizonIntervals: how many intervals the stage window holds (window / poll interval), if known */
+export function newGuardState(horizonIntervals?: number): GuardState {
   return {
     version: 1,
     t: 0,
-    errorAbsolute: newScan(),
-    errorRelative: newScan(),
+    horizon: horizonIntervals && horizonIntervals > 0 ? Math.ceil(horizonIntervals) : null,
+    errors: newScan(),
+    baseline: { requests: 0, errors: 0 },
     latencyAbsolute: newCheck(1),
     latencyRelative: newCheck(1),
     cpuAbsolute: newCheck(2),
@@ -128,7 +138,7 @@ function fmtNum(x: number, unit: string): string {
   return `${v}${unit}`;
 }
 
-// ---- error rate: sequential change-point scans ----------------------------------------------------
+// ---- error rate: sequential change-point scan ------------------------------------------------------
 
 const LOG_ALARM = Math.log(ERROR_FACTORS.length / SEQUENTIAL_ALPHA);
 
@@ -137,29 +147,53 @@ function scanConfidence(stat: number): number {
   return Math.max(0, 1 - ERROR_FACTORS.length * Math.exp(-stat));
 }
 
-function updateScan(
-  scan: ErrorScan,
-  t: number,
-  llr: (factor: number) => number,
-  counts: Omit<ErrorSegment, 'from'>,
-): ErrorScan {
+interface ErrorReference {
+  /** the canary's allowed error rate this interval: min(absolute limit, ratio × baseline reference) */
+  limit: number;
+  /** which of the two set it */
+  by: 'absolute' | 'ratio';
+  /** the baseline rate the ratio applied to */
+  baselineRate: number | null;
+}
+
+/**
+ * The error rate the canary may not exceed in this interval. The baseline's rate is the worse of
+ * (a) an upper confidence bound on its rate over everything seen so far — many more requests than
+ * one interval, so a rare-error baseline still gives a usable reference — and (b) its rate in this
+ * very interval, so an incident or a load peak that raises both sides raises the bar with it.
+ */
+function errorReference(criteria: Criteria, pooled: { requests: number; errors: number }, b: SideAggregate | null): ErrorReference | null {
+  const abs = criteria.errorRateMaxPct !== undefined ? criteria.errorRateMaxPct / 100 : null;
+  let rel: number | null = null;
+  let baselineRate: number | null = null;
+  if (criteria.errorRateMaxRatio !== undefined && pooled.requests > 0) {
+    const longRun = binomialUpperBound(pooled.errors, pooled.requests, BASELINE_DELTA);
+    // Only an interval whose baseline is clearly worse (its lower bound above the long-run bound)
+    // moves the bar: one unlucky error among few baseline requests does not.
+    const now = b && b.requests > 0 && b.errors > 0 ? binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) : 0;
+    baselineRate = Math.max(longRun, now);
+    rel = criteria.errorRateMaxRatio * baselineRate;
+  }
+  if (abs === null && rel === null) return null;
+  const limit = Math.min(abs ?? Infinity, rel ?? Infinity);
+  if (!(limit > 0 && limit < 1)) return null;
+  return { limit, by: abs !== null && abs <= (rel ?? Infinity) ? 'absolute' : 'ratio', baselineRate };
+}
+
+function updateScan(scan: ErrorScan, t: number, horizon: number | null, llr: (factor: number) => number, c: SideAggregate, b: SideAggregate | null): ErrorScan {
   const stat: (number | null)[] = [];
   const segment: (ErrorSegment | null)[] = [];
   ERROR_FACTORS.forEach((f, j) => {
-    const step = scanStep(scan.stat[j], llr(f), t);
+    const step = scanStep(scan.stat[j], llr(f), t, horizon);
     stat.push(step.value);
-    const old = scan.segment[j];
-    segment.push(
-      step.restarted || !old
-        ? { from: t, ...counts }
-        : {
-            from: old.from,
-            canaryRequests: old.canaryRequests + counts.canaryRequests,
-            canaryErrors: old.canaryErrors + counts.canaryErrors,
-            baselineRequests: old.baselineRequests + counts.baselineRequests,
-            baselineErrors: old.baselineErrors + counts.baselineErrors,
-          },
-    );
+    const old = step.restarted ? null : scan.segment[j];
+    segment.push({
+      from: old?.from ?? t,
+      canaryRequests: (old?.canaryRequests ?? 0) + c.requests,
+      canaryErrors: (old?.canaryErrors ?? 0) + c.errors,
+      baselineRequests: (old?.baselineRequests ?? 0) + (b?.requests ?? 0),
+      baselineErrors: (old?.baselineErrors ?? 0) + (b?.errors ?? 0),
+    });
   });
   return { stat, segment };
 }
@@ -173,60 +207,40 @@ function bestOf(scan: ErrorScan): { stat: number; segment: ErrorSegment } | null
   return best;
 }
 
-function errorCounts(c: SideAggregate, b: SideAggregate | null): Omit<ErrorSegment, 'from'> {
-  return {
-    canaryRequests: c.requests,
-    canaryErrors: c.errors,
-    baselineRequests: b?.requests ?? 0,
-    baselineErrors: b?.errors ?? 0,
-  };
+function rateText(errors: number, requests: number): string {
+  return `${fmtPct(requests > 0 ? errors / requests : 0)} (${errors}/${requests})`;
 }
 
-function describeErrors(seg: Omit<ErrorSegment, 'from'>): { canary: string; baseline: string; cRate: number; bRate: number } {
+/**
+ * "error rate 4.8 % (31/646) vs baseline 0.06 % (5/8120): 81× the baseline, limit 2×; 99.9 %
+ * confident it is above the limit" — the canary's counts over the segment that decided, the
+ * baseline's over the same intervals.
+ */
+function errorFinding(
+  seg: Omit<ErrorSegment, 'from'>,
+  criteria: Criteria,
+  confidence: number,
+  breach: boolean,
+  where: string,
+): MetricFinding {
   const cRate = seg.canaryRequests > 0 ? seg.canaryErrors / seg.canaryRequests : 0;
-  const bRate = seg.baselineRequests > 0 ? seg.baselineErrors / seg.baselineRequests : 0;
-  return {
-    cRate,
-    bRate,
-    canary: `${fmtPct(cRate)} (${seg.canaryErrors}/${seg.canaryRequests})`,
-    baseline: `${fmtPct(bRate)} (${seg.baselineErrors}/${seg.baselineRequests})`,
-  };
-}
-
-function errorAbsoluteFinding(seg: Omit<ErrorSegment, 'from'>, limitPct: number, confidence: number, breach: boolean, since?: number): MetricFinding {
-  const d = describeErrors(seg);
-  const where = since !== undefined ? ` since interval ${since}` : '';
-  const verdict = breach
-    ? `${fmtConfidence(confidence)} confident it is above the limit`
-    : `not shown above the limit`;
+  const bRate = seg.baselineRequests > 0 ? seg.baselineErrors / seg.baselineRequests : null;
+  const times = bRate === null ? null : bRate > 0 ? fmtRatio(cRate / bRate) : cRate > 0 ? 'above' : '1×';
+  const baseline = bRate === null ? 'no baseline' : `baseline ${rateText(seg.baselineErrors, seg.baselineRequests)}`;
+  const limits: string[] = [];
+  if (criteria.errorRateMaxRatio !== undefined) limits.push(`limit ${fmtRatio(criteria.errorRateMaxRatio)}`);
+  if (criteria.errorRateMaxPct !== undefined) limits.push(`limit ${fmtPct(criteria.errorRateMaxPct / 100)}`);
+  const vs = times !== null ? `vs ${baseline}: ${times} the baseline` : `(${baseline})`;
+  const tail = breach ? `${fmtConfidence(confidence)} confident it is above the limit` : 'not shown above the limit';
   return {
     metric: 'error_rate',
     status: breach ? 'breach' : 'ok',
-    canary: d.cRate * 100,
-    baseline: seg.baselineRequests > 0 ? d.bRate * 100 : null,
-    limit: limitPct,
+    canary: cRate * 100,
+    baseline: bRate === null ? null : bRate * 100,
+    limit: criteria.errorRateMaxPct ?? criteria.errorRateMaxRatio,
     confidence,
     sampleSize: seg.canaryRequests,
-    explanation: `error rate ${d.canary}${where} vs limit ${fmtPct(limitPct / 100)} (baseline ${d.baseline}); ${verdict}`,
-  };
-}
-
-function errorRelativeFinding(seg: Omit<ErrorSegment, 'from'>, ratio: number, confidence: number, breach: boolean, since?: number): MetricFinding {
-  const d = describeErrors(seg);
-  const times = d.bRate > 0 ? fmtRatio(d.cRate / d.bRate) : d.cRate > 0 ? 'above' : '1×';
-  const where = since !== undefined ? ` since interval ${since}` : '';
-  const verdict = breach
-    ? `${fmtConfidence(confidence)} confident it is above the limit`
-    : `not shown above the limit`;
-  return {
-    metric: 'error_rate',
-    status: breach ? 'breach' : 'ok',
-    canary: d.cRate * 100,
-    baseline: d.bRate * 100,
-    limit: ratio,
-    confidence,
-    sampleSize: seg.canaryRequests,
-    explanation: `error rate ${d.canary}${where} vs baseline ${d.baseline}: ${times} the baseline, limit ${fmtRatio(ratio)}; ${verdict}`,
+    explanation: `error rate ${rateText(seg.canaryErrors, seg.canaryRequests)}${where} ${vs}, ${limits.join(' and ')}; ${tail}`,
   };
 }
 
@@ -390,35 +404,15 @@ export function guardStep(state: GuardState, sample: IntervalSample, criteria: C
   const c = sample.canary;
   const b = sample.baseline;
 
+  if (b) next.baseline = { requests: state.baseline.requests + b.requests, errors: state.baseline.errors + b.errors };
   if (c && c.requests > 0) {
-    const counts = errorCounts(c, b);
-    if (criteria.errorRateMaxPct !== undefined) {
-      const p0 = criteria.errorRateMaxPct / 100;
-      next.errorAbsolute = updateScan(state.errorAbsolute, t, (f) => bernoulliLogLR(c.errors, c.requests, p0, Math.min(p0 * f, (1 + p0) / 2)), counts);
-      const best = bestOf(next.errorAbsolute);
+    const ref = errorReference(criteria, next.baseline, b);
+    if (ref) {
+      const q = ref.limit;
+      next.errors = updateScan(state.errors, t, state.horizon, (f) => bernoulliLogLR(c.errors, c.requests, q, Math.min(q * f, (1 + q) / 2)), c, b);
+      const best = bestOf(next.errors);
       if (best && best.stat >= LOG_ALARM) {
-        findings.push(errorAbsoluteFinding(best.segment, criteria.errorRateMaxPct, scanConfidence(best.stat), true, best.segment.from));
-      }
-    }
-    if (criteria.errorRateMaxRatio !== undefined && b && b.requests > 0 && c.errors + b.errors > 0) {
-      // Conditioned on this interval's total errors, the canary's share is binomial with
-      // p = θ·n_c / (θ·n_c + n_b) where θ = canary rate / baseline rate: load and incidents that hit
-      // both sides alike cancel out.
-      const r = criteria.errorRateMaxRatio;
-      const share = (theta: number) => (theta * c.requests) / (theta * c.requests + b.requests);
-      next.errorRelative = updateScan(state.errorRelative, t, (f) => bernoulliLogLR(c.errors, c.errors + b.errors, share(r), share(r * f)), counts);
-    } else if (criteria.errorRateMaxRatio !== undefined && b && b.requests > 0) {
-      // No error on either side: no information on the ratio, but the requests still count for the
-      // explanation of the current segment.
-      next.errorRelative = {
-        stat: state.errorRelative.stat,
-        segment: state.errorRelative.segment.map((s) => (s ? { ...s, canaryRequests: s.canaryRequests + c.requests, baselineRequests: s.baselineRequests + b.requests } : s)),
-      };
-    }
-    if (criteria.errorRateMaxRatio !== undefined) {
-      const best = bestOf(next.errorRelative);
-      if (best && best.stat >= LOG_ALARM) {
-        findings.push(errorRelativeFinding(best.segment, criteria.errorRateMaxRatio, scanConfidence(best.stat), true, best.segment.from));
+        findings.push(errorFinding(best.segment, criteria, scanConfidence(best.stat), true, best.segment.from > 0 ? ` since interval ${best.segment.from}` : ''));
       }
     }
   }
@@ -496,22 +490,30 @@ function metricGaps(samples: IntervalSample[], criteria: Criteria): { metric: st
  * sequential guard (which pays for looking every interval) has not yet proven */
 function windowTests(samples: IntervalSample[], criteria: Criteria, tot: WindowTotals): MetricFinding[] {
   const out: MetricFinding[] = [];
-  const seg = tot;
-  if (criteria.errorRateMaxPct !== undefined && tot.canaryRequests > 0) {
-    const p = binomialUpperTail(tot.canaryErrors, tot.canaryRequests, criteria.errorRateMaxPct / 100);
-    out.push(errorAbsoluteFinding(seg, criteria.errorRateMaxPct, 1 - p, p <= WINDOW_ALPHA));
-  }
-  if (criteria.errorRateMaxRatio !== undefined && tot.canaryRequests > 0 && tot.baselineRequests > 0) {
-    // Pooled over intervals where both sides reported, conditioned on the total errors.
-    let cn = 0, ce = 0, bn = 0, be = 0;
-    for (const s of samples) {
-      if (!s.canary || !s.baseline) continue;
-      cn += s.canary.requests; ce += s.canary.errors; bn += s.baseline.requests; be += s.baseline.errors;
-    }
-    if (cn > 0 && bn > 0) {
-      const r = criteria.errorRateMaxRatio;
-      const p = binomialUpperTail(ce, ce + be, (r * cn) / (r * cn + bn));
-      out.push(errorRelativeFinding({ canaryRequests: cn, canaryErrors: ce, baselineRequests: bn, baselineErrors: be }, r, 1 - p, p <= WINDOW_ALPHA));
+  if ((criteria.errorRateMaxPct !== undefined || criteria.errorRateMaxRatio !== undefined) && tot.canaryRequests > 0) {
+    const ref = errorReference(criteria, { requests: tot.baselineRequests, errors: tot.baselineErrors }, null);
+    if (ref) {
+      // Exact binomial test of the canary's errors from each possible start to the end of the window
+      // (a regression that began mid-window is diluted by the healthy part before it), Bonferroni
+      // over the starts tried.
+      const usable = samples.filter((x) => x.canary && x.canary.requests > 0);
+      let best = { p: binomialUpperTail(tot.canaryErrors, tot.canaryRequests, ref.limit), from: 0, seg: { ...tot } as Omit<ErrorSegment, 'from'> };
+      let seg = { canaryRequests: 0, canaryErrors: 0, baselineRequests: 0, baselineErrors: 0 };
+      for (let i = samples.length - 1; i >= 0; i--) {
+        const x = samples[i];
+        if (!x.canary || x.canary.requests <= 0) continue;
+        seg = {
+          canaryRequests: seg.canaryRequests + x.canary.requests,
+          canaryErrors: seg.canaryErrors + x.canary.errors,
+          baselineRequests: seg.baselineRequests + (x.baseline?.requests ?? 0),
+          baselineErrors: seg.baselineErrors + (x.baseline?.errors ?? 0),
+        };
+        if (seg.canaryErrors === 0) continue;
+        const p = binomialUpperTail(seg.canaryErrors, seg.canaryRequests, ref.limit);
+        if (p < best.p) best = { p, from: i, seg };
+      }
+      const p = Math.min(1, best.p * Math.max(1, usable.length));
+      out.push(errorFinding(best.seg, criteria, 1 - p, p <= WINDOW_ALPHA, best.from > 0 ? ` since interval ${best.from}` : ''));
     }
   }
   for (const [, spec] of continuousSpecs(criteria)) {
@@ -551,7 +553,7 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
   const intervals = samples.length;
   const base = { canaryRequests: tot.canaryRequests, intervals };
 
-  let state = newGuardState();
+  let state = newGuardState(samples.length);
   for (const s of samples) {
     const step = guardStep(state, s, criteria);
     state = step.state;

@@ -3,12 +3,30 @@
 // erfc) tested against reference tables, and plain CommonJS with no side effects on import.
 import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
+import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 
 /** P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value. */
 export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k <= 0) return 1;
   if (k > n) return 0;
   return Math.max(0, Math.min(1, 1 - binomialCdf(k - 1, n, p)));
+}
+
+/**
+ * Clopper–Pearson (exact) one-sided upper confidence bound for a binomial proportion: the largest p
+ * for which seeing k or fewer in n is still plausible at level 1 - delta.
+ */
+export function binomialUpperBound(k: number, n: number, delta: number): number {
+  if (n <= 0) return 1;
+  if (k >= n) return 1;
+  return betaQuantile(1 - delta, k + 1, n - k);
+}
+
+/** Clopper–Pearson one-sided lower confidence bound (level 1 - delta). */
+export function binomialLowerBound(k: number, n: number, delta: number): number {
+  if (n <= 0 || k <= 0) return 0;
+  if (k >= n) return Math.pow(delta, 1 / n);
+  return betaQuantile(delta, k, n - k + 1);
 }
 
 /** Standard normal CDF. */
@@ -25,12 +43,16 @@ export function bernoulliLogLR(k: number, n: number, p0: number, p1: number): nu
 }
 
 /**
- * Weight given to "the change started at interval s" when scanning for a change point:
- * w_s = 1/((s+1)(s+2)), which sums to 1 over s = 0, 1, 2, ... so the union bound over all start
- * points costs nothing beyond the chosen alpha, however long the stream runs (no horizon needed).
+ * Weight given to "the change started at interval s" when scanning for a change point. The weights
+ * sum to at most 1 over s = 0, 1, 2, ..., so the union bound over all start points costs nothing
+ * beyond the chosen alpha, however long the stream runs. Half of the mass decays like
+ * 1/((s+1)(s+2)) (cheap early starts, no horizon needed); when the window's length is known, the
+ * other half is spread evenly over it, so a change late in the window pays log(2·horizon) at most.
  */
-export function logStartWeight(s: number): number {
-  return -Math.log((s + 1) * (s + 2));
+export function logStartWeight(s: number, horizon: number | null = null): number {
+  const decaying = 1 / ((s + 1) * (s + 2));
+  if (!horizon || horizon < 1) return Math.log(decaying);
+  return Math.log(decaying / 2 + (s < horizon ? 1 / (2 * horizon) : 0));
 }
 
 /**
@@ -39,8 +61,8 @@ export function logStartWeight(s: number): number {
  * null, so by Ville's inequality and the union bound P(ever M_t >= log(1/beta)) <= beta.
  * Returns the new value and whether the best start moved to this interval.
  */
-export function scanStep(prev: number | null, llr: number, t: number): { value: number; restarted: boolean } {
-  const fresh = logStartWeight(t);
+export function scanStep(prev: number | null, llr: number, t: number, horizon: number | null = null): { value: number; restarted: boolean } {
+  const fresh = logStartWeight(t, horizon);
   if (prev === null || fresh > prev) return { value: fresh + llr, restarted: true };
   return { value: prev + llr, restarted: false };
 }
