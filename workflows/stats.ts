@@ -1,15 +1,20 @@
 // Pure statistical pieces of the release judge. Deterministic, no I/O: safe in the workflow sandbox.
 // Distribution functions come from stdlib (@stdlib/*): maintained, exact numerics (incomplete beta,
 // erfc) tested against reference tables, and plain CommonJS with no side effects on import.
-import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import betainc from '@stdlib/math-base-special-betainc';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 
-/** P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value. */
+/**
+ * P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value. Computed as the
+ * regularized incomplete beta I_p(k, n-k+1), not 1 - CDF, so tiny tails keep their precision.
+ */
 export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k <= 0) return 1;
   if (k > n) return 0;
-  return Math.max(0, Math.min(1, 1 - binomialCdf(k - 1, n, p)));
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  return Math.max(0, Math.min(1, betainc(p, k, n - k + 1)));
 }
 
 /**

@@ -1,0 +1,248 @@
+// Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator.
+import { fmtConfidence, fmtPct, fmtRatio, guardStep, judgeWindow, newGuardState, thresholdJudge, type GuardState } from './judge';
+import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from './types';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function binomial(r: () => number, n: number, p: number): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (r() < p) k++;
+  return k;
+}
+
+const criteria: Criteria = {
+  errorRateMaxPct: 5,
+  errorRateMaxRatio: 2,
+  latencyP95MaxMs: 400,
+  latencyP95MaxRatio: 1.25,
+  cpuMaxPct: 90,
+  memoryMaxRatio: 1.5,
+  minRequests: 200,
+};
+
+interface SideSpec {
+  requests: number;
+  errorRate: number;
+  latency: number;
+  cpu: number;
+  memory: number;
+}
+
+function side(r: () => number, s: SideSpec): SideAggregate {
+  const requests = s.requests;
+  const noise = 1 + 0.05 * (r() - 0.5);
+  return {
+    requests,
+    errors: binomial(r, requests, s.errorRate),
+    latencyP95Ms: requests > 0 ? s.latency * noise : null,
+    cpuPct: s.cpu + 4 * (r() - 0.5),
+    memoryMb: s.memory * (1 + 0.01 * (r() - 0.5)),
+  };
+}
+
+const healthy = (requests: number): SideSpec => ({ requests, errorRate: 0.01, latency: 120, cpu: 55, memory: 500 });
+
+/** a window of `n` intervals; `canary(t)` and `baseline(t)` say how each side behaves at interval t */
+function stream(n: number, seed: number, baseline: (t: number) => SideSpec | null, canary: (t: number) => SideSpec | null): IntervalSample[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, t) => {
+    const b = baseline(t);
+    const c = canary(t);
+    return { at: (t + 1) * 10_000, intervalS: 10, baseline: b && side(r, b), canary: c && side(r, c) };
+  });
+}
+
+function firstBreach(samples: IntervalSample[], c: Criteria = criteria): GuardBreach | null {
+  let state = newGuardState(samples.length);
+  for (const s of samples) {
+    const step = guardStep(state, s, c);
+    state = step.state;
+    if (step.breach) return step.breach;
+  }
+  return null;
+}
+
+describe('error rate', () => {
+  it('one error in 20 requests does not roll back', () => {
+    const samples: IntervalSample[] = [
+      { at: 10_000, intervalS: 10, baseline: { requests: 400, errors: 0, latencyP95Ms: 120, cpuPct: 50, memoryMb: 500 }, canary: { requests: 20, errors: 1, latencyP95Ms: 118, cpuPct: 50, memoryMb: 500 } },
+    ];
+    expect(firstBreach(samples, { ...criteria, errorRateMaxPct: 1 })).toBeNull();
+    expect(judgeWindow(samples, { ...criteria, errorRateMaxPct: 1 }).verdict).toBe('INCONCLUSIVE');
+  });
+
+  it('one error in 20 requests every few intervals on a 0.5 %-error baseline does not roll back', () => {
+    const samples = stream(90, 11, () => ({ ...healthy(380), errorRate: 0.005 }), (t) => ({ ...healthy(20), errorRate: t % 10 === 3 ? 0.05 : 0.005 }));
+    expect(firstBreach(samples)).toBeNull();
+    expect(judgeWindow(samples, criteria).verdict).toBe('PASS');
+  });
+
+  it('a real 3× regression at 5 % traffic is caught within a few intervals', () => {
+    // 2000 requests/s, 10 s intervals: the canary's 5 % is 1000 requests an interval.
+    const onset = 20;
+    const samples = stream(90, 5, () => healthy(19_000), (t) => ({ ...healthy(1000), errorRate: t >= onset ? 0.03 : 0.01 }));
+    const breach = firstBreach(samples);
+    expect(breach).not.toBeNull();
+    expect(breach!.interval).toBeGreaterThanOrEqual(onset);
+    expect(breach!.interval - onset).toBeLessThanOrEqual(6);
+    expect(breach!.findings[0].metric).toBe('error_rate');
+    expect(breach!.explanation).toMatch(/the baseline, limit 2×/);
+    expect(judgeWindow(samples, criteria).verdict).toBe('FAIL');
+  });
+
+  it('an incident that raises both sides alike is not blamed on the canary', () => {
+    const incident = (t: number) => (t >= 60 && t < 68 ? 0.04 : 0.01);
+    const samples = stream(90, 9, (t) => ({ ...healthy(9_500), errorRate: incident(t) }), (t) => ({ ...healthy(500), errorRate: incident(t) }));
+    expect(firstBreach(samples)).toBeNull();
+  });
+
+  it('explains in words a person reads in Slack', () => {
+    const samples: IntervalSample[] = [
+      { at: 10_000, intervalS: 10, baseline: { requests: 8120, errors: 5, latencyP95Ms: 120, cpuPct: 50, memoryMb: 500 }, canary: { requests: 646, errors: 31, latencyP95Ms: 121, cpuPct: 50, memoryMb: 500 } },
+    ];
+    const c: Criteria = { errorRateMaxRatio: 2, minRequests: 100 };
+    const breach = firstBreach(samples, c)!;
+    expect(breach.explanation).toBe('error rate 4.8 % (31/646) vs baseline 0.06 % (5/8120): 78× the baseline, limit 2×; 99.9 % confident it is above the limit');
+    expect(breach.findings[0]).toMatchObject({ metric: 'error_rate', status: 'breach', sampleSize: 646, limit: 2 });
+    const v = judgeWindow(samples, c);
+    expect(v.verdict).toBe('FAIL');
+    expect(v.explanation).toContain('(interval 0)');
+  });
+});
+
+describe('latency, CPU, memory', () => {
+  it('a single latency spike does not breach; a 2× step does within three intervals', () => {
+    const spike = stream(40, 2, () => healthy(9_000), (t) => ({ ...healthy(1000), latency: t === 15 ? 600 : 120 }));
+    expect(firstBreach(spike)).toBeNull();
+    const step = stream(40, 3, () => healthy(9_000), (t) => ({ ...healthy(1000), latency: t >= 15 ? 240 : 120 }));
+    const breach = firstBreach(step)!;
+    expect(breach.interval).toBeGreaterThanOrEqual(15);
+    expect(breach.interval).toBeLessThanOrEqual(17);
+    expect(breach.findings[0].metric).toBe('latency_p95');
+    expect(breach.explanation).toMatch(/^p95 latency 2\d\d ms vs baseline 1\d\d ms \(median of the last \d+ intervals\): 2(\.\d+)?× the baseline, limit 1\.25×; \d+\.\d % confident it is above the limit/);
+  });
+
+  it('load that moves baseline and canary latency together does not breach the ratio', () => {
+    // a load cycle: both sides' p95 swing between 120 and 330 ms
+    const cycle = (t: number) => 120 + 210 * (0.5 - 0.5 * Math.cos((2 * Math.PI * t) / 30));
+    const samples = stream(90, 4, (t) => ({ ...healthy(9_000), latency: cycle(t) }), (t) => ({ ...healthy(1000), latency: cycle(t) }));
+    expect(firstBreach(samples)).toBeNull();
+    expect(judgeWindow(samples, criteria).verdict).toBe('PASS');
+  });
+
+  it('CPU persistently over its absolute limit breaches', () => {
+    const samples = stream(40, 6, () => healthy(9_000), (t) => ({ ...healthy(1000), cpu: t >= 10 ? 97 : 55 }));
+    const breach = firstBreach(samples)!;
+    expect(breach.findings[0].metric).toBe('cpu');
+    expect(breach.interval - 10).toBeLessThanOrEqual(4);
+    expect(breach.explanation).toMatch(/^CPU 9\d(\.\d)? % \(median of the last \d+ intervals\) vs limit 90 % \(baseline 5\d(\.\d)? %\)/);
+  });
+
+  it('a memory leak is caught once the canary passes the ratio, not before', () => {
+    const samples = stream(90, 8, () => healthy(9_000), (t) => ({ ...healthy(1000), memory: 500 * (1 + 0.02 * t) }));
+    const breach = firstBreach(samples)!;
+    expect(breach.findings[0].metric).toBe('memory');
+    // 1.5× is reached at t = 25
+    expect(breach.interval).toBeGreaterThanOrEqual(25);
+    expect(breach.interval).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('window verdicts', () => {
+  it('a healthy canary with enough traffic passes, and says why', () => {
+    const samples = stream(90, 1, () => healthy(4_500), () => healthy(500));
+    const v = judgeWindow(samples, criteria);
+    expect(v.verdict).toBe('PASS');
+    expect(v.canaryRequests).toBe(45_000);
+    expect(v.intervals).toBe(90);
+    expect(v.explanation).toMatch(/^within limits over 90 intervals and 45000 canary requests: error rate/);
+  });
+
+  it('no data at all is INCONCLUSIVE', () => {
+    expect(judgeWindow([], criteria).verdict).toBe('INCONCLUSIVE');
+    const dark = stream(30, 1, () => healthy(4_500), () => null);
+    const v = judgeWindow(dark, criteria);
+    expect(v.verdict).toBe('INCONCLUSIVE');
+    expect(v.findings.some((f) => f.metric === 'data' && f.status === 'insufficient')).toBe(true);
+  });
+
+  it('a canary whose metrics went dark mid-window is INCONCLUSIVE even if what was seen was fine', () => {
+    const samples = stream(90, 1, () => healthy(4_500), (t) => (t < 60 ? healthy(500) : null));
+    const v = judgeWindow(samples, criteria);
+    expect(v.verdict).toBe('INCONCLUSIVE');
+    expect(v.explanation).toContain('canary metrics missing in 30 of 90 intervals (the last 30 in a row)');
+  });
+
+  it('too little canary traffic never passes', () => {
+    const samples = stream(90, 1, () => healthy(200), () => healthy(2));
+    const v = judgeWindow(samples, criteria);
+    expect(v.verdict).toBe('INCONCLUSIVE');
+    expect(v.explanation).toContain('canary saw 180 requests, fewer than the 200 needed to promote');
+  });
+
+  it('a bad canary is FAIL even on little traffic when the evidence is there (CPU)', () => {
+    const samples = stream(30, 1, () => healthy(200), () => ({ ...healthy(1), cpu: 97 }));
+    expect(judgeWindow(samples, criteria).verdict).toBe('FAIL');
+  });
+});
+
+describe('guard state', () => {
+  it('survives a JSON round trip (heartbeat details) and is never mutated', () => {
+    const samples = stream(40, 3, () => healthy(9_000), (t) => ({ ...healthy(1000), latency: t >= 25 ? 300 : 120, errorRate: t >= 25 ? 0.05 : 0.01 }));
+    let direct: GuardState = newGuardState(40);
+    let viaJson: GuardState = newGuardState(40);
+    const breaches: [number | null, number | null] = [null, null];
+    for (const s of samples) {
+      const frozen = JSON.stringify(direct);
+      const a = guardStep(direct, s, criteria);
+      expect(JSON.stringify(direct)).toBe(frozen);
+      direct = a.state;
+      const b = guardStep(JSON.parse(JSON.stringify(viaJson)) as GuardState, s, criteria);
+      viaJson = b.state;
+      if (a.breach && breaches[0] === null) breaches[0] = a.breach.interval;
+      if (b.breach && breaches[1] === null) breaches[1] = b.breach.interval;
+    }
+    expect(breaches[0]).not.toBeNull();
+    expect(breaches[1]).toBe(breaches[0]);
+    expect(JSON.stringify(viaJson)).toBe(JSON.stringify(direct));
+  });
+
+  it('is deterministic', () => {
+    const samples = stream(90, 12, () => healthy(4_500), (t) => ({ ...healthy(500), errorRate: t > 40 ? 0.08 : 0.01 }));
+    expect(JSON.stringify(judgeWindow(samples, criteria))).toBe(JSON.stringify(judgeWindow(samples, criteria)));
+  });
+});
+
+describe('formatting', () => {
+  it('percentages, ratios and confidence for people', () => {
+    expect(fmtPct(0.048)).toBe('4.8 %');
+    expect(fmtPct(0.0006)).toBe('0.06 %');
+    expect(fmtPct(0.0123)).toBe('1.2 %');
+    expect(fmtPct(0)).toBe('0 %');
+    expect(fmtRatio(81.2)).toBe('81×');
+    expect(fmtRatio(2)).toBe('2×');
+    expect(fmtRatio(1.25)).toBe('1.25×');
+    expect(fmtConfidence(0.99999)).toBe('99.9 %');
+    expect(fmtConfidence(0.9986)).toBe('99.8 %');
+  });
+});
+
+describe('thresholdJudge (bench baseline)', () => {
+  it('rolls back after the threshold of failed per-interval checks, whatever the traffic', () => {
+    const one = (errors: number): IntervalSample => ({ at: 0, intervalS: 10, baseline: { requests: 400, errors: 0, latencyP95Ms: 100, cpuPct: 50, memoryMb: 500 }, canary: { requests: 2, errors, latencyP95Ms: 100, cpuPct: 50, memoryMb: 500 } });
+    const r = thresholdJudge([one(1), one(0), one(1), one(1), one(1), one(1)], criteria, 5);
+    expect(r).toEqual({ verdict: 'FAIL', interval: 5, failedChecks: 5 });
+    expect(thresholdJudge([one(0), one(0)], criteria).verdict).toBe('PASS');
+    // no data fails nothing: it promotes
+    expect(thresholdJudge([{ at: 0, intervalS: 10, baseline: null, canary: null }], criteria).verdict).toBe('PASS');
+  });
+});

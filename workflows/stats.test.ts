@@ -1,0 +1,199 @@
+// The statistical pieces against reference values (computed with mpmath at 30+ digits, or closed
+// forms) and against second, naive implementations.
+import {
+  bernoulliLogLR,
+  binomialLowerBound,
+  binomialUpperBound,
+  binomialUpperTail,
+  cusumStep,
+  logStartWeight,
+  madSigma,
+  median,
+  noiseScale,
+  quantileRank,
+  scanStep,
+  stdNormalCdf,
+} from './stats';
+
+/** deterministic PRNG for the simulations (mulberry32) */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** P(X >= k) by direct summation of the pmf in log space: a second implementation */
+function naiveUpperTail(k: number, n: number, p: number): number {
+  let lgN = 0;
+  const lgamma: number[] = [0];
+  for (let i = 1; i <= n; i++) lgamma.push(lgamma[i - 1] + Math.log(i));
+  lgN = lgamma[n];
+  let sum = 0;
+  for (let i = k; i <= n; i++) sum += Math.exp(lgN - lgamma[i] - lgamma[n - i] + i * Math.log(p) + (n - i) * Math.log1p(-p));
+  return sum;
+}
+
+describe('binomialUpperTail', () => {
+  it.each([
+    [1, 20, 0.01, 0.182093062402769],
+    [3, 20, 0.1, 0.323073194810534],
+    [31, 646, 0.01, 1.96397855724466e-12],
+    [10, 1828, 0.00298, 0.0508312111437917],
+  ])('P(X >= %i | n=%i, p=%f) matches the mpmath reference', (k, n, p, ref) => {
+    expect(binomialUpperTail(k, n, p)).toBeCloseTo(ref, 12);
+    expect(Math.abs(binomialUpperTail(k, n, p) / ref - 1)).toBeLessThan(1e-6);
+  });
+
+  it('agrees with direct summation over many cases', () => {
+    for (const [k, n, p] of [[0, 10, 0.3], [5, 50, 0.05], [12, 300, 0.02], [40, 1000, 0.03], [7, 7, 0.5]]) {
+      expect(binomialUpperTail(k, n, p)).toBeCloseTo(naiveUpperTail(k, n, p), 10);
+    }
+    expect(binomialUpperTail(0, 10, 0.3)).toBe(1);
+    expect(binomialUpperTail(11, 10, 0.3)).toBe(0);
+  });
+});
+
+describe('Clopper–Pearson bounds', () => {
+  it('match the closed form for zero errors: 1 - delta^(1/n)', () => {
+    expect(binomialUpperBound(0, 100, 0.01)).toBeCloseTo(1 - Math.pow(0.01, 1 / 100), 12);
+    expect(binomialUpperBound(0, 100, 0.01)).toBeCloseTo(0.045007413978564, 12);
+  });
+
+  it.each([
+    [5, 8120, 0.01, 0.00161353940397033],
+    [9, 9152, 0.01, 0.00205125431316691],
+    [31, 646, 0.05, 0.0642177006051091],
+  ])('upper bound for %i/%i at delta=%f matches mpmath', (k, n, d, ref) => {
+    expect(Math.abs(binomialUpperBound(k, n, d) / ref - 1)).toBeLessThan(1e-8);
+  });
+
+  it.each([
+    [1, 100, 0.01, 0.000100498308241668],
+    [31, 646, 0.05, 0.034950449176587],
+  ])('lower bound for %i/%i at delta=%f matches mpmath', (k, n, d, ref) => {
+    expect(Math.abs(binomialLowerBound(k, n, d) / ref - 1)).toBeLessThan(1e-8);
+  });
+
+  it('is the p where the tail probability equals delta (definition, via the binomial CDF)', () => {
+    const u = binomialUpperBound(12, 400, 0.01);
+    expect(1 - binomialUpperTail(13, 400, u)).toBeCloseTo(0.01, 9);
+    const l = binomialLowerBound(12, 400, 0.01);
+    expect(binomialUpperTail(12, 400, l)).toBeCloseTo(0.01, 9);
+  });
+});
+
+describe('stdNormalCdf', () => {
+  it('matches tables', () => {
+    expect(stdNormalCdf(1.96)).toBeCloseTo(0.97500210485178, 12);
+    expect(stdNormalCdf(-3)).toBeCloseTo(0.00134989803163009, 12);
+    expect(stdNormalCdf(0)).toBe(0.5);
+  });
+});
+
+describe('bernoulliLogLR', () => {
+  it('is the log ratio of the two binomial pmfs', () => {
+    const k = 7, n = 120, p0 = 0.01, p1 = 0.05;
+    const direct = Math.log(Math.pow(p1, k) * Math.pow(1 - p1, n - k)) - Math.log(Math.pow(p0, k) * Math.pow(1 - p0, n - k));
+    expect(bernoulliLogLR(k, n, p0, p1)).toBeCloseTo(direct, 10);
+    expect(bernoulliLogLR(0, 0, p0, p1)).toBe(0);
+  });
+
+  it('has expectation <= 0 under any p <= p0 (a supermartingale increment)', () => {
+    for (const p of [0.001, 0.005, 0.01]) {
+      // E[exp(llr)] for one Bernoulli trial
+      const e = p * (0.03 / 0.01) + (1 - p) * ((1 - 0.03) / (1 - 0.01));
+      expect(e).toBeLessThanOrEqual(1 + 1e-12);
+    }
+  });
+});
+
+describe('change-point scan', () => {
+  it('start weights sum to at most 1, with and without a horizon', () => {
+    for (const h of [null, 10, 90]) {
+      let sum = 0;
+      for (let s = 0; s < 200000; s++) sum += Math.exp(logStartWeight(s, h));
+      expect(sum).toBeLessThanOrEqual(1);
+      expect(sum).toBeGreaterThan(0.99);
+    }
+  });
+
+  it('equals the brute-force maximum over start points', () => {
+    const r = rng(7);
+    const llrs = Array.from({ length: 60 }, () => gaussian(r) - 0.2);
+    let m: number | null = null;
+    llrs.forEach((l, t) => {
+      m = scanStep(m, l, t, 60).value;
+      let brute = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        let sum = logStartWeight(s, 60);
+        for (let u = s; u <= t; u++) sum += llrs[u];
+        brute = Math.max(brute, sum);
+      }
+      expect(m).toBeCloseTo(brute, 9);
+    });
+  });
+
+  it('false alarm rate stays under alpha for a stream exactly at the limit (Ville + union bound)', () => {
+    const r = rng(42);
+    const p0 = 0.02, n = 25, factors = [1.5, 2, 3, 5, 10, 30], alpha = 0.05;
+    const alarm = Math.log(factors.length / alpha);
+    let alarms = 0;
+    const runs = 800;
+    for (let run = 0; run < runs; run++) {
+      const stats: (number | null)[] = factors.map(() => null);
+      let fired = false;
+      for (let t = 0; t < 90 && !fired; t++) {
+        let k = 0;
+        for (let i = 0; i < n; i++) if (r() < p0) k++;
+        factors.forEach((f, j) => {
+          stats[j] = scanStep(stats[j], bernoulliLogLR(k, n, p0, p0 * f), t, 90).value;
+          if (stats[j]! >= alarm) fired = true;
+        });
+      }
+      if (fired) alarms++;
+    }
+    expect(alarms / runs).toBeLessThan(alpha);
+  });
+});
+
+describe('robust noise and CUSUM', () => {
+  it('median, nearest-rank quantile and MAD sigma', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(quantileRank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBe(9);
+    expect(quantileRank([5], 0.9)).toBe(5);
+    expect(madSigma([1, 2, 3, 4, 100])).toBeCloseTo(1.4826, 4);
+  });
+
+  it('noise scale from first differences ignores a step in the level and a linear trend', () => {
+    const r = rng(3);
+    const series = Array.from({ length: 90 }, (_, t) => 0.02 * t + (t >= 40 ? 5 : 0) + 0.3 * gaussian(r));
+    const diffs = series.slice(1).map((x, i) => x - series[i]);
+    const s = noiseScale(diffs, 10, 0);
+    expect(s).toBeGreaterThan(0.25);
+    expect(s).toBeLessThan(0.36);
+  });
+
+  it('noise scale leans on the prior while data is scarce', () => {
+    expect(noiseScale([], 2, 2)).toBe(2);
+    expect(noiseScale([0.1, -0.1], 2, 2)).toBeGreaterThan(1.3);
+  });
+
+  it('CUSUM clips single spikes and resets at zero', () => {
+    let s = cusumStep(0, 100, 0.5, 2.5);
+    expect(s).toBe(2);
+    s = cusumStep(s, -100, 0.5, 2.5);
+    expect(s).toBe(0);
+    s = [3, 3, 3].reduce((acc, z) => cusumStep(acc, z, 0.5, 2.5), 0);
+    expect(s).toBe(6);
+  });
+});
