@@ -152,7 +152,7 @@ function fmtTime(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`;
 }
 
-function report(name: string, sc: Score): void {
+function report(name: string, sc: Score, listWrong: boolean): void {
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : 'n/a');
   console.log(`== ${name}`);
   console.log(`  false rollbacks     ${sc.falseRollbacks}/${sc.healthy}`);
@@ -162,7 +162,7 @@ function report(name: string, sc: Score): void {
   console.log(`  detections ${[...sc.detections].sort((a, b) => a - b).join(" ")}`);
   console.log(`  detection intervals median ${median(sc.detections)} p90 ${quantileRank(sc.detections, 0.9)} max ${Math.max(...sc.detections)} (n=${sc.detections.length})`);
   console.log(`  time per scenario   median ${fmtTime(median(sc.micros))} p99 ${fmtTime(quantileRank(sc.micros, 0.99))}`);
-  for (const w of sc.wrong) console.log(`    ${w}`);
+  if (listWrong) for (const w of sc.wrong) console.log(`    ${w}`);
 }
 
 function main(): void {
@@ -175,8 +175,8 @@ function main(): void {
   console.log(`  ${[...kinds].map(([k, n]) => `${k}=${n}`).join(' ')}`);
   const naive = score(scenarios, runThreshold);
   const ours = score(scenarios, runOurs);
-  report('threshold judge (per-interval limits, 5 failed checks roll back, Flagger-style)', naive);
-  report('quad judge (sequential guard + window judge)', ours);
+  report('threshold judge (per-interval limits, 5 failed checks roll back, Flagger-style)', naive, false);
+  report('quad judge (sequential guard + window judge)', ours, true);
   console.log(
     `summary false_rollbacks=${ours.falseRollbacks}/${ours.healthy} healthy_promoted=${ours.healthyPromoted}/${ours.healthy} ` +
       `missed=${ours.missed}/${ours.bad} unsafe_promotions=${ours.unsafe}/${ours.insufficient} ` +

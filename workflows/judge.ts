@@ -2,12 +2,15 @@
 // (PASS / FAIL / INCONCLUSIVE over a whole stage window). Pure and deterministic: no I/O, no clock,
 // no randomness, so it runs in activities, benchmarks and, if need be, the workflow sandbox alike.
 //
-// Error rate: change-point scans of binomial likelihood ratios (one against the absolute limit, one
-// against baseline × ratio conditioned on the interval's total errors), valid under a look every
-// interval by Ville's inequality. Latency / CPU / memory: a robust CUSUM on the excess over the limit,
-// paired per interval with the baseline for ratios (shared load cancels) and standardised by a noise
-// scale the stream itself shows (median of absolute first differences), so it needs persistence,
-// not one spike.
+// Error rate: one change-point scan of binomial likelihood ratios against the canary's allowed rate,
+// min(absolute limit, ratio × baseline), where the baseline's rate is an upper confidence bound over
+// everything seen so far, raised for an interval whose baseline is clearly worse (a shared incident).
+// Valid under a look every interval (Ville's inequality, union bound over start points and
+// alternatives). Latency / CPU / memory: a robust CUSUM on the excess over the limit, paired per
+// interval with the baseline for ratios (shared load cancels) and standardised by a noise scale the
+// stream itself shows (median of absolute first differences), so it needs persistence, not one spike.
+// The window judge replays the guard, takes one fixed-sample look (exact binomial test on the best
+// segment, Bonferroni over segments; sign tests), then refuses to PASS without enough data.
 import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
 import {
   bernoulliLogLR,
@@ -352,9 +355,10 @@ function updateCheck(check: ContinuousCheck, spec: ContinuousSpec, obs: Continuo
     const base = run ?? { from: t, z: [], canary: [], baseline: [] };
     run = {
       from: base.from,
-      z: [...base.z, Math.max(-CUSUM_CLIP, Math.min(CUSUM_CLIP, z))],
-      canary: [...base.canary, obs.canary],
-      baseline: [...base.baseline, obs.baseline],
+      // bounded like the noise memory: the state travels in heartbeats
+      z: [...base.z, Math.max(-CUSUM_CLIP, Math.min(CUSUM_CLIP, z))].slice(-NOISE_MEMORY),
+      canary: [...base.canary, obs.canary].slice(-NOISE_MEMORY),
+      baseline: [...base.baseline, obs.baseline].slice(-NOISE_MEMORY),
     };
   }
   return { prev, diffs, cusum, run };
