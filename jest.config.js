@@ -6,7 +6,8 @@ module.exports = {
   roots: ['<rootDir>'],
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/dist/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
   testTimeout: 60_000,
   // Tests start real servers; two cores, so keep the parallelism modest.
   maxWorkers: 2,

@@ -91,11 +91,14 @@ export interface Notice {
   at: number;
   /** link to the release in the Temporal Web UI, when known */
   url?: string;
+  /** what this notifier returned for the previous notice of the release (e.g. a Slack message ts) */
+  ref?: string;
 }
 
 export interface Notifier {
   readonly name: string;
-  notify(notice: Notice): Promise<void>;
+  /** may return a ref (e.g. a Slack message ts) that comes back as notice.ref on the next notice */
+  notify(notice: Notice): Promise<void | { ref?: string }>;
 }
 
 export interface IncidentInput {

@@ -1,0 +1,132 @@
+// Starting and steering releases through a Temporal client: the one place the CLI, the Slack app and
+// webhooks go through, so each gets the same checks and the same answers.
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { QuadConfig } from '../config/schema';
+import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type ReleaseAsk, type FlagAsk } from '../config/resolve';
+import { InputError } from '../config/errors';
+import type { ReleaseInput } from '../workflows/plan';
+import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../workflows/messages';
+import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus } from '../workflows/search-attributes';
+
+export interface Started {
+  workflowId: string;
+  runId: string;
+  url: string;
+}
+
+/** A second release of a service that is still releasing: refused with what is running. */
+export class AlreadyReleasingError extends InputError {
+  constructor(readonly running: ReleaseStatus | null, workflowId: string) {
+    super(
+      running
+        ? `${running.service} ${running.version} is already releasing (${running.stage ?? running.phase}, ${running.trafficPercent} % traffic), started by ${running.requestedBy} ${ago(running.startedAt)}; wait for it, or roll it back first`
+        : `${workflowId} is already running; wait for it, or roll it back first`,
+    );
+    this.name = 'AlreadyReleasingError';
+  }
+}
+
+function ago(at: number): string {
+  const min = Math.max(0, Math.round((Date.now() - at) / 60000));
+  return min < 1 ? 'just now' : min < 120 ? `${min} min ago` : `${Math.round(min / 60)} h ago`;
+}
+
+export class Releases {
+  constructor(
+    readonly client: Client,
+    readonly config: QuadConfig,
+    readonly taskQueue = config.temporal.task_queue,
+  ) {}
+
+  webUrl(workflowId: string, runId?: string): string {
+    const base = `${this.config.temporal.web_ui_url}/namespaces/${this.client.options.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+    return runId ? `${base}/${runId}` : base;
+  }
+
+  async start(input: ReleaseInput): Promise<Started> {
+    const workflowId = workflowIdFor(input.request);
+    const { request } = input;
+    try {
+      const handle = await this.client.workflow.start('releaseWorkflow', {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        staticSummary: `${request.service} ${request.version} · ${request.strategy} · by ${request.requestedBy}`,
+        staticDetails: input.plan.stages.map((s) => `${s.name}${s.durationMs ? ` for ${Math.round(s.durationMs / 60000)} min` : ''}${s.approval ? ' (team approval)' : ''}`).join(' → '),
+        typedSearchAttributes: [
+          { key: QuadService, value: request.service },
+          { key: QuadVersion, value: request.version },
+          { key: QuadStrategy, value: request.strategy },
+          { key: QuadStage, value: 'planning' },
+          { key: QuadStatus, value: 'running' },
+        ],
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, url: this.webUrl(workflowId, handle.firstExecutionRunId) };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyReleasingError(await this.status(workflowId).catch(() => null), workflowId);
+      throw err;
+    }
+  }
+
+  release(ask: ReleaseAsk): Promise<Started> {
+    return this.start(resolveRelease(this.config, ask));
+  }
+
+  flagRamp(ask: FlagAsk): Promise<Started> {
+    return this.start(resolveFlagRamp(this.config, ask));
+  }
+
+  /** `checkout` → `release:checkout`; `flag:dark_mode` stays as it is */
+  idFor(serviceOrId: string): string {
+    return serviceOrId.includes(':') ? serviceOrId : `release:${serviceOrId}`;
+  }
+
+  async status(serviceOrId: string): Promise<ReleaseStatus> {
+    try {
+      return await this.client.workflow.getHandle(this.idFor(serviceOrId)).query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`no release of ${serviceOrId} found`);
+      throw err;
+    }
+  }
+
+  async result(serviceOrId: string): Promise<ReleaseResult> {
+    return this.client.workflow.getHandle(this.idFor(serviceOrId)).result();
+  }
+
+  /** Sends a command as an update, so the caller learns at once whether the workflow accepted it. */
+  async command(serviceOrId: string, cmd: Command, by: string, reason?: string): Promise<CommandResult> {
+    validatePerson(by, '--by');
+    const handle = this.client.workflow.getHandle(this.idFor(serviceOrId));
+    try {
+      return await handle.executeUpdate(commandUpdate, { args: [cmd, { by, ...(reason ? { reason: reason.slice(0, 500) } : {}) }] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new InputError(`no running release of ${serviceOrId}`);
+      throw err;
+    }
+  }
+
+  /** Releases found through the search attributes, newest first. */
+  async list(filter: { service?: string; status?: string; limit?: number } = {}) {
+    const q: string[] = [];
+    const safe = (s: string) => {
+      if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(s)) throw new InputError(`${JSON.stringify(s)} is not a valid filter value`);
+      return s;
+    };
+    if (filter.service) q.push(`QuadService = "${safe(filter.service)}"`);
+    if (filter.status) q.push(`QuadStatus = "${safe(filter.status)}"`);
+    if (q.length === 0) q.push('QuadService IS NOT NULL');
+    const out: { workflowId: string; runId: string; service?: string; version?: string; strategy?: string; stage?: string; status?: string; startTime: Date; url: string }[] = [];
+    for await (const wf of this.client.workflow.list({ query: q.join(' AND ') })) {
+      const sa = wf.typedSearchAttributes;
+      out.push({
+        workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime, url: this.webUrl(wf.workflowId, wf.runId),
+        service: sa.get(QuadService), version: sa.get(QuadVersion), strategy: sa.get(QuadStrategy), stage: sa.get(QuadStage), status: sa.get(QuadStatus),
+      });
+      if (out.length >= (filter.limit ?? 50)) break;
+    }
+    return out;
+  }
+}

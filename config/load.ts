@@ -1,0 +1,88 @@
+// Reads .quad/production-agent.yml: YAML errors with their line, schema errors with their path, all at once.
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import type { z } from 'zod';
+import { configSchema, type QuadConfig } from './schema';
+import { ConfigError } from './errors';
+import { parseCriteria } from './criteria';
+
+export const DEFAULT_CONFIG_PATH = '.quad/production-agent.yml';
+
+export function loadConfig(file: string = process.env.QUAD_CONFIG ?? DEFAULT_CONFIG_PATH): QuadConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file = '<config>'): QuadConfig {
+  let raw: unknown;
+  try {
+    raw = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (err) {
+    const e = err as yaml.YAMLException;
+    const where = e.mark ? `line ${e.mark.line + 1}, column ${e.mark.column + 1}` : 'somewhere';
+    throw new ConfigError(file, [`invalid YAML at ${where}: ${e.reason ?? e.message}`]);
+  }
+  if (raw === undefined || raw === null) raw = {};
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
+  if (parsed.success) problems.push(...criteriaProblems(parsed.data));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return parsed.data!;
+}
+
+/** `services.checkout.rollout_plan[1].duration_minutes` */
+export function formatPath(path: PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+function found(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  return `${typeof input} ${JSON.stringify(input)}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const at = formatPath(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `${at}: expected ${issue.expected}, found ${found(input)}`;
+    case 'invalid_value':
+      return `${at}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${found(input)}`;
+    case 'unrecognized_keys':
+      return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'too_small':
+    case 'too_big':
+      return `${at}: ${issue.message.replace(/^Too (small|big): /, '')}, found ${found(input)}`;
+    default:
+      return `${at}: ${issue.message}${input !== undefined ? `, found ${found(input)}` : ''}`;
+  }
+}
+
+function criteriaProblems(cfg: QuadConfig): string[] {
+  const problems: string[] = [];
+  const check = (list: string[] | undefined, at: string) =>
+    (list ?? []).forEach((c, i) => {
+      try {
+        parseCriteria([c]);
+      } catch (err) {
+        problems.push(`${at}[${i}]: ${(err as Error).message}`);
+      }
+    });
+  for (const [name, svc] of Object.entries(cfg.services)) {
+    check(svc.criteria, `services.${name}.criteria`);
+    svc.rollout_plan?.forEach((s, i) => check(s.criteria, `services.${name}.rollout_plan[${i}].criteria`));
+  }
+  cfg.feature_flag?.rollout_plan.forEach((s, i) => check(s.criteria, `feature_flag.rollout_plan[${i}].criteria`));
+  for (const [name, f] of Object.entries(cfg.flags)) f.rollout_plan.forEach((s, i) => check(s.criteria, `flags.${name}.rollout_plan[${i}].criteria`));
+  return problems;
+}

@@ -1,0 +1,169 @@
+// Config + a request → the secret-free plan the workflow runs. All validation of what a person typed
+// happens here, before anything starts.
+import type { Criteria } from '../workflows/types';
+import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../workflows/plan';
+import { stageLabel } from '../workflows/plan';
+import type { QuadConfig, ServiceConfig, StageConfig } from './schema';
+import { parseCriteria } from './criteria';
+import { InputError } from './errors';
+
+/** v1.2.3, 1.2.3, v1.2.4-rc.1, v1.2.4-bad+build.7 — semver with an optional v; nothing a shell would read. */
+const VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+const PERSON = /^[A-Za-z0-9._@-]{1,80}$/;
+
+export function validateVersion(version: unknown): string {
+  if (typeof version !== 'string' || version.trim() === '') throw new InputError('a version is required, e.g. v1.2.3');
+  if (version.length > 64) throw new InputError(`version is ${version.length} characters long; at most 64`);
+  if (!VERSION.test(version)) throw new InputError(`${JSON.stringify(version)} is not a version: write it like v1.2.3 or v1.2.4-rc.1`);
+  return version;
+}
+
+export function validatePerson(who: unknown, what = 'requested by'): string {
+  if (typeof who !== 'string' || !PERSON.test(who)) throw new InputError(`${what}: ${JSON.stringify(who)} is not a user name or ID`);
+  return who;
+}
+
+export function serviceConfig(cfg: QuadConfig, service: string): ServiceConfig {
+  const svc = cfg.services[service];
+  if (!svc) {
+    const known = Object.keys(cfg.services);
+    throw new InputError(`unknown service ${JSON.stringify(service)}; configured: ${known.length ? known.join(', ') : 'none'}`);
+  }
+  return svc;
+}
+
+export function defaultCriteria(cfg: QuadConfig, svc: ServiceConfig): Criteria {
+  return {
+    errorRateMaxPct: cfg.deployments.error_rate_threshold,
+    latencyP95MaxMs: cfg.deployments.latency_threshold_ms,
+    errorRateMaxRatio: 2,
+    latencyP95MaxRatio: 1.25,
+    cpuMaxPct: 90,
+    memoryMaxRatio: 1.5,
+    minRequests: svc.min_requests,
+    ...parseCriteria(svc.criteria),
+  };
+}
+
+function stageCriteria(base: Criteria, s: StageConfig): Criteria {
+  const c: Criteria = { ...base };
+  if (s.error_threshold !== undefined) c.errorRateMaxPct = s.error_threshold;
+  return { ...c, ...parseCriteria(s.criteria ?? []) };
+}
+
+const MINUTE = 60_000;
+
+function defaultStages(cfg: QuadConfig, strategy: Strategy): StageConfig[] {
+  const d = cfg.feature_flags.canary_duration_minutes;
+  if (strategy === 'blue-green') return [{ traffic_percent: 100, duration_minutes: d }];
+  return [5, 25, 50, 100].map((p) => ({ traffic_percent: p, duration_minutes: p === 100 ? 0 : d }));
+}
+
+export function buildStages(strategy: Strategy, stages: StageConfig[], base: Criteria, flag?: string): StagePlan[] {
+  return stages.map((s) => {
+    const percent = (flag ? (s.users_percent ?? s.traffic_percent) : (s.traffic_percent ?? s.users_percent)) as number;
+    const action: StageAction = flag ? { kind: 'flag', flag, percent } : { kind: 'traffic', percent };
+    return {
+      name: s.name ?? stageLabel(strategy, action),
+      action,
+      durationMs: Math.round((s.duration_minutes ?? 0) * MINUTE),
+      criteria: stageCriteria(base, s),
+      approval: s.team_approval === 'required',
+      requirePreviousPass: s.all_previous_checks_pass ?? false,
+    };
+  });
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+function windowOf(svc: ServiceConfig): ReleaseWindow | null {
+  const w = svc.release_window;
+  return w ? { days: w.days.map((d) => DAYS.indexOf(d)), start: w.start, end: w.end, timeZone: w.time_zone } : null;
+}
+
+export function notifierNames(cfg: QuadConfig): string[] {
+  const names = ['console'];
+  if (cfg.notifications.file) names.push('file');
+  if (cfg.notifications.slack_enabled) names.push('slack');
+  if (cfg.notifications.email_enabled) names.push('email');
+  return names;
+}
+
+function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
+  return {
+    gates: svc.gates,
+    dependencies: svc.dependencies,
+    postChecks: svc.post_checks,
+    window: windowOf(svc),
+    approvalRequired: cfg.release_management.approval_required,
+    approvers: svc.approvers,
+    approvalTimeoutMs: svc.approval_timeout_minutes * MINUTE,
+    pollIntervalS: svc.poll_interval_seconds,
+    inconclusive: svc.on_inconclusive,
+    extensionMs: Math.round(cfg.feature_flags.canary_duration_minutes * MINUTE),
+    autoRollback: cfg.deployments.auto_rollback_on_error,
+    maxDurationMs: cfg.deployments.max_deployment_duration_minutes * MINUTE,
+    notifyOnStart: cfg.release_management.notify_on_start,
+    notifyOnComplete: cfg.release_management.notify_on_complete,
+    webUiUrl: cfg.temporal.web_ui_url,
+    notifiers: notifierNames(cfg),
+  };
+}
+
+export interface ReleaseAsk {
+  service: string;
+  version: string;
+  strategy?: Strategy;
+  requestedBy: string;
+  source: Source;
+  reason?: string;
+  previousVersion?: string | null;
+}
+
+export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: ReleaseRequest; plan: ReleasePlan } {
+  if (!cfg.enabled || !cfg.release_management.enabled) throw new InputError('releases are disabled in the config (enabled / release_management.enabled)');
+  const version = validateVersion(ask.version);
+  const requestedBy = validatePerson(ask.requestedBy);
+  const svc = serviceConfig(cfg, ask.service);
+  const strategy = ask.strategy ?? svc.strategy;
+  if (strategy === 'flag-ramp') throw new InputError('a flag ramp is started with `quad flag-rollout <flag>`, not as a release');
+  const previousVersion = ask.previousVersion === undefined || ask.previousVersion === null ? null : validateVersion(ask.previousVersion);
+  if (previousVersion === version) throw new InputError(`${version} is already the serving version of ${ask.service}`);
+  const stages = buildStages(strategy, svc.rollout_plan ?? defaultStages(cfg, strategy), defaultCriteria(cfg, svc));
+  const request: ReleaseRequest = { service: ask.service, version, strategy, requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
+  const plan: ReleasePlan = { service: ask.service, version, previousVersion, strategy, stages, ...commonPlan(cfg, svc) };
+  return { request, plan };
+}
+
+export interface FlagAsk {
+  flag: string;
+  requestedBy: string;
+  source: Source;
+  reason?: string;
+}
+
+/** A flag ramp (the seed's dark_mode plan): same watch, approval and undo as a release. */
+export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: ReleaseRequest; plan: ReleasePlan } {
+  const requestedBy = validatePerson(ask.requestedBy);
+  const fp = cfg.feature_flag?.name === ask.flag ? cfg.feature_flag : cfg.flags[ask.flag] ? { name: ask.flag, ...cfg.flags[ask.flag] } : undefined;
+  if (!fp) {
+    const known = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter(Boolean);
+    throw new InputError(`no rollout plan for flag ${JSON.stringify(ask.flag)}; configured: ${known.length ? known.join(', ') : 'none'}`);
+  }
+  const service = fp.service ?? Object.keys(cfg.services)[0];
+  const svc = serviceConfig(cfg, service);
+  const base = { ...defaultCriteria(cfg, svc), errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
+  const stages = buildStages('flag-ramp', fp.rollout_plan, base, fp.name);
+  const version = `flag:${fp.name}`;
+  const request: ReleaseRequest = { service, version, strategy: 'flag-ramp', requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
+  const plan: ReleasePlan = {
+    service, version, previousVersion: null, strategy: 'flag-ramp', stages, ...commonPlan(cfg, svc),
+    approvers: fp.approvers ?? svc.approvers,
+  };
+  return { request, plan };
+}
+
+/** One active release per service, one ramp per flag: Temporal enforces it through the ID. */
+export function workflowIdFor(request: ReleaseRequest): string {
+  return request.strategy === 'flag-ramp' ? `flag:${request.version.replace(/^flag:/, '')}` : `release:${request.service}`;
+}

@@ -1,0 +1,194 @@
+// The schema of .quad/production-agent.yml. The seed's sections are kept as written (snake_case);
+// `services`, `providers` and `temporal` are ours. Strict objects: a misspelt key is an error, not a
+// silently ignored setting.
+import { z } from 'zod';
+
+/** A secret may only be written as a reference to an environment variable, never inline. */
+export const secretRef = z
+  .string()
+  .regex(/^\$\{[A-Z_][A-Z0-9_]*\}$/, 'a secret must be written as ${ENV_VAR}, never inline');
+
+const percent = z.number().min(0).max(100);
+const positive = z.number().positive();
+const criteriaList = z.array(z.string());
+
+const day = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like "15:00"');
+
+export const releaseWindowSchema = z.strictObject({
+  days: z.array(day).min(1),
+  start: hhmm,
+  end: hhmm,
+  time_zone: z.string().min(1),
+});
+
+const stepArgs = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]));
+
+export const gateSchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['tests_passed', 'review_done', 'migrations_tested', 'benchmarks_ok', 'rollback_plan', 'command', 'http']),
+  args: stepArgs.optional(),
+});
+
+export const dependencySchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['command', 'webhook', 'noop']),
+  args: stepArgs.optional(),
+  undo: z.strictObject({ kind: z.enum(['command', 'webhook', 'noop']), args: stepArgs.optional() }).optional(),
+});
+
+/** One rollout stage. `users_percent` is the seed's word (flag ramps), `traffic_percent` the release one. */
+export const stageSchema = z
+  .strictObject({
+    stage: z.union([z.string(), z.number()]).optional(),
+    name: z.string().optional(),
+    users_percent: percent.optional(),
+    traffic_percent: percent.optional(),
+    duration_minutes: z.number().min(0).optional(),
+    error_threshold: z.number().min(0).optional(),
+    criteria: criteriaList.optional(),
+    all_previous_checks_pass: z.boolean().optional(),
+    team_approval: z.enum(['required', 'none']).optional(),
+  })
+  .refine((s) => s.users_percent !== undefined || s.traffic_percent !== undefined, {
+    message: 'a stage needs traffic_percent (or users_percent for a flag ramp)',
+  });
+
+export const deployerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
+  z.strictObject({
+    type: z.literal('command'),
+    command: z.array(z.string()).min(1),
+    timeout_seconds: positive.optional(),
+  }),
+  z.strictObject({ type: z.literal('webhook'), url: z.string().url(), token: secretRef.optional() }),
+]);
+
+export const metricsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
+  z.strictObject({
+    type: z.literal('cloudwatch'),
+    region: z.string().optional(),
+    endpoint: z.string().url().optional(),
+    namespace: z.string().min(1),
+    /** dimension name → value; ${version}, ${service} and ${region} are filled per side */
+    dimensions: z.record(z.string(), z.string()),
+    metrics: z.strictObject({
+      requests: z.string(),
+      errors: z.string(),
+      latency: z.string(),
+      cpu: z.string().optional(),
+      memory: z.string().optional(),
+    }),
+    latency_stat: z.string().optional(),
+  }),
+]);
+
+export const serviceSchema = z.strictObject({
+  strategy: z.enum(['canary', 'blue-green', 'flag-ramp']).default('canary'),
+  deployer: deployerSchema.default({ type: 'sandbox' }),
+  metrics: metricsSchema.default({ type: 'sandbox' }),
+  approvers: z.array(z.string().min(1)).default([]),
+  poll_interval_seconds: positive.default(5),
+  approval_timeout_minutes: positive.default(60),
+  release_window: releaseWindowSchema.optional(),
+  gates: z.array(gateSchema).default([]),
+  dependencies: z.array(dependencySchema).default([]),
+  post_checks: z.array(gateSchema).default([]),
+  on_inconclusive: z.enum(['extend-then-pause', 'pause', 'rollback']).default('extend-then-pause'),
+  /** criteria every stage of this service is judged by, before the stage's own */
+  criteria: criteriaList.default([]),
+  min_requests: z.number().int().min(0).default(200),
+  rollout_plan: z.array(stageSchema).min(1).optional(),
+});
+
+export const flagPlanSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, digits, _ . -'),
+  /** the service whose metrics judge the ramp */
+  service: z.string().optional(),
+  approvers: z.array(z.string().min(1)).optional(),
+  rollout_plan: z.array(stageSchema).min(1),
+});
+
+export const configSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  release_management: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      approval_required: z.boolean().default(false),
+      notify_on_start: z.boolean().default(true),
+      notify_on_complete: z.boolean().default(true),
+    })
+    .prefault({}),
+  feature_flags: z
+    .strictObject({
+      provider: z.enum(['file', 'unleash', 'launchdarkly']).default('file'),
+      default_rollout_strategy: z.string().default('gradual'),
+      canary_duration_minutes: z.number().min(0).default(15),
+      canary_error_threshold: z.number().min(0).default(1),
+    })
+    .prefault({}),
+  deployments: z
+    .strictObject({
+      auto_rollback_on_error: z.boolean().default(true),
+      error_rate_threshold: z.number().min(0).default(1),
+      latency_threshold_ms: positive.default(500),
+      max_deployment_duration_minutes: positive.default(240),
+    })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      slack_enabled: z.boolean().default(false),
+      email_enabled: z.boolean().default(false),
+      slack_channel: z.string().default('#releases'),
+      file: z.string().optional(),
+    })
+    .prefault({}),
+  /** the seed's single flag plan (e.g. dark_mode) */
+  feature_flag: flagPlanSchema.optional(),
+  /** more flag plans by name */
+  flags: z.record(z.string(), flagPlanSchema.omit({ name: true })).default({}),
+  temporal: z
+    .strictObject({
+      address: z.string().default('127.0.0.1:7233'),
+      namespace: z.string().default('default'),
+      task_queue: z.string().default('quad-releases'),
+      web_ui_url: z.string().default('http://127.0.0.1:8233'),
+    })
+    .prefault({}),
+  /** connection settings of external systems; secrets only as ${ENV_VAR} */
+  providers: z
+    .strictObject({
+      sandbox: z.strictObject({ url: z.string().url() }).optional(),
+      unleash: z
+        .strictObject({ url: z.string().url(), token: secretRef, project: z.string().default('default'), environment: z.string().default('production') })
+        .optional(),
+      launchdarkly: z
+        .strictObject({ url: z.string().url().default('https://app.launchdarkly.com'), token: secretRef, project: z.string(), environment: z.string() })
+        .optional(),
+      file_flags: z.strictObject({ path: z.string() }).optional(),
+      slack: z
+        .strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: z.string().url().optional() })
+        .optional(),
+      email: z
+        .strictObject({
+          host: z.string(),
+          port: z.number().int().positive(),
+          secure: z.boolean().default(false),
+          user: z.string().optional(),
+          password: secretRef.optional(),
+          from: z.string(),
+          to: z.array(z.string()).default([]),
+          customers: z.array(z.string()).default([]),
+        })
+        .optional(),
+      incidents: z.strictObject({ type: z.enum(['file', 'webhook']), url: z.string().optional(), path: z.string().optional() }).optional(),
+    })
+    .prefault({}),
+  services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a service name of lowercase letters, digits and -'), serviceSchema),
+});
+
+export type QuadConfig = z.infer<typeof configSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type StageConfig = z.infer<typeof stageSchema>;
+export type FlagPlanConfig = z.infer<typeof flagPlanSchema>;

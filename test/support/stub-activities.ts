@@ -1,0 +1,94 @@
+// Activities for time-skipping workflow tests. They answer at once: a running activity holds the test
+// server's time-skipping lock, so the real, polling guard is tested at the activity level and on the dev
+// server instead. They record every call, so tests assert what the workflow did to the world.
+import type { ReleaseActivities, GuardOutcome } from '../../workflows/contract';
+import type { Verdict, VerdictKind } from '../../workflows/types';
+import type { Notice, FlagState } from '../../activities/providers/types';
+
+export interface StubScript {
+  /** stage name → what the guard says during that stage's window */
+  breachAt?: string[];
+  /** stage name → the judge's verdicts, one per window (the last repeats) */
+  verdicts?: Record<string, VerdictKind[]>;
+  gateFails?: string[];
+  serving?: string | null;
+  failNotifier?: string;
+  flag?: FlagState;
+}
+
+export function verdict(kind: VerdictKind, explanation = `judge says ${kind}`): Verdict {
+  return { verdict: kind, explanation, findings: [], canaryRequests: kind === 'INCONCLUSIVE' ? 3 : 5000, intervals: 90 };
+}
+
+export function stubActivities(script: StubScript = {}) {
+  const calls = {
+    traffic: [] as number[],
+    notices: [] as Notice[],
+    incidents: [] as string[],
+    judged: [] as string[],
+    guards: [] as string[],
+    steps: [] as string[],
+    flags: [] as (number | 'restored')[],
+  };
+  const judgedCount: Record<string, number> = {};
+  let flag: FlagState = script.flag ?? { flag: 'dark_mode', exists: true, enabled: false, rolloutPercent: 0 };
+  const acts: ReleaseActivities = {
+    async checkGate(_s, _v, gate) {
+      const ok = !(script.gateFails ?? []).includes(gate.name);
+      return { ok, detail: ok ? 'ok' : 'not ok' };
+    },
+    async nextWindowStart(_w, now) {
+      return now;
+    },
+    async runStep(_s, _v, step) {
+      calls.steps.push(step.name);
+      return 'done';
+    },
+    async servingVersion() {
+      return script.serving === undefined ? 'v1.2.2' : script.serving;
+    },
+    async setTraffic(target, percent) {
+      calls.traffic.push(percent);
+      return { percent, version: target.version, previousVersion: target.previousVersion };
+    },
+    async getFlagState() {
+      return flag;
+    },
+    async setFlag(_s, name, percent) {
+      calls.flags.push(percent);
+      flag = { flag: name, exists: true, enabled: true, rolloutPercent: percent };
+      return flag;
+    },
+    async restoreFlag(_s, state) {
+      calls.flags.push('restored');
+      flag = state;
+      return state;
+    },
+    async guard(input): Promise<GuardOutcome> {
+      calls.guards.push(input.stage);
+      if ((script.breachAt ?? []).includes(input.stage)) {
+        return {
+          kind: 'breach', at: input.from, polls: 2,
+          breach: { kind: 'breach', explanation: `error rate 8 % vs baseline 0.1 % at ${input.stage}`, interval: 1, findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, explanation: 'error rate 8 %' }] },
+        };
+      }
+      return { kind: 'quiet', polls: 0 };
+    },
+    async judge(input) {
+      calls.judged.push(input.stage);
+      const list = script.verdicts?.[input.stage] ?? ['PASS'];
+      const n = (judgedCount[input.stage] = (judgedCount[input.stage] ?? 0) + 1);
+      return verdict(list[Math.min(n - 1, list.length - 1)]);
+    },
+    async notify(name, notice) {
+      if (script.failNotifier === name) throw new Error(`${name} is down`);
+      calls.notices.push(notice);
+      return { ref: `${name}-msg-1` };
+    },
+    async openIncident(inc) {
+      calls.incidents.push(`${inc.title} | ${inc.rootCauseHint}`);
+      return 'INC-1';
+    },
+  };
+  return { acts, calls };
+}

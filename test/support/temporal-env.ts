@@ -1,0 +1,22 @@
+// Test environments on the real Temporal servers: time skipping (Java test server) and local (the CLI
+// dev server), both with the Quad search attributes registered.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { executable, testServerPath, temporalCliPath, searchAttributeKeys, devServerSettings } from './temporal-servers';
+
+const INDEXED_VALUE_TYPE = { Keyword: 2, Text: 1, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 } as const;
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable(testServerPath()) } });
+  // Without these an upsert fails with "search attribute QuadStage is not defined" and the task retries forever.
+  const searchAttributes = Object.fromEntries(
+    Object.entries(devServerSettings().search_attributes).map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]]),
+  );
+  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+  return env;
+}
+
+export async function localEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: executable(temporalCliPath()), ip: '127.0.0.1', searchAttributes: searchAttributeKeys() },
+  });
+}

@@ -1,0 +1,197 @@
+// The release workflow on the time-skipping test server: the seed's plan (5 % for 15 min → 25 % for
+// 30 min → 100 % with team approval) and every way a release can end.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { timeSkippingEnv } from '../support/temporal-env';
+import { stubActivities, type StubScript } from '../support/stub-activities';
+import { withWorker, repoConfig, eventually, advanceUntil, workflowBundle } from '../support/release-harness';
+import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
+import { Releases, AlreadyReleasingError } from '../../client/releases';
+import { statusQuery, approveSignal, rollbackSignal, resumeSignal } from '../../workflows/messages';
+import type { ReleaseInput } from '../../workflows/plan';
+import type { QuadConfig } from '../../config/schema';
+
+let env: TestWorkflowEnvironment;
+let cfg: QuadConfig;
+
+beforeAll(async () => {
+  [env] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+  cfg = repoConfig();
+}, 120_000);
+afterAll(() => env?.teardown());
+
+const seedPlan = (over: Partial<ReleaseInput['plan']> = {}, version = 'v1.2.3'): ReleaseInput => {
+  const input = resolveRelease(cfg, { service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
+  return { request: input.request, plan: { ...input.plan, ...over } };
+};
+
+async function run(script: StubScript, input: ReleaseInput, drive?: (h: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>) => Promise<void>) {
+  const { acts, calls } = stubActivities(script);
+  return withWorker(env, acts, async (taskQueue) => {
+    const releases = new Releases(env.client, cfg, taskQueue);
+    const started = await releases.start(input);
+    const handle = env.client.workflow.getHandle(started.workflowId);
+    if (drive) await drive(handle);
+    const result = await handle.result().catch((e) => e);
+    const status = await handle.query(statusQuery);
+    return { result, status, calls, handle };
+  });
+}
+
+const approveWhenAsked = (stage: string, by = 'ana') => async (h: any) => {
+  await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage));
+  await h.signal(approveSignal, { by });
+};
+
+test('the seed plan completes: 5 % → 25 % → approval → 100 %, in under 2 s of wall time', async () => {
+  const t0 = Date.now();
+  const { result, status, calls } = await run({}, seedPlan(), approveWhenAsked('full rollout 100 %'));
+  const wall = Date.now() - t0;
+  expect(result.status).toBe('succeeded');
+  expect(result.trafficPercent).toBe(100);
+  expect(calls.traffic).toEqual([5, 25, 100]);
+  expect(calls.judged).toEqual(['canary 5 %', 'canary 25 %']);
+  expect(status.approvals).toEqual([expect.objectContaining({ by: 'ana', stage: 'full rollout 100 %' })]);
+  expect(calls.notices.map((n) => n.kind)).toEqual(expect.arrayContaining(['started', 'awaiting_approval', 'succeeded']));
+  // a notifier's ref comes back on the next notice, so Slack can update one message in place
+  expect(calls.notices.filter((n) => n.ref === 'console-msg-1').length).toBeGreaterThan(0);
+  expect(wall).toBeLessThan(2000);
+});
+
+test.each(['canary 5 %', 'canary 25 %'])('a breach during %s rolls back to 0 %%, notifies and opens an incident', async (stage) => {
+  const { result, calls } = await run({ breachAt: [stage] }, seedPlan());
+  expect(result.status).toBe('rolled_back');
+  expect(result.trafficPercent).toBe(0);
+  expect(calls.traffic.at(-1)).toBe(0);
+  expect(calls.traffic).not.toContain(100);
+  expect(calls.notices.map((n) => n.kind)).toContain('rolled_back');
+  expect(calls.incidents).toHaveLength(1);
+  expect(calls.incidents[0]).toContain(stage);
+  expect(result.reason).toContain('error rate 8 %');
+});
+
+test('a FAIL verdict at the end of a window rolls back', async () => {
+  const { result, calls } = await run({ verdicts: { 'canary 25 %': ['FAIL'] } }, seedPlan());
+  expect(result.status).toBe('rolled_back');
+  expect(calls.traffic).toEqual([5, 25, 0]);
+});
+
+test('a manual rollback mid-stage restores the previous version at once', async () => {
+  const { result, status, calls } = await run({}, seedPlan(), async (h) => {
+    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null);
+    await h.signal(rollbackSignal, { by: 'ana', reason: 'customers complain' });
+  });
+  expect(result.status).toBe('rolled_back');
+  expect(result.reason).toContain('customers complain');
+  expect(calls.traffic).toEqual([5, 25, 0]);
+  expect(status.timeline.map((t: any) => t.event)).toContain('rollback requested');
+});
+
+test('approval rejected: nothing goes to 100 %, the canary is undone', async () => {
+  const { result, calls } = await run({}, seedPlan(), async (h) => {
+    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await h.signal('reject', { by: 'U024BE7LH', reason: 'not today' });
+  });
+  expect(result.status).toBe('rejected');
+  expect(calls.traffic).toEqual([5, 25, 0]);
+});
+
+test('approval timed out after approval_timeout_minutes: undone', async () => {
+  const { result, calls } = await run({}, seedPlan());
+  expect(result.status).toBe('rolled_back');
+  expect(result.reason).toMatch(/no approval for full rollout 100 % within 60 min/);
+  expect(calls.traffic).toEqual([5, 25, 0]);
+});
+
+test("a non-approver's approval is ignored and recorded; an approver's counts", async () => {
+  const { result, status } = await run({}, seedPlan(), async (h) => {
+    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await h.signal(approveSignal, { by: 'mallory' });
+    const s = await eventually(() => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'approve ignored'));
+    expect(s.phase).toBe('awaiting_approval');
+    await h.signal(approveSignal, { by: 'ana' });
+  });
+  expect(result.status).toBe('succeeded');
+  const ignored = status.timeline.find((t: any) => t.event === 'approve ignored');
+  expect(ignored).toMatchObject({ by: 'mallory', detail: 'mallory is not an approver of checkout' });
+});
+
+test('approval required before anything changes (release_management.approval_required)', async () => {
+  const { result, calls } = await run({}, seedPlan({ approvalRequired: true, stages: seedPlan().plan.stages.slice(0, 1) }), approveWhenAsked('release'));
+  expect(result.status).toBe('succeeded');
+  expect(calls.traffic).toEqual([5]);
+});
+
+test('a second release of a running service is refused, naming what runs', async () => {
+  const { acts } = stubActivities({});
+  await withWorker(env, acts, async (taskQueue) => {
+    const releases = new Releases(env.client, cfg, taskQueue);
+    const first = await releases.start(seedPlan());
+    await eventually(() => releases.status('checkout'), (s) => s.stage === 'canary 5 %');
+    const err = await releases.start(seedPlan({}, 'v1.2.4')).catch((e) => e);
+    expect(err).toBeInstanceOf(AlreadyReleasingError);
+    expect(err.message).toMatch(/^checkout v1\.2\.3 is already releasing \(canary 5 %, 5 % traffic\), started by ana (just now|\d+ min ago)/);
+    await env.client.workflow.getHandle(first.workflowId).signal(rollbackSignal, { by: 'ana' });
+    expect((await env.client.workflow.getHandle(first.workflowId).result()).status).toBe('rolled_back');
+  });
+});
+
+test('cancelling the workflow runs the compensations', async () => {
+  const { result, calls } = await run({}, seedPlan(), async (h) => {
+    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %');
+    await h.cancel();
+  });
+  expect(result).toBeInstanceOf(WorkflowFailedError);
+  expect(calls.traffic).toEqual([5, 25, 0]);
+});
+
+test('INCONCLUSIVE extends the window once, then pauses until a person resumes', async () => {
+  const { result, calls, status } = await run({ verdicts: { 'canary 5 %': ['INCONCLUSIVE', 'INCONCLUSIVE'] } }, seedPlan(), async (h) => {
+    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    await h.signal(resumeSignal, { by: 'ana' });
+    await approveWhenAsked('full rollout 100 %')(h);
+  });
+  expect(result.status).toBe('succeeded');
+  expect(calls.judged).toEqual(['canary 5 %', 'canary 5 %', 'canary 25 %']);
+  expect(status.timeline.map((t: any) => t.event)).toEqual(expect.arrayContaining(['window extended', 'resumed']));
+});
+
+test('max_deployment_duration_minutes is enforced: past it the release is undone', async () => {
+  const { result, calls } = await run({}, seedPlan({ maxDurationMs: 20 * 60_000 }));
+  expect(result.status).toBe('rolled_back');
+  expect(result.reason).toMatch(/max_deployment_duration_minutes \(20 min\)/);
+  expect(calls.traffic).toEqual([5, 25, 0]);
+});
+
+test('a failing gate stops the release before any change', async () => {
+  const { result, calls } = await run({ gateFails: ['rollback plan'] }, seedPlan());
+  expect(result.status).toBe('failed');
+  expect(result.reason).toContain('gate rollback plan failed');
+  expect(calls.traffic).toEqual([]);
+});
+
+test('a notifier that is down is recorded, not fatal', async () => {
+  const { result, status } = await run({ failNotifier: 'console' }, seedPlan({ stages: seedPlan().plan.stages.slice(0, 2) }));
+  expect(result.status).toBe('succeeded');
+  expect(status.timeline.some((t: any) => t.event === 'notice to console failed')).toBe(true);
+});
+
+test('dependencies run first and their undo runs on rollback, in reverse', async () => {
+  const plan = seedPlan({ dependencies: [{ name: 'db migration', kind: 'noop', undo: { kind: 'noop' } }, { name: 'cache warm-up', kind: 'noop' }] });
+  const { result, calls } = await run({ breachAt: ['canary 5 %'] }, plan);
+  expect(result.status).toBe('rolled_back');
+  expect(calls.steps).toEqual(['db migration', 'cache warm-up', 'undo db migration']);
+  expect(calls.traffic).toEqual([5, 0]);
+});
+
+test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breach restores the prior flag exactly', async () => {
+  const ramp = resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const ok = await run({}, ramp, approveWhenAsked('dark_mode 100 %'));
+  expect(ok.result.status).toBe('succeeded');
+  expect(ok.calls.flags).toEqual([10, 50, 100]);
+  const prior = { flag: 'dark_mode', exists: true, enabled: true, rolloutPercent: 3, snapshot: { strategies: ['x'] } };
+  const bad = await run({ breachAt: ['dark_mode 50 %'], flag: prior }, ramp);
+  expect(bad.result.status).toBe('rolled_back');
+  expect(bad.calls.flags).toEqual([10, 50, 'restored']);
+  expect(bad.status.trafficPercent).toBe(3);
+});

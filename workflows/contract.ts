@@ -1,0 +1,56 @@
+// The activities the release workflow calls, as types only: activities/ implements them from providers,
+// time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
+import type { Criteria, GuardBreach, Verdict } from './types';
+import type { Gate, Dependency, ReleaseWindow } from './plan';
+import type { TrafficTarget, TrafficState, FlagState, Notice, IncidentInput } from '../activities/providers/types';
+
+export interface GuardInput {
+  service: string;
+  version: string;
+  previousVersion: string | null;
+  stage: string;
+  criteria: Criteria;
+  pollIntervalS: number;
+  /** epoch ms: watch metrics from here */
+  from: number;
+  /** epoch ms: give up (answer quiet) here; the workflow's window timer is the real authority */
+  deadline: number;
+}
+
+export type GuardOutcome = { kind: 'breach'; breach: GuardBreach; at: number; polls: number } | { kind: 'quiet'; polls: number };
+
+export interface JudgeInput {
+  service: string;
+  version: string;
+  previousVersion: string | null;
+  stage: string;
+  criteria: Criteria;
+  intervalS: number;
+  from: number;
+  to: number;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface NoticeReceipt {
+  /** e.g. the Slack message ts, so the next notice updates the same message */
+  ref?: string;
+}
+
+export interface ReleaseActivities {
+  checkGate(service: string, version: string, gate: Gate): Promise<CheckResult>;
+  nextWindowStart(window: ReleaseWindow, nowMs: number): Promise<number>;
+  runStep(service: string, version: string, step: Pick<Dependency, 'name' | 'kind' | 'args'>): Promise<string>;
+  servingVersion(target: TrafficTarget): Promise<string | null>;
+  setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState>;
+  getFlagState(service: string, flag: string): Promise<FlagState>;
+  setFlag(service: string, flag: string, percent: number): Promise<FlagState>;
+  restoreFlag(service: string, state: FlagState): Promise<FlagState>;
+  guard(input: GuardInput): Promise<GuardOutcome>;
+  judge(input: JudgeInput): Promise<Verdict>;
+  notify(notifier: string, notice: Notice): Promise<NoticeReceipt>;
+  openIncident(incident: IncidentInput): Promise<string>;
+}

@@ -1,0 +1,104 @@
+// The resolved, secret-free release plan the workflow executes, and the request that started it.
+// Built outside the workflow (config/resolve.ts) and passed in whole, so a config change never alters a
+// running release and replay never depends on files.
+import type { Criteria } from './types';
+
+export type Strategy = 'canary' | 'blue-green' | 'flag-ramp';
+export type Source = 'cli' | 'slack' | 'jira' | 'schedule' | 'api';
+
+export interface ReleaseRequest {
+  service: string;
+  version: string;
+  strategy: Strategy;
+  requestedBy: string;
+  source: Source;
+  reason?: string;
+}
+
+/** What one stage changes in the world. */
+export type StageAction =
+  | { kind: 'traffic'; percent: number }
+  | { kind: 'flag'; flag: string; percent: number };
+
+export interface StagePlan {
+  /** e.g. "canary 5 %" */
+  name: string;
+  action: StageAction;
+  /** monitoring window; 0 = no watch (a final 100 % step without criteria) */
+  durationMs: number;
+  criteria: Criteria;
+  /** a team approval is required before this stage starts */
+  approval: boolean;
+  /** all previous stages must have passed their judge (not just not failed) */
+  requirePreviousPass: boolean;
+}
+
+export interface Gate {
+  name: string;
+  /** check kind an activity knows how to run (tests_passed, review_done, migrations_tested, benchmarks_ok, rollback_plan, command) */
+  kind: string;
+  args?: Record<string, string | number | boolean | string[]>;
+}
+
+export interface Dependency {
+  name: string;
+  /** a step runner an activity knows (command, webhook, noop) */
+  kind: string;
+  args?: Record<string, string | number | boolean | string[]>;
+  /** runs on undo, if declared (e.g. a down-migration) */
+  undo?: { kind: string; args?: Record<string, string | number | boolean | string[]> };
+}
+
+export interface ReleaseWindow {
+  /** days allowed, 0 = Sunday */
+  days: number[];
+  /** "15:00" local to `timeZone` */
+  start: string;
+  /** "17:00" local to `timeZone` */
+  end: string;
+  timeZone: string;
+}
+
+export type InconclusivePolicy = 'extend-then-pause' | 'pause' | 'rollback';
+
+export interface ReleasePlan {
+  service: string;
+  version: string;
+  /** serving before the release; null = discovered by the deployer at run time */
+  previousVersion: string | null;
+  strategy: Strategy;
+  stages: StagePlan[];
+  gates: Gate[];
+  dependencies: Dependency[];
+  postChecks: Gate[];
+  window: ReleaseWindow | null;
+  /** approval before anything changes (release_management.approval_required) */
+  approvalRequired: boolean;
+  approvers: string[];
+  approvalTimeoutMs: number;
+  pollIntervalS: number;
+  inconclusive: InconclusivePolicy;
+  /** how much longer an INCONCLUSIVE window is extended, once */
+  extensionMs: number;
+  autoRollback: boolean;
+  maxDurationMs: number;
+  notifyOnStart: boolean;
+  notifyOnComplete: boolean;
+  /** notifier names the worker has built from config (console, file, slack, email) */
+  notifiers: string[];
+  /** link base of the Temporal Web UI, to put in notices */
+  webUiUrl?: string;
+}
+
+export interface ReleaseInput {
+  request: ReleaseRequest;
+  plan: ReleasePlan;
+}
+
+export const percentLabel = (p: number): string => `${p} %`;
+
+export function stageLabel(strategy: Strategy, action: StageAction): string {
+  if (action.kind === 'flag') return `${action.flag} ${percentLabel(action.percent)}`;
+  if (strategy === 'blue-green') return action.percent >= 100 ? 'switch to green' : `green ${percentLabel(action.percent)}`;
+  return action.percent >= 100 ? 'full rollout 100 %' : `canary ${percentLabel(action.percent)}`;
+}

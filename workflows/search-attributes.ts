@@ -1,0 +1,11 @@
+// Typed search attributes: the Temporal Web UI and `quad list` find releases by these.
+// Registered from temporal-dev.yml by the dev server start and by the test environments.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const QuadService = defineSearchAttributeKey('QuadService', SearchAttributeType.KEYWORD);
+export const QuadVersion = defineSearchAttributeKey('QuadVersion', SearchAttributeType.KEYWORD);
+export const QuadStrategy = defineSearchAttributeKey('QuadStrategy', SearchAttributeType.KEYWORD);
+export const QuadStage = defineSearchAttributeKey('QuadStage', SearchAttributeType.KEYWORD);
+export const QuadStatus = defineSearchAttributeKey('QuadStatus', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTE_NAMES = ['QuadService', 'QuadVersion', 'QuadStrategy', 'QuadStage', 'QuadStatus'] as const;
