@@ -1,0 +1,97 @@
+// Replay: every recorded release history (test/replay/histories, re-recorded by `npm run replay:record`)
+// must replay against today's workflows/ without a nondeterminism error. And the check must bite: the
+// same histories against a copy of workflows/ with one unversioned change to the commands the workflow
+// issues must fail replay, while a copy changed only in non-command state must still pass (so the
+// failure comes from the change, not from the copying).
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../support/temporal-servers';
+import { loadHistories, replayAll, type StoredHistory } from './histories';
+import { SCENARIOS } from './scenarios';
+
+// Inside the repo so webpack finds node_modules by walking up; .data/ is git-ignored.
+const MUTANTS = join(ROOT, '.data', 'replay-mutant');
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+interface Edit {
+  find: string;
+  replace: string;
+}
+
+/** Replaces `find` exactly once in the source: if the workflow moved on and the text is gone, say so. */
+function applyEdit(source: string, { find, replace }: Edit): string {
+  const at = source.indexOf(find);
+  if (at < 0 || source.indexOf(find, at + 1) >= 0) {
+    throw new Error(`mutation anchor must occur exactly once in workflows/release.ts; update this test: ${JSON.stringify(find)}`);
+  }
+  return source.slice(0, at) + replace + source.slice(at + find.length);
+}
+
+/** Copies workflows/ to .data/replay-mutant/<name>/, edits release.ts and bundles the copy. */
+async function bundleVariant(name: string, edits: Edit[]): Promise<WorkflowBundleWithSourceMap> {
+  const dir = join(MUTANTS, name, 'workflows');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(join(ROOT, 'workflows')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+    // Imports that leave workflows/ point back at the repo, so the copy needs nothing else copied.
+    const src = readFileSync(join(ROOT, 'workflows', f), 'utf8').replace(/from '\.\.\//g, `from '${ROOT}/`);
+    writeFileSync(join(dir, f), src);
+  }
+  const release = join(dir, 'release.ts');
+  writeFileSync(release, edits.reduce(applyEdit, readFileSync(release, 'utf8')));
+  return bundleWorkflowCode({ workflowsPath: join(dir, 'index.ts'), logger: quiet });
+}
+
+let histories: StoredHistory[];
+let original: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  histories = loadHistories();
+  original = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
+}, 120_000);
+afterAll(() => rmSync(MUTANTS, { recursive: true, force: true }));
+
+test('every scenario the recorder knows has a recorded history, and nothing else is there', () => {
+  expect(histories.map((h) => h.name).sort()).toEqual(SCENARIOS.map((s) => s.name).sort());
+});
+
+test('every recorded history replays against workflows/ without nondeterminism', async () => {
+  const results = await replayAll({ workflowBundle: original }, histories);
+  expect(results.map((r) => r.name)).toEqual(histories.map((h) => h.name));
+  // name → error message, so a failure says which history and why
+  expect(Object.fromEntries(results.map((r) => [r.name, r.error ? `${r.error.name}: ${r.error.message}` : 'ok']))).toEqual(
+    Object.fromEntries(histories.map((h) => [h.name, 'ok'])),
+  );
+}, 60_000);
+
+test('a copy changed only in non-command state (a timeline label) still replays: the copying itself is sound', async () => {
+  const bundle = await bundleVariant('benign', [{ find: "note('requested', request.requestedBy,", replace: "note('release requested', request.requestedBy," }]);
+  const results = await replayAll({ workflowBundle: bundle }, histories);
+  expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.message}`)).toEqual([]);
+}, 120_000);
+
+test.each([
+  {
+    change: 'an extra activity call before anything else (a new, unversioned step)',
+    edits: [{ find: 'const body = async () => {', replace: "const body = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [target()]);" }],
+  },
+  {
+    change: 'the stage notice reordered before the traffic shift',
+    edits: [
+      {
+        find: "      await apply(stage.action, stage.name);\n      notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);",
+        replace: "      notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);\n      await apply(stage.action, stage.name);",
+      },
+    ],
+  },
+])('replay bites: $change fails every history with a DeterminismViolationError', async ({ change, edits }) => {
+  const bundle = await bundleVariant(change.replace(/\W+/g, '-').slice(0, 40), edits);
+  const results = await replayAll({ workflowBundle: bundle }, histories);
+  expect(results).toHaveLength(histories.length);
+  for (const r of results) {
+    expect({ name: r.name, error: r.error?.name }).toEqual({ name: r.name, error: 'DeterminismViolationError' });
+    expect(r.error).toBeInstanceOf(DeterminismViolationError);
+  }
+}, 120_000);
