@@ -2,25 +2,35 @@
 // (PASS / FAIL / INCONCLUSIVE over a whole stage window). Pure and deterministic: no I/O, no clock,
 // no randomness, so it runs in activities, benchmarks and, if need be, the workflow sandbox alike.
 //
-// Error rate: one change-point scan of binomial likelihood ratios against the canary's allowed rate,
-// min(absolute limit, ratio × baseline), where the baseline's rate is an upper confidence bound over
-// everything seen so far, raised for an interval whose baseline is clearly worse (a shared incident).
-// Valid under a look every interval (Ville's inequality, union bound over start points and
-// alternatives). Latency / CPU / memory: a robust CUSUM on the excess over the limit, paired per
+// Error rate: two change-point scans of likelihood ratios, valid under a look every interval (Ville's
+// inequality, union bound over start points and alternatives). Absolute: the canary's errors against
+// the limit, raised for an interval whose baseline is itself clearly above it (a shared incident).
+// Relative: each interval's errors split between canary and baseline; under "canary ≤ ratio ×
+// baseline" the canary's share is at most ratio·n/(ratio·n + m), so the test is conditional on the
+// interval's total errors — the baseline's rate is never plugged in, and load or incidents that move
+// both sides cancel within the interval. Latency / CPU / memory: a robust CUSUM on the excess over the limit, paired per
 // interval with the baseline for ratios (shared load cancels) and standardised by a noise scale the
 // stream itself shows (median of absolute first differences), so it needs persistence, not one spike.
-// The window judge replays the guard, takes one fixed-sample look (exact binomial test on the best
-// segment, Bonferroni over segments; sign tests), then refuses to PASS without enough data.
+// The window judge replays the guard, takes a strict fixed-sample look (exact tests on the best
+// trailing segment, Bonferroni over segments; sign tests), refuses to PASS without enough data, and
+// then — the stage's one final promote-or-roll-back decision — puts the burden of proof on safety:
+// it promotes only when the whole window's error rate is not above a limit with FINAL_CONFIDENCE.
 import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
 import {
   bernoulliLogLR,
   binomialLowerBound,
+  binomialSumUpperTail,
   binomialUpperBound,
   binomialUpperTail,
+  canaryErrorShare,
+  rateRatioUpperTail,
+  type RateStratum,
   cusumStep,
+  logAddExp,
   median,
   noiseScale,
   scanStep,
+  srStep,
   stdNormalCdf,
 } from './stats';
 
@@ -42,8 +52,17 @@ const CUSUM_CLIP = 2.5;
 const LATENCY_FLOOR_VARIANCE = 1 / 100;
 /** intervals of missing canary data tolerated before the window is too dark to promote */
 const MAX_DARK_FRACTION = 0.2;
-/** the baseline's long-run error rate is taken at its upper confidence bound at this level */
+/** an interval's baseline error rate raises the absolute bar at its lower confidence bound at this level */
 const BASELINE_DELTA = 0.01;
+/**
+ * The end-of-window decision is a single look whose only choices are promote or roll back (too little
+ * traffic or dark data are INCONCLUSIVE before it is taken). Promoting a release whose error rate is
+ * more likely than not above a limit is the costly mistake, so there the canary is rolled back when it
+ * is above a limit with this one-sided confidence over the whole window (per limit; a canary near 1×
+ * a 2× limit is almost never that far out — see judge.test.ts for simulated false-rollback rates).
+ * The streaming guard, which looks every interval, keeps SEQUENTIAL_ALPHA.
+ */
+export const FINAL_CONFIDENCE = 0.9;
 /** how many recent standardised differences the noise estimate keeps (bounds the state size) */
 const NOISE_MEMORY = 180;
 
@@ -59,8 +78,11 @@ interface ErrorSegment {
 }
 
 interface ErrorScan {
-  /** per alternative in ERROR_FACTORS: the scan statistic (null before the first usable interval) */
+  /** per alternative in ERROR_FACTORS: the scan statistic, max over starts (null before the first
+   * usable interval); it names the segment the explanation shows */
   stat: (number | null)[];
+  /** per alternative: log of the Shiryaev–Roberts sum over starts; their mean decides the alarm */
+  sr: (number | null)[];
   segment: (ErrorSegment | null)[];
 }
 
@@ -75,15 +97,17 @@ interface ContinuousCheck {
 }
 
 export interface GuardState {
-  version: 1;
+  version: 2;
   /** intervals seen */
   t: number;
   /** the window's length in intervals when known: makes late changes cheaper to prove */
   horizon: number | null;
-  /** the canary's error rate against min(absolute limit, ratio × baseline) */
-  errors: ErrorScan;
+  /** the canary's error rate against min(absolute limit, ratio × the baseline's long-run reference) */
+  errorsLimit: ErrorScan;
   /** every baseline request and error seen so far: the long-run reference */
   baseline: { requests: number; errors: number };
+  /** the canary's share of each interval's errors against ratio × its share of the traffic */
+  errorsRelative: ErrorScan;
   latencyAbsolute: ContinuousCheck;
   latencyRelative: ContinuousCheck;
   cpuAbsolute: ContinuousCheck;
@@ -91,7 +115,7 @@ export interface GuardState {
 }
 
 function newScan(): ErrorScan {
-  return { stat: ERROR_FACTORS.map(() => null), segment: ERROR_FACTORS.map(() => null) };
+  return { stat: ERROR_FACTORS.map(() => null), sr: ERROR_FACTORS.map(() => null), segment: ERROR_FACTORS.map(() => null) };
 }
 
 function newCheck(series: number): ContinuousCheck {
@@ -101,11 +125,12 @@ function newCheck(series: number): ContinuousCheck {
 /** horizonIntervals: how many intervals the stage window holds (window / poll interval), if known */
 export function newGuardState(horizonIntervals?: number): GuardState {
   return {
-    version: 1,
+    version: 2,
     t: 0,
     horizon: horizonIntervals && horizonIntervals > 0 ? Math.ceil(horizonIntervals) : null,
-    errors: newScan(),
+    errorsLimit: newScan(),
     baseline: { requests: 0, errors: 0 },
+    errorsRelative: newScan(),
     latencyAbsolute: newCheck(1),
     latencyRelative: newCheck(1),
     cpuAbsolute: newCheck(2),
@@ -143,52 +168,80 @@ function fmtNum(x: number, unit: string): string {
 
 // ---- error rate: sequential change-point scan ------------------------------------------------------
 
-const LOG_ALARM = Math.log(ERROR_FACTORS.length / SEQUENTIAL_ALPHA);
+const LOG_ALARM = Math.log(1 / SEQUENTIAL_ALPHA);
 
-/** always-valid confidence that the limit is exceeded, from the scan statistic (Ville + union bound) */
-function scanConfidence(stat: number): number {
-  return Math.max(0, 1 - ERROR_FACTORS.length * Math.exp(-stat));
+/**
+ * log of the mixture martingale: the mean over alternatives of their Shiryaev–Roberts sums over starts
+ * (weights 1/|alternatives| × start weight, summing to at most 1), so by Ville's inequality it reaches
+ * 1/alpha with probability at most alpha under the null, looked at every interval.
+ */
+function mixtureEvidence(scan: ErrorScan): number {
+  let sum = -Infinity;
+  for (const v of scan.sr) if (v !== null) sum = logAddExp(sum, v);
+  return sum - Math.log(ERROR_FACTORS.length);
+}
+
+/** always-valid confidence that the limit is exceeded, from the mixture's evidence (Ville) */
+function scanConfidence(logEvidence: number): number {
+  return Math.max(0, 1 - Math.exp(-logEvidence));
+}
+
+/**
+ * The error rate the canary may not exceed in this interval under the absolute limit. An interval whose
+ * baseline is itself clearly above the limit (its lower confidence bound) is an incident or a load
+ * peak that the previous version shows too: the bar rises to it, so the canary is not blamed for the
+ * environment. One unlucky error among few baseline requests does not move it.
+ */
+function absoluteBar(criteria: Criteria, b: SideAggregate | null): number | null {
+  if (criteria.errorRateMaxPct === undefined) return null;
+  const abs = criteria.errorRateMaxPct / 100;
+  const now = b && b.requests > 0 && b.errors > 0 ? binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) : 0;
+  const bar = Math.max(abs, now);
+  return bar > 0 && bar < 1 ? bar : null;
 }
 
 interface ErrorReference {
   /** the canary's allowed error rate this interval: min(absolute limit, ratio × baseline reference) */
   limit: number;
-  /** which of the two set it */
-  by: 'absolute' | 'ratio';
-  /** the baseline rate the ratio applied to */
-  baselineRate: number | null;
 }
 
 /**
- * The error rate the canary may not exceed in this interval. The baseline's rate is the worse of
- * (a) an upper confidence bound on its rate over everything seen so far — many more requests than
- * one interval, so a rare-error baseline still gives a usable reference — and (b) its rate in this
- * very interval, so an incident or a load peak that raises both sides raises the bar with it.
+ * The error rate the canary may not exceed in this interval, for the guard's long-run test: the
+ * baseline's rate is the worse of (a) an upper confidence bound on its rate over everything seen so
+ * far — many more requests than one interval, so a rare-error baseline still gives a usable reference
+ * — and (b) its rate in this very interval, so an incident or a load peak that raises both sides raises
+ * the bar with it. The absolute limit rises the same way (absoluteBar).
  */
 function errorReference(criteria: Criteria, pooled: { requests: number; errors: number }, b: SideAggregate | null): ErrorReference | null {
-  const abs = criteria.errorRateMaxPct !== undefined ? criteria.errorRateMaxPct / 100 : null;
+  const abs = absoluteBar(criteria, b);
   let rel: number | null = null;
-  let baselineRate: number | null = null;
   if (criteria.errorRateMaxRatio !== undefined && pooled.requests > 0) {
     const longRun = binomialUpperBound(pooled.errors, pooled.requests, BASELINE_DELTA);
     // Only an interval whose baseline is clearly worse (its lower bound above the long-run bound)
     // moves the bar: one unlucky error among few baseline requests does not.
     const now = b && b.requests > 0 && b.errors > 0 ? binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) : 0;
-    baselineRate = Math.max(longRun, now);
-    rel = criteria.errorRateMaxRatio * baselineRate;
+    rel = criteria.errorRateMaxRatio * Math.max(longRun, now);
   }
   if (abs === null && rel === null) return null;
   const limit = Math.min(abs ?? Infinity, rel ?? Infinity);
   if (!(limit > 0 && limit < 1)) return null;
-  return { limit, by: abs !== null && abs <= (rel ?? Infinity) ? 'absolute' : 'ratio', baselineRate };
+  return { limit };
+}
+
+/** the relative family applies to an interval where both sides served requests */
+function relativeApplies(criteria: Criteria, c: SideAggregate | null, b: SideAggregate | null): criteria is Criteria & { errorRateMaxRatio: number } {
+  return criteria.errorRateMaxRatio !== undefined && criteria.errorRateMaxRatio > 0 && !!c && !!b && c.requests > 0 && b.requests > 0;
 }
 
 function updateScan(scan: ErrorScan, t: number, horizon: number | null, llr: (factor: number) => number, c: SideAggregate, b: SideAggregate | null): ErrorScan {
   const stat: (number | null)[] = [];
+  const sr: (number | null)[] = [];
   const segment: (ErrorSegment | null)[] = [];
   ERROR_FACTORS.forEach((f, j) => {
-    const step = scanStep(scan.stat[j], llr(f), t, horizon);
+    const l = llr(f);
+    const step = scanStep(scan.stat[j], l, t, horizon);
     stat.push(step.value);
+    sr.push(srStep(scan.sr?.[j] ?? null, l, t, horizon));
     const old = step.restarted ? null : scan.segment[j];
     segment.push({
       from: old?.from ?? t,
@@ -198,7 +251,7 @@ function updateScan(scan: ErrorScan, t: number, horizon: number | null, llr: (fa
       baselineErrors: (old?.baselineErrors ?? 0) + (b?.errors ?? 0),
     });
   });
-  return { stat, segment };
+  return { stat, sr, segment };
 }
 
 function bestOf(scan: ErrorScan): { stat: number; segment: ErrorSegment } | null {
@@ -219,9 +272,12 @@ function rateText(errors: number, requests: number): string {
  * confident it is above the limit" — the canary's counts over the segment that decided, the
  * baseline's over the same intervals.
  */
+type ErrorFamily = 'absolute' | 'ratio' | 'both';
+
 function errorFinding(
   seg: Omit<ErrorSegment, 'from'>,
   criteria: Criteria,
+  family: ErrorFamily,
   confidence: number,
   breach: boolean,
   where: string,
@@ -231,19 +287,20 @@ function errorFinding(
   const times = bRate === null ? null : bRate > 0 ? fmtRatio(cRate / bRate) : cRate > 0 ? 'above' : '1×';
   const baseline = bRate === null ? 'no baseline' : `baseline ${rateText(seg.baselineErrors, seg.baselineRequests)}`;
   const limits: string[] = [];
-  if (criteria.errorRateMaxRatio !== undefined) limits.push(`limit ${fmtRatio(criteria.errorRateMaxRatio)}`);
-  if (criteria.errorRateMaxPct !== undefined) limits.push(`limit ${fmtPct(criteria.errorRateMaxPct / 100)}`);
+  if (family !== 'absolute' && criteria.errorRateMaxRatio !== undefined) limits.push(`limit ${fmtRatio(criteria.errorRateMaxRatio)}`);
+  if (family !== 'ratio' && criteria.errorRateMaxPct !== undefined) limits.push(`limit ${fmtPct(criteria.errorRateMaxPct / 100)}`);
+  const limit = limits.join(' and ');
   const vs = times !== null ? `vs ${baseline}: ${times} the baseline` : `(${baseline})`;
-  const tail = breach ? `${fmtConfidence(confidence)} confident it is above the limit` : 'not shown above the limit';
+  const tail = breach ? `${fmtConfidence(confidence)} confident it is above the limit` : `not shown above the limit (${fmtConfidence(confidence)})`;
   return {
     metric: 'error_rate',
     status: breach ? 'breach' : 'ok',
     canary: cRate * 100,
     baseline: bRate === null ? null : bRate * 100,
-    limit: criteria.errorRateMaxPct ?? criteria.errorRateMaxRatio,
+    limit: family === 'ratio' ? criteria.errorRateMaxRatio : family === 'absolute' ? criteria.errorRateMaxPct : criteria.errorRateMaxPct ?? criteria.errorRateMaxRatio,
     confidence,
     sampleSize: seg.canaryRequests,
-    explanation: `error rate ${rateText(seg.canaryErrors, seg.canaryRequests)}${where} ${vs}, ${limits.join(' and ')}; ${tail}`,
+    explanation: `error rate ${rateText(seg.canaryErrors, seg.canaryRequests)}${where} ${vs}, ${limit}; ${tail}`,
   };
 }
 
@@ -398,10 +455,21 @@ function continuousBreachFinding(spec: ContinuousSpec, check: ContinuousCheck): 
 // ---- the streaming guard --------------------------------------------------------------------------
 
 /**
+ * A state saved by an older version (a heartbeat from before a deploy) carries no error scans of the
+ * current kind: they start afresh at its interval count, which only forgoes evidence (still valid).
+ */
+function upgrade(state: GuardState): GuardState {
+  if (state.version === 2 && state.errorsLimit && state.errorsRelative) return state;
+  const fresh = newGuardState(state.horizon ?? undefined);
+  return { ...fresh, ...state, version: 2, errorsLimit: newScan(), errorsRelative: newScan(), baseline: state.baseline ?? fresh.baseline };
+}
+
+/**
  * Feed one interval; returns the new state and a breach when the evidence is conclusive. The state is
  * never mutated, so a retried activity can resume from its last heartbeat.
  */
 export function guardStep(state: GuardState, sample: IntervalSample, criteria: Criteria): { state: GuardState; breach: GuardBreach | null } {
+  state = upgrade(state);
   const t = state.t;
   const next: GuardState = { ...state, t: t + 1 };
   const findings: MetricFinding[] = [];
@@ -409,16 +477,25 @@ export function guardStep(state: GuardState, sample: IntervalSample, criteria: C
   const b = sample.baseline;
 
   if (b) next.baseline = { requests: state.baseline.requests + b.requests, errors: state.baseline.errors + b.errors };
-  if (c && c.requests > 0) {
-    const ref = errorReference(criteria, next.baseline, b);
-    if (ref) {
-      const q = ref.limit;
-      next.errors = updateScan(state.errors, t, state.horizon, (f) => bernoulliLogLR(c.errors, c.requests, q, Math.min(q * f, (1 + q) / 2)), c, b);
-      const best = bestOf(next.errors);
-      if (best && best.stat >= LOG_ALARM) {
-        findings.push(errorFinding(best.segment, criteria, scanConfidence(best.stat), true, best.segment.from > 0 ? ` since interval ${best.segment.from}` : ''));
-      }
-    }
+  const ref = c && c.requests > 0 ? errorReference(criteria, next.baseline, b) : null;
+  if (c && ref) {
+    const q = ref.limit;
+    next.errorsLimit = updateScan(state.errorsLimit, t, state.horizon, (f) => bernoulliLogLR(c.errors, c.requests, q, Math.min(q * f, (1 + q) / 2)), c, b);
+  }
+  if (relativeApplies(criteria, c, b)) {
+    const rho = criteria.errorRateMaxRatio;
+    const share = canaryErrorShare(rho, c!.requests, b!.requests);
+    next.errorsRelative = updateScan(state.errorsRelative, t, state.horizon, (f) => bernoulliLogLR(c!.errors, c!.errors + b!.errors, share, canaryErrorShare(rho * f, c!.requests, b!.requests)), c!, b);
+  }
+  // Two tests of one claim ("the canary's error rate is above its limit"), each a test martingale;
+  // their average is one too, so the alarm at 1/alpha keeps the guarantee and takes whichever sees more.
+  const scans = [['both', next.errorsLimit], ['ratio', next.errorsRelative]] as const;
+  const evidence = scans.map(([, scan]) => mixtureEvidence(scan));
+  const total = logAddExp(evidence[0], evidence[1]) - Math.log(2);
+  if (total >= LOG_ALARM) {
+    const j = evidence[0] >= evidence[1] ? 0 : 1;
+    const best = bestOf(scans[j][1]);
+    if (best) findings.push(errorFinding(best.segment, criteria, scans[j][0], scanConfidence(total), true, best.segment.from > 0 ? ` since interval ${best.segment.from}` : ''));
   }
 
   for (const [key, spec] of continuousSpecs(criteria)) {
@@ -490,36 +567,85 @@ function metricGaps(samples: IntervalSample[], criteria: Criteria): { metric: st
   return gaps;
 }
 
+type Segment = Omit<ErrorSegment, 'from'>;
+
+/** one-sided p-value that the canary's error rate over these intervals is above the family's limit */
+function errorPValue(family: ErrorFamily, intervals: readonly IntervalSample[], criteria: Criteria): number {
+  if (family === 'absolute') {
+    const parts: { n: number; p: number }[] = [];
+    let k = 0;
+    for (const x of intervals) {
+      const bar = x.canary && x.canary.requests > 0 ? absoluteBar(criteria, x.baseline) : null;
+      if (bar === null) continue;
+      k += x.canary!.errors;
+      parts.push({ n: x.canary!.requests, p: bar });
+    }
+    return binomialSumUpperTail(k, parts);
+  }
+  const strata: RateStratum[] = [];
+  for (const x of intervals) {
+    if (!relativeApplies(criteria, x.canary, x.baseline)) continue;
+    strata.push({ canaryErrors: x.canary!.errors, canaryRequests: x.canary!.requests, baselineErrors: x.baseline!.errors, baselineRequests: x.baseline!.requests });
+  }
+  return rateRatioUpperTail(strata, criteria.errorRateMaxRatio!).p;
+}
+
+function errorFamilies(criteria: Criteria): ErrorFamily[] {
+  const f: ErrorFamily[] = [];
+  if (criteria.errorRateMaxPct !== undefined) f.push('absolute');
+  if (criteria.errorRateMaxRatio !== undefined && criteria.errorRateMaxRatio > 0) f.push('ratio');
+  return f;
+}
+
+/** canary and baseline counts over the intervals the family could judge (for the explanation) */
+function segmentCounts(family: ErrorFamily, intervals: readonly IntervalSample[], criteria: Criteria): Segment {
+  const seg: Segment = { canaryRequests: 0, canaryErrors: 0, baselineRequests: 0, baselineErrors: 0 };
+  for (const x of intervals) {
+    if (!x.canary || x.canary.requests <= 0) continue;
+    if (family === 'ratio' && !relativeApplies(criteria, x.canary, x.baseline)) continue;
+    seg.canaryRequests += x.canary.requests;
+    seg.canaryErrors += x.canary.errors;
+    seg.baselineRequests += x.baseline?.requests ?? 0;
+    seg.baselineErrors += x.baseline?.errors ?? 0;
+  }
+  return seg;
+}
+
+/** strict look at the window: each family's exact test on every trailing segment (a regression that
+ * began mid-window is diluted by the healthy part before it), Bonferroni over the starts tried */
+function strictErrorTests(samples: IntervalSample[], criteria: Criteria): MetricFinding[] {
+  const out: MetricFinding[] = [];
+  for (const family of errorFamilies(criteria)) {
+    const starts = samples.map((x, i) => (x.canary && x.canary.requests > 0 && x.canary.errors > 0 ? i : -1)).filter((i) => i >= 0);
+    const usable = samples.filter((x) => x.canary && x.canary.requests > 0).length;
+    if (usable === 0) continue;
+    let best = { p: 1, from: 0 };
+    for (const i of starts) {
+      const p = errorPValue(family, samples.slice(i), criteria);
+      if (p < best.p) best = { p, from: i };
+    }
+    const p = Math.min(1, best.p * usable);
+    const from = best.p < 1 ? best.from : 0;
+    out.push(errorFinding(segmentCounts(family, samples.slice(from), criteria), criteria, family, 1 - p, p <= WINDOW_ALPHA, from > 0 ? ` since interval ${from}` : ''));
+  }
+  return out;
+}
+
+/** the final look: the whole window, one test per limit, at FINAL_CONFIDENCE */
+function finalErrorTests(samples: IntervalSample[], criteria: Criteria): MetricFinding[] {
+  return errorFamilies(criteria).map((family) => {
+    const p = errorPValue(family, samples, criteria);
+    const f = errorFinding(segmentCounts(family, samples, criteria), criteria, family, 1 - p, 1 - p >= FINAL_CONFIDENCE, ' over the window');
+    return f.status === 'breach'
+      ? { ...f, explanation: `${f.explanation} (promotion needs it not above the limit at ${fmtConfidence(FINAL_CONFIDENCE)})` }
+      : f;
+  });
+}
+
 /** one look at the whole window with fixed-sample tests: catches a small, steady regression that the
  * sequential guard (which pays for looking every interval) has not yet proven */
-function windowTests(samples: IntervalSample[], criteria: Criteria, tot: WindowTotals): MetricFinding[] {
-  const out: MetricFinding[] = [];
-  if ((criteria.errorRateMaxPct !== undefined || criteria.errorRateMaxRatio !== undefined) && tot.canaryRequests > 0) {
-    const ref = errorReference(criteria, { requests: tot.baselineRequests, errors: tot.baselineErrors }, null);
-    if (ref) {
-      // Exact binomial test of the canary's errors from each possible start to the end of the window
-      // (a regression that began mid-window is diluted by the healthy part before it), Bonferroni
-      // over the starts tried.
-      const usable = samples.filter((x) => x.canary && x.canary.requests > 0);
-      let best = { p: binomialUpperTail(tot.canaryErrors, tot.canaryRequests, ref.limit), from: 0, seg: { ...tot } as Omit<ErrorSegment, 'from'> };
-      let seg = { canaryRequests: 0, canaryErrors: 0, baselineRequests: 0, baselineErrors: 0 };
-      for (let i = samples.length - 1; i >= 0; i--) {
-        const x = samples[i];
-        if (!x.canary || x.canary.requests <= 0) continue;
-        seg = {
-          canaryRequests: seg.canaryRequests + x.canary.requests,
-          canaryErrors: seg.canaryErrors + x.canary.errors,
-          baselineRequests: seg.baselineRequests + (x.baseline?.requests ?? 0),
-          baselineErrors: seg.baselineErrors + (x.baseline?.errors ?? 0),
-        };
-        if (seg.canaryErrors === 0) continue;
-        const p = binomialUpperTail(seg.canaryErrors, seg.canaryRequests, ref.limit);
-        if (p < best.p) best = { p, from: i, seg };
-      }
-      const p = Math.min(1, best.p * Math.max(1, usable.length));
-      out.push(errorFinding(best.seg, criteria, 1 - p, p <= WINDOW_ALPHA, best.from > 0 ? ` since interval ${best.from}` : ''));
-    }
-  }
+function windowTests(samples: IntervalSample[], criteria: Criteria): MetricFinding[] {
+  const out: MetricFinding[] = strictErrorTests(samples, criteria);
   for (const [, spec] of continuousSpecs(criteria)) {
     const obs = samples.map((s) => spec.observe(s)).filter((o): o is ContinuousObservation => o !== null);
     if (obs.length === 0) continue;
@@ -566,7 +692,7 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
     }
   }
 
-  const findings = windowTests(samples, criteria, tot);
+  const findings = windowTests(samples, criteria);
   const breaches = findings.filter((f) => f.status === 'breach');
   if (breaches.length > 0) {
     return { verdict: 'FAIL', explanation: `over the whole window: ${breaches.map((f) => f.explanation).join('; and ')}`, findings, ...base };
@@ -611,8 +737,15 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
   if (problems.length > 0) {
     return { verdict: 'INCONCLUSIVE', explanation: problems.map((f) => f.explanation).join('; '), findings: [...problems, ...findings], ...base };
   }
-  const summary = findings.length > 0 ? findings.map((f) => f.explanation).join('; ') : 'no criteria to check';
-  return { verdict: 'PASS', explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`, findings, ...base };
+  // Enough data to decide: the one final promote-or-roll-back look, burden of proof on safety.
+  const final = finalErrorTests(samples, criteria);
+  const against = final.filter((f) => f.status === 'breach');
+  if (against.length > 0) {
+    return { verdict: 'FAIL', explanation: `at the end of the window: ${against.map((f) => f.explanation).join('; and ')}`, findings: [...final, ...findings.filter((f) => f.metric !== 'error_rate')], ...base };
+  }
+  const shown = [...final, ...findings.filter((f) => f.metric !== 'error_rate')];
+  const summary = shown.length > 0 ? shown.map((f) => f.explanation).join('; ') : 'no criteria to check';
+  return { verdict: 'PASS', explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`, findings: shown, ...base };
 }
 
 // ---- the naive baseline for the bench -------------------------------------------------------------

@@ -116,3 +116,99 @@ export function cusumStep(prev: number, z: number, k: number, clip: number): num
   const zc = Math.max(-clip, Math.min(clip, z));
   return Math.max(0, prev + zc - k);
 }
+
+/** one interval (or stratum) of paired counts */
+export interface RateStratum {
+  canaryErrors: number;
+  canaryRequests: number;
+  baselineErrors: number;
+  baselineRequests: number;
+}
+
+/**
+ * The share of an interval's errors that comes from the canary when its error rate is `ratio` times
+ * the baseline's: ratio·n / (ratio·n + m). Conditioning on the interval's total errors removes the
+ * baseline's unknown (and moving) rate from the test: under "canary ≤ ratio × baseline" each error is
+ * the canary's with probability at most this share (Poisson approximation of the binomial counts,
+ * exact for rare errors; at rates of a few % the ratio is off by (1 - p_b)/(1 - ratio·p_b), ~5 %).
+ * 1 when the baseline saw no requests (the interval says nothing about the ratio).
+ */
+export function canaryErrorShare(ratio: number, canaryRequests: number, baselineRequests: number): number {
+  if (baselineRequests <= 0) return 1;
+  const c = ratio * canaryRequests;
+  return c / (c + baselineRequests);
+}
+
+/** above this many trials × successes the exact Poisson-binomial recursion gives way to Hoeffding's bound */
+const EXACT_SUM_WORK = 200_000;
+
+/**
+ * P(S >= k) where S is a sum of independent Binomial(n_i, p_i) (a Poisson-binomial over Σn_i trials).
+ * Exact by recursion over the trials when that is cheap; otherwise Hoeffding's (1956) theorem: for
+ * k >= N·p̄ + 1 the binomial with the same mean has the heavier upper tail, so Bin(N, p̄) gives a
+ * valid (conservative) p-value, exact when all p_i are equal. Below N·p̄ + 1 the tail is large anyway
+ * and 1 is returned.
+ */
+export function binomialSumUpperTail(k: number, parts: readonly { n: number; p: number }[]): number {
+  if (k <= 0) return 1;
+  const used = parts.filter((x) => x.n > 0 && x.p > 0);
+  const trials = used.reduce((a, x) => a + x.n, 0);
+  if (k > trials) return 0;
+  const mean = used.reduce((a, x) => a + x.n * x.p, 0);
+  const samePs = used.every((x) => x.p === used[0].p);
+  if (samePs) return binomialUpperTail(k, trials, used[0].p);
+  if (trials * k > EXACT_SUM_WORK) return k >= mean + 1 ? binomialUpperTail(k, trials, mean / trials) : 1;
+  // dist[j] = P(S = j) for j < k; dist[k] = P(S >= k)
+  const dist = new Float64Array(k + 1);
+  dist[0] = 1;
+  for (const x of used) {
+    const p = Math.min(1, x.p);
+    for (let t = 0; t < x.n; t++) {
+      // in place, from the top: dist[k] absorbs everything that reaches k
+      dist[k] += dist[k - 1] * p;
+      for (let j = k - 1; j >= 1; j--) dist[j] = dist[j] * (1 - p) + dist[j - 1] * p;
+      dist[0] *= 1 - p;
+    }
+  }
+  return Math.max(0, Math.min(1, dist[k]));
+}
+
+/**
+ * One-sided test of "the canary's error rate is at most `ratio` × the baseline's, interval by
+ * interval", stratified by interval: given each interval's total errors, the canary's count is
+ * Binomial(total, share) at the boundary, so the p-value is the upper tail of their sum. The
+ * baseline's uncertainty is accounted for exactly (nothing is plugged in), and a load peak or an
+ * incident that moves both sides' rates together cancels within its interval.
+ */
+export function rateRatioUpperTail(strata: readonly RateStratum[], ratio: number): { p: number; canaryErrors: number; totalErrors: number } {
+  let k = 0;
+  let total = 0;
+  const parts: { n: number; p: number }[] = [];
+  for (const s of strata) {
+    const t = s.canaryErrors + s.baselineErrors;
+    if (t <= 0 || s.baselineRequests <= 0 || s.canaryRequests <= 0) continue;
+    k += s.canaryErrors;
+    total += t;
+    parts.push({ n: t, p: canaryErrorShare(ratio, s.canaryRequests, s.baselineRequests) });
+  }
+  return { p: binomialSumUpperTail(k, parts), canaryErrors: k, totalErrors: total };
+}
+
+/** log(e^a + e^b) without overflow; -Infinity is the empty sum */
+export function logAddExp(a: number, b: number): number {
+  if (a === -Infinity) return b;
+  if (b === -Infinity) return a;
+  const m = Math.max(a, b);
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+/**
+ * One step of the weighted Shiryaev–Roberts statistic, in logs: log R_t = log Σ_{s<=t} w_s Π_{u=s..t} LR_u,
+ * updated as R_t = (R_{t-1} + w_t) · LR_t. Each term is a test supermartingale from its start, so the
+ * sum plus the weight of starts not yet reached never exceeds 1 in expectation under the null and
+ * Ville's inequality bounds P(ever R_t >= 1/beta) <= beta — the same guarantee as the maximum over
+ * starts (scanStep), but it adds up the evidence of every plausible start instead of keeping the best.
+ */
+export function srStep(prevLog: number | null, llr: number, t: number, horizon: number | null = null): number {
+  return logAddExp(prevLog ?? -Infinity, logStartWeight(t, horizon)) + llr;
+}
