@@ -1,0 +1,325 @@
+// The `quad` CLI: start and steer releases from a terminal or a script. Everything goes through
+// Releases (client/releases.ts), so the CLI gives the same checks and answers as Slack.
+// runCli takes its streams, config and Releases from the caller, so tests run it in-process.
+//
+// Exit codes: 0 released / ok, 1 rolled back, failed, rejected or cancelled (or Temporal unreachable),
+// 2 bad input or refused (a malformed version, an unknown service, a release already running, a
+// command the workflow turned down, an invalid config).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
+import { ConfigError, InputError } from '../config/errors';
+import { resolveRelease, resolveFlagRamp, validateVersion, type ReleaseAsk } from '../config/resolve';
+import type { QuadConfig } from '../config/schema';
+import type { ReleasePlan, Strategy } from '../workflows/plan';
+import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../workflows/messages';
+import { Releases, type Started } from './releases';
+import { connectClient, temporalSettings } from './connection';
+import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
+
+export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
+
+/** What the CLI needs of Releases; tests may hand in their own (on a test server). */
+export type ReleasesApi = Pick<Releases, 'release' | 'flagRamp' | 'status' | 'result' | 'command' | 'list'>;
+
+export interface CliIO {
+  stdout: Out;
+  stderr: Out;
+  env?: NodeJS.ProcessEnv;
+  /** skips loading the config file */
+  config?: QuadConfig;
+  /** skips connecting to Temporal */
+  releases?: ReleasesApi;
+  /** how often `status` and `--wait` ask the workflow; 1 s by default */
+  pollMs?: number;
+}
+
+const STATUSES: Status[] = ['running', 'succeeded', 'rolled_back', 'failed', 'rejected', 'cancelled'];
+
+export const exitFor = (status: Status): number => (status === 'running' || status === 'succeeded' ? EXIT.ok : EXIT.failed);
+
+/** Not the person's fault, but nothing happened either: exit 1 with the reason. */
+class UnreachableError extends Error {}
+
+/** Lazily loads the config and connects, so `--help` and bad input never touch a file or a server. */
+class Session {
+  private cfg?: QuadConfig;
+  private rel?: ReleasesApi;
+  private close?: () => Promise<void>;
+
+  constructor(
+    private readonly io: CliIO,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly configFile: () => string | undefined,
+  ) {}
+
+  configPath(): string {
+    return this.configFile() ?? this.env.QUAD_CONFIG ?? DEFAULT_CONFIG_PATH;
+  }
+
+  config(): QuadConfig {
+    return (this.cfg ??= this.io.config ?? loadConfig(this.configPath()));
+  }
+
+  async releases(): Promise<ReleasesApi> {
+    if (this.io.releases) return this.io.releases;
+    if (this.rel) return this.rel;
+    const cfg = this.config();
+    const settings = temporalSettings(cfg, this.env);
+    let conn;
+    try {
+      conn = await connectClient(cfg, this.env);
+    } catch (err) {
+      throw new UnreachableError(`cannot reach Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`);
+    }
+    this.close = conn.close;
+    this.rel = new Releases(conn.client, cfg, conn.settings.taskQueue);
+    return this.rel;
+  }
+
+  async end(): Promise<void> {
+    await this.close?.().catch(() => undefined);
+  }
+}
+
+function onlyService(cfg: QuadConfig): string {
+  const names = Object.keys(cfg.services);
+  if (names.length === 1) return names[0];
+  if (names.length === 0) throw new InputError('no services are configured');
+  throw new InputError(`several services are configured (${names.join(', ')}): name one`);
+}
+
+function requester(by: string | undefined, env: NodeJS.ProcessEnv): string {
+  const who = by ?? env.QUAD_USER ?? env.USER;
+  if (!who) throw new InputError('who is asking? pass --by NAME or set QUAD_USER');
+  return who;
+}
+
+function planText(plan: ReleasePlan): string {
+  return plan.stages
+    .map((s) => `${s.name}${s.durationMs ? ` ${formatDuration(s.durationMs)}` : ''}${s.approval ? ' (team approval)' : ''}`)
+    .join(' → ');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const json = (out: Out, doc: unknown) => out.write(JSON.stringify(doc, null, 2) + '\n');
+
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  const env = io.env ?? process.env;
+  const pollMs = io.pollMs ?? 1000;
+  const { stdout, stderr } = io;
+  let exit: number = EXIT.ok;
+
+  const program = new Command('quad')
+    .description('Production releases as durable Temporal workflows: start, watch and steer them.')
+    .option('--config <file>', `the config file (default: $QUAD_CONFIG or ${DEFAULT_CONFIG_PATH})`)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
+    .showSuggestionAfterError()
+    .addHelpText('after', '\nExit codes: 0 released / ok, 1 rolled back or failed, 2 bad input or refused.');
+  const session = new Session(io, env, () => program.opts<{ config?: string }>().config);
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => {
+    exit = await fn(...args);
+  };
+
+  /** Follows a release until it is done; progress goes to `view` unless the output is JSON. */
+  async function follow(rel: ReleasesApi, id: string, view: ProgressView | null): Promise<{ status: ReleaseStatus; result: ReleaseResult | null }> {
+    let failingSince: number | null = null;
+    for (;;) {
+      let s: ReleaseStatus;
+      try {
+        s = await rel.status(id);
+        failingSince = null;
+      } catch (err) {
+        // A worker restarting mid-release makes queries fail for a while; the release goes on.
+        if (err instanceof InputError) throw err;
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > 60_000) throw err;
+        await sleep(pollMs);
+        continue;
+      }
+      view?.update(s);
+      if (s.status !== 'running') return { status: s, result: await rel.result(id).catch(() => null) };
+      await sleep(pollMs);
+    }
+  }
+
+  async function finish(rel: ReleasesApi, id: string, asJson: boolean, extra: Record<string, unknown> = {}): Promise<number> {
+    const { status, result } = await follow(rel, id, asJson ? null : new ProgressView(stdout));
+    if (asJson) json(stdout, { ...extra, workflowId: id, status, result });
+    else (status.status === 'succeeded' ? stdout : stderr).write(finalLine(status, result) + '\n');
+    return exitFor(result?.status ?? status.status);
+  }
+
+  async function started(rel: ReleasesApi, s: Started, plan: ReleasePlan, follows: string, opts: { wait?: boolean; json?: boolean }): Promise<number> {
+    const doc = { workflowId: s.workflowId, runId: s.runId, url: s.url, service: plan.service, version: plan.version, strategy: plan.strategy, stages: plan.stages.map((st) => st.name) };
+    if (!opts.json) {
+      stdout.write(`started ${s.workflowId}: ${plan.service} ${plan.version} · ${plan.strategy}\n`);
+      stdout.write(`  plan: ${planText(plan)}\n`);
+      stdout.write(`  Web UI: ${s.url}\n`);
+      if (!opts.wait) stdout.write(`  follow it: quad status ${follows}\n`);
+    }
+    if (!opts.wait) {
+      if (opts.json) json(stdout, doc);
+      return EXIT.ok;
+    }
+    return finish(rel, s.workflowId, opts.json === true, { runId: s.runId, url: s.url });
+  }
+
+  program
+    .command('release')
+    .description('start a release of a version; prints its workflow id and Web UI link')
+    .argument('<version>', 'the version to release, e.g. v1.2.3')
+    .option('-s, --service <service>', 'the service (default: the only configured one)')
+    .addOption(new Option('--strategy <strategy>', 'how to roll out (default: the service\'s)').choices(['canary', 'blue-green']))
+    .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
+    .option('--reason <text>', 'why, for the record')
+    .option('-w, --wait', 'follow it until it is done; exit 0 released, 1 rolled back')
+    .option('--json', 'one JSON document on stdout')
+    .action(act(async (version: string, o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
+      validateVersion(version); // the most telling mistake first, even before the config is read
+      const cfg = session.config();
+      const ask: ReleaseAsk = { service: o.service ?? onlyService(cfg), version, requestedBy: requester(o.by, env), source: 'cli', ...(o.strategy ? { strategy: o.strategy } : {}), ...(o.reason ? { reason: o.reason } : {}) };
+      const { plan } = resolveRelease(cfg, ask); // every input check, before connecting
+      const rel = await session.releases();
+      return started(rel, await rel.release(ask), plan, ask.service, o);
+    }));
+
+  program
+    .command('flag-rollout')
+    .description('ramp a feature flag through its configured plan (e.g. dark_mode: 10 % → 50 % → 100 %)')
+    .argument('<flag>', 'the flag, as named in the config')
+    .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
+    .option('--reason <text>', 'why, for the record')
+    .option('-w, --wait', 'follow it until it is done')
+    .option('--json', 'one JSON document on stdout')
+    .action(act(async (flag: string, o: { by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
+      const cfg = session.config();
+      const ask = { flag, requestedBy: requester(o.by, env), source: 'cli' as const, ...(o.reason ? { reason: o.reason } : {}) };
+      const { plan } = resolveFlagRamp(cfg, ask);
+      const rel = await session.releases();
+      return started(rel, await rel.flagRamp(ask), plan, `flag:${flag}`, o);
+    }));
+
+  program
+    .command('status')
+    .description('live progress of a release until it is done (stage, traffic, window, verdict, approvals)')
+    .argument('[service]', 'a service, or a workflow id like flag:dark_mode (default: the only configured service)')
+    .option('--once', 'print the current state once and exit')
+    .option('--json', 'the current state as one JSON document (implies --once)')
+    .action(act(async (target: string | undefined, o: { once?: boolean; json?: boolean }) => {
+      const id = target ?? onlyService(session.config());
+      const rel = await session.releases();
+      if (o.json || o.once) {
+        const s = await rel.status(id);
+        if (o.json) json(stdout, s);
+        else stdout.write(describeStatus(s, Date.now()).join('\n') + '\n');
+        return exitFor(s.status);
+      }
+      return finish(rel, id, false);
+    }));
+
+  for (const cmd of COMMANDS) {
+    program
+      .command(cmd)
+      .description(COMMAND_HELP[cmd])
+      .argument('<service>', 'a service, or a workflow id like flag:dark_mode')
+      .option('--by <name>', 'who (checked against the approvers; default: $QUAD_USER or $USER)')
+      .option('--reason <text>', 'why, for the record')
+      .option('--json', 'the answer as one JSON document')
+      .action(act(async (target: string, o: { by?: string; reason?: string; json?: boolean }) => {
+        const by = requester(o.by, env);
+        const rel = await session.releases();
+        const answer = await rel.command(target, cmd, by, o.reason);
+        if (o.json) json(stdout, answer);
+        else if (answer.accepted) stdout.write(`${answer.message}\n`);
+        else stderr.write(`quad: ${cmd} refused: ${answer.message}\n`);
+        return answer.accepted ? EXIT.ok : EXIT.refused;
+      }));
+  }
+
+  program
+    .command('list')
+    .description('releases found through the Temporal search attributes, newest first')
+    .addOption(new Option('--status <status>', 'only releases in this state').choices(STATUSES))
+    .option('-s, --service <service>', 'only this service')
+    .option('--limit <n>', 'at most this many', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('a whole number from 1 to 1000');
+      return n;
+    }, 50)
+    .option('--json', 'one JSON document')
+    .action(act(async (o: { status?: string; service?: string; limit: number; json?: boolean }) => {
+      const rel = await session.releases();
+      const rows = await rel.list({ ...(o.service ? { service: o.service } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
+      if (o.json) json(stdout, rows);
+      else stdout.write(listTable(rows));
+      return EXIT.ok;
+    }));
+
+  const config = program.command('config').description('the config file');
+  config
+    .command('check')
+    .description('validate the config; prints every problem with its path')
+    .option('-f, --file <file>', `the file (default: --config, $QUAD_CONFIG or ${DEFAULT_CONFIG_PATH})`)
+    .option('--json', 'one JSON document')
+    .action(act(async (o: { file?: string; json?: boolean }) => {
+      const file = o.file ?? session.configPath();
+      try {
+        const cfg = loadConfig(file);
+        const flags = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter((f): f is string => Boolean(f));
+        if (o.json) json(stdout, { ok: true, file, services: Object.keys(cfg.services), flags, problems: [] });
+        else stdout.write(`${file}: ok · services ${Object.keys(cfg.services).join(', ') || 'none'} · flags ${flags.join(', ') || 'none'}\n`);
+        return EXIT.ok;
+      } catch (err) {
+        if (!(err instanceof ConfigError) || !o.json) throw err;
+        json(stdout, { ok: false, file, problems: err.problems });
+        return EXIT.refused;
+      }
+    }));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (err) {
+    return reportError(err, stderr, env);
+  } finally {
+    await session.end();
+  }
+}
+
+const COMMAND_HELP: Record<ReleaseCommand, string> = {
+  approve: 'approve the stage that waits for a team approval',
+  reject: 'reject the release: undo what was done',
+  rollback: 'roll the release back now',
+  pause: 'hold the current stage (it keeps being watched, it does not promote)',
+  resume: 'go on after a pause',
+  promote: 'end the current stage\'s window now and move on',
+};
+
+/** Expected errors in plain words, no stack; anything else too, unless QUAD_DEBUG asks for the stack. */
+function reportError(err: unknown, stderr: Out, env: NodeJS.ProcessEnv): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.refused; // commander already said why
+  if (err instanceof ConfigError) {
+    stderr.write(`quad: ${err.message}\n`);
+    return EXIT.refused;
+  }
+  if (err instanceof InputError) {
+    stderr.write(`quad: ${err.message}\n`);
+    return EXIT.refused;
+  }
+  const e = err as Error;
+  stderr.write(`quad: ${e?.message ?? String(err)}\n`);
+  if (env.QUAD_DEBUG && e?.stack) stderr.write(`${e.stack}\n`);
+  return EXIT.failed;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`quad: ${(err as Error).message}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}
