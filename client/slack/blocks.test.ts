@@ -1,0 +1,67 @@
+// The release message: what it shows in each state, and that it stays within Slack's Block Kit limits.
+import { releaseBlocks, viewOfNotice, viewOfStatus, person, trafficBar, releaseListText } from './blocks';
+import { blockProblem } from '../../test/support/slack-fake';
+import type { ReleaseStatus } from '../../workflows/messages';
+import type { Notice } from '../../activities/providers/types';
+
+const status = (over: Partial<ReleaseStatus> = {}): ReleaseStatus => ({
+  service: 'checkout', version: 'v1.2.3', previousVersion: 'v1.2.2', strategy: 'canary', requestedBy: 'U024BE7LH', startedAt: 1_700_000_000_000,
+  phase: 'rolling_out', status: 'running', stageIndex: 1, stageCount: 3, stage: 'canary 25 %', trafficPercent: 25, windowEndsAt: null,
+  lastVerdict: { verdict: 'PASS', explanation: 'within limits over 90 intervals', findings: [
+    { metric: 'error_rate', status: 'ok', explanation: 'error rate 0.2 % vs baseline 0.1 %, limit 1 %' },
+    { metric: 'latency_p95', status: 'breach', explanation: 'p95 620 ms, limit 500 ms' },
+  ], canaryRequests: 5000, intervals: 90 },
+  approvals: [], paused: false, timeline: [{ at: 1_700_000_060_000, event: 'shifted' }], ...over,
+});
+const actionIds = (blocks: any[]) => blocks.find((b) => b.type === 'actions')?.elements.map((e: any) => e.action_id) ?? [];
+
+test('a running release: stage, traffic split, verdict with each finding, and the four buttons carrying the workflow id', () => {
+  const { text, blocks } = releaseBlocks(viewOfStatus('release:checkout', status(), 'http://127.0.0.1:8233/x'));
+  expect(blockProblem(blocks)).toBeNull();
+  expect(text).toBe('checkout v1.2.3: rolling out · canary 25 %');
+  const json = JSON.stringify(blocks);
+  expect(json).toContain('canary 25 % (stage 2 of 3)');
+  expect(json).toContain('*25 %* on v1.2.3 · v1.2.2 on 75 %');
+  expect(json).toContain('Last verdict: PASS');
+  expect(json).toContain(':red_circle: p95 620 ms, limit 500 ms');
+  expect(json).toContain('Requested by <@U024BE7LH>');
+  expect(actionIds(blocks)).toEqual(['quad_approve', 'quad_reject', 'quad_rollback', 'quad_pause', 'quad_open']);
+  const buttons = blocks.find((b) => b.type === 'actions')!.elements as any[];
+  expect(buttons.filter((b) => b.action_id !== 'quad_open').every((b) => b.value === 'release:checkout')).toBe(true);
+  expect(buttons.find((b) => b.action_id === 'quad_rollback').confirm).toBeDefined();
+});
+
+test('awaiting approval makes Approve the primary button; paused offers Resume; an ended release has no buttons', () => {
+  const waiting = releaseBlocks(viewOfStatus('release:checkout', status({ phase: 'awaiting_approval' }))).blocks;
+  expect((waiting.find((b) => b.type === 'actions') as any).elements[0]).toMatchObject({ action_id: 'quad_approve', style: 'primary' });
+  expect(actionIds(releaseBlocks(viewOfStatus('release:checkout', status({ phase: 'paused', paused: true }))).blocks)).toContain('quad_resume');
+  const done = releaseBlocks(viewOfStatus('release:checkout', status({ phase: 'succeeded', status: 'succeeded', trafficPercent: 100 }))).blocks;
+  expect(actionIds(done)).toEqual([]);
+  expect(JSON.stringify(done)).toContain(':white_check_mark: *succeeded*');
+  expect(actionIds(releaseBlocks(viewOfStatus('release:checkout', status()), { actions: false }).blocks)).toEqual([]);
+});
+
+test('from a notice alone', () => {
+  const n: Notice = { kind: 'awaiting_approval', releaseId: 'flag:dark_mode', service: 'checkout', version: 'flag:dark_mode', strategy: 'flag-ramp', requestedBy: 'ana', text: 'needs approval: 100 %', at: 1_700_000_000_000, trafficPercent: 50, stage: 'flag 50 %' };
+  const { blocks, text } = releaseBlocks(viewOfNotice(n));
+  expect(blockProblem(blocks)).toBeNull();
+  expect(text).toContain('awaiting approval');
+  expect(JSON.stringify(blocks)).toContain('Requested by ana');
+  expect(actionIds(blocks)[0]).toBe('quad_approve');
+  expect(actionIds(releaseBlocks(viewOfNotice({ ...n, kind: 'rolled_back' })).blocks)).toEqual([]);
+});
+
+test('long texts are clipped to Slack limits', () => {
+  const long = 'x'.repeat(10_000);
+  const { blocks, text } = releaseBlocks(viewOfStatus('release:checkout', status({ lastVerdict: { verdict: 'FAIL', explanation: long, findings: Array(30).fill({ metric: 'cpu', status: 'breach', explanation: long }), canaryRequests: 1, intervals: 1 } }), null, long));
+  expect(blockProblem(blocks)).toBeNull();
+  expect(text.length).toBeLessThanOrEqual(3000);
+});
+
+test('helpers', () => {
+  expect(person('U024BE7LH')).toBe('<@U024BE7LH>');
+  expect(person('<!here>')).toBe('&lt;!here&gt;');
+  expect(trafficBar(25)).toBe('▓▓▓░░░░░░░');
+  expect(trafficBar(100)).toBe('▓▓▓▓▓▓▓▓▓▓');
+  expect(releaseListText([])).toBe('No release is running.');
+});
