@@ -3,11 +3,11 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>'],
+  // Only the source folders: crawling .tools/ and .data/ (servers, databases) would cost seconds.
+  roots: ['workflows', 'activities', 'worker', 'client', 'config', 'sandbox', 'test', 'bench'].map((d) => `<rootDir>/${d}`),
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/dist/'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
   testTimeout: 60_000,
   // Tests start real servers; two cores, so keep the parallelism modest.
   maxWorkers: 2,

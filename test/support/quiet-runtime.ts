@@ -1,4 +1,5 @@
-// Tests print their own story; the SDK's per-worker INFO lines would bury it. Warnings still show.
+// Tests print their own story; the SDK's per-worker INFO lines would bury it. Imported by the test
+// environments only: an installed Runtime keeps a jest worker alive, so files without Temporal skip it.
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 
 try {

@@ -1,5 +1,6 @@
 // Test environments on the real Temporal servers: time skipping (Java test server) and local (the CLI
 // dev server), both with the Quad search attributes registered.
+import './quiet-runtime';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { executable, testServerPath, temporalCliPath, searchAttributeKeys, devServerSettings } from './temporal-servers';
 
