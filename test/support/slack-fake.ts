@@ -5,6 +5,7 @@
 // channel ID and an existing ts, text or blocks present, Block Kit limits. Every call is recorded.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
 
 export interface SlackCall {
   method: string;
@@ -41,6 +42,8 @@ export interface SlackFake {
   /** channel name → ID, as chat.postMessage answers */
   channelId(name: string): string;
   callsTo(method: string): SlackCall[];
+  /** a message a person wrote (e.g. the one that mentions the app), so replies can thread under it */
+  seedMessage(channel: string, text: string, user: string): string;
   /** resolves with the first call (already made or still to come) that satisfies `pred` */
   waitForCall(pred: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
   waitForResponse(pred: (r: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
@@ -234,8 +237,76 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     responseUrl: () => `${base}/response/r${++responseSeq}`,
     channelId: (name) => channels[name.replace(/^#/, '')],
     callsTo: (method) => calls.filter((c) => c.method === method),
+    seedMessage: (channel, text, _user) => {
+      const id = resolveChannel(channel, false);
+      if (!id) throw new Error(`slack fake: unknown channel ${channel}`);
+      const ts = nextTs();
+      messages.set(`${id}/${ts}`, { channel: id, ts, text, updates: 0 });
+      return ts;
+    },
     waitForCall: (pred, timeoutMs = 10_000) => waitFor(calls, pred, timeoutMs, 'call'),
     waitForResponse: (pred, timeoutMs = 10_000) => waitFor(responses, pred, timeoutMs, 'response_url post'),
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+// --- requests as Slack sends them to an app ---------------------------------------------------------
+
+/** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing secret, as Slack signs. */
+export function slackSignature(secret: string, timestamp: number | string, rawBody: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
+}
+
+export interface SignedPost {
+  status: number;
+  body: string;
+  /** ms from sending the request to the full response (for a slash command: the ack) */
+  ms: number;
+}
+
+/** POSTs a body signed like Slack does; `timestamp` / `signature` override for forged or stale requests. */
+export async function postSigned(url: string, rawBody: string, contentType: string, secret: string, over: { timestamp?: number; signature?: string | null } = {}): Promise<SignedPost> {
+  const timestamp = over.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = { 'content-type': contentType, 'x-slack-request-timestamp': String(timestamp) };
+  const signature = over.signature === undefined ? slackSignature(secret, timestamp, rawBody) : over.signature;
+  if (signature !== null) headers['x-slack-signature'] = signature;
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers, body: rawBody });
+  const body = await res.text();
+  return { status: res.status, body, ms: performance.now() - t0 };
+}
+
+/** The form body of a slash command, with the fields Slack sends. */
+export function slashCommandBody(o: { text: string; userId: string; channelId: string; responseUrl: string; command?: string }): string {
+  return new URLSearchParams({
+    token: 'deprecated-verification-token', team_id: 'T0QUADTST', team_domain: 'quad-test', channel_id: o.channelId, channel_name: 'releases',
+    user_id: o.userId, user_name: o.userId.toLowerCase(), command: o.command ?? '/quad', text: o.text, api_app_id: 'A0QUADAPP',
+    is_enterprise_install: 'false', response_url: o.responseUrl, trigger_id: `${Date.now()}.123.abc`,
+  }).toString();
+}
+
+/** The `payload=` form body of a button click on a message. */
+export function buttonClickBody(o: { userId: string; channelId: string; messageTs: string; actionId: string; value: string; responseUrl: string; blocks?: unknown[] }): string {
+  const payload = {
+    type: 'block_actions', user: { id: o.userId, username: o.userId.toLowerCase(), name: o.userId.toLowerCase(), team_id: 'T0QUADTST' },
+    api_app_id: 'A0QUADAPP', token: 'deprecated-verification-token',
+    container: { type: 'message', message_ts: o.messageTs, channel_id: o.channelId, is_ephemeral: false },
+    trigger_id: `${Date.now()}.123.abc`, team: { id: 'T0QUADTST', domain: 'quad-test' }, enterprise: null, is_enterprise_install: false,
+    channel: { id: o.channelId, name: 'releases' },
+    message: { type: 'message', subtype: 'bot_message', text: 'release', ts: o.messageTs, bot_id: 'B0QUADBOT', blocks: o.blocks ?? [] },
+    state: { values: {} }, response_url: o.responseUrl,
+    actions: [{ action_id: o.actionId, block_id: 'quad_actions', text: { type: 'plain_text', text: o.actionId, emoji: true }, value: o.value, type: 'button', action_ts: `${Date.now() / 1000}` }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The JSON body of an app_mention event (Events API). */
+export function appMentionBody(o: { userId: string; channelId: string; text: string; ts: string; botUserId: string }): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token', team_id: 'T0QUADTST', api_app_id: 'A0QUADAPP', type: 'event_callback',
+    event: { type: 'app_mention', user: o.userId, text: o.text, ts: o.ts, channel: o.channelId, event_ts: o.ts },
+    event_id: `Ev${Date.now()}`, event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: 'T0QUADTST', user_id: o.botUserId, is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+  });
 }

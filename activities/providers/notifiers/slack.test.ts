@@ -56,6 +56,23 @@ test('the first notice posts the message; later ones update it in place (channel
   expect([...fake.messages.values()].filter((m) => m.ts === ts || m.thread_ts === ts).filter((m) => !m.thread_ts)).toHaveLength(1);
 });
 
+test('notices of one run sent before the previous answered still make one message (serialized per run)', async () => {
+  const slack = notifier();
+  const first = notice();
+  const before = fake.calls.length;
+  // the workflow schedules notices without waiting: three in flight, none carrying a ref yet
+  const refs = await Promise.all([
+    slack.notify(first),
+    slack.notify({ ...first, kind: 'stage_started', stage: 'canary 10 %', trafficPercent: 10, text: 'canary 10 %' }),
+    slack.notify({ ...first, kind: 'awaiting_approval', text: 'needs approval' }),
+  ]);
+  expect(new Set(refs.map((r) => r.ref)).size).toBe(1);
+  const mine = fake.calls.slice(before);
+  expect(mine.filter((c) => c.method === 'chat.postMessage' && !c.body.thread_ts)).toHaveLength(1);
+  expect(mine.filter((c) => c.method === 'chat.update')).toHaveLength(2);
+  expect(fake.messages.get(refs[0].ref)!.text).toContain('awaiting approval');
+});
+
 test('an ended release shows no buttons but the link; the verdict and approvals come from the status when given', async () => {
   const first = notice();
   const status: ReleaseStatus = {

@@ -42,9 +42,18 @@ export function parseRef(ref: string | undefined, fallbackChannel: string): { ch
   return i > 0 ? { channel: ref.slice(0, i), ts: ref.slice(i + 1) } : { channel: fallbackChannel, ts: ref };
 }
 
+/** Which run a notice belongs to: the Web UI link names the run; without it, the release and version. */
+const runKey = (n: Notice) => n.url ?? `${n.releaseId}|${n.version}|${n.requestedBy}`;
+
 export class SlackNotifier implements Notifier {
   readonly name = 'slack';
   private readonly threadKinds: Set<NoticeKind>;
+  /**
+   * Per run: the last message ref this process saw, and a chain that runs its notices one at a time.
+   * The workflow may send a notice before the previous one has returned its ref; without this, two
+   * notices in flight would both post a new message. (Across worker processes only the ref helps.)
+   */
+  private readonly runs = new Map<string, { ref?: string; chain: Promise<unknown>; used: number }>();
 
   constructor(private readonly options: SlackNotifierOptions) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(options.tokenEnv)) throw new Error(`slack: ${JSON.stringify(options.tokenEnv)} is not an env var name`);
@@ -53,10 +62,31 @@ export class SlackNotifier implements Notifier {
   }
 
   async notify(notice: Notice): Promise<{ ref: string }> {
+    const key = runKey(notice);
+    const run = this.runs.get(key) ?? { chain: Promise.resolve(), used: 0 };
+    run.used = Date.now();
+    this.runs.set(key, run);
+    this.forgetOldRuns();
+    const result = run.chain.catch(() => undefined).then(async () => {
+      const out = await this.send(notice, notice.ref ?? run.ref);
+      run.ref = out.ref;
+      return out;
+    });
+    run.chain = result;
+    return result;
+  }
+
+  private forgetOldRuns() {
+    if (this.runs.size < 1000) return;
+    const oldest = [...this.runs.entries()].sort((a, b) => a[1].used - b[1].used).slice(0, 500);
+    for (const [k] of oldest) this.runs.delete(k);
+  }
+
+  private async send(notice: Notice, ref: string | undefined): Promise<{ ref: string }> {
     const client = this.client();
     const status = await this.status(notice.releaseId);
     const message = releaseBlocks(viewOfNotice(notice, status));
-    const prior = parseRef(notice.ref, this.options.channel);
+    const prior = parseRef(ref, this.options.channel);
 
     let channel: string;
     let ts: string;

@@ -1,0 +1,266 @@
+// The Slack app end to end: requests signed exactly as Slack signs them, POSTed to the running Bolt HTTP
+// receiver on 127.0.0.1; the workflow runs on the real Temporal dev server with stub activities, except
+// `notify`, which calls the real Slack notifier; the Web API and response_url targets are a local
+// wire-format fake. Measures the slash-command ack latency and the button → message-updated latency.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { LogLevel, type Logger } from '@slack/bolt';
+import { localEnv } from '../support/temporal-env';
+import { workflowBundle, eventually } from '../support/release-harness';
+import { stubActivities } from '../support/stub-activities';
+import { startSlackFake, postSigned, slashCommandBody, buttonClickBody, appMentionBody, type SlackFake, type SlackCall } from '../support/slack-fake';
+import { configSchema, type QuadConfig } from '../../config/schema';
+import { Releases } from '../../client/releases';
+import { createSlackApp, slackSecretsFromEnv, type QuadSlackApp } from '../../client/slack/app';
+import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
+import { statusQuery, type ReleaseStatus } from '../../workflows/messages';
+import type { ReleaseActivities } from '../../workflows/contract';
+
+const APPROVER = 'U024BE7LH';
+const OTHER = 'U0NOTALLOW';
+const BOT = 'UQUADBOT1';
+const TOKEN = `xoxb-e2e-${process.pid}-${Math.random().toString(36).slice(2)}`;
+const SECRET = `signing-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+process.env.QUAD_E2E_SLACK_BOT_TOKEN = TOKEN;
+process.env.QUAD_E2E_SLACK_SIGNING_SECRET = SECRET;
+
+let env: TestWorkflowEnvironment;
+let fake: SlackFake;
+let cfg: QuadConfig;
+let releases: Releases;
+let slack: QuadSlackApp;
+let url: string;
+let channel: string;
+let worker: Worker;
+let running: Promise<void>;
+const logs: string[] = [];
+const logger: Logger = {
+  debug: (...m: unknown[]) => void logs.push(m.join(' ')), info: (...m: unknown[]) => void logs.push(m.join(' ')),
+  warn: (...m: unknown[]) => void logs.push(m.join(' ')), error: (...m: unknown[]) => void logs.push(m.join(' ')),
+  setLevel() {}, getLevel: () => LogLevel.DEBUG, setName() {},
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+beforeAll(async () => {
+  [env, fake] = await Promise.all([localEnv(), startSlackFake({ token: TOKEN, botUserId: BOT }), workflowBundle()]);
+  channel = fake.channelId('releases');
+  const twoStages = { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 0 }, { traffic_percent: 100, team_approval: 'required' }] };
+  cfg = configSchema.parse({
+    notifications: { slack_enabled: true, slack_channel: '#releases' },
+    temporal: { task_queue: `slack-e2e-${process.pid}` },
+    providers: { slack: { bot_token: '${QUAD_E2E_SLACK_BOT_TOKEN}', signing_secret: '${QUAD_E2E_SLACK_SIGNING_SECRET}', api_url: fake.apiUrl } },
+    services: {
+      checkout: twoStages,
+      inventory: twoStages,
+      // a long first window keeps it running while buttons pause and roll it back
+      payments: { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 60 }, { traffic_percent: 100 }] },
+    },
+  });
+  // Stub activities for the world; the real Slack notifier for notices (reading the workflow's status).
+  const { acts } = stubActivities({ serving: 'v1.2.2' });
+  const notifier = slackNotifierFromConfig(cfg, { statusOf: (id) => env.client.workflow.getHandle(id).query(statusQuery) });
+  const activities: ReleaseActivities = { ...acts, notify: async (name, notice) => (name === 'slack' ? notifier.notify(notice) : acts.notify(name, notice)) };
+  worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: cfg.temporal.task_queue, workflowBundle: await workflowBundle(), activities });
+  running = worker.run();
+  releases = new Releases(env.client, cfg);
+  slack = createSlackApp({ releases, config: cfg, secrets: slackSecretsFromEnv(cfg), logger });
+  const { port } = await slack.start({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${port}/slack/events`;
+}, 180_000);
+
+afterAll(async () => {
+  await slack?.stop().catch(() => undefined);
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await env?.teardown();
+  await fake?.close();
+  // the secrets never reach a log line
+  expect(logs.join('\n')).not.toContain(TOKEN);
+  expect(logs.join('\n')).not.toContain(SECRET);
+}, 60_000);
+
+const FORM = 'application/x-www-form-urlencoded';
+const slash = (text: string, userId = APPROVER, over?: Parameters<typeof postSigned>[4]) => {
+  const responseUrl = fake.responseUrl();
+  const body = slashCommandBody({ text, userId, channelId: channel, responseUrl });
+  return postSigned(url, body, FORM, SECRET, over).then((res) => ({ ...res, responseId: responseUrl.split('/').pop()! }));
+};
+const reply = (id: string) => fake.waitForResponse((r) => r.id === id, 15_000).then((r) => String(r.body.text));
+const click = (actionId: string, releaseId: string, messageTs: string, userId = APPROVER) =>
+  postSigned(url, buttonClickBody({ userId, channelId: channel, messageTs, actionId, value: releaseId, responseUrl: fake.responseUrl() }), FORM, SECRET);
+const status = (id: string) => env.client.workflow.getHandle(id).query(statusQuery);
+const topLevelPost = (service: string, version: string) => (c: SlackCall) =>
+  c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).startsWith(`${service} ${version}`);
+const updateOf = (ts: string, contains: string, after = 0) => (c: SlackCall) =>
+  c.method === 'chat.update' && c.body.ts === ts && c.at >= after && JSON.stringify(c.body.blocks).includes(contains);
+const ackMs: number[] = [];
+
+test('/quad release starts the workflow on the dev server; its message is posted once, then updated in place', async () => {
+  const res = await slash('release v1.2.3 checkout');
+  expect(res.status).toBe(200);
+  ackMs.push(res.ms);
+  expect(await reply(res.responseId)).toMatch(/^:rocket: Started checkout v1\.2\.3\. Follow it in #releases or <http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/release%3Acheckout\/[\w-]+\|in Temporal>\.$/);
+
+  const s = await status('release:checkout');
+  expect(s).toMatchObject({ service: 'checkout', version: 'v1.2.3', requestedBy: APPROVER, status: 'running' });
+  expect(s.timeline[0]).toMatchObject({ event: 'requested', by: APPROVER });
+  expect(s.timeline[0].detail).toContain('from slack');
+
+  const posted = await fake.waitForCall(topLevelPost('checkout', 'v1.2.3'));
+  expect(posted.body.channel).toBe('#releases');
+  const ts = fake.messages.get([...fake.messages.keys()].find((k) => fake.messages.get(k)!.text?.startsWith('checkout v1.2.3') && !fake.messages.get(k)!.thread_ts)!)!.ts;
+  // moved on without a new message: the same ts is updated, by channel ID, until it awaits approval
+  const waiting = await fake.waitForCall(updateOf(ts, 'awaiting approval'), 20_000);
+  expect(waiting.body.channel).toBe(channel);
+  expect(JSON.stringify(waiting.body.blocks)).toContain('"style":"primary"');
+  expect(fake.calls.filter(topLevelPost('checkout', 'v1.2.3'))).toHaveLength(1);
+  // a thread reply per change, under the same message
+  await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts && String(c.body.text).includes('needs approval'));
+});
+
+test('a click by someone who is not an approver gets an ephemeral refusal, and nothing reaches the workflow', async () => {
+  const msg = [...fake.messages.values()].find((m) => m.text?.startsWith('checkout v1.2.3') && !m.thread_ts)!;
+  const before = await status('release:checkout');
+  expect(before.phase).toBe('awaiting_approval');
+  for (const action of ['quad_approve', 'quad_rollback', 'quad_pause']) {
+    const res = await click(action, 'release:checkout', msg.ts, OTHER);
+    expect(res.status).toBe(200);
+  }
+  const refusals = await eventually(async () => fake.callsTo('chat.postEphemeral').filter((c) => c.body.user === OTHER), (r) => r.length === 3);
+  for (const r of refusals) {
+    expect(r.body.channel).toBe(channel);
+    expect(r.body.text).toContain('Not allowed: only the approvers of checkout may do that');
+  }
+  const after = await status('release:checkout');
+  expect(after.phase).toBe('awaiting_approval');
+  expect(after.approvals).toEqual([]);
+  expect(after.paused).toBe(false);
+  expect(after.timeline.filter((t) => t.by === OTHER)).toEqual([]);
+  expect(after.timeline).toHaveLength(before.timeline.length);
+  // and the slash command says the same
+  const rb = await slash('rollback checkout', OTHER);
+  expect(await reply(rb.responseId)).toBe(':no_entry: Not allowed: only the approvers of checkout may do that.');
+  expect((await status('release:checkout')).timeline.filter((t) => t.by === OTHER)).toEqual([]);
+});
+
+test('Approve by an approver: update → workflow approves and finishes → the same message is updated', async () => {
+  const msg = [...fake.messages.values()].find((m) => m.text?.startsWith('checkout v1.2.3') && !m.thread_ts)!;
+  const t0 = Date.now();
+  const p0 = performance.now();
+  const res = await click('quad_approve', 'release:checkout', msg.ts);
+  expect(res.status).toBe(200);
+  const updated = await fake.waitForCall(updateOf(msg.ts, `approved by <@${APPROVER}>`, t0), 15_000);
+  const buttonToUpdateMs = updated.at - t0;
+  const answer = await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.body.user === APPROVER && c.at >= t0);
+  expect(answer.body.text).toBe(':white_check_mark: approved full rollout 100 %');
+  const result = await releases.result('checkout');
+  expect(result).toMatchObject({ status: 'succeeded', trafficPercent: 100 });
+  const s: ReleaseStatus = await status('release:checkout');
+  expect(s.approvals).toEqual([expect.objectContaining({ by: APPROVER, stage: 'full rollout 100 %' })]);
+  const done = await fake.waitForCall(updateOf(msg.ts, ':white_check_mark: *succeeded*', t0), 15_000);
+  expect(done.body.channel).toBe(channel);
+  expect(fake.messages.get(`${channel}/${msg.ts}`)!.blocks!.find((b) => b.type === 'actions').elements.map((e: any) => e.action_id)).toEqual(['quad_open']);
+  expect(fake.calls.filter(topLevelPost('checkout', 'v1.2.3'))).toHaveLength(1);
+  console.log(`button (Approve) → message updated: ${buttonToUpdateMs} ms (click acked in ${res.ms.toFixed(1)} ms; ${(performance.now() - p0).toFixed(0)} ms to the end of the release)`);
+});
+
+test('Pause then Rollback from the buttons: the release stops and rolls back, and its message says so', async () => {
+  const res = await slash('release v2.0.0 payments');
+  ackMs.push(res.ms);
+  await reply(res.responseId);
+  await fake.waitForCall(topLevelPost('payments', 'v2.0.0'));
+  const msg = [...fake.messages.values()].find((m) => m.text?.startsWith('payments v2.0.0') && !m.thread_ts)!;
+  await eventually(() => status('release:payments'), (s) => s.phase === 'rolling_out' && s.windowEndsAt !== null, 15_000);
+
+  // a second release of the same service: refused in plain words, no second workflow
+  const again = await slash('release v2.0.1 payments');
+  expect(await reply(again.responseId)).toMatch(/^payments v2\.0\.0 is already releasing \(canary 10 %, 10 % traffic\), started by U024BE7LH just now; wait for it, or roll it back first$/);
+
+  let t0 = Date.now();
+  await click('quad_pause', 'release:payments', msg.ts);
+  const paused = await fake.waitForCall(updateOf(msg.ts, '"action_id":"quad_resume"', t0), 15_000);
+  const pauseMs = paused.at - t0;
+  expect((await status('release:payments')).paused).toBe(true);
+
+  t0 = Date.now();
+  await click('quad_rollback', 'release:payments', msg.ts);
+  const answer = await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.body.user === APPROVER && c.at >= t0);
+  expect(answer.body.text).toBe(':white_check_mark: rolling back');
+  const result = await releases.result('payments');
+  expect(result).toMatchObject({ status: 'rolled_back', trafficPercent: 0 });
+  expect(result.reason).toBe(`rollback requested by ${APPROVER}`);
+  const rolled = await fake.waitForCall(updateOf(msg.ts, ':rewind: *rolled back*', t0), 15_000);
+  const rollbackMs = rolled.at - t0;
+  expect(JSON.stringify(rolled.body.blocks)).not.toContain('quad_rollback');
+  console.log(`button (Pause) → message updated: ${pauseMs} ms; button (Rollback) → message shows rolled back: ${rollbackMs} ms`);
+});
+
+test('forged, stale or unsigned requests get 401 and start nothing', async () => {
+  const calls = fake.calls.length;
+  const forged = await slash('release v9.9.9 inventory', APPROVER, { signature: 'v0=' + 'ab'.repeat(32) });
+  const wrongSecret = await postSigned(url, slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }), FORM, 'not-the-secret');
+  const stale = await slash('release v9.9.9 inventory', APPROVER, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+  const unsigned = await slash('release v9.9.9 inventory', APPROVER, { signature: null });
+  // a genuine signature over a different body (replayed header, tampered text)
+  const ts = Math.floor(Date.now() / 1000);
+  const { slackSignature } = await import('../support/slack-fake');
+  const tampered = await postSigned(url, slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }), FORM, SECRET,
+    { timestamp: ts, signature: slackSignature(SECRET, ts, slashCommandBody({ text: 'status', userId: APPROVER, channelId: channel, responseUrl: 'x' })) });
+  expect([forged.status, wrongSecret.status, stale.status, unsigned.status, tampered.status]).toEqual([401, 401, 401, 401, 401]);
+  await new Promise((r) => setTimeout(r, 300));
+  await expect(env.client.workflow.getHandle('release:inventory').describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  expect(fake.calls.length).toBe(calls);
+});
+
+test('mistakes are answered in plain words', async () => {
+  const bad = await slash('release banana checkout');
+  expect(bad.status).toBe(200);
+  expect(await reply(bad.responseId)).toBe('"banana" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
+  const twice = await slash('rollback');
+  expect(JSON.parse(twice.body)).toEqual({ response_type: 'ephemeral', text: 'which service? Write `/quad rollback <service> [reason]`.' });
+  const unknown = await slash('release v1.0.0 shipping');
+  expect(await reply(unknown.responseId)).toBe('unknown service "shipping"; configured: checkout, inventory, payments');
+  const which = await slash('release v1.0.0');
+  expect(await reply(which.responseId)).toBe('which service? Write `/quad release v1.2.3 <service>`; configured: checkout, inventory, payments');
+  const nothing = await slash('status shipping');
+  expect(await reply(nothing.responseId)).toBe('no release of release:shipping found');
+  const verb = await slash('yolo');
+  expect(JSON.parse(verb.body).text).toBe('I don\'t know "yolo". Try `/quad help`.');
+  const help = await slash('help');
+  expect(JSON.parse(help.body).text).toContain('/quad rollback <service> [reason]');
+});
+
+test('@quad release v1.2.3 as an app mention starts the release and answers in the thread', async () => {
+  const ts = fake.seedMessage(channel, `<@${BOT}> release v3.1.0 inventory`, APPROVER);
+  const res = await postSigned(url, appMentionBody({ userId: APPROVER, channelId: channel, text: `<@${BOT}> release v3.1.0 inventory`, ts, botUserId: BOT }), 'application/json', SECRET);
+  expect(res.status).toBe(200);
+  const answer = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
+  expect(answer.body.channel).toBe(channel);
+  expect(answer.body.text).toMatch(/^:rocket: Started inventory v3\.1\.0\./);
+  expect(await status('release:inventory')).toMatchObject({ version: 'v3.1.0', requestedBy: APPROVER });
+});
+
+test('/quad status: one release as blocks, or every running release', async () => {
+  const one = await slash('status checkout');
+  const r = await fake.waitForResponse((x) => x.id === one.responseId);
+  expect(r.body.response_type).toBe('ephemeral');
+  expect(JSON.stringify(r.body.blocks)).toContain(':white_check_mark: *succeeded*');
+  expect(JSON.stringify(r.body.blocks)).not.toContain('quad_approve');
+  const all = await slash('status');
+  expect(await reply(all.responseId)).toMatch(/inventory v3\.1\.0\* — /);
+});
+
+test('ack latency of the slash command (median of 20)', async () => {
+  for (let i = 0; i < 20; i++) {
+    const res = await slash('status checkout');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+    ackMs.push(res.ms);
+    await reply(res.responseId);
+  }
+  const m = median(ackMs);
+  console.log(`slash command ack: median ${m.toFixed(1)} ms, max ${Math.max(...ackMs).toFixed(1)} ms over ${ackMs.length} commands`);
+  expect(m).toBeLessThan(3000);
+});
