@@ -152,7 +152,9 @@ export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: Relea
   }
   const service = fp.service ?? Object.keys(cfg.services)[0];
   const svc = serviceConfig(cfg, service);
-  const base = { ...defaultCriteria(cfg, svc), errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
+  // No baseline version runs beside a flag ramp, so it is judged on absolute limits only.
+  const { errorRateMaxRatio: _e, latencyP95MaxRatio: _l, memoryMaxRatio: _m, ...absolute } = defaultCriteria(cfg, svc);
+  const base = { ...absolute, errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
   const stages = buildStages('flag-ramp', fp.rollout_plan, base, fp.name);
   const version = `flag:${fp.name}`;
   const request: ReleaseRequest = { service, version, strategy: 'flag-ramp', requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };

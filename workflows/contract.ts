@@ -35,9 +35,11 @@ export interface CheckResult {
   detail: string;
 }
 
+/** What one notice did: each notifier's ref (e.g. the Slack message ts, so the next notice updates the
+ * same message) and the notifiers that failed after their bounded retries. */
 export interface NoticeReceipt {
-  /** e.g. the Slack message ts, so the next notice updates the same message */
-  ref?: string;
+  refs: Record<string, string>;
+  failed: { notifier: string; error: string }[];
 }
 
 export interface ReleaseActivities {
@@ -51,6 +53,7 @@ export interface ReleaseActivities {
   restoreFlag(service: string, state: FlagState): Promise<FlagState>;
   guard(input: GuardInput): Promise<GuardOutcome>;
   judge(input: JudgeInput): Promise<Verdict>;
-  notify(notifier: string, notice: Notice): Promise<NoticeReceipt>;
+  /** one activity per notice, fanned out to every notifier inside it: a notice costs 3 history events, whatever the number of notifiers */
+  notify(notifiers: string[], notice: Notice, refs: Record<string, string>): Promise<NoticeReceipt>;
   openIncident(incident: IncidentInput): Promise<string>;
 }

@@ -345,7 +345,15 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
         const cv = s.canary?.latencyP95Ms;
         if (!s.canary || cv == null || cv <= 0 || s.canary.requests <= 0) return null;
         const v = latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE;
-        return { excess: log(cv / limit), varShape: v, noise: [[log(cv), v]], canary: cv, baseline: s.baseline?.latencyP95Ms ?? NaN };
+        const bv = s.baseline && s.baseline.requests > 0 ? s.baseline.latencyP95Ms : null;
+        // A burst or load peak that lifts the previous version over the limit too is the environment,
+        // not the release: while the baseline is above the limit the canary is held to the baseline
+        // (and the comparison carries the baseline's noise as well).
+        if (bv != null && bv > limit) {
+          const vb = v + latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE;
+          return { excess: log(cv / bv), varShape: vb, noise: [[log(cv), v]], canary: cv, baseline: bv };
+        }
+        return { excess: log(cv / limit), varShape: v, noise: [[log(cv), v]], canary: cv, baseline: bv ?? NaN };
       },
     }]);
   }
@@ -373,8 +381,11 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
         if (cv == null) return null;
         const bv = s.baseline?.cpuPct ?? null;
         // The baseline's CPU series is a second sample of the same kind of noise: it halves the
-        // time before the noise estimate can be trusted.
-        return { excess: cv - limit, varShape: 1, noise: [[cv, 1], bv == null ? null : [bv, 1]], canary: cv, baseline: bv ?? NaN };
+        // time before the noise estimate can be trusted. As for latency, a baseline over the limit
+        // too (a shared load peak) holds the canary to the baseline, with both sides' noise.
+        const noise: ([number, number] | null)[] = [[cv, 1], bv == null ? null : [bv, 1]];
+        if (bv != null && bv > limit) return { excess: cv - bv, varShape: 2, noise, canary: cv, baseline: bv };
+        return { excess: cv - limit, varShape: 1, noise, canary: cv, baseline: bv ?? NaN };
       },
     }]);
   }

@@ -23,7 +23,8 @@ const undoActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '6
 const checks = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10m', retry: { ...FAST, maximumAttempts: 3 } });
 const judging = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 5 } });
 // A notice must never stall or fail a release: bounded retries, short timeouts.
-const notices = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '15s', retry: { ...FAST, maximumAttempts: 3 } });
+// The activity retries each notifier itself and reports failures instead of throwing.
+const notices = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '30s', retry: { ...FAST, maximumAttempts: 2 } });
 
 /** Why the release stopped before success. */
 class Stop extends Error {
@@ -99,15 +100,16 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       ...(detail ? { detail } : {}),
       ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
     };
-    for (const name of plan.notifiers) {
-      const p = notices.notify
-        .executeWithOptions({ summary: `notify ${name}: ${kind}` }, [name, { ...notice, ...(refs[name] ? { ref: refs[name] } : {}) }])
+    if (plan.notifiers.length === 0) return;
+    pendingNotices.push(
+      notices.notify
+        .executeWithOptions({ summary: `notify ${kind}` }, [plan.notifiers, notice, { ...refs }])
         .then((r) => {
-          if (r?.ref) refs[name] = r.ref;
+          Object.assign(refs, r.refs);
+          for (const f of r.failed) note(`notice to ${f.notifier} failed`, undefined, `${kind}: ${f.error}`);
         })
-        .catch((err) => note(`notice to ${name} failed`, undefined, `${kind}: ${(err as Error).message}`));
-      pendingNotices.push(p);
-    }
+        .catch((err) => note('notice failed', undefined, `${kind}: ${(err as Error).message}`)),
+    );
   };
 
   // --- messages --------------------------------------------------------------------------------------
@@ -167,6 +169,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   wf.setHandler(statusQuery, () => state);
 
   // --- steps ---------------------------------------------------------------------------------------------
+  /** whose metrics are watched: canary and baseline versions */
+  let watched = { version: plan.version, previousVersion: state.previousVersion };
   const target = (): TrafficTarget => ({ service: plan.service, version: plan.version, previousVersion: state.previousVersion });
 
   const awaitApproval = async (what: string) => {
@@ -211,10 +215,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           {
             summary: `guard ${stage.name}: poll every ${plan.pollIntervalS} s`,
             startToCloseTimeout: Math.max(deadline - from, 0) + 120_000,
-            heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 10) * 1000,
+            // A dead worker's guard is retried on another after this; heartbeats (throttled to 80 % of it) are its running cost.
+            heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
             retry: { ...FAST },
           },
-          [{ service: plan.service, version: plan.version, previousVersion: state.previousVersion, stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
+          [{ service: plan.service, ...watched, stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
         ),
       )
       .catch((err): GuardOutcome | null => {
@@ -227,7 +232,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   /** Watch until `done()` or the timeout; a breach ends it at once. */
   const watchUntil = async (stage: StagePlan, ms: number | undefined, summary: string, done: () => boolean) => {
     const from = Date.now();
-    const deadline = from + (ms ?? plan.approvalTimeoutMs);
+    // The guard outlives the window by two polls, so the window timer, not the guard, ends the watch.
+    const deadline = from + (ms ?? plan.approvalTimeoutMs) + 2 * plan.pollIntervalS * 1000;
     let breach: GuardOutcome | null = null;
     const guard = startGuard(stage, from, deadline);
     guard.outcome.then((o) => { if (o?.kind === 'breach') breach = o; }, () => undefined);
@@ -268,7 +274,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         return;
       }
       const verdict: Verdict = await judging.judge.executeWithOptions({ summary: `judge ${stage.name}` }, [
-        { service: plan.service, version: plan.version, previousVersion: state.previousVersion, stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to: Date.now() },
+        { service: plan.service, ...watched, stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to: Date.now() },
       ]);
       state.lastVerdict = verdict;
       note(`verdict ${verdict.verdict}`, undefined, verdict.explanation);
@@ -317,8 +323,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         await wf.sleep(at - Date.now(), { summary: `wait for the release window (${new Date(at).toISOString()})` } as wf.TimerOptions);
       }
     }
-    if (plan.strategy !== 'flag-ramp' && state.previousVersion === null) {
-      state.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()]);
+    if (plan.strategy === 'flag-ramp') {
+      // A flag ramp changes no version: its metrics are the serving version's, judged on absolute limits.
+      watched = { version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()])) ?? plan.version, previousVersion: null };
+    } else {
+      if (state.previousVersion === null) state.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()]);
+      watched = { version: plan.version, previousVersion: state.previousVersion };
     }
     if (plan.notifyOnStart) notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
     if (plan.approvalRequired) await awaitApproval('release');

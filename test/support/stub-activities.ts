@@ -80,10 +80,10 @@ export function stubActivities(script: StubScript = {}) {
       const n = (judgedCount[input.stage] = (judgedCount[input.stage] ?? 0) + 1);
       return verdict(list[Math.min(n - 1, list.length - 1)]);
     },
-    async notify(name, notice) {
-      if (script.failNotifier === name) throw new Error(`${name} is down`);
-      calls.notices.push(notice);
-      return { ref: `${name}-msg-1` };
+    async notify(names, notice, refs) {
+      calls.notices.push({ ...notice, ...(refs.console ? { ref: refs.console } : {}) });
+      const failed = names.filter((n) => n === script.failNotifier).map((n) => ({ notifier: n, error: `${n} is down` }));
+      return { refs: Object.fromEntries(names.filter((n) => n !== script.failNotifier).map((n) => [n, `${n}-msg-1`])), failed };
     },
     async openIncident(inc) {
       calls.incidents.push(`${inc.title} | ${inc.rootCauseHint}`);

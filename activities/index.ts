@@ -1,0 +1,67 @@
+// The release workflow's activities, built from providers: thin functions that turn a workflow step
+// into one provider call. Every world-changing call sets an absolute state, so a retry does no harm.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ReleaseActivities, NoticeReceipt } from '../workflows/contract';
+import { judgeWindow } from '../workflows/judge';
+import type { Notice, Notifier } from './providers/types';
+import type { Providers } from './providers/factory';
+import { runGuard } from './guard';
+import { checkGate, runStep } from './steps';
+import { nextWindowStart } from './release-window';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends one notice to every named notifier, each retried a bounded number of times on its own, so a
+ * Slack outage neither stalls the release nor makes email send twice. Failures come back, not thrown.
+ */
+export async function fanOutNotice(notifiers: Record<string, Notifier>, names: string[], notice: Notice, refs: Record<string, string>, attempts = 3): Promise<NoticeReceipt> {
+  const receipt: NoticeReceipt = { refs: {}, failed: [] };
+  await Promise.all(
+    names.map(async (name) => {
+      const notifier = notifiers[name];
+      if (!notifier) return void receipt.failed.push({ notifier: name, error: 'not configured on this worker' });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await notifier.notify({ ...notice, ...(refs[name] ? { ref: refs[name] } : {}) });
+          if (r && r.ref) receipt.refs[name] = r.ref;
+          return;
+        } catch (err) {
+          if (attempt >= attempts) return void receipt.failed.push({ notifier: name, error: (err as Error).message.slice(0, 300) });
+          await sleep(250 * 2 ** (attempt - 1));
+        }
+      }
+    }),
+  );
+  return receipt;
+}
+
+export function createActivities(p: Providers): ReleaseActivities {
+  return {
+    checkGate,
+    runStep,
+    async nextWindowStart(window, nowMs) {
+      try {
+        return nextWindowStart(window, nowMs);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'BadReleaseWindow');
+      }
+    },
+    async servingVersion(target) {
+      const s = await p.deployer(target.service).currentTraffic(target);
+      if (!s) return null;
+      return s.percent >= 100 ? s.version : (s.previousVersion ?? (s.percent > 0 ? s.version : null));
+    },
+    setTraffic: (target, percent) => p.deployer(target.service).setTraffic(target, percent),
+    getFlagState: (_service, flag) => p.flags().getState(flag),
+    setFlag: (_service, flag, percent) => p.flags().setRollout(flag, percent),
+    restoreFlag: (_service, state) => p.flags().restore(state),
+    guard: (input) => runGuard(p.metrics(input.service), input),
+    async judge(input) {
+      const samples = await p.metrics(input.service).fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, from: input.from, to: input.to, intervalS: input.intervalS });
+      return judgeWindow(samples, input.criteria);
+    },
+    notify: (names, notice, refs) => fanOutNotice(p.notifiers, names, notice, refs),
+    openIncident: (incident) => p.incidents.open(incident),
+  };
+}

@@ -1,0 +1,118 @@
+// Config → provider instances, one line per system. Secrets stay as env var NAMES here: each provider
+// reads the value from the worker's environment when it calls out, so no secret is ever copied around.
+import { resolve } from 'node:path';
+import type { QuadConfig, ServiceConfig } from '../../config/schema';
+import type { Deployer, FlagProvider, IncidentSink, MetricsSource, Notifier } from './types';
+import type { ReleaseStatus } from '../../workflows/messages';
+import { SandboxDeployer } from './deployers/sandbox';
+import { CommandDeployer } from './deployers/command';
+import { WebhookDeployer } from './deployers/webhook';
+import { SandboxMetricsSource } from './metrics/sandbox';
+import { CloudWatchMetricsSource } from './metrics/cloudwatch';
+import { FileFlagProvider } from './flags/file';
+import { UnleashFlagProvider } from './flags/unleash';
+import { LaunchDarklyFlagProvider } from './flags/launchdarkly';
+import { ConsoleNotifier } from './notifiers/console';
+import { JsonlFileNotifier } from './notifiers/jsonl-file';
+import { EmailNotifier } from './notifiers/email';
+import { slackNotifierFromConfig } from './notifiers/slack';
+import { JsonlIncidentSink } from './incidents/jsonl-file';
+import { WebhookIncidentSink } from './incidents/webhook';
+
+export interface Providers {
+  deployer(service: string): Deployer;
+  metrics(service: string): MetricsSource;
+  flags(): FlagProvider;
+  notifiers: Record<string, Notifier>;
+  incidents: IncidentSink;
+}
+
+/** `${UNLEASH_TOKEN}` → `UNLEASH_TOKEN` (the schema already refused anything else). */
+export const envName = (ref: string) => ref.slice(2, -1);
+
+function deployerFor(cfg: QuadConfig, svc: ServiceConfig): Deployer {
+  const d = svc.deployer;
+  switch (d.type) {
+    case 'sandbox':
+      return new SandboxDeployer({ url: d.url ?? cfg.providers.sandbox?.url });
+    case 'command':
+      return new CommandDeployer({ command: d.command, ...(d.timeout_seconds ? { timeoutMs: d.timeout_seconds * 1000 } : {}) });
+    case 'webhook':
+      return new WebhookDeployer({ url: d.url, ...(d.token ? { tokenEnv: envName(d.token) } : {}) });
+  }
+}
+
+function metricsFor(cfg: QuadConfig, svc: ServiceConfig): MetricsSource {
+  const m = svc.metrics;
+  switch (m.type) {
+    case 'sandbox':
+      return new SandboxMetricsSource({ url: m.url ?? cfg.providers.sandbox?.url });
+    case 'cloudwatch':
+      return new CloudWatchMetricsSource({
+        region: m.region,
+        endpoint: m.endpoint,
+        namespace: m.namespace,
+        dimensions: m.dimensions,
+        metrics: {
+          requests: { metricName: m.metrics.requests },
+          errors: { metricName: m.metrics.errors },
+          latencyP95: { metricName: m.metrics.latency, ...(m.latency_stat ? { stat: m.latency_stat } : {}) },
+          ...(m.metrics.cpu ? { cpu: { metricName: m.metrics.cpu } } : {}),
+          ...(m.metrics.memory ? { memory: { metricName: m.metrics.memory } } : {}),
+        },
+      });
+  }
+}
+
+function flagsFor(cfg: QuadConfig, root: string): FlagProvider {
+  const p = cfg.providers;
+  switch (cfg.feature_flags.provider) {
+    case 'file':
+      return new FileFlagProvider({ path: resolve(root, p.file_flags?.path ?? '.data/flags.json') });
+    case 'unleash':
+      if (!p.unleash) throw new Error('feature_flags.provider is unleash but providers.unleash is not configured');
+      return new UnleashFlagProvider({ url: p.unleash.url, project: p.unleash.project, environment: p.unleash.environment, tokenEnv: envName(p.unleash.token) });
+    case 'launchdarkly':
+      if (!p.launchdarkly) throw new Error('feature_flags.provider is launchdarkly but providers.launchdarkly is not configured');
+      return new LaunchDarklyFlagProvider({ baseUrl: p.launchdarkly.url, projectKey: p.launchdarkly.project, environmentKey: p.launchdarkly.environment, tokenEnv: envName(p.launchdarkly.token) });
+  }
+}
+
+export interface BuildOptions {
+  /** paths in config are relative to this folder (the repo root) */
+  root?: string;
+  /** the workflow's status, so Slack messages can show verdict findings and approvals */
+  statusOf?: (releaseId: string) => Promise<ReleaseStatus | null>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Providers {
+  const root = opts.root ?? process.cwd();
+  const deployers = new Map(Object.entries(cfg.services).map(([name, svc]) => [name, deployerFor(cfg, svc)]));
+  const metrics = new Map(Object.entries(cfg.services).map(([name, svc]) => [name, metricsFor(cfg, svc)]));
+  let flags: FlagProvider | undefined;
+  const notifiers: Record<string, Notifier> = { console: new ConsoleNotifier() };
+  if (cfg.notifications.file) notifiers.file = new JsonlFileNotifier(resolve(root, cfg.notifications.file));
+  if (cfg.notifications.slack_enabled) notifiers.slack = slackNotifierFromConfig(cfg, { ...(opts.statusOf ? { statusOf: opts.statusOf } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  const email = cfg.providers.email;
+  if (cfg.notifications.email_enabled) {
+    if (!email) throw new Error('notifications.email_enabled is true but providers.email is not configured');
+    notifiers.email = new EmailNotifier({
+      host: email.host, port: email.port, secure: email.secure, from: email.from, to: email.to, customers: email.customers,
+      ...(email.user ? { user: email.user } : {}), ...(email.password ? { passwordEnv: envName(email.password) } : {}),
+    });
+  }
+  const inc = cfg.providers.incidents;
+  const incidents: IncidentSink =
+    inc?.type === 'webhook' && inc.url ? new WebhookIncidentSink(inc.url) : new JsonlIncidentSink(resolve(root, inc?.path ?? '.data/incidents.jsonl'));
+  const known = (service: string) => {
+    if (!deployers.has(service)) throw new Error(`unknown service ${JSON.stringify(service)}`);
+  };
+  return {
+    deployer: (s) => (known(s), deployers.get(s)!),
+    metrics: (s) => (known(s), metrics.get(s)!),
+    flags: () => (flags ??= flagsFor(cfg, root)),
+    notifiers,
+    incidents,
+  };
+}
