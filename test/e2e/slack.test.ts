@@ -14,6 +14,7 @@ import { configSchema, type QuadConfig } from '../../config/schema';
 import { Releases } from '../../client/releases';
 import { createSlackApp, slackSecretsFromEnv, type QuadSlackApp } from '../../client/slack/app';
 import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
+import { fanOutNotice } from '../../activities';
 import { statusQuery, type ReleaseStatus } from '../../workflows/messages';
 import type { ReleaseActivities } from '../../workflows/contract';
 
@@ -61,20 +62,9 @@ beforeAll(async () => {
   // Stub activities for the world; the real Slack notifier for notices (reading the workflow's status).
   const { acts } = stubActivities({ serving: 'v1.2.2' });
   const notifier = slackNotifierFromConfig(cfg, { statusOf: (id) => env.client.workflow.getHandle(id).query(statusQuery) });
-  const activities: ReleaseActivities = {
-    ...acts,
-    async notify(names, notice, refs) {
-      const receipt = await acts.notify(names.filter((n) => n !== 'slack'), notice, refs);
-      if (names.includes('slack')) {
-        try {
-          receipt.refs.slack = (await notifier.notify({ ...notice, ...(refs.slack ? { ref: refs.slack } : {}) })).ref;
-        } catch (err) {
-          receipt.failed.push({ notifier: 'slack', error: (err as Error).message });
-        }
-      }
-      return receipt;
-    },
-  };
+  // the production fan-out, with the real Slack notifier and a silent console
+  const notifiers = { slack: notifier, console: { name: 'console', notify: async () => undefined } };
+  const activities: ReleaseActivities = { ...acts, notify: (names, notice, refs) => fanOutNotice(notifiers, names, notice, refs) };
   worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: cfg.temporal.task_queue, workflowBundle: await workflowBundle(), activities });
   running = worker.run();
   releases = new Releases(env.client, cfg);
