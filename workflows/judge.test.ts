@@ -341,7 +341,7 @@ describe('end-of-window decision (burden of proof on safety)', () => {
     [1.5, 20, 0.06],
     [1.5, 200, 0.1],
   ])('a healthy canary at %f× the baseline with %i requests an interval is rarely rolled back (≤ %f)', (times, perInterval, bound) => {
-    const runs = 60;
+    const runs = 40;
     let rollbacks = 0;
     for (let i = 0; i < runs; i++) {
       const samples = windowOf(90, 1000 + i, () => steady(9 * perInterval, 0.002), () => steady(perInterval, 0.002 * times));

@@ -3,6 +3,11 @@
 import {
   bernoulliLogLR,
   binomialLowerBound,
+  binomialSumUpperTail,
+  canaryErrorShare,
+  logAddExp,
+  rateRatioUpperTail,
+  srStep,
   binomialUpperBound,
   binomialUpperTail,
   cusumStep,
@@ -195,5 +200,115 @@ describe('robust noise and CUSUM', () => {
     expect(s).toBe(0);
     s = [3, 3, 3].reduce((acc, z) => cusumStep(acc, z, 0.5, 2.5), 0);
     expect(s).toBe(6);
+  });
+});
+
+describe('sums of binomials and the paired rate-ratio test', () => {
+  /** P(S >= k) by convolving the binomial pmfs in full: a second implementation */
+  function convolvedUpperTail(k: number, parts: { n: number; p: number }[]): number {
+    let dist = [1];
+    for (const { n, p } of parts) {
+      const pmf = Array.from({ length: n + 1 }, (_, i) => naiveUpperTail(i, n, p) - (i < n ? naiveUpperTail(i + 1, n, p) : 0));
+      const next = new Array(dist.length + n).fill(0);
+      dist.forEach((a, i) => pmf.forEach((b, j) => { next[i + j] += a * b; }));
+      dist = next;
+    }
+    return dist.slice(k).reduce((a, x) => a + x, 0);
+  }
+
+  it('is exact for small sums (against full convolution) and the binomial for equal p', () => {
+    const parts = [{ n: 5, p: 0.1 }, { n: 12, p: 0.3 }, { n: 3, p: 0.6 }];
+    for (const k of [0, 1, 3, 6, 9, 14, 20]) expect(binomialSumUpperTail(k, parts)).toBeCloseTo(convolvedUpperTail(k, parts), 12);
+    expect(binomialSumUpperTail(4, [{ n: 30, p: 0.05 }, { n: 20, p: 0.05 }])).toBeCloseTo(binomialUpperTail(4, 50, 0.05), 14);
+    expect(binomialSumUpperTail(21, parts)).toBe(0);
+  });
+
+  it("Hoeffding's bound for large sums is conservative but close", () => {
+    const parts = Array.from({ length: 40 }, (_, i) => ({ n: 40, p: 0.02 + 0.002 * (i % 5) }));
+    // 1600 trials, mean 44.8: above the exact-work budget for k = 60
+    const bound = binomialSumUpperTail(60, parts);
+    const exact = convolvedUpperTail(60, parts);
+    expect(bound).toBeGreaterThanOrEqual(exact);
+    expect(bound / exact).toBeLessThan(1.2);
+  });
+
+  it('canary error share is ratio·n / (ratio·n + m)', () => {
+    expect(canaryErrorShare(2, 100, 800)).toBeCloseTo(0.2, 15);
+    expect(canaryErrorShare(1, 50, 50)).toBe(0.5);
+    expect(canaryErrorShare(2, 10, 0)).toBe(1);
+  });
+
+  it('the stratified test matches the conditional binomial test for a constant split, ignores intervals without errors', () => {
+    const strata = [
+      { canaryErrors: 3, canaryRequests: 100, baselineErrors: 2, baselineRequests: 900 },
+      { canaryErrors: 0, canaryRequests: 100, baselineErrors: 0, baselineRequests: 900 },
+      { canaryErrors: 4, canaryRequests: 100, baselineErrors: 5, baselineRequests: 900 },
+    ];
+    const r = rateRatioUpperTail(strata, 2);
+    expect(r).toMatchObject({ canaryErrors: 7, totalErrors: 14 });
+    // share 200/1100 = 2/11 for every error
+    expect(r.p).toBeCloseTo(binomialUpperTail(7, 14, 2 / 11), 14);
+  });
+
+  it('holds its level when the canary sits exactly at the ratio, however the baseline rate and split move', () => {
+    const r = rng(99);
+    const alpha = 0.1;
+    let rejections = 0;
+    const runs = 2000;
+    for (let run = 0; run < runs; run++) {
+      const strata = Array.from({ length: 30 }, (_, t) => {
+        const base = 0.002 * (1 + Math.sin(t / 5)) + 0.0005; // the baseline rate swings with load
+        const n = 20 + Math.floor(r() * 200);
+        const m = 400 + Math.floor(r() * 400);
+        let ce = 0;
+        let be = 0;
+        for (let i = 0; i < n; i++) if (r() < 2 * base) ce++;
+        for (let i = 0; i < m; i++) if (r() < base) be++;
+        return { canaryErrors: ce, canaryRequests: n, baselineErrors: be, baselineRequests: m };
+      });
+      if (rateRatioUpperTail(strata, 2).p <= alpha) rejections++;
+    }
+    expect(rejections / runs).toBeLessThanOrEqual(alpha + 0.02);
+  });
+});
+
+describe('Shiryaev–Roberts mixture', () => {
+  it('equals the brute-force sum over start points', () => {
+    const r = rng(8);
+    const llrs = Array.from({ length: 60 }, () => gaussian(r) - 0.2);
+    let m: number | null = null;
+    llrs.forEach((l, t) => {
+      m = srStep(m, l, t, 60);
+      let brute = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        let sum = logStartWeight(s, 60);
+        for (let u = s; u <= t; u++) sum += llrs[u];
+        brute = logAddExp(brute, sum);
+      }
+      expect(m).toBeCloseTo(brute, 9);
+    });
+  });
+
+  it('false alarm rate of the mean over alternatives stays under alpha at the limit (Ville)', () => {
+    const r = rng(43);
+    const p0 = 0.02, n = 25, factors = [1.5, 2, 3, 5, 10, 30], alpha = 0.05;
+    let alarms = 0;
+    const runs = 800;
+    for (let run = 0; run < runs; run++) {
+      const sr: (number | null)[] = factors.map(() => null);
+      let fired = false;
+      for (let t = 0; t < 90 && !fired; t++) {
+        let k = 0;
+        for (let i = 0; i < n; i++) if (r() < p0) k++;
+        let total = -Infinity;
+        factors.forEach((f, j) => {
+          sr[j] = srStep(sr[j], bernoulliLogLR(k, n, p0, p0 * f), t, 90);
+          total = logAddExp(total, sr[j]!);
+        });
+        if (total - Math.log(factors.length) >= Math.log(1 / alpha)) fired = true;
+      }
+      if (fired) alarms++;
+    }
+    expect(alarms / runs).toBeLessThan(alpha);
   });
 });

@@ -140,7 +140,7 @@ export function canaryErrorShare(ratio: number, canaryRequests: number, baseline
 }
 
 /** above this many trials × successes the exact Poisson-binomial recursion gives way to Hoeffding's bound */
-const EXACT_SUM_WORK = 200_000;
+const EXACT_SUM_WORK = 20_000;
 
 /**
  * P(S >= k) where S is a sum of independent Binomial(n_i, p_i) (a Poisson-binomial over Σn_i trials).
