@@ -62,7 +62,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   };
   const undo: { name: string; run: () => Promise<unknown> }[] = [];
   const refs: Record<string, string> = {};
-  const pendingNotices: Promise<void>[] = [];
+  let noticeChain: Promise<void> = Promise.resolve();
   let awaitingApproval: string | null = null;
   let approvedFor: string | null = null;
   let stop: Stop | null = null;
@@ -101,9 +101,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
     };
     if (plan.notifiers.length === 0) return;
-    pendingNotices.push(
-      notices.notify
-        .executeWithOptions({ summary: `notify ${kind}` }, [plan.notifiers, notice, { ...refs }])
+    // One at a time: each notice reads the refs its predecessor returned, so a Slack message is updated
+    // in place rather than posted twice when two notices are close together.
+    // Non-cancellable: a rollback cancels the rollout, never the notices about it.
+    noticeChain = noticeChain.then(() =>
+      wf.CancellationScope.nonCancellable(() => notices.notify.executeWithOptions({ summary: `notify ${kind}` }, [plan.notifiers, notice, { ...refs }]))
         .then((r) => {
           Object.assign(refs, r.refs);
           for (const f of r.failed) note(`notice to ${f.notifier} failed`, undefined, `${kind}: ${f.error}`);
@@ -424,7 +426,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       }
     });
   }
-  await wf.CancellationScope.nonCancellable(() => Promise.allSettled(pendingNotices));
+  await wf.CancellationScope.nonCancellable(() => noticeChain);
   const result: ReleaseResult = {
     status: state.status,
     version: plan.version,
