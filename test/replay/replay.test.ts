@@ -78,11 +78,11 @@ test.each([
     edits: [{ find: 'const body = async () => {', replace: "const body = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [target()]);" }],
   },
   {
-    change: 'the stage notice reordered before the traffic shift',
+    change: 'a settle timer inserted before each traffic shift',
     edits: [
       {
-        find: "      await apply(stage.action, stage.name);\n      notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);",
-        replace: "      notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);\n      await apply(stage.action, stage.name);",
+        find: "      await apply(stage.action, stage.name);",
+        replace: "      await wf.sleep('1s');\n      await apply(stage.action, stage.name);",
       },
     ],
   },
