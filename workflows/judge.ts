@@ -2,13 +2,16 @@
 // (PASS / FAIL / INCONCLUSIVE over a whole stage window). Pure and deterministic: no I/O, no clock,
 // no randomness, so it runs in activities, benchmarks and, if need be, the workflow sandbox alike.
 //
-// Error rate: two change-point scans of likelihood ratios, valid under a look every interval (Ville's
-// inequality, union bound over start points and alternatives). Absolute: the canary's errors against
-// the limit, raised for an interval whose baseline is itself clearly above it (a shared incident).
-// Relative: each interval's errors split between canary and baseline; under "canary ≤ ratio ×
-// baseline" the canary's share is at most ratio·n/(ratio·n + m), so the test is conditional on the
-// interval's total errors — the baseline's rate is never plugged in, and load or incidents that move
-// both sides cancel within the interval. Latency / CPU / memory: a robust CUSUM on the excess over the limit, paired per
+// Error rate: two sequential tests of one claim, "the canary's error rate is above its limit", whose
+// average is the alarm (valid under a look every interval: each is a mixture of likelihood ratios over
+// change points and alternatives — Shiryaev–Roberts sums — so Ville's inequality bounds its false
+// alarms). (a) Against min(absolute limit, ratio × baseline), the baseline's rate at an upper
+// confidence bound over everything seen so far, both raised for an interval whose baseline is clearly
+// worse (a shared incident). (b) Paired: each interval's errors split between canary and baseline;
+// under "canary ≤ ratio × baseline" the canary's share is at most ratio·n/(ratio·n + m), so the test is
+// conditional on the interval's total errors — nothing plugged in, and load or incidents that move
+// both sides cancel within the interval. Latency / CPU / memory: a robust CUSUM on the excess over
+// the limit (an absolute limit rises to a baseline that is over it too), paired per
 // interval with the baseline for ratios (shared load cancels) and standardised by a noise scale the
 // stream itself shows (median of absolute first differences), so it needs persistence, not one spike.
 // The window judge replays the guard, takes a strict fixed-sample look (exact tests on the best
