@@ -13,7 +13,7 @@ const RULES: { metric: RegExp; op: '<' | '>='; unit: RegExp; key: keyof Limits; 
   { metric: /^requests$/, op: '>=', unit: /^$/, key: 'minRequests', what: 'requests >= 200' },
 ];
 
-const FORM = /^\s*([a-z_0-9]+)\s*(<=|<|>=)\s*([0-9]+(?:\.[0-9]+)?)\s*(%|ms|x|×)?\s*$/;
+const FORM = /^\s*([a-z_0-9]+)\s*(<=|<|>=|>)\s*([0-9]+(?:\.[0-9]+)?)\s*(%|ms|x|×)?\s*$/;
 
 export function parseCriteria(list: string[]): Limits {
   const out: Limits = {};

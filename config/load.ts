@@ -60,6 +60,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `${at}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${found(input)}`;
     case 'unrecognized_keys':
       return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_key':
+      // a record key that broke its rule: the rule's own message says what was expected
+      return `${at}: ${issue.issues.map((i) => i.message).join('; ')}, found ${found(input)}`;
     case 'too_small':
     case 'too_big':
       return `${at}: ${issue.message.replace(/^Too (small|big): /, '')}, found ${found(input)}`;

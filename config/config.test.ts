@@ -1,0 +1,121 @@
+// Bad input gets a clear error and starts nothing: versions, services, YAML, every kind of schema mistake.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig, loadConfig } from './load';
+import { resolveRelease, resolveFlagRamp, validateVersion } from './resolve';
+import { parseCriteria } from './criteria';
+import { ConfigError, InputError } from './errors';
+
+const ROOT = join(__dirname, '..');
+const repo = () => loadConfig(join(ROOT, '.quad', 'production-agent.yml'));
+const problems = (yaml: string): string[] => {
+  try {
+    parseConfig(yaml, 'test.yml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('versions', () => {
+  test.each(['v1.2.3', '1.2.3', 'v1.2.4-rc.1', 'v1.2.4-bad', 'v2.0.0+build.7'])('%s is accepted', (v) => expect(validateVersion(v)).toBe(v));
+  test.each([
+    ['v1.2.3; rm -rf /', /is not a version/],
+    ['', /a version is required/],
+    ['   ', /a version is required/],
+    ['v' + '1'.repeat(299), /300 characters long; at most 64/],
+    ['$(reboot)', /is not a version/],
+    ['v1.2', /is not a version/],
+    ['--help', /is not a version/],
+  ])('%j is refused', (v, msg) => expect(() => validateVersion(v)).toThrow(msg));
+  test('a non-string is refused', () => expect(() => validateVersion(42)).toThrow(InputError));
+});
+
+describe('resolving a release', () => {
+  test('the seed plan resolves with typed criteria', () => {
+    const { plan, request } = resolveRelease(repo(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'slack' });
+    expect(request).toEqual({ service: 'checkout', version: 'v1.2.3', strategy: 'canary', requestedBy: 'ana', source: 'slack' });
+    expect(plan.stages.map((s) => [s.name, s.action, s.durationMs, s.approval])).toEqual([
+      ['canary 5 %', { kind: 'traffic', percent: 5 }, 15 * 60_000, false],
+      ['canary 25 %', { kind: 'traffic', percent: 25 }, 30 * 60_000, false],
+      ['full rollout 100 %', { kind: 'traffic', percent: 100 }, 0, true],
+    ]);
+    expect(plan.stages[0].criteria).toMatchObject({ errorRateMaxPct: 1, latencyP95MaxMs: 500, minRequests: 200 });
+    expect(JSON.stringify(plan)).not.toMatch(/\$\{|token|secret/i);
+  });
+  test('unknown service: names the configured ones', () =>
+    expect(() => resolveRelease(repo(), { service: 'payments', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' })).toThrow('unknown service "payments"; configured: checkout'));
+  test('a hostile requester name is refused', () =>
+    expect(() => resolveRelease(repo(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana; rm -rf /', source: 'cli' })).toThrow(/is not a user name or ID/));
+  test("the seed's dark_mode plan parses exactly as written", () => {
+    const { plan } = resolveFlagRamp(repo(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+    expect(plan.stages.map((s) => [s.action, s.durationMs, s.approval, s.requirePreviousPass])).toEqual([
+      [{ kind: 'flag', flag: 'dark_mode', percent: 10 }, 15 * 60_000, false, false],
+      [{ kind: 'flag', flag: 'dark_mode', percent: 50 }, 30 * 60_000, false, true],
+      [{ kind: 'flag', flag: 'dark_mode', percent: 100 }, 0, true, false],
+    ]);
+    expect(plan.stages[0].criteria).toEqual({ errorRateMaxPct: 0.5, latencyP95MaxMs: 200, cpuMaxPct: 90, minRequests: 200 });
+  });
+  test('an unknown flag is refused', () => expect(() => resolveFlagRamp(repo(), { flag: 'light_mode', requestedBy: 'ana', source: 'cli' })).toThrow('no rollout plan for flag "light_mode"; configured: dark_mode'));
+});
+
+describe('config errors name the file, the path, what was expected and what was found — all at once', () => {
+  test('invalid YAML gives its line', () => {
+    expect(problems('services:\n  checkout: [unclosed\n')).toEqual([expect.stringMatching(/^invalid YAML at line \d+, column \d+/)]);
+  });
+  test('every kind of schema violation, in one error', () => {
+    const p = problems(`
+enabled: "yes"
+feature_flags: { provider: optimizely }
+deployments: { error_rate_threshold: -1, surprise: true }
+providers:
+  unleash: { url: http://127.0.0.1:4242, token: "sk-live-inline-secret" }
+services:
+  checkout:
+    poll_interval_seconds: 0
+    rollout_plan:
+      - { traffic_percent: 5, duration_minutes: 15 }
+      - { traffic_percent: 25, duration_minutes: "thirty" }
+      - { duration_minutes: 5 }
+      - { traffic_percent: 150 }
+      - { traffic_percent: 100, criteria: ["error_rate > 1%", "happiness < 3"] }
+  Bad_Name: {}
+`);
+    expect(p).toEqual(expect.arrayContaining([
+      'enabled: expected boolean, found string "yes"',
+      'feature_flags.provider: expected one of "file", "unleash", "launchdarkly", found string "optimizely"',
+      expect.stringMatching(/^deployments\.error_rate_threshold: expected number to be >=0, found number -1$/),
+      'deployments: unknown key "surprise"',
+      'providers.unleash.token: a secret must be written as ${ENV_VAR}, never inline, found string "sk-live-inline-secret"',
+      expect.stringMatching(/^services\.checkout\.poll_interval_seconds: expected number to be >0, found number 0$/),
+      'services.checkout.rollout_plan[1].duration_minutes: expected number, found string "thirty"',
+      expect.stringMatching(/^services\.checkout\.rollout_plan\[2\]: a stage needs traffic_percent/),
+      expect.stringMatching(/^services\.checkout\.rollout_plan\[3\]\.traffic_percent: expected number to be <=100, found number 150$/),
+      expect.stringMatching(/^services\.Bad_Name: a service name of lowercase letters/),
+    ]));
+    expect(p.length).toBeGreaterThanOrEqual(10);
+  });
+  test('criteria errors name the criterion', () => {
+    const p = problems('services:\n  checkout:\n    rollout_plan:\n      - { traffic_percent: 100, criteria: ["error_rate > 1%", "happiness < 3"] }\n');
+    expect(p).toEqual([
+      'services.checkout.rollout_plan[0].criteria[0]: "error_rate > 1%" should read like "error_rate < 0.5%"',
+      expect.stringMatching(/^services\.checkout\.rollout_plan\[0\]\.criteria\[1\]: unknown metric "happiness"/),
+    ]);
+  });
+  test('the message names the file', () => {
+    expect(() => parseConfig('services: 3', '.quad/production-agent.yml')).toThrow(/^\.quad\/production-agent\.yml: 1 problem\n  - services: expected record, found number 3/);
+  });
+  test('a missing file is a clear error', () => expect(() => loadConfig('/nonexistent/quad.yml')).toThrow(/^\/nonexistent\/quad\.yml: 1 problem\n  - cannot read the file/));
+  test('the repo configs are valid', () => {
+    expect(() => repo()).not.toThrow();
+    expect(() => loadConfig(join(ROOT, '.quad', 'demo.yml'))).not.toThrow();
+    expect(readFileSync(join(ROOT, '.quad', 'production-agent.yml'), 'utf8')).not.toMatch(/xox[bp]-|AKIA[0-9A-Z]{12}/);
+  });
+});
+
+test('criteria strings → typed limits', () => {
+  expect(parseCriteria(['error_rate < 0.5%', 'latency_p95 < 200ms', 'cpu < 80%', 'error_rate_vs_baseline < 2x', 'latency_p95_vs_baseline < 1.25×', 'memory_vs_baseline < 1.5x', 'requests >= 300'])).toEqual({
+    errorRateMaxPct: 0.5, latencyP95MaxMs: 200, cpuMaxPct: 80, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, memoryMaxRatio: 1.5, minRequests: 300,
+  });
+});
