@@ -36,6 +36,7 @@ class ClockMetrics implements MetricsSource {
 
 /** runGuard as the worker calls it: the activity Context comes from the (mock) environment. */
 const guard = (metrics: MetricsSource, i: GuardInput): Promise<GuardOutcome> => runGuard(metrics, i);
+const runIn = (env: MockActivityEnvironment, metrics: MetricsSource, i: GuardInput) => env.run<[MetricsSource, GuardInput], GuardOutcome, typeof guard>(guard, metrics, i);
 
 const input = (over: Partial<GuardInput> = {}): GuardInput => ({
   service: 'checkout', version: 'v1.2.4', previousVersion: 'v1.2.3', stage: 'canary 5 %', criteria, pollIntervalS: 0.2,
@@ -48,7 +49,7 @@ test('quiet metrics: polls each interval, heartbeats its state, answers quiet at
   env.on('heartbeat', (d: GuardProgress) => beats.push(d));
   const metrics = new ClockMetrics();
   const now = Date.now();
-  const out = await env.run(guard, metrics, input({ from: now, deadline: now + 1000 }));
+  const out = await runIn(env, metrics, input({ from: now, deadline: now + 1000 }));
   expect(out).toEqual({ kind: 'quiet', polls: 5 });
   expect(metrics.queries.map((q) => q.to - q.from)).toEqual([200, 200, 200, 200, 200]);
   expect(beats.map((b) => b.cursor - now)).toEqual([200, 400, 600, 800, 1000]);
@@ -58,7 +59,7 @@ test('quiet metrics: polls each interval, heartbeats its state, answers quiet at
 test('a breach is reported within one poll of the metrics turning bad, with its evidence', async () => {
   const env = new MockActivityEnvironment();
   const now = Date.now();
-  const out = (await env.run(guard, new ClockMetrics(now + 600), input({ from: now, pollIntervalS: 0.2 }))) as Extract<GuardOutcome, { kind: 'breach' }>;
+  const out = (await runIn(env, new ClockMetrics(now + 600), input({ from: now, pollIntervalS: 0.2 }))) as Extract<GuardOutcome, { kind: 'breach' }>;
   expect(out.kind).toBe('breach');
   expect(out.breach.explanation).toMatch(/^error rate \d+(\.\d+)? % \(\d+\/\d+\).* vs baseline 0(\.\d+)? %.*confident it is above the limit$/);
   // bad from the 4th interval (600–800 ms); it must be caught in that interval's poll or the next
@@ -72,7 +73,7 @@ test('after a crash the retried guard resumes from its heartbeat: no gap, no rep
   const beats: GuardProgress[] = [];
   first.on('heartbeat', (d: GuardProgress) => beats.push(d));
   const metrics = new ClockMetrics();
-  const running = first.run(guard, metrics, input({ from: now - 2000, deadline: now + 60_000, pollIntervalS: 0.5 })).catch((e) => e);
+  const running = runIn(first, metrics, input({ from: now - 2000, deadline: now + 60_000, pollIntervalS: 0.5 })).catch((e) => e);
   while (beats.length < 2) await new Promise((r) => setTimeout(r, 20));
   first.cancel(); // the worker "dies" here
   expect(await running).toBeInstanceOf(CancelledFailure);
@@ -81,7 +82,7 @@ test('after a crash the retried guard resumes from its heartbeat: no gap, no rep
   const second = new MockActivityEnvironment({ heartbeatDetails: last });
   const resumed = new ClockMetrics();
   const t0 = Date.now();
-  const out = await second.run(guard, resumed, input({ from: now - 2000, deadline: now + 1500, pollIntervalS: 0.5 }));
+  const out = await runIn(second, resumed, input({ from: now - 2000, deadline: now + 1500, pollIntervalS: 0.5 }));
   expect(resumed.queries[0].from).toBe(last.cursor);
   expect(out.kind).toBe('quiet');
   expect(out.polls).toBe(last.polls + resumed.queries.length);
@@ -91,7 +92,7 @@ test('after a crash the retried guard resumes from its heartbeat: no gap, no rep
 
 test('cancellation (the window timer fired) ends the guard promptly', async () => {
   const env = new MockActivityEnvironment();
-  const running = env.run(guard, new ClockMetrics(), input({ pollIntervalS: 5 })).catch((e) => e);
+  const running = runIn(env, new ClockMetrics(), input({ pollIntervalS: 5 })).catch((e) => e);
   await new Promise((r) => setTimeout(r, 100));
   const t0 = Date.now();
   env.cancel();
@@ -113,7 +114,7 @@ describe('against the sandbox under load', () => {
     try {
       const env = new MockActivityEnvironment();
       const from = Date.now();
-      const out = await env.run(guard, new SandboxMetricsSource({ url: sandbox.adminUrl }), input({ ...target, from, deadline: from + 20_000, pollIntervalS: 1 }));
+      const out = await runIn(env, new SandboxMetricsSource({ url: sandbox.adminUrl }), input({ ...target, from, deadline: from + 20_000, pollIntervalS: 1 }));
       expect(out.kind).toBe('breach');
       if (out.kind === 'breach') expect(out.breach.findings.some((f) => f.metric === 'error_rate' && f.status === 'breach')).toBe(true);
       console.log(`sandbox guard: breach after ${out.polls} polls of 1 s, ${(Date.now() - from) / 1000} s`);
