@@ -1,0 +1,134 @@
+// Detection and rollback time of a bad release: `npm run bench:release`. Figures are printed, never asserted.
+//
+// The whole stack for real: the Temporal CLI dev server, the worker as a child process (tsx worker/main.ts),
+// the sandbox as a child process under open-loop load. Each run releases a fresh bad version (v1.3.N-bad:
+// the sandbox makes it fail 8 % of its requests) to a canary stage and waits for the automatic rollback.
+//   detection = the bad version's first error served (sandbox GET /versions firstErrorAt)
+//               → the workflow decides to roll back (the timeline's 'breach' entry, workflow task time)
+//   rollback  = that decision → the router serves 100 % of the previous version (the change log's
+//               entry that sets the bad version to 0 %)
+// Per run it also shows how many guard polls it took and what each poll saw on the canary, read back
+// from the sandbox's stats over the guard's own intervals (aligned at the watch start).
+//
+// Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25).
+// Why these: detection within one poll needs enough canary requests per poll for the guard (false-alarm
+// bound 1 %) to tell 8 % errors from the 1 % limit. 200 requests a poll (16 errors expected) is caught on
+// the first poll; at 1 s and 300 rps (75 a poll, 6 errors expected) a poll with 3–4 errors is not
+// conclusive and about 4 runs in 10 take a second poll.
+import '../test/support/quiet-runtime';
+import { localEnv } from '../test/support/temporal-env';
+import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../test/support/stack';
+import { loadConfig } from '../config/load';
+import { Releases } from '../client/releases';
+import type { ReleaseStatus, ReleaseResult } from '../workflows/messages';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const POLL_S = Number(process.env.BENCH_POLL_S ?? 2);
+const RPS = Number(process.env.BENCH_RPS ?? 400);
+const CANARY_PCT = Number(process.env.BENCH_CANARY_PCT ?? 25);
+const BASE = 'v1.2.2';
+const SERVICE = 'checkout';
+
+interface Run {
+  version: string;
+  status: string;
+  detectionS: number;
+  rollbackS: number;
+  polls: number;
+  perPoll: { requests: number; errors: number }[];
+  breach: string;
+}
+
+interface StatsResponse {
+  intervals: { from: number; to: number; versions: Record<string, { requests: number; errors: number }> }[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const f2 = (x: number) => x.toFixed(2);
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): Promise<Run> {
+  await rel.release({ service: SERVICE, version, requestedBy: 'bench', source: 'cli' });
+  const result: ReleaseResult = await rel.result(SERVICE);
+  const status: ReleaseStatus = await rel.status(SERVICE);
+  const at = (event: string) => status.timeline.find((e) => e.event === event)?.at ?? null;
+  const shiftedAt = at('shifted');
+  // the moment it decided: the guard's breach, or (if the guard never fired) the window judge's FAIL
+  const decidedAt = at('breach') ?? at('verdict FAIL');
+  const v = (await sandbox.versions(SERVICE)).find((x) => x.version === version);
+  const restore = (await sandbox.changes(SERVICE)).find((c) => c.version === version && c.percent === 0);
+  if (!decidedAt || !shiftedAt || !v?.firstErrorAt || !restore) {
+    throw new Error(`${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restore ${restore?.at}): ${result.reason}`);
+  }
+  // what the guard saw, poll by poll: the same intervals, read back from the sandbox
+  const polls = status.lastVerdict?.intervals ?? 0;
+  const params = new URLSearchParams({ from: String(shiftedAt), to: String(shiftedAt + Math.max(polls, 1) * POLL_S * 1000), interval_s: String(POLL_S) });
+  const stats = await getJson<StatsResponse>(`${sandbox.url}/admin/services/${SERVICE}/stats?${params}`);
+  const perPoll = stats.intervals.map((i) => ({ requests: i.versions[version]?.requests ?? 0, errors: i.versions[version]?.errors ?? 0 }));
+  return {
+    version,
+    status: result.status,
+    detectionS: (decidedAt - v.firstErrorAt) / 1000,
+    rollbackS: (restore.at - decidedAt) / 1000,
+    polls,
+    perPoll,
+    breach: at('breach') ? 'guard' : 'window judge',
+  };
+}
+
+async function main() {
+  const dir = tempDir('quad-bench-release-');
+  let sandbox: SandboxProcess | undefined;
+  let worker: Child | undefined;
+  const env = await localEnv();
+  try {
+    let bundle: string;
+    [sandbox, bundle] = await Promise.all([startSandboxProcess({ serve: { [SERVICE]: BASE }, loadRps: RPS, loadMaxS: 3600 }), bundleFile(dir.path)]);
+    const taskQueue = `bench-release-${process.pid}`;
+    // a canary window far longer than detection: the guard, not the window's end, must catch it
+    const configFile = writeStackConfig(dir.path, {
+      sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: POLL_S, minRequests: 100, dataDir: dir.path,
+      stages: [{ traffic_percent: CANARY_PCT, duration_minutes: 2 }, { traffic_percent: 100 }],
+    });
+    worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
+    const rel = new Releases(env.client, loadConfig(configFile), taskQueue);
+    const perPollCanary = (RPS * CANARY_PCT * POLL_S) / 100;
+    console.log(`bench:release  dev server ${env.address}, sandbox ${sandbox.url}`);
+    console.log(`  load ${RPS} rps, canary ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`);
+    // settle: the baseline has a few intervals of history before the first release
+    await new Promise((r) => setTimeout(r, 2000));
+    const runs: Run[] = [];
+    for (let n = 1; n <= RUNS; n++) {
+      const r = await oneRun(rel, sandbox, `v1.3.${n}-bad`);
+      runs.push(r);
+      const seen = r.perPoll.map((p, i) => `#${i + 1} ${p.errors}/${p.requests}`).join(', ');
+      console.log(`  run ${String(n).padStart(2)} ${r.version.padEnd(12)} ${r.status}: detection ${f2(r.detectionS)} s (${r.breach}, ${r.polls} poll${r.polls === 1 ? '' : 's'}: canary errors/requests ${seen}), rollback ${f2(r.rollbackS)} s`);
+    }
+    const d = runs.map((r) => r.detectionS);
+    const rb = runs.map((r) => r.rollbackS);
+    const rolledBack = runs.filter((r) => r.status === 'rolled_back').length;
+    console.log(`  ${rolledBack}/${runs.length} rolled back; polls to detect: median ${median(runs.map((r) => r.polls))}, max ${Math.max(...runs.map((r) => r.polls))}`);
+    console.log(`  detection: median ${f2(median(d))} s, max ${f2(Math.max(...d))} s (target ≤ poll + 1 s = ${POLL_S + 1} s)`);
+    console.log(`  rollback:  median ${f2(median(rb))} s, max ${f2(Math.max(...rb))} s (target ≤ 1 s)`);
+    console.log(`summary poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`);
+  } finally {
+    await worker?.stop();
+    await sandbox?.stop();
+    await env.teardown();
+    dir.remove();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench:release failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
