@@ -1,0 +1,65 @@
+// Config → providers: each `type` in YAML builds its provider, secrets stay env var names.
+import { parseConfig } from '../../config/load';
+import { buildProviders } from './factory';
+import { CommandDeployer } from './deployers/command';
+import { WebhookDeployer } from './deployers/webhook';
+import { SandboxDeployer } from './deployers/sandbox';
+import { CloudWatchMetricsSource } from './metrics/cloudwatch';
+import { SandboxMetricsSource } from './metrics/sandbox';
+import { UnleashFlagProvider } from './flags/unleash';
+import { LaunchDarklyFlagProvider } from './flags/launchdarkly';
+import { FileFlagProvider } from './flags/file';
+import { EmailNotifier } from './notifiers/email';
+import { SlackNotifier } from './notifiers/slack';
+import { WebhookIncidentSink } from './incidents/webhook';
+import { JsonlIncidentSink } from './incidents/jsonl-file';
+
+const yaml = (flags: string) => `
+feature_flags: { provider: ${flags} }
+notifications: { slack_enabled: true, email_enabled: true, file: .data/n.jsonl }
+providers:
+  unleash: { url: http://127.0.0.1:4242, token: "\${UNLEASH_ADMIN_TOKEN}" }
+  launchdarkly: { project: web, environment: production, token: "\${LD_API_TOKEN}" }
+  slack: { bot_token: "\${SLACK_BOT_TOKEN}", signing_secret: "\${SLACK_SIGNING_SECRET}" }
+  email: { host: 127.0.0.1, port: 2525, from: quad@example.com, to: [ops@example.com], password: "\${SMTP_PASSWORD}" }
+  incidents: { type: webhook, url: http://127.0.0.1:9/incidents }
+services:
+  checkout: { }
+  search:
+    deployer: { type: command, command: ["./deploy.sh", "\${version}", "\${percent}"] }
+    metrics: { type: cloudwatch, namespace: App, dimensions: { Version: "\${version}" }, metrics: { requests: R, errors: E, latency: L } }
+  payments:
+    deployer: { type: webhook, url: http://127.0.0.1:9/deploy, token: "\${DEPLOY_TOKEN}" }
+`;
+
+test('every configured type builds its provider', () => {
+  const p = buildProviders(parseConfig(yaml('unleash')), { root: '/tmp' });
+  expect(p.deployer('checkout')).toBeInstanceOf(SandboxDeployer);
+  expect(p.metrics('checkout')).toBeInstanceOf(SandboxMetricsSource);
+  expect(p.deployer('search')).toBeInstanceOf(CommandDeployer);
+  expect(p.metrics('search')).toBeInstanceOf(CloudWatchMetricsSource);
+  expect(p.deployer('payments')).toBeInstanceOf(WebhookDeployer);
+  expect(p.flags()).toBeInstanceOf(UnleashFlagProvider);
+  expect(Object.keys(p.notifiers).sort()).toEqual(['console', 'email', 'file', 'slack']);
+  expect(p.notifiers.email).toBeInstanceOf(EmailNotifier);
+  expect(p.notifiers.slack).toBeInstanceOf(SlackNotifier);
+  expect(p.incidents).toBeInstanceOf(WebhookIncidentSink);
+  expect(buildProviders(parseConfig(yaml('launchdarkly'))).flags()).toBeInstanceOf(LaunchDarklyFlagProvider);
+  expect(buildProviders(parseConfig(yaml('file'))).flags()).toBeInstanceOf(FileFlagProvider);
+  expect(buildProviders(parseConfig('services: { checkout: {} }')).incidents).toBeInstanceOf(JsonlIncidentSink);
+});
+
+test('secrets are not read or copied at build time: only env var names are kept', () => {
+  const before = { ...process.env };
+  const p = buildProviders(parseConfig(yaml('unleash')), { root: '/tmp', env: {} });
+  expect(process.env).toEqual(before);
+  expect(JSON.stringify(p.flags())).toContain('UNLEASH_ADMIN_TOKEN');
+});
+
+test('an unknown service and a missing provider section are clear errors', () => {
+  const p = buildProviders(parseConfig('services: { checkout: {} }'));
+  expect(() => p.deployer('payments')).toThrow('unknown service "payments"');
+  expect(() => buildProviders(parseConfig('feature_flags: { provider: unleash }\nservices: { checkout: {} }')).flags()).toThrow(
+    'feature_flags.provider is unleash but providers.unleash is not configured',
+  );
+});
