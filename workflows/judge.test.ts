@@ -1,17 +1,8 @@
 // Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator.
+import { rng } from '../test/support/prng';
 import { fmtConfidence, fmtPct, fmtRatio, guardStep, judgeWindow, newGuardState, thresholdJudge, type GuardState } from './judge';
 import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from './types';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function binomial(r: () => number, n: number, p: number): number {
   let k = 0;

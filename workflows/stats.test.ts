@@ -1,5 +1,6 @@
 // The statistical pieces against reference values (computed with mpmath at 30+ digits, or closed
 // forms) and against second, naive implementations.
+import { rng } from '../test/support/prng';
 import {
   bernoulliLogLR,
   binomialLowerBound,
@@ -20,17 +21,6 @@ import {
   stdNormalCdf,
 } from './stats';
 
-/** deterministic PRNG for the simulations (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
