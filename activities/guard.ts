@@ -30,7 +30,7 @@ export async function runGuard(metrics: MetricsSource, input: GuardInput, ctx: P
     if (end > input.deadline) return { kind: 'quiet', polls };
     const wait = end + SETTLE_MS - Date.now();
     if (wait > 0) await ctx.sleep(wait); // rejects with CancelledFailure when the workflow cancels the guard
-    const samples = await metrics.fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, from: cursor, to: end, intervalS: input.pollIntervalS });
+    const samples = await metrics.fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, ...(input.region ? { region: input.region } : {}), from: cursor, to: end, intervalS: input.pollIntervalS });
     polls++;
     for (const sample of samples) {
       const step = guardStep(state, sample, input.criteria);

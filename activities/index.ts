@@ -58,7 +58,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     restoreFlag: (_service, state) => p.flags().restore(state),
     guard: (input) => runGuard(p.metrics(input.service), input),
     async judge(input) {
-      const samples = await p.metrics(input.service).fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, from: input.from, to: input.to, intervalS: input.intervalS });
+      const samples = await p.metrics(input.service).fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, ...(input.region ? { region: input.region } : {}), from: input.from, to: input.to, intervalS: input.intervalS });
       return judgeWindow(samples, input.criteria);
     },
     notify: (names, notice, refs) => fanOutNotice(p.notifiers, names, notice, refs),

@@ -131,7 +131,7 @@ export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: Rel
   if (previousVersion === version) throw new InputError(`${version} is already the serving version of ${ask.service}`);
   const stages = buildStages(strategy, svc.rollout_plan ?? defaultStages(cfg, strategy), defaultCriteria(cfg, svc));
   const request: ReleaseRequest = { service: ask.service, version, strategy, requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
-  const plan: ReleasePlan = { service: ask.service, version, previousVersion, strategy, stages, ...commonPlan(cfg, svc) };
+  const plan: ReleasePlan = { service: ask.service, version, previousVersion, strategy, stages, ...(svc.regions.length ? { regions: svc.regions } : {}), ...commonPlan(cfg, svc) };
   return { request, plan };
 }
 

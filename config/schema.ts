@@ -89,6 +89,8 @@ export const serviceSchema = z.strictObject({
   deployer: deployerSchema.default({ type: 'sandbox' }),
   metrics: metricsSchema.default({ type: 'sandbox' }),
   approvers: z.array(z.string().min(1)).default([]),
+  /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
+  regions: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1')).default([]),
   poll_interval_seconds: positive.default(5),
   approval_timeout_minutes: positive.default(60),
   release_window: releaseWindowSchema.optional(),

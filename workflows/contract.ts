@@ -6,6 +6,8 @@ import type { TrafficTarget, TrafficState, FlagState, Notice, IncidentInput } fr
 
 export interface GuardInput {
   service: string;
+  /** by-region releases: this guard watches one region */
+  region?: string;
   version: string;
   previousVersion: string | null;
   stage: string;
@@ -21,6 +23,7 @@ export type GuardOutcome = { kind: 'breach'; breach: GuardBreach; at: number; po
 
 export interface JudgeInput {
   service: string;
+  region?: string;
   version: string;
   previousVersion: string | null;
   stage: string;

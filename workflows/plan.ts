@@ -68,6 +68,8 @@ export interface ReleasePlan {
   previousVersion: string | null;
   strategy: Strategy;
   stages: StagePlan[];
+  /** roll out by region, in parallel; absent or empty = the service's one default region */
+  regions?: string[];
   gates: Gate[];
   dependencies: Dependency[];
   postChecks: Gate[];

@@ -173,7 +173,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   // --- steps ---------------------------------------------------------------------------------------------
   /** whose metrics are watched: canary and baseline versions */
   let watched = { version: plan.version, previousVersion: state.previousVersion };
-  const target = (): TrafficTarget => ({ service: plan.service, version: plan.version, previousVersion: state.previousVersion });
+  const target = (region?: string): TrafficTarget => ({ service: plan.service, version: plan.version, previousVersion: state.previousVersion, ...(region ? { region } : {}) });
+  /** by region: every stage shifts, watches and judges each region in parallel; one bad region undoes all */
+  const regions: (string | undefined)[] = plan.regions?.length ? plan.regions : [undefined];
+  const inRegion = (text: string, region?: string) => (region ? `${text} in ${region}` : text);
+  const regionLabel = (region: string | undefined, text: string) => (region ? `${region}: ${text}` : text);
 
   const awaitApproval = async (what: string) => {
     awaitingApproval = what;
@@ -193,9 +197,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (action.kind === 'traffic') {
       if (!undo.some((u) => u.name === 'traffic')) {
         // Registered before the first shift: setting 0 % is idempotent and harmless if the shift never landed.
-        undo.push({ name: 'traffic', run: () => undoActs.setTraffic.executeWithOptions({ summary: `restore ${state.previousVersion ?? 'previous'} to 100 %` }, [target(), 0]).then(() => { state.trafficPercent = 0; }) });
+        undo.push({
+          name: 'traffic',
+          run: () =>
+            Promise.all(regions.map((r) => undoActs.setTraffic.executeWithOptions({ summary: inRegion(`restore ${state.previousVersion ?? 'previous'} to 100 %`, r) }, [target(r), 0]))).then(() => {
+              state.trafficPercent = 0;
+            }),
+        });
       }
-      await world.setTraffic.executeWithOptions({ summary: `route ${action.percent} % to ${plan.version}` }, [target(), action.percent]);
+      await Promise.all(regions.map((r) => world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [target(r), action.percent])));
     } else {
       if (!flagPrior) {
         flagPrior = await world.getFlagState.executeWithOptions({ summary: `read ${action.flag}` }, [plan.service, action.flag]);
@@ -209,19 +219,19 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   };
 
   /** One guard over [from, deadline); resolves with its outcome, never throws a cancellation. */
-  const startGuard = (stage: StagePlan, from: number, deadline: number) => {
+  const startGuard = (stage: StagePlan, from: number, deadline: number, region?: string) => {
     const scope = new wf.CancellationScope();
     const outcome = scope
       .run(() =>
         world.guard.executeWithOptions(
           {
-            summary: `guard ${stage.name}: poll every ${plan.pollIntervalS} s`,
+            summary: inRegion(`guard ${stage.name}: poll every ${plan.pollIntervalS} s`, region),
             startToCloseTimeout: Math.max(deadline - from, 0) + 120_000,
             // A dead worker's guard is retried on another after this; heartbeats (throttled to 80 % of it) are its running cost.
             heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
             retry: { ...FAST },
           },
-          [{ service: plan.service, ...watched, stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
+          [{ service: plan.service, ...watched, ...(region ? { region } : {}), stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
         ),
       )
       .catch((err): GuardOutcome | null => {
@@ -237,19 +247,40 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     // The guard outlives the window by two polls, so the window timer, not the guard, ends the watch.
     const deadline = from + (ms ?? plan.approvalTimeoutMs) + 2 * plan.pollIntervalS * 1000;
     let breach: GuardOutcome | null = null;
-    const guard = startGuard(stage, from, deadline);
-    guard.outcome.then((o) => { if (o?.kind === 'breach') breach = o; }, () => undefined);
+    let breachRegion: string | undefined;
+    const guards = regions.map((r) => {
+      const g = startGuard(stage, from, deadline, r);
+      g.outcome.then((o) => {
+        if (o?.kind === 'breach' && !breach) {
+          breach = o;
+          breachRegion = r;
+        }
+      }, () => undefined);
+      return g;
+    });
     const ended = ms === undefined
       ? (await wf.condition(() => breach !== null || done()), true)
       : await wf.condition(() => breach !== null || done(), ms, { summary } as wf.TimerOptions);
-    guard.scope.cancel();
+    for (const g of guards) g.scope.cancel();
     const b = breach as GuardOutcome | null;
     if (b && b.kind === 'breach') {
-      state.lastVerdict = { verdict: 'FAIL', explanation: b.breach.explanation, findings: b.breach.findings, canaryRequests: 0, intervals: b.polls };
-      note('breach', undefined, b.breach.explanation);
-      throw new Stop('breach', `${stage.name}: ${b.breach.explanation}`);
+      const explanation = regionLabel(breachRegion, b.breach.explanation);
+      state.lastVerdict = { verdict: 'FAIL', explanation, findings: b.breach.findings, canaryRequests: 0, intervals: b.polls };
+      note('breach', undefined, explanation);
+      throw new Stop('breach', `${stage.name}: ${explanation}`);
     }
     return { from, ended };
+  };
+
+  /** Across regions: any FAIL fails, else any INCONCLUSIVE, else PASS; the deciding region is named. */
+  const worstVerdict = (vs: Verdict[], rs: (string | undefined)[]): Verdict => {
+    if (vs.length === 1) return vs[0];
+    const rank = { FAIL: 2, INCONCLUSIVE: 1, PASS: 0 } as const;
+    let worst = 0;
+    vs.forEach((v, i) => { if (rank[v.verdict] > rank[vs[worst].verdict]) worst = i; });
+    const w = vs[worst];
+    const explanation = w.verdict === 'PASS' ? vs.map((v, i) => regionLabel(rs[i], v.explanation)).join('; ') : regionLabel(rs[worst], w.explanation);
+    return { ...w, explanation, canaryRequests: vs.reduce((n, v) => n + v.canaryRequests, 0) };
   };
 
   const holdWhilePaused = async (stage: StagePlan, why: string) => {
@@ -275,9 +306,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         promoteRequested = false;
         return;
       }
-      const verdict: Verdict = await judging.judge.executeWithOptions({ summary: `judge ${stage.name}` }, [
-        { service: plan.service, ...watched, stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to: Date.now() },
-      ]);
+      const to = Date.now();
+      const verdicts = await Promise.all(
+        regions.map((r) =>
+          judging.judge.executeWithOptions({ summary: inRegion(`judge ${stage.name}`, r) }, [
+            { service: plan.service, ...watched, ...(r ? { region: r } : {}), stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to },
+          ]),
+        ),
+      );
+      const verdict: Verdict = worstVerdict(verdicts, regions);
       state.lastVerdict = verdict;
       note(`verdict ${verdict.verdict}`, undefined, verdict.explanation);
       details();
@@ -329,7 +366,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       // A flag ramp changes no version: its metrics are the serving version's, judged on absolute limits.
       watched = { version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()])) ?? plan.version, previousVersion: null };
     } else {
-      if (state.previousVersion === null) state.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()]);
+      if (state.previousVersion === null) state.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target(regions[0])]);
       watched = { version: plan.version, previousVersion: state.previousVersion };
     }
     if (plan.notifyOnStart) notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);

@@ -6,7 +6,7 @@ import type { Verdict, VerdictKind } from '../../workflows/types';
 import type { Notice, FlagState } from '../../activities/providers/types';
 
 export interface StubScript {
-  /** stage name → what the guard says during that stage's window */
+  /** stages (or "stage@region") whose guard reports a breach */
   breachAt?: string[];
   /** stage name → the judge's verdicts, one per window (the last repeats) */
   verdicts?: Record<string, VerdictKind[]>;
@@ -23,6 +23,8 @@ export function verdict(kind: VerdictKind, explanation = `judge says ${kind}`): 
 export function stubActivities(script: StubScript = {}) {
   const calls = {
     traffic: [] as number[],
+    /** region:percent, for by-region releases */
+    regional: [] as string[],
     notices: [] as Notice[],
     incidents: [] as string[],
     judged: [] as string[],
@@ -49,6 +51,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async setTraffic(target, percent) {
       calls.traffic.push(percent);
+      if (target.region) calls.regional.push(`${target.region}:${percent}`);
       return { percent, version: target.version, previousVersion: target.previousVersion };
     },
     async getFlagState() {
@@ -66,7 +69,8 @@ export function stubActivities(script: StubScript = {}) {
     },
     async guard(input): Promise<GuardOutcome> {
       calls.guards.push(input.stage);
-      if ((script.breachAt ?? []).includes(input.stage)) {
+      const where = input.region ? `${input.stage}@${input.region}` : input.stage;
+      if ((script.breachAt ?? []).includes(where)) {
         return {
           kind: 'breach', at: input.from, polls: 2,
           breach: { kind: 'breach', explanation: `error rate 8 % vs baseline 0.1 % at ${input.stage}`, interval: 1, findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, explanation: 'error rate 8 %' }] },
