@@ -171,7 +171,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('start a release of a version; prints its workflow id and Web UI link')
     .argument('<version>', 'the version to release, e.g. v1.2.3')
     .option('-s, --service <service>', 'the service (default: the only configured one)')
-    .addOption(new Option('--strategy <strategy>', 'how to roll out (default: the service\'s)').choices(['canary', 'blue-green']))
+    .addOption(new Option('--strategy <strategy>', 'how to roll out (default: the service\'s)').choices(['canary', 'blue-green', 'ab']))
     .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
     .option('--reason <text>', 'why, for the record')
     .option('-w, --wait', 'follow it until it is done; exit 0 released, 1 rolled back')

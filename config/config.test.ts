@@ -44,6 +44,14 @@ describe('resolving a release', () => {
     expect(plan.stages[0].criteria).toMatchObject({ errorRateMaxPct: 1, latencyP95MaxMs: 500, minRequests: 200 });
     expect(JSON.stringify(plan)).not.toMatch(/\$\{|token|secret/i);
   });
+  test('a service without a rollout_plan gets the strategy\'s default stages', () => {
+    const cfg = parseConfig('feature_flags: { canary_duration_minutes: 10 }\nservices: { search: {} }');
+    const stages = (strategy: 'canary' | 'blue-green' | 'ab') =>
+      resolveRelease(cfg, { service: 'search', version: 'v2.0.0', strategy, requestedBy: 'ana', source: 'cli' }).plan.stages.map((s) => `${s.name}/${s.durationMs / 60_000}`);
+    expect(stages('canary')).toEqual(['canary 5 %/10', 'canary 25 %/10', 'canary 50 %/10', 'full rollout 100 %/0']);
+    expect(stages('blue-green')).toEqual(['switch to green/10']);
+    expect(stages('ab')).toEqual(['A/B 50 %/10', 'keep B at 100 %/0']);
+  });
   test('unknown service: names the configured ones', () =>
     expect(() => resolveRelease(repo(), { service: 'payments', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' })).toThrow('unknown service "payments"; configured: checkout'));
   test('a hostile requester name is refused', () =>

@@ -56,6 +56,7 @@ const MINUTE = 60_000;
 function defaultStages(cfg: QuadConfig, strategy: Strategy): StageConfig[] {
   const d = cfg.feature_flags.canary_duration_minutes;
   if (strategy === 'blue-green') return [{ traffic_percent: 100, duration_minutes: d }];
+  if (strategy === 'ab') return [{ traffic_percent: 50, duration_minutes: d }, { traffic_percent: 100 }];
   return [5, 25, 50, 100].map((p) => ({ traffic_percent: p, duration_minutes: p === 100 ? 0 : d }));
 }
 

@@ -85,7 +85,7 @@ export const metricsSchema = z.discriminatedUnion('type', [
 ]);
 
 export const serviceSchema = z.strictObject({
-  strategy: z.enum(['canary', 'blue-green', 'flag-ramp']).default('canary'),
+  strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
   deployer: deployerSchema.default({ type: 'sandbox' }),
   metrics: metricsSchema.default({ type: 'sandbox' }),
   approvers: z.array(z.string().min(1)).default([]),

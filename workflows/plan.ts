@@ -3,7 +3,8 @@
 // running release and replay never depends on files.
 import type { Criteria } from './types';
 
-export type Strategy = 'canary' | 'blue-green' | 'flag-ramp';
+/** ab: B beside A at 50 % for the window, kept only if the judge finds it no worse than A */
+export type Strategy = 'canary' | 'blue-green' | 'ab' | 'flag-ramp';
 export type Source = 'cli' | 'slack' | 'jira' | 'schedule' | 'api';
 
 export interface ReleaseRequest {
@@ -101,6 +102,7 @@ export const percentLabel = (p: number): string => `${p} %`;
 
 export function stageLabel(strategy: Strategy, action: StageAction): string {
   if (action.kind === 'flag') return `${action.flag} ${percentLabel(action.percent)}`;
+  if (strategy === 'ab') return action.percent >= 100 ? 'keep B at 100 %' : `A/B ${percentLabel(action.percent)}`;
   if (strategy === 'blue-green') return action.percent >= 100 ? 'switch to green' : `green ${percentLabel(action.percent)}`;
   return action.percent >= 100 ? 'full rollout 100 %' : `canary ${percentLabel(action.percent)}`;
 }
