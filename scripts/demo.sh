@@ -7,7 +7,8 @@
 #   scripts/demo.sh          run the demo (again: stale demo processes are stopped first)
 #   scripts/demo.sh stop     stop everything it started, the dev server included
 #
-# Settings (env): DEMO_LOAD_RPS (100), DEMO_GOOD (v1.2.4), DEMO_BAD (v1.2.5-bad). Ports: Temporal
+# Settings (env): DEMO_LOAD_RPS (100), DEMO_GOOD (v1.2.4), DEMO_BAD (v1.2.5-bad), DEMO_USER (the first
+# approver of checkout in .quad/demo.yml). Ports: Temporal
 # 127.0.0.1:7233, Web UI :8233 (temporal-dev.yml), sandbox :4100 (.quad/demo.yml). Logs and pid files in .data/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -101,6 +102,8 @@ if port_open "$SANDBOX_PORT"; then
 fi
 # from here on, a failure or Ctrl-C stops what we started (the dev server stays: it holds your history)
 trap 'status=$?; [ $status -ne 0 ] && note "failed (exit $status); stopping the sandbox and the worker"; stop_stack' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 say "3/6 the Temporal dev server with its Web UI"
 tsx scripts/dev-server.ts
@@ -114,6 +117,9 @@ echo $! >"$data/demo-sandbox.pid"
 wait_for_log sandbox "$data/sandbox.log" '"sandbox":"up"' "$data/demo-sandbox.pid" 'sandbox/main.ts' 30
 note "sandbox up (pid $(cat "$data/demo-sandbox.pid")), log .data/sandbox.log"
 
+# releases and rollbacks are asked for by the service's first approver (the workflow checks the list)
+USER_NAME="${DEMO_USER:-$(node -e 'const y=require("js-yaml");const c=y.load(require("fs").readFileSync(process.env.QUAD_CONFIG,"utf8"));process.stdout.write(c.services.checkout.approvers?.[0]??"demo")')}"
+
 say "5/6 the worker (QUAD_CONFIG=.quad/demo.yml)"
 : >"$data/worker.log"
 nohup node --import tsx worker/main.ts >>"$data/worker.log" 2>&1 </dev/null &
@@ -125,11 +131,8 @@ note "worker up (pid $(cat "$data/demo-worker.pid")), log .data/worker.log  ($(e
 release_status() { bin/quad status checkout --json 2>/dev/null | json_field status 2>/dev/null || true; }
 if [ "$(release_status)" = "running" ]; then
   note "a release of checkout from an earlier run is still running: rolling it back"
-  bin/quad rollback checkout --by demo --reason 'an earlier demo was interrupted' || true
-  for _ in $(seq 120); do
-    [ "$(release_status)" = "running" ] || break
-    sleep 0.5
-  done
+  bin/quad rollback checkout --by "$USER_NAME" --reason 'an earlier demo was interrupted' || true
+  timeout 60 bin/quad status checkout >/dev/null 2>&1 || true # follows it until it is done
 fi
 
 link_of_last_release() { bin/quad list --service checkout --limit 1 --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s)[0]?.url??""))'; }
@@ -137,17 +140,19 @@ link_of_last_release() { bin/quad list --service checkout --limit 1 --json | nod
 say "6/6 releases"
 note "a good version: $GOOD (canary 10 % → 50 % → 100 %, 30 s windows)"
 set +e
-bin/quad release "$GOOD" --by demo --reason 'the demo: a good version' --wait
+bin/quad release "$GOOD" --by "$USER_NAME" --reason 'the demo: a good version' --wait
 good_exit=$?
 set -e
+[ "$good_exit" -lt 128 ] || exit "$good_exit" # interrupted
 good_link="$(link_of_last_release)"
 [ "$good_exit" -eq 0 ] || { note "expected $GOOD to be released (exit 0), got exit $good_exit"; exit 1; }
 
 note "a bad version: $BAD (the sandbox makes it fail 8 % of its requests)"
 set +e
-bin/quad release "$BAD" --by demo --reason 'the demo: a bad version' --wait
+bin/quad release "$BAD" --by "$USER_NAME" --reason 'the demo: a bad version' --wait
 bad_exit=$?
 set -e
+[ "$bad_exit" -lt 128 ] || exit "$bad_exit"
 bad_link="$(link_of_last_release)"
 [ "$bad_exit" -eq 1 ] || { note "expected $BAD to be rolled back (exit 1), got exit $bad_exit"; exit 1; }
 serving="$(curl -fsS "http://127.0.0.1:$SANDBOX_PORT/admin/services/checkout/traffic" | json_field percent)"
