@@ -3,6 +3,8 @@
 // process under load, second-scale windows. A good version reaches 100 %; a bad one is rolled back by
 // the guard and then serves nothing; a worker killed with SIGKILL mid-stage is replaced and the release
 // finishes with every traffic step applied exactly once.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { localEnv } from '../support/temporal-env';
 import { eventually } from '../support/release-harness';
@@ -25,8 +27,9 @@ const workers: Child[] = [];
 
 /** One config per scenario: its own windows, same sandbox, same task queue. */
 function stackConfig(name: string, stages: Array<{ traffic_percent: number; duration_minutes?: number }>): string {
-  const sub = tempDir(`quad-e2e-${name}-`);
-  return writeStackConfig(sub.path, { sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 50, stages, dataDir: sub.path });
+  const sub = join(dir.path, name);
+  mkdirSync(sub);
+  return writeStackConfig(sub, { sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 50, stages, dataDir: sub });
 }
 
 async function worker(configFile: string): Promise<Child> {
