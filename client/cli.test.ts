@@ -225,7 +225,7 @@ describe('in-process', () => {
     const r = await quad(['config', 'check', '--file', bad], { config: undefined });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${bad}: 3 problems`);
-    expect(r.stderr).toContain('services.checkout.strategy: expected one of "canary", "blue-green", "flag-ramp", found string "yolo"');
+    expect(r.stderr).toContain('services.checkout.strategy: expected one of "canary", "blue-green", "ab", "flag-ramp", found string "yolo"');
     expect(r.stderr).toContain('services.checkout.rollout_plan[0].traffic_percent:');
     expect(r.stderr).toContain('services.checkout: unknown key "poll_interval_secs"');
     const asJson = await quad(['--config', bad, 'config', 'check', '--json'], { config: undefined });
