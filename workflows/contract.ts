@@ -4,14 +4,18 @@ import type { Criteria, GuardBreach, Verdict } from './types';
 import type { Gate, Dependency, ReleaseWindow } from './plan';
 import type { TrafficTarget, TrafficState, FlagState, Notice, IncidentInput } from '../activities/providers/types';
 
-export interface GuardInput {
+/** What a guard or a judge watches: one service's canary and baseline during one stage, against its limits. */
+export interface Watch {
   service: string;
-  /** by-region releases: this guard watches one region */
+  /** by-region releases: one region */
   region?: string;
   version: string;
   previousVersion: string | null;
   stage: string;
   criteria: Criteria;
+}
+
+export interface GuardInput extends Watch {
   pollIntervalS: number;
   /** epoch ms: watch metrics from here */
   from: number;
@@ -21,13 +25,7 @@ export interface GuardInput {
 
 export type GuardOutcome = { kind: 'breach'; breach: GuardBreach; at: number; polls: number } | { kind: 'quiet'; polls: number };
 
-export interface JudgeInput {
-  service: string;
-  region?: string;
-  version: string;
-  previousVersion: string | null;
-  stage: string;
-  criteria: Criteria;
+export interface JudgeInput extends Watch {
   intervalS: number;
   from: number;
   to: number;
