@@ -3,13 +3,20 @@
 // window — exactly what the release workflow's guard and judge activities do. The naive per-interval
 // threshold judge runs on the same scenarios for comparison.
 //
-//   npm run bench:judge -- [FILE.jsonl | FILE.jsonl.gz]   (default ../shared/scenarios/judge-public.jsonl)
+//   npm run bench:judge -- [FILE.jsonl | FILE.jsonl.gz] [--bounds]   (default ../shared/scenarios/judge-public.jsonl)
+//
+// --bounds: for every error-rate regression our judge took longer than BOUND_TARGET intervals to catch, what
+// the data allowed: an oracle SPRT that knows the onset and both rates, and a scan bound — how often a
+// canary sitting exactly at its limit (same traffic) shows a segment as strong as the real one by
+// onset + BOUND_TARGET somewhere in the window. If that is above the guard's alpha, no test valid at alpha
+// over the window that treats all onsets alike could have alarmed by then. (Monte Carlo, seeded.)
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { guardStep, judgeWindow, newGuardState, thresholdJudge } from '../workflows/judge';
-import { median, quantileRank } from '../workflows/stats';
+import { SEQUENTIAL_ALPHA, guardStep, judgeWindow, newGuardState, thresholdJudge } from '../workflows/judge';
+import { bernoulliLogLR, binomialUpperTail, median, quantileRank } from '../workflows/stats';
+import { rng } from '../test/support/prng';
 import type { Criteria, IntervalSample, SideAggregate, VerdictKind } from '../workflows/types';
 
 interface RawSide {
@@ -165,9 +172,90 @@ function report(name: string, sc: Score, listWrong: boolean): void {
   if (listWrong) for (const w of sc.wrong) console.log(`    ${w}`);
 }
 
+const BOUND_TARGET = 6;
+const BOUND_SIMS = 4000;
+
+/** smallest exact binomial p-value (vs rate q) over segments [a, b] with b <= last; stops once <= stopAt */
+function strongestSegment(n: readonly number[], k: readonly number[], q: number, last: number, stopAt = -1): number {
+  let best = 1;
+  for (let a = 0; a <= last; a++) {
+    if (k[a] === 0) continue;
+    let N = 0;
+    let K = 0;
+    for (let b = a; b <= last; b++) {
+      N += n[b];
+      K += k[b];
+      if (k[b] === 0) continue;
+      best = Math.min(best, binomialUpperTail(K, N, q));
+      if (best <= stopAt) return best;
+    }
+  }
+  return best;
+}
+
+function binomialDraw(n: number, p: number, rand: () => number): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (rand() < p) k++;
+  return k;
+}
+
+function reportBounds(scenarios: Scenario[]): void {
+  console.log(`== detection bounds (error-rate regressions caught after more than ${BOUND_TARGET} intervals; limit = min(absolute, ratio × the window's pooled baseline rate))`);
+  const rand = rng(6);
+  for (const s of scenarios) {
+    if (s.expect !== 'FAIL' || s.onset === null || s.criteria.errorRateMaxPct === undefined) continue;
+    const o = runOurs(s);
+    if (o.verdict !== 'FAIL' || o.failAt! - s.onset <= BOUND_TARGET) continue;
+    const T = s.samples.length;
+    let bn = 0, be = 0, cn = 0, ce = 0;
+    s.samples.forEach((x, i) => {
+      if (x.baseline) { bn += x.baseline.requests; be += x.baseline.errors; }
+      if (i >= s.onset! && x.canary) { cn += x.canary.requests; ce += x.canary.errors; }
+    });
+    const abs = s.criteria.errorRateMaxPct / 100;
+    // a baseline with no errors at all says nothing about its rate: the absolute limit then binds
+    const q = s.criteria.errorRateMaxRatio !== undefined && be > 0 ? Math.min(abs, (s.criteria.errorRateMaxRatio * be) / bn) : abs;
+    const pc = ce / cn;
+    const n = s.samples.map((x) => x.canary?.requests ?? 0);
+    const k = s.samples.map((x) => x.canary?.errors ?? 0);
+    let llr = 0;
+    let sprt: number | null = null;
+    let llrBy = -Infinity;
+    for (let t = s.onset; t < T; t++) {
+      llr += bernoulliLogLR(k[t], n[t], q, pc);
+      if (t <= s.onset + BOUND_TARGET) llrBy = Math.max(llrBy, llr);
+      if (sprt === null && llr >= Math.log(1 / SEQUENTIAL_ALPHA)) sprt = t - s.onset;
+    }
+    const observed = strongestSegment(n, k, q, Math.min(T - 1, s.onset + BOUND_TARGET));
+    let hits = 0;
+    for (let r = 0; r < BOUND_SIMS; r++) {
+      const kk = n.map((m) => binomialDraw(m, q, rand));
+      if (strongestSegment(n, kk, q, T - 1, observed) <= observed) hits++;
+    }
+    console.log(
+      `  ${s.id} ${s.kind}: ours +${o.failAt! - s.onset}; canary ${fmtRate(pc)} after onset vs limit ${fmtRate(q)} (${(pc / q).toFixed(1)}×), ` +
+        `~${Math.round(cn / (T - s.onset))} canary requests/interval; oracle SPRT +${sprt ?? 'never'} (best log-LR by +${BOUND_TARGET}: ${llrBy.toFixed(2)}, ` +
+        `alarm at ${Math.log(1 / SEQUENTIAL_ALPHA).toFixed(2)}); strongest segment by +${BOUND_TARGET} p=${observed.toExponential(1)}, ` +
+        `a canary at its limit shows one as strong in ${pctSe(hits, BOUND_SIMS)} of windows`,
+    );
+  }
+}
+
+/** a Monte Carlo share with its standard error */
+function pctSe(hits: number, sims: number): string {
+  const p = hits / sims;
+  return `${(100 * p).toFixed(1)} ± ${(100 * Math.sqrt((p * (1 - p)) / sims)).toFixed(1)} %`;
+}
+
+function fmtRate(r: number): string {
+  return `${(100 * r).toFixed(r < 0.01 ? 3 : 2)} %`;
+}
+
 function main(): void {
   const repoRoot = resolve(__dirname, '..');
-  const file = process.argv[2] ? resolve(process.argv[2]) : resolve(repoRoot, '..', 'shared', 'scenarios', 'judge-public.jsonl');
+  const args = process.argv.slice(2);
+  const path = args.find((a) => !a.startsWith('--'));
+  const file = path ? resolve(path) : resolve(repoRoot, '..', 'shared', 'scenarios', 'judge-public.jsonl');
   const scenarios = loadScenarios(file);
   const kinds = new Map<string, number>();
   for (const s of scenarios) kinds.set(`${s.kind}/${s.expect}`, (kinds.get(`${s.kind}/${s.expect}`) ?? 0) + 1);
@@ -177,6 +265,7 @@ function main(): void {
   const ours = score(scenarios, runOurs);
   report('threshold judge (per-interval limits, 5 failed checks roll back, Flagger-style)', naive, false);
   report('quad judge (sequential guard + window judge)', ours, true);
+  if (args.includes('--bounds')) reportBounds(scenarios);
   console.log(
     `summary false_rollbacks=${ours.falseRollbacks}/${ours.healthy} healthy_promoted=${ours.healthyPromoted}/${ours.healthy} ` +
       `missed=${ours.missed}/${ours.bad} unsafe_promotions=${ours.unsafe}/${ours.insufficient} ` +
