@@ -197,14 +197,3 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
   expect(bad.status.trafficPercent).toBe(3);
 });
 
-test('by region: each stage shifts and judges every region in parallel; a breach in one region undoes all', async () => {
-  const regions = ['us-east-1', 'eu-west-1'];
-  const ok = await run({}, seedPlan({ regions, stages: seedPlan().plan.stages.slice(0, 2) }));
-  expect(ok.result.status).toBe('succeeded');
-  expect([...ok.calls.regional].sort()).toEqual(['eu-west-1:25', 'eu-west-1:5', 'us-east-1:25', 'us-east-1:5']);
-  expect(ok.calls.judged).toHaveLength(4);
-  const bad = await run({ breachAt: ['canary 25 %@eu-west-1'] }, seedPlan({ regions }));
-  expect(bad.result.status).toBe('rolled_back');
-  expect(bad.result.reason).toContain('eu-west-1: error rate 8 %');
-  expect(bad.calls.regional.slice(-2).sort()).toEqual(['eu-west-1:0', 'us-east-1:0']);
-});
