@@ -79,10 +79,13 @@ ensure_moto() {
 }
 
 has_step node && ensure_node
-has_step temporal && ensure_temporal
+# The Temporal CLI build (minutes, CPU-bound) runs beside the downloads below (network-bound).
+temporal_pid=""
+if has_step temporal; then ensure_temporal & temporal_pid=$!; fi
 has_step test-server && ensure_test_server
 has_step npm && { ensure_node; . "$root/scripts/env.sh"; ensure_npm; }
 has_step chromium && ensure_chromium
 has_step postgres && ensure_postgres
 has_step moto && ensure_moto
+if [ -n "$temporal_pid" ]; then wait "$temporal_pid" || { log "building the Temporal CLI failed"; exit 1; }; fi
 log "ok"
