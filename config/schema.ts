@@ -188,9 +188,29 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a service name of lowercase letters, digits and -'), serviceSchema),
+  /** what else starts releases besides Slack and the CLI (schedules live in Temporal, not here) */
+  triggers: z
+    .strictObject({
+      jira: z
+        .strictObject({
+          /** the webhook's shared secret (Jira sends X-Hub-Signature: sha256=<HMAC of the body>) */
+          secret: secretRef,
+          /** the status whose arrival starts a release */
+          status: z.string().min(1).default('Ready for Prod'),
+          /** where the version is: `fixVersions` (the first one's name) or a field id like customfield_10042 */
+          version_field: z.string().regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like fixVersions or customfield_10042').default('fixVersions'),
+          /** a field holding the service name; else `services` maps labels / component names to services */
+          service_field: z.string().regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like customfield_10043').optional(),
+          /** label or component name → service */
+          services: z.record(z.string(), z.string()).default({}),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 export type QuadConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type StageConfig = z.infer<typeof stageSchema>;
 export type FlagPlanConfig = z.infer<typeof flagPlanSchema>;
+export type JiraTriggerConfig = NonNullable<NonNullable<QuadConfig['triggers']>['jira']>;

@@ -1,0 +1,162 @@
+// The Jira webhook on a real HTTP server (127.0.0.1) in front of the real Temporal CLI dev server, with a
+// worker running the real release workflow over stub activities. Requests are signed the way Jira Cloud
+// signs them (X-Hub-Signature: sha256=<HMAC of the raw body>).
+import { createHmac } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { localEnv } from '../../test/support/temporal-env';
+import { stubActivities } from '../../test/support/stub-activities';
+import { workflowBundle, eventually } from '../../test/support/release-harness';
+import { parseConfig } from '../../config/load';
+import type { QuadConfig } from '../../config/schema';
+import { statusQuery } from '../../workflows/messages';
+import { QuadService, QuadVersion, QuadStatus } from '../../workflows/search-attributes';
+import { Releases } from '../releases';
+import { createJiraWebhook, releaseAskOf, personOf, jiraSecretFromEnv, JIRA_ENDPOINT, type JiraEvent, type JiraWebhook } from './webhook';
+
+const SECRET = 'jira-test-secret-' + process.pid;
+// A long first stage keeps a release running, so a second transition meets it.
+const TEST_CONFIG = `
+temporal: { web_ui_url: "http://127.0.0.1:8233" }
+services:
+  cart:
+    poll_interval_seconds: 1
+    rollout_plan:
+      - { traffic_percent: 10, duration_minutes: 30 }
+      - { traffic_percent: 100 }
+  payments:
+    poll_interval_seconds: 1
+    rollout_plan:
+      - { traffic_percent: 10, duration_minutes: 30 }
+      - { traffic_percent: 100 }
+triggers:
+  jira:
+    secret: \${JIRA_TEST_SECRET}
+    services: { cart-team: cart, Payments: payments }
+`;
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let cfg: QuadConfig;
+let hook: JiraWebhook;
+let base: string;
+const taskQueue = `jira-test-${process.pid}`;
+
+beforeAll(async () => {
+  const [e, bundle] = await Promise.all([localEnv(), workflowBundle()]);
+  env = e;
+  worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: stubActivities().acts });
+  running = worker.run();
+  cfg = parseConfig(TEST_CONFIG, 'test config');
+  hook = createJiraWebhook({ releases: new Releases(env.client, cfg, taskQueue), config: cfg, secret: SECRET, log: () => undefined });
+  const { port } = await hook.start({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await hook?.stop();
+  for (const id of ['release:cart', 'release:payments']) await env?.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+function event(o: { key?: string; version?: string; labels?: string[]; components?: string[]; to?: string; from?: string; kind?: string } = {}): JiraEvent {
+  return {
+    webhookEvent: o.kind ?? 'jira:issue_updated',
+    issue: {
+      key: o.key ?? 'REL-42',
+      fields: {
+        summary: 'Ship the new basket',
+        labels: o.labels ?? ['cart-team'],
+        components: (o.components ?? []).map((name) => ({ name })),
+        fixVersions: o.version === undefined ? [{ name: 'v2.0.0' }] : [{ name: o.version }],
+      },
+    },
+    changelog: { items: [{ field: 'status', fromString: o.from ?? 'In Review', toString: o.to ?? 'Ready for Prod' }] },
+    user: { accountId: '712020:3f2a9c1e-77aa-4b1b', displayName: 'Ana Lima' },
+  };
+}
+
+async function post(doc: unknown, sign: string | null = SECRET): Promise<{ code: number; body: Record<string, string> }> {
+  const raw = JSON.stringify(doc);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (sign !== null) headers['x-hub-signature'] = `sha256=${createHmac('sha256', sign).update(raw).digest('hex')}`;
+  const res = await fetch(base + JIRA_ENDPOINT, { method: 'POST', headers, body: raw });
+  const text = await res.text();
+  return { code: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** The ReleaseInput the workflow was started with, from its first history event. */
+async function startInput(workflowId: string) {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const payload = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  return JSON.parse(Buffer.from(payload.data!).toString('utf8'));
+}
+
+test('a transition to Ready for Prod starts the release; a second one while it runs is refused by name', async () => {
+  const r = await post(event({ version: 'v2.0.0' }));
+  expect(r.code).toBe(202);
+  expect(r.body.workflowId).toBe('release:cart');
+  expect(r.body.url).toContain('/workflows/release%3Acart/');
+
+  const handle = env.client.workflow.getHandle('release:cart');
+  const status = await eventually(() => handle.query(statusQuery), (s) => s.phase !== 'planning');
+  expect(status).toMatchObject({ service: 'cart', version: 'v2.0.0', status: 'running', requestedBy: 'jira-712020-3f2a9c1e-77aa-4b1b' });
+  const sa = (await handle.describe()).typedSearchAttributes;
+  expect([sa.get(QuadService), sa.get(QuadVersion), sa.get(QuadStatus)]).toEqual(['cart', 'v2.0.0', 'running']);
+  const input = await startInput('release:cart');
+  expect(input.request).toMatchObject({ source: 'jira', reason: 'REL-42: Ship the new basket (moved by Ana Lima)' });
+
+  const again = await post(event({ key: 'REL-43', version: 'v2.0.1' }));
+  expect(again.code).toBe(422);
+  expect(again.body.error).toMatch(/^cart v2\.0\.0 is already releasing .*started by jira-712020/);
+  // still the first release, and only one run of it
+  expect((await handle.query(statusQuery)).version).toBe('v2.0.0');
+  const runs = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = "release:cart"` })) runs.push(wf.runId);
+  expect(runs).toHaveLength(1);
+});
+
+test('a forged or unsigned request is 401 and starts nothing', async () => {
+  const forged = await post(event({ labels: [], components: ['Payments'], version: 'v3.0.0' }), 'not-the-secret');
+  expect(forged.code).toBe(401);
+  const unsigned = await post(event({ labels: [], components: ['Payments'], version: 'v3.0.0' }), null);
+  expect(unsigned.code).toBe(401);
+  await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
+});
+
+test('other events and other status changes are 204 and start nothing', async () => {
+  const ev = event({ labels: [], components: ['Payments'], version: 'v3.0.0' });
+  expect((await post({ ...ev, webhookEvent: 'jira:issue_created' })).code).toBe(204);
+  expect((await post(event({ labels: [], components: ['Payments'], to: 'In Progress' }))).code).toBe(204);
+  expect((await post({ ...ev, changelog: { items: [{ field: 'assignee', fromString: 'a', toString: 'Ready for Prod' }] } })).code).toBe(204);
+  await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
+});
+
+test('a bad version or an unmapped service is 422 in plain words and starts nothing', async () => {
+  const bad = await post(event({ labels: [], components: ['Payments'], version: '3.0; rm -rf /' }));
+  expect(bad.code).toBe(422);
+  expect(bad.body.error).toBe('"3.0; rm -rf /" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
+  const unmapped = await post(event({ labels: ['backend'], version: 'v3.0.0' }));
+  expect(unmapped.code).toBe(422);
+  expect(unmapped.body.error).toMatch(/^which service\? .*cart-team, Payments/);
+  await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
+});
+
+test('the pure parts: person ids, version fields, the secret from its env var', () => {
+  const jira = cfg.triggers!.jira!;
+  expect(personOf({ accountId: '5b10ac8d82e05b22cc7d4ef5' })).toBe('jira-5b10ac8d82e05b22cc7d4ef5');
+  expect(personOf({ displayName: 'Ana Lima' })).toBe('jira-Ana-Lima');
+  expect(personOf(undefined)).toBe('jira');
+  const custom = { ...jira, version_field: 'customfield_10042', service_field: 'customfield_10043' };
+  const ev = event();
+  ev.issue!.fields = { summary: 's', customfield_10042: 'v1.4.0', customfield_10043: { value: 'payments' } };
+  expect(releaseAskOf(cfg, custom, ev)).toMatchObject({ service: 'payments', version: 'v1.4.0', source: 'jira' });
+  ev.issue!.fields = { summary: 's', fixVersions: [] };
+  expect(() => releaseAskOf(cfg, jira, ev)).toThrow('REL-42 has no version in its fixVersions field');
+  expect(jiraSecretFromEnv(cfg, { JIRA_TEST_SECRET: 'x' })).toBe('x');
+  expect(() => jiraSecretFromEnv(cfg, {})).toThrow('the Jira webhook secret env var JIRA_TEST_SECRET is not set');
+  expect(() => parseConfig('services: {a: {}}\ntriggers: {jira: {secret: "inline-secret"}}')).toThrow(/triggers\.jira\.secret: a secret must be written as \$\{ENV_VAR\}/);
+});
