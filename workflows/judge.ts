@@ -758,7 +758,10 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
     return { verdict: 'FAIL', explanation: `at the end of the window: ${against.map((f) => f.explanation).join('; and ')}`, findings: [...final, ...findings.filter((f) => f.metric !== 'error_rate')], ...base };
   }
   const shown = [...final, ...findings.filter((f) => f.metric !== 'error_rate')];
-  const summary = shown.length > 0 ? shown.map((f) => f.explanation).join('; ') : 'no criteria to check';
+  // One short clause per metric for Slack and the CLI; every check's full wording stays in `findings`.
+  const perMetric = new Map<string, string>();
+  for (const f of shown) if (!perMetric.has(f.metric)) perMetric.set(f.metric, f.explanation.split(/[:;]/)[0].trim());
+  const summary = perMetric.size > 0 ? [...perMetric.values()].join('; ') : 'no criteria to check';
   return { verdict: 'PASS', explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`, findings: shown, ...base };
 }
 
