@@ -15,6 +15,7 @@ import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type Rele
 import { Releases, type Started } from './releases';
 import { connectClient, temporalSettings } from './connection';
 import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
+import { Schedules, validateCron, validateScheduleName, validateTimeZone, type ScheduleAsk } from './schedules';
 
 export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
 
@@ -276,6 +277,69 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         json(stdout, { ok: false, file, problems: err.problems });
         return EXIT.refused;
       }
+    }));
+
+  // Scheduled releases (Temporal Schedules); everything is checked with resolveRelease before connecting.
+  const schedule = program.command('schedule').description('releases that start on a cron schedule (Temporal Schedules)');
+  const schedulesOf = async (): Promise<Schedules> => {
+    const rel = await session.releases();
+    if (!(rel instanceof Releases)) throw new Error('schedules need a Temporal client');
+    return new Schedules(rel.client, rel.config, rel.taskQueue);
+  };
+  schedule
+    .command('create')
+    .description('create a schedule that releases a version, e.g. every Tuesday at 15:00: --cron "0 15 * * TUE"')
+    .argument('<name>', 'the schedule\'s name (letters, digits, _ . -)')
+    .option('-s, --service <service>', 'the service (default: the only configured one)')
+    .requiredOption('--version <version>', 'the version to release, e.g. v1.2.3')
+    .requiredOption('--cron <expr>', 'five-field cron: minute hour day month weekday')
+    .option('--tz <zone>', 'IANA time zone of the cron, e.g. America/Los_Angeles', 'UTC')
+    .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
+    .option('--reason <text>', 'why, for the record')
+    .option('--json', 'one JSON document on stdout')
+    .action(act(async (name: string, o: { service?: string; version: string; cron: string; tz: string; by?: string; reason?: string; json?: boolean }) => {
+      validateScheduleName(name);
+      validateVersion(o.version);
+      const cron = validateCron(o.cron);
+      validateTimeZone(o.tz);
+      const cfg = session.config();
+      const ask: ScheduleAsk = { name, service: o.service ?? onlyService(cfg), version: o.version, cron, timezone: o.tz, requestedBy: requester(o.by, env), ...(o.reason ? { reason: o.reason } : {}) };
+      resolveRelease(cfg, { service: ask.service, version: ask.version, requestedBy: ask.requestedBy, source: 'schedule' });
+      const created = await (await schedulesOf()).create(ask);
+      if (o.json) json(stdout, { ...created, name, service: ask.service, version: ask.version, cron, timezone: o.tz });
+      else stdout.write(`scheduled ${name}: ${ask.service} ${ask.version} at "${cron}" ${o.tz}; next: ${created.nextRuns[0]?.toISOString() ?? 'never'}\n`);
+      return EXIT.ok;
+    }));
+  schedule
+    .command('list')
+    .description('release schedules with their next run')
+    .option('--json', 'one JSON document')
+    .action(act(async (o: { json?: boolean }) => {
+      const rows = await (await schedulesOf()).list();
+      if (o.json) json(stdout, rows);
+      else if (rows.length === 0) stdout.write('no release schedules\n');
+      else for (const r of rows) stdout.write(`${r.name}\t${r.service ?? '?'} ${r.version ?? '?'}\t"${r.cron ?? '?'}" ${r.timezone ?? ''}\tnext ${r.nextRuns[0]?.toISOString() ?? 'never'}${r.paused ? '\tpaused' : ''}\n`);
+      return EXIT.ok;
+    }));
+  schedule
+    .command('delete')
+    .description('delete a release schedule (a release it already started goes on)')
+    .argument('<name>', 'the schedule\'s name')
+    .action(act(async (name: string) => {
+      validateScheduleName(name);
+      await (await schedulesOf()).delete(name);
+      stdout.write(`deleted schedule ${name}\n`);
+      return EXIT.ok;
+    }));
+  schedule
+    .command('trigger')
+    .description('start a schedule\'s release now (skipped if its previous one still runs)')
+    .argument('<name>', 'the schedule\'s name')
+    .action(act(async (name: string) => {
+      validateScheduleName(name);
+      await (await schedulesOf()).trigger(name);
+      stdout.write(`triggered schedule ${name}\n`);
+      return EXIT.ok;
     }));
 
   try {
