@@ -9,7 +9,6 @@ import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporal
 import type { QuadConfig } from '../config/schema';
 import { resolveRelease, workflowIdFor, validatePerson } from '../config/resolve';
 import { InputError } from '../config/errors';
-import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus } from '../workflows/search-attributes';
 
 /** Schedules of releases carry this prefix, so `list` shows ours and nothing else in the namespace. */
 export const SCHEDULE_PREFIX = 'quad-release:';
@@ -97,18 +96,13 @@ export class Schedules {
         spec: { cronExpressions: [cron], timezone },
         action: {
           type: 'startWorkflow',
-          workflowType: 'releaseWorkflow',
-          workflowId: workflowIdFor(request),
+          // Not the release itself: Temporal would append the firing time to its ID. This starter
+          // starts it as `release:<service>`, so a running release of the service makes it skip.
+          workflowType: 'scheduledReleaseWorkflow',
+          workflowId: `schedule:${ask.name}`,
           taskQueue: this.taskQueue,
           args: [input],
-          staticSummary: `${request.service} ${request.version} · ${request.strategy} · scheduled by ${request.requestedBy}`,
-          typedSearchAttributes: [
-            { key: QuadService, value: request.service },
-            { key: QuadVersion, value: request.version },
-            { key: QuadStrategy, value: request.strategy },
-            { key: QuadStage, value: 'planning' },
-            { key: QuadStatus, value: 'running' },
-          ],
+          staticSummary: `schedule ${ask.name}: ${request.service} ${request.version} · ${request.strategy} · by ${request.requestedBy}`,
         },
         policies: { overlap: 'SKIP' },
         memo: { service: request.service, version: request.version, cron, timezone, requestedBy: request.requestedBy },

@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow the worker registers.
 export { releaseWorkflow } from './release';
+export { scheduledReleaseWorkflow } from './scheduled';
