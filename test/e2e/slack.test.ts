@@ -278,3 +278,24 @@ test('ack latency of the slash command (median of 20)', async () => {
   console.log(`slash command ack: median ${m.toFixed(1)} ms, max ${Math.max(...ackMs).toFixed(1)} ms over ${ackMs.length} commands`);
   expect(m).toBeLessThan(3000);
 });
+
+test('no workflow input, result or history event holds the bot token or the signing secret', async () => {
+  // Payloads are bytes: walk the history, decode every byte array, and look for the secrets in all of it.
+  const texts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+    else if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  let histories = 0;
+  for await (const wf of env.client.workflow.list()) {
+    walk(await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
+    histories++;
+  }
+  expect(histories).toBeGreaterThan(0);
+  const all = texts.join('\n');
+  expect(all).toContain(`"requestedBy":"${APPROVER}"`); // the walk does see inside the payloads
+  expect(all).not.toContain(TOKEN);
+  expect(all).not.toContain(SECRET);
+});
