@@ -309,9 +309,16 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       const to = Date.now();
       const verdicts = await Promise.all(
         regions.map((r) =>
-          judging.judge.executeWithOptions({ summary: inRegion(`judge ${stage.name}`, r) }, [
-            { service: plan.service, ...watched, ...(r ? { region: r } : {}), stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to },
-          ]),
+          judging.judge
+            .executeWithOptions({ summary: inRegion(`judge ${stage.name}`, r) }, [
+              { service: plan.service, ...watched, ...(r ? { region: r } : {}), stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to },
+            ])
+            // Metrics that cannot be read are no evidence either way: INCONCLUSIVE (extend, then pause), not a rollback.
+            .catch((err): Verdict => {
+              if (wf.isCancellation(err)) throw err;
+              const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+              return { verdict: 'INCONCLUSIVE', explanation: `metrics unavailable: ${cause}`, findings: [{ metric: 'data', status: 'insufficient', explanation: `metrics unavailable: ${cause}` }], canaryRequests: 0, intervals: 0 };
+            }),
         ),
       );
       const verdict: Verdict = worstVerdict(verdicts, regions);

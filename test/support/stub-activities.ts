@@ -1,11 +1,14 @@
 // Activities for time-skipping workflow tests. They answer at once: a running activity holds the test
 // server's time-skipping lock, so the real, polling guard is tested at the activity level and on the dev
 // server instead. They record every call, so tests assert what the workflow did to the world.
+import { ApplicationFailure } from '@temporalio/common';
 import type { ReleaseActivities, GuardOutcome } from '../../workflows/contract';
 import type { Verdict, VerdictKind } from '../../workflows/types';
 import type { Notice, FlagState } from '../../activities/providers/types';
 
 export interface StubScript {
+  /** stages whose judge fails (the metrics source is down) */
+  judgeFails?: string[];
   /** stages (or "stage@region") whose guard reports a breach */
   breachAt?: string[];
   /** stage name → the judge's verdicts, one per window (the last repeats) */
@@ -80,6 +83,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async judge(input) {
       calls.judged.push(input.stage);
+      if ((script.judgeFails ?? []).includes(input.stage)) throw ApplicationFailure.nonRetryable('CloudWatch answered 503 Service Unavailable', 'MetricsUnavailable');
       const list = script.verdicts?.[input.stage] ?? ['PASS'];
       const n = (judgedCount[input.stage] = (judgedCount[input.stage] ?? 0) + 1);
       return verdict(list[Math.min(n - 1, list.length - 1)]);

@@ -197,3 +197,14 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
   expect(bad.status.trafficPercent).toBe(3);
 });
 
+
+test('metrics that cannot be read at the end of a window are INCONCLUSIVE (extend, then pause), never a rollback', async () => {
+  const { status, calls } = await run({ judgeFails: ['canary 5 %'] }, seedPlan(), async (h) => {
+    const s = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    expect(s.lastVerdict).toMatchObject({ verdict: 'INCONCLUSIVE', explanation: expect.stringContaining('metrics unavailable: CloudWatch answered 503') });
+    await h.signal(rollbackSignal, { by: 'ana', reason: 'metrics are down; try tomorrow' });
+  });
+  expect(calls.judged).toEqual(['canary 5 %', 'canary 5 %']);
+  expect(calls.traffic).toEqual([5, 0]);
+  expect(status.timeline.map((t: any) => t.event)).toEqual(expect.arrayContaining(['window extended', 'rollback requested']));
+});
