@@ -6,7 +6,7 @@ import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type Re
 import { InputError } from '../config/errors';
 import type { ReleaseInput } from '../workflows/plan';
 import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../workflows/messages';
-import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus } from '../workflows/search-attributes';
+import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../workflows/search-attributes';
 
 export interface Started {
   workflowId: string;
@@ -55,13 +55,7 @@ export class Releases {
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         staticSummary: `${request.service} ${request.version} · ${request.strategy} · by ${request.requestedBy}`,
         staticDetails: input.plan.stages.map((s) => `${s.name}${s.durationMs ? ` for ${Math.round(s.durationMs / 60000)} min` : ''}${s.approval ? ' (team approval)' : ''}`).join(' → '),
-        typedSearchAttributes: [
-          { key: QuadService, value: request.service },
-          { key: QuadVersion, value: request.version },
-          { key: QuadStrategy, value: request.strategy },
-          { key: QuadStage, value: 'planning' },
-          { key: QuadStatus, value: 'running' },
-        ],
+        typedSearchAttributes: startSearchAttributes(request),
       });
       return { workflowId, runId: handle.firstExecutionRunId, url: this.webUrl(workflowId, handle.firstExecutionRunId) };
     } catch (err) {

@@ -6,7 +6,7 @@ import * as wf from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReleaseInput } from './plan';
 import { releaseWorkflow } from './release';
-import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus } from './search-attributes';
+import { startSearchAttributes } from './search-attributes';
 
 export interface ScheduledResult {
   started: boolean;
@@ -23,13 +23,7 @@ export async function scheduledReleaseWorkflow(input: ReleaseInput): Promise<Sch
       args: [input],
       parentClosePolicy: 'ABANDON',
       staticSummary: `${request.service} ${request.version} · ${request.strategy} · scheduled by ${request.requestedBy}`,
-      typedSearchAttributes: [
-        { key: QuadService, value: request.service },
-        { key: QuadVersion, value: request.version },
-        { key: QuadStrategy, value: request.strategy },
-        { key: QuadStage, value: 'planning' },
-        { key: QuadStatus, value: 'running' },
-      ],
+      typedSearchAttributes: startSearchAttributes(request),
     });
     return { started: true, workflowId, message: `started ${request.service} ${request.version} (run ${child.firstExecutionRunId})` };
   } catch (err) {

@@ -1,6 +1,7 @@
 // Typed search attributes: the Temporal Web UI and `quad list` find releases by these.
 // Registered from temporal-dev.yml by the dev server start and by the test environments.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ReleaseRequest } from './plan';
 
 export const QuadService = defineSearchAttributeKey('QuadService', SearchAttributeType.KEYWORD);
 export const QuadVersion = defineSearchAttributeKey('QuadVersion', SearchAttributeType.KEYWORD);
@@ -9,3 +10,12 @@ export const QuadStage = defineSearchAttributeKey('QuadStage', SearchAttributeTy
 export const QuadStatus = defineSearchAttributeKey('QuadStatus', SearchAttributeType.KEYWORD);
 
 export const SEARCH_ATTRIBUTE_NAMES = ['QuadService', 'QuadVersion', 'QuadStrategy', 'QuadStage', 'QuadStatus'] as const;
+
+/** A release's attributes at its start, before its first phase upserts them (CLI, Slack, Jira, schedules). */
+export const startSearchAttributes = (request: ReleaseRequest) => [
+  { key: QuadService, value: request.service },
+  { key: QuadVersion, value: request.version },
+  { key: QuadStrategy, value: request.strategy },
+  { key: QuadStage, value: 'planning' },
+  { key: QuadStatus, value: 'running' },
+];
