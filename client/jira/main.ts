@@ -2,8 +2,8 @@
 // the shared secret from the env var triggers.jira.secret names; Temporal from TEMPORAL_* (client/connection.ts).
 // Listens on QUAD_JIRA_HOST:QUAD_JIRA_PORT (default 0.0.0.0:3001), path /jira/webhook; put it behind HTTPS
 // and give Jira that URL with the same secret.
+import { stopOnSignals, runMain } from '../entrypoint';
 import { loadConfig } from '../../config/load';
-import { ConfigError, InputError } from '../../config/errors';
 import { connectClient } from '../connection';
 import { Releases } from '../releases';
 import { createJiraWebhook, jiraSecretFromEnv, JIRA_ENDPOINT } from './webhook';
@@ -17,16 +17,7 @@ async function main(env: NodeJS.ProcessEnv = process.env) {
   const host = env.QUAD_JIRA_HOST ?? '0.0.0.0';
   const { port } = await hook.start({ port: Number(env.QUAD_JIRA_PORT ?? 3001), host });
   console.log(`quad jira webhook listening on http://${host}:${port}${JIRA_ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`);
-  const stop = async () => {
-    await hook.stop().catch(() => undefined);
-    await close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals(() => hook.stop(), close);
 }
 
-main().catch((err) => {
-  console.error(err instanceof ConfigError || err instanceof InputError ? err.message : err);
-  process.exit(1);
-});
+runMain(main);

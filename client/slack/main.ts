@@ -4,8 +4,8 @@
 //   HTTP (default):  listens on QUAD_SLACK_HOST:QUAD_SLACK_PORT (default 0.0.0.0:3000), path /slack/events;
 //                    put it behind HTTPS and give Slack that URL (slack-app-manifest.yml).
 //   Socket Mode:     set SLACK_APP_TOKEN (xapp-..., scope connections:write) — no public URL needed.
+import { stopOnSignals, runMain } from '../entrypoint';
 import { loadConfig } from '../../config/load';
-import { ConfigError, InputError } from '../../config/errors';
 import { connectClient } from '../connection';
 import { Releases } from '../releases';
 import { createSlackApp, slackSecretsFromEnv, ENDPOINT } from './app';
@@ -22,17 +22,7 @@ async function main(env: NodeJS.ProcessEnv = process.env) {
   console.log(socketMode
     ? `quad slack app connected over Socket Mode (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`
     : `quad slack app listening on http://${host}:${port}${ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`);
-  const stop = async () => {
-    await slack.stop().catch(() => undefined);
-    await close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals(() => slack.stop(), close);
 }
 
-main().catch((err) => {
-  // config and input problems are written for people; anything else with its stack
-  console.error(err instanceof ConfigError || err instanceof InputError ? err.message : err);
-  process.exit(1);
-});
+runMain(main);
