@@ -2,7 +2,7 @@
 // delete it afterwards. PostgreSQL refuses to run as root, so as root every pg command runs as the
 // `postgres` OS user (runuser) in a dir that user owns; as a normal user it runs as that user.
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface LocalPostgres {
   database: string;
   /** ms spent in initdb and in pg_ctl start */
   timings: { initdbMs: number; startMs: number };
+  /** the last lines of the server log, for diagnosing a failure */
+  logTail(): string;
   stop(): Promise<void>;
 }
 
@@ -76,8 +78,10 @@ export async function startPostgres(): Promise<LocalPostgres> {
       '-o', `-k '${dir}' -p ${port} -h 127.0.0.1 -c fsync=off -c full_page_writes=off`]);
     const startMs = Date.now() - t;
     let stopped = false;
+    const logFile = join(dir, 'postgres.log');
     return {
       host: '127.0.0.1', port, user: dbUser, database: 'postgres', timings: { initdbMs, startMs },
+      logTail: () => { try { return readFileSync(logFile, 'utf8').slice(-4000); } catch (e) { return `(no log: ${(e as Error).message})`; } },
       async stop() {
         if (stopped) return;
         stopped = true;

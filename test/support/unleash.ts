@@ -13,11 +13,19 @@ export interface LocalUnleash {
   environment: string;
   /** ms: initdb, pg_ctl start, Unleash start until /health answers 200, and the whole thing */
   timings: { initdbMs: number; pgStartMs: number; unleashMs: number; totalMs: number };
+  /** what Unleash printed (errors only, by its log level), for a failing test to show */
+  output(): string;
   stop(): Promise<void>;
 }
 
 // Runs in the child: start Unleash with the options passed in env, report the port on stdout, stop on SIGTERM.
+// An exception Unleash itself does not catch is printed, not fatal: one internal background job failing on
+// a slow machine must not take the server away in the middle of a test (CI saw Unleash vanish once).
 const CHILD = `
+process.on('uncaughtException', (err) => { console.error('QUAD_UNLEASH_UNCAUGHT ' + (err && err.stack || err)); });
+// stdin is a pipe from the test process: when that process dies, however it dies, the pipe closes and so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 const { start } = await import(process.env.QUAD_UNLEASH_ENTRY);
 const unleash = await start(JSON.parse(process.env.QUAD_UNLEASH_OPTIONS));
 const addr = unleash.server.address();
@@ -58,8 +66,10 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
   const clientToken = `*:${environment}.${randomBytes(16).toString('hex')}`;
   const options = {
     db: { host: pg.host, port: pg.port, user: pg.user, password: '', database: pg.database, ssl: false },
-    server: { port: 0, host: '127.0.0.1' },
-    logLevel: 'error',
+    // Unleash's own SIGINT/SIGHUP/SIGTERM handlers stop it on a signal meant for the test runner (or one the
+    // runner ignores, such as SIGHUP under nohup); the child below handles SIGTERM itself.
+    server: { port: 0, host: '127.0.0.1', gracefulShutdownEnable: false },
+    logLevel: 'warn',
     versionCheck: { enable: false },
     // no caching: the client API must reflect an Admin API change as soon as the scheduler sees it
     clientFeatureCaching: { enabled: false },
@@ -81,13 +91,28 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
       QUAD_UNLEASH_ENTRY: require.resolve('unleash-server'),
       QUAD_UNLEASH_OPTIONS: JSON.stringify(options),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a signal meant for the test runner's group does not reach it. It is still
+    // stopped by PID below, and killed if this process exits first.
+    detached: true,
   });
+  const killOnExit = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  process.once('exit', killOnExit);
   let output = '';
+  let stopping = false;
   child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  // An exit nobody asked for is reported at once with what Unleash and PostgreSQL printed: the tests that
+  // then fail with "fetch failed" would say nothing about why.
+  child.once('exit', (code, signal) => {
+    process.removeListener('exit', killOnExit);
+    if (stopping) return;
+    console.error(`Unleash exited unexpectedly (code ${code}, signal ${signal}). Its output:\n${output.slice(-4000)}\n` +
+      `PostgreSQL log:\n${pg.logTail()}`);
+  });
 
   const stopChild = async () => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
@@ -105,6 +130,7 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
     return {
       url, adminToken, clientToken, environment,
       timings: { initdbMs: pg.timings.initdbMs, pgStartMs: pg.timings.startMs, unleashMs: now - tUnleash, totalMs: now - t0 },
+      output: () => output,
       async stop() {
         await stopChild();
         await pg.stop();

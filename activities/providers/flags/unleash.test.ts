@@ -19,6 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   delete process.env[TOKEN_ENV];
+  if (process.env.QUAD_SHOW_UNLEASH) console.log(server?.output());
   await server?.stop();
 });
 
