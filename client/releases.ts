@@ -91,11 +91,12 @@ export class Releases {
   }
 
   /** Sends a command as an update, so the caller learns at once whether the workflow accepted it. */
-  async command(serviceOrId: string, cmd: Command, by: string, reason?: string): Promise<CommandResult> {
+  /** `via`: the `group:` approver entry the Slack app found `by` a member of (see Actor.via) */
+  async command(serviceOrId: string, cmd: Command, by: string, reason?: string, via?: string): Promise<CommandResult> {
     validatePerson(by, '--by');
     const handle = this.client.workflow.getHandle(this.idFor(serviceOrId));
     try {
-      return await handle.executeUpdate(commandUpdate, { args: [cmd, { by, ...(reason ? { reason: reason.slice(0, 500) } : {}) }] });
+      return await handle.executeUpdate(commandUpdate, { args: [cmd, { by, ...(reason ? { reason: reason.slice(0, 500) } : {}), ...(via ? { via } : {}) }] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`no running release of ${serviceOrId}`);
       throw err;

@@ -84,11 +84,20 @@ export const metricsSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * Who may approve, reject, pause or roll back: a Slack user ID or a person's name (what `quad … --by`
+ * sends), or a Slack user group as `group:S0614TZR7` (its ID) or `group:@release-managers` (its handle).
+ */
+const approver = z.string().min(1).refine(
+  (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
+  'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
+);
+
 export const serviceSchema = z.strictObject({
   strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
   deployer: deployerSchema.default({ type: 'sandbox' }),
   metrics: metricsSchema.default({ type: 'sandbox' }),
-  approvers: z.array(z.string().min(1)).default([]),
+  approvers: z.array(approver).default([]),
   /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
   regions: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1')).default([]),
   poll_interval_seconds: positive.default(5),
@@ -108,7 +117,7 @@ export const flagPlanSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, digits, _ . -'),
   /** the service whose metrics judge the ramp */
   service: z.string().optional(),
-  approvers: z.array(z.string().min(1)).optional(),
+  approvers: z.array(approver).optional(),
   rollout_plan: z.array(stageSchema).min(1),
 });
 

@@ -5,6 +5,12 @@ import type { Verdict } from './types';
 export interface Actor {
   by: string;
   reason?: string;
+  /**
+   * The `group:` approver entry through which a client found `by` allowed. Only the Slack app sets it,
+   * after asking Slack for the group's members: the workflow cannot call Slack, so it accepts a group
+   * entry that its plan names, and nothing else.
+   */
+  via?: string;
 }
 
 export type Command = 'approve' | 'reject' | 'rollback' | 'pause' | 'resume' | 'promote';

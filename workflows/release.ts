@@ -89,7 +89,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     ]);
     details();
   };
-  const allowed = (by: string) => plan.approvers.length === 0 || plan.approvers.includes(by);
+  const allowed = (by: string, via?: string) =>
+    plan.approvers.length === 0 || plan.approvers.includes(by) ||
+    (typeof via === 'string' && via.startsWith('group:') && plan.approvers.includes(via));
 
   const notify = (kind: NoticeKind, text: string, detail?: string) => {
     const notice: Notice = {
@@ -122,14 +124,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       return { accepted: false, message };
     };
     if (state.status !== 'running' || state.phase === 'rolling_back') return refuse(`the release is ${state.phase}`);
-    if (!allowed(by)) return refuse(`${by} is not an approver of ${plan.service}`);
+    if (!allowed(by, actor?.via)) return refuse(`${by} is not an approver of ${plan.service}`);
     const reason = actor.reason ? `: ${actor.reason}` : '';
     switch (cmd) {
       case 'approve':
         if (!awaitingApproval) return refuse('nothing is awaiting approval');
         approvedFor = awaitingApproval;
         state.approvals.push({ by, at: Date.now(), stage: awaitingApproval });
-        note('approved', by, `${awaitingApproval}${reason}`);
+        // the audit trail says when the approver was allowed as a member of a Slack group
+        note('approved', by, `${awaitingApproval}${reason}${actor.via && !plan.approvers.includes(by) ? ` (as a member of ${actor.via})` : ''}`);
         return { accepted: true, message: `approved ${awaitingApproval}` };
       case 'reject':
         stop = new Stop('reject', `rejected by ${by}${reason}`, by);

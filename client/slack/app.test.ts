@@ -32,7 +32,7 @@ test('the manifest names the command, the request URLs and the scopes the app us
   for (const u of urls) expect(new URL(u).pathname).toBe(ENDPOINT);
   expect(m.settings.interactivity.is_enabled).toBe(true);
   expect(m.settings.event_subscriptions.bot_events).toEqual(['app_mention']);
-  expect([...m.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'chat:write', 'commands']);
+  expect([...m.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'chat:write', 'commands', 'usergroups:read']);
 });
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} };

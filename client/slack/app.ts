@@ -12,7 +12,7 @@ import type { Releases } from '../releases';
 import type { Command } from '../../workflows/messages';
 import { parseCommand, HELP, type QuadCommand } from './commands';
 import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS } from './blocks';
-import { mayCommand, RELEASE_ID } from './approvers';
+import { mayCommand, RELEASE_ID, slackGroupDirectory } from './approvers';
 import { envNameOf } from '../../activities/providers/notifiers/slack';
 
 export interface SlackSecrets {
@@ -97,6 +97,8 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
     app = new App({ token: o.secrets.botToken, receiver, clientOptions, ...(o.logger ? { logger: o.logger } : {}), logLevel });
   }
   const log = app.logger;
+  // members of the Slack user groups that config names as approvers, asked of Slack with the bot token
+  const groups = slackGroupDirectory(app.client);
 
   /** Words for the person: InputErrors are written for them; anything else is summarized and logged. */
   const answer = (err: unknown): string => {
@@ -142,9 +144,9 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
       }
       case 'rollback': {
         const id = releaseIdOf(c.service);
-        const may = mayCommand(config, id, user);
+        const may = await mayCommand(config, id, user, groups);
         if (!may.allowed) return { text: `:no_entry: Not allowed: ${may.why}.` };
-        const r = await releases.command(id, 'rollback', user, c.reason);
+        const r = await releases.command(id, 'rollback', user, c.reason, may.via);
         return { text: r.accepted ? `:rewind: ${escapeMrkdwn(c.service)}: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}` };
       }
     }
@@ -196,14 +198,14 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
     if (!channel) return;
     const tell = (text: string) => client.chat.postEphemeral({ channel, user, text }).catch((err) => log.error(`quad slack: ephemeral answer failed: ${(err as Error).message}`));
 
-    const may = mayCommand(config, releaseId, user);
+    const may = await mayCommand(config, releaseId, user, groups);
     if (!may.allowed) {
       // Nothing reaches the workflow: the person learns why at once.
       await tell(`:no_entry: Not allowed: ${may.why}. Ask one of them, or the release team.`);
       return;
     }
     try {
-      const r = await releases.command(releaseId, cmd, user);
+      const r = await releases.command(releaseId, cmd, user, undefined, may.via);
       await Promise.all([
         tell(r.accepted ? `:white_check_mark: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}`),
         ts ? refresh(client, releaseId, channel, ts) : Promise.resolve(),

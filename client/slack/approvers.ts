@@ -1,5 +1,8 @@
 // Who may steer a release from Slack: the approvers the config names for its service (or flag plan),
-// the same list the workflow checks again. An empty list lets anyone, as the workflow does.
+// the same list the workflow checks again. An empty list lets anyone, as the workflow does. An entry
+// `group:S0614TZR7` or `group:@release-managers` admits the members of that Slack user group; Slack is
+// asked (usergroups.users.list), and its answer kept for a minute so a burst of clicks costs one call.
+import type { WebClient } from '@slack/web-api';
 import type { QuadConfig } from '../../config/schema';
 
 export const RELEASE_ID = /^(release|flag):[A-Za-z0-9_.-]{1,100}$/;
@@ -16,11 +19,62 @@ export function approversFor(cfg: QuadConfig, releaseId: string): string[] | nul
   return cfg.services[service]?.approvers ?? null;
 }
 
-export type Permission = { allowed: true } | { allowed: false; why: string };
+/** `via`: the group entry that admitted the user (the workflow accepts it because its plan names it) */
+export type Permission = { allowed: true; via?: string } | { allowed: false; why: string };
 
-export function mayCommand(cfg: QuadConfig, releaseId: string, userId: string): Permission {
+/** Members of a Slack user group, by the part after `group:` (an ID like S0614TZR7, or @handle). */
+export interface GroupDirectory {
+  members(group: string): Promise<ReadonlySet<string>>;
+}
+
+/** The directory behind Slack's usergroups API (scope usergroups:read), answers cached for `ttlMs`. */
+export function slackGroupDirectory(client: WebClient, ttlMs = 60_000, now: () => number = Date.now): GroupDirectory {
+  const cache = new Map<string, { at: number; members: Promise<ReadonlySet<string>> }>();
+  const idOf = async (group: string): Promise<string> => {
+    if (!group.startsWith('@')) return group;
+    const res = await client.usergroups.list({});
+    const hit = res.usergroups?.find((g) => g.handle === group.slice(1));
+    if (!hit?.id) throw new Error(`Slack has no user group with the handle ${group}`);
+    return hit.id;
+  };
+  return {
+    members(group) {
+      const cached = cache.get(group);
+      if (cached && now() - cached.at < ttlMs) return cached.members;
+      const members = (async () => {
+        const res = await client.usergroups.users.list({ usergroup: await idOf(group) });
+        return new Set(res.users ?? []) as ReadonlySet<string>;
+      })();
+      cache.set(group, { at: now(), members });
+      // a failed answer is not kept: the next click asks again
+      members.catch(() => cache.delete(group));
+      return members;
+    },
+  };
+}
+
+/**
+ * May `userId` steer `releaseId`? Named users first (no call to Slack), then each group entry. When
+ * Slack cannot say whether the user is in a group, the answer is no, with the reason: a release tool
+ * fails closed.
+ */
+export async function mayCommand(cfg: QuadConfig, releaseId: string, userId: string, groups?: GroupDirectory): Promise<Permission> {
   const list = approversFor(cfg, releaseId);
+  const who = releaseId.replace(/^release:/, '');
   if (list === null) return { allowed: false, why: `${releaseId} is not a release this app knows` };
   if (list.length === 0 || list.includes(userId)) return { allowed: true };
-  return { allowed: false, why: `only the approvers of ${releaseId.replace(/^release:/, '')} may do that` };
+  const problems: string[] = [];
+  for (const entry of list.filter((a) => a.startsWith('group:'))) {
+    if (!groups) {
+      problems.push(`${entry} cannot be checked here`);
+      continue;
+    }
+    try {
+      if ((await groups.members(entry.slice('group:'.length))).has(userId)) return { allowed: true, via: entry };
+    } catch (err) {
+      problems.push(`could not check ${entry} with Slack (${(err as Error).message})`);
+    }
+  }
+  const why = `only the approvers of ${who} may do that`;
+  return { allowed: false, why: problems.length > 0 ? `${why}, and ${problems.join('; ')}` : why };
 }

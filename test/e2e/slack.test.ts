@@ -20,6 +20,7 @@ import type { ReleaseActivities } from '../../workflows/contract';
 
 const APPROVER = 'U024BE7LH';
 const OTHER = 'U0NOTALLOW';
+const GROUP_MEMBER = 'U0GROUPMEM';
 const BOT = 'UQUADBOT1';
 const TOKEN = `xoxb-e2e-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const SECRET = `signing-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
@@ -45,7 +46,11 @@ const logger: Logger = {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 beforeAll(async () => {
-  [env, fake] = await Promise.all([localEnv(), startSlackFake({ token: TOKEN, botUserId: BOT }), workflowBundle()]);
+  [env, fake] = await Promise.all([
+    localEnv(),
+    startSlackFake({ token: TOKEN, botUserId: BOT, usergroups: { S0RELMGRS: { handle: 'release-managers', users: [GROUP_MEMBER] } } }),
+    workflowBundle(),
+  ]);
   channel = fake.channelId('releases');
   const twoStages = { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 0 }, { traffic_percent: 100, team_approval: 'required' }] };
   cfg = configSchema.parse({
@@ -55,6 +60,8 @@ beforeAll(async () => {
     services: {
       checkout: twoStages,
       inventory: twoStages,
+      // approvers given only as a Slack user group, by its handle
+      orders: { ...twoStages, approvers: ['group:@release-managers'] },
       // a long first window keeps it running while buttons pause and roll it back
       payments: { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 60 }, { traffic_percent: 100 }] },
     },
@@ -169,6 +176,36 @@ test('Approve by an approver: update → workflow approves and finishes → the 
   console.log(`button (Approve) → message updated: ${buttonToUpdateMs} ms (click acked in ${res.ms.toFixed(1)} ms; ${(performance.now() - p0).toFixed(0)} ms to the end of the release)`);
 });
 
+test('approvers as a Slack user group: a member approves; a non-member, or a forged group claim, does not', async () => {
+  const res = await slash('release v2.0.0 orders', GROUP_MEMBER);
+  expect(await reply(res.responseId)).toMatch(/^:rocket: Started orders v2\.0\.0/);
+  await fake.waitForCall(topLevelPost('orders', 'v2.0.0'));
+  const msg = await eventually(async () => [...fake.messages.values()].find((m) => m.text?.startsWith('orders v2.0.0') && !m.thread_ts), (m) => !!m);
+  await eventually(() => status('release:orders'), (s) => s.phase === 'awaiting_approval', 20_000);
+
+  // not in the group: refused by the app, nothing reaches the workflow
+  const t0 = Date.now();
+  await click('quad_approve', 'release:orders', msg!.ts, OTHER);
+  const no = await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.body.user === OTHER && c.at >= t0);
+  expect(no.body.text).toContain('Not allowed: only the approvers of orders may do that');
+  // a client that claims a group the plan does not name is refused by the workflow itself
+  const forged = await releases.command('orders', 'approve', OTHER, undefined, 'group:S0FORGED');
+  expect(forged).toEqual({ accepted: false, message: `${OTHER} is not an approver of orders` });
+  expect((await status('release:orders')).approvals).toEqual([]);
+
+  // in the group: Slack is asked, the workflow accepts the group entry its plan names
+  const t1 = Date.now();
+  await click('quad_approve', 'release:orders', msg!.ts, GROUP_MEMBER);
+  const yes = await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.body.user === GROUP_MEMBER && c.at >= t1);
+  expect(yes.body.text).toBe(':white_check_mark: approved full rollout 100 %');
+  expect(fake.callsTo('usergroups.list').length).toBeGreaterThan(0);
+  expect(fake.callsTo('usergroups.users.list').map((c) => c.body.usergroup)).toContain('S0RELMGRS');
+  expect(await releases.result('orders')).toMatchObject({ status: 'succeeded', trafficPercent: 100 });
+  const s = await status('release:orders');
+  expect(s.approvals).toEqual([expect.objectContaining({ by: GROUP_MEMBER, stage: 'full rollout 100 %' })]);
+  expect(s.timeline.find((t) => t.event === 'approved')).toMatchObject({ by: GROUP_MEMBER, detail: 'full rollout 100 % (as a member of group:@release-managers)' });
+});
+
 test('Pause then Rollback from the buttons: the release stops and rolls back, and its message says so', async () => {
   const res = await slash('release v2.0.0 payments');
   ackMs.push(res.ms);
@@ -235,9 +272,9 @@ test('mistakes are answered in plain words', async () => {
   const twice = await slash('rollback');
   expect(JSON.parse(twice.body)).toEqual({ response_type: 'ephemeral', text: 'which service? Write `/quad rollback <service> [reason]`.' });
   const unknown = await slash('release v1.0.0 shipping');
-  expect(await reply(unknown.responseId)).toBe('unknown service "shipping"; configured: checkout, inventory, payments');
+  expect(await reply(unknown.responseId)).toBe('unknown service "shipping"; configured: checkout, inventory, orders, payments');
   const which = await slash('release v1.0.0');
-  expect(await reply(which.responseId)).toBe('which service? Write `/quad release v1.2.3 <service>`; configured: checkout, inventory, payments');
+  expect(await reply(which.responseId)).toBe('which service? Write `/quad release v1.2.3 <service>`; configured: checkout, inventory, orders, payments');
   const nothing = await slash('status shipping');
   expect(await reply(nothing.responseId)).toBe('no release of release:shipping found');
   const verb = await slash('yolo');

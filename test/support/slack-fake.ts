@@ -57,6 +57,8 @@ export interface SlackFakeOptions {
   botUserId?: string;
   /** make a method answer {ok:false, error} (e.g. to simulate an outage or a deleted message) */
   failures?: Record<string, string>;
+  /** Slack user groups, by ID (S…): their handle and member user IDs */
+  usergroups?: Record<string, { handle: string; users: string[] }>;
 }
 
 const LIMITS = { blocks: 50, text: 40_000, sectionText: 3000, headerText: 150, actionElements: 25, buttonValue: 2000, actionId: 255, buttonText: 75 };
@@ -164,6 +166,17 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       if (b.blocks !== undefined) m.blocks = b.blocks;
       m.updates++;
       return { channel, ts: m.ts, text: m.text ?? '', message: { text: m.text ?? '', ...(m.blocks ? { blocks: m.blocks } : {}) } };
+    },
+    'usergroups.list': () => ({
+      usergroups: Object.entries(opts.usergroups ?? {}).map(([id, g]) => ({
+        id, team_id: 'T0QUADTST', is_usergroup: true, name: g.handle, handle: g.handle, description: '', user_count: g.users.length,
+      })),
+    }),
+    'usergroups.users.list': (b) => {
+      if (typeof b.usergroup !== 'string' || !b.usergroup) return { ok: false, error: 'invalid_arguments' };
+      const g = opts.usergroups?.[b.usergroup];
+      if (!g) return { ok: false, error: 'no_such_subteam' };
+      return { users: [...g.users] };
     },
     'chat.postEphemeral': (b) => {
       const channel = resolveChannel(b.channel, false);
