@@ -65,6 +65,16 @@ describe('resolving a release', () => {
     ]);
     expect(plan.stages[0].criteria).toEqual({ errorRateMaxPct: 0.5, latencyP95MaxMs: 200, cpuMaxPct: 90, minRequests: 200 });
   });
+  test('a ramp judged by variant compares users with the flag on against those with it off, ratios included', () => {
+    const cfg = repo();
+    const { plan } = resolveFlagRamp({ ...cfg, feature_flag: { ...cfg.feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+    expect(plan.flagWatch).toBe('variants');
+    // CPU and memory belong to the process both sides share: not a flag's doing
+    expect(plan.stages[0].criteria).toEqual({ errorRateMaxPct: 0.5, latencyP95MaxMs: 200, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, minRequests: 200 });
+    expect(resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }).plan.flagWatch).toBeUndefined();
+    expect(problems('feature_flag: { name: x, watch: users, rollout_plan: [{ users_percent: 10 }] }\nservices: { a: {} }\n'))
+      .toEqual(['feature_flag.watch: expected one of "service", "variants", found string "users"']);
+  });
   test('an unknown flag is refused', () => expect(() => resolveFlagRamp(repo(), { flag: 'light_mode', requestedBy: 'ana', source: 'cli' })).toThrow('no rollout plan for flag "light_mode"; configured: dark_mode'));
 });
 

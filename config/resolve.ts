@@ -153,15 +153,25 @@ export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: Relea
   }
   const service = fp.service ?? Object.keys(cfg.services)[0];
   const svc = serviceConfig(cfg, service);
-  // No baseline version runs beside a flag ramp, so it is judged on absolute limits only.
-  const { errorRateMaxRatio: _e, latencyP95MaxRatio: _l, memoryMaxRatio: _m, ...absolute } = defaultCriteria(cfg, svc);
-  const base = { ...absolute, errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
+  const all = defaultCriteria(cfg, svc);
+  let base: Criteria;
+  if (fp.watch === 'variants') {
+    // On against off: error rate and latency, absolute and against the off side. CPU and memory are
+    // the process's, shared by both sides, so they say nothing about the flag.
+    const { cpuMaxPct: _c, memoryMaxRatio: _m, ...perUser } = all;
+    base = { ...perUser, errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
+  } else {
+    // No baseline runs beside the flag: the serving version's metrics on absolute limits only.
+    const { errorRateMaxRatio: _e, latencyP95MaxRatio: _l, memoryMaxRatio: _m, ...absolute } = all;
+    base = { ...absolute, errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
+  }
   const stages = buildStages('flag-ramp', fp.rollout_plan, base, fp.name);
   const version = `flag:${fp.name}`;
   const request: ReleaseRequest = { service, version, strategy: 'flag-ramp', requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
   const plan: ReleasePlan = {
     service, version, previousVersion: null, strategy: 'flag-ramp', stages, ...commonPlan(cfg, svc),
     approvers: fp.approvers ?? svc.approvers,
+    ...(fp.watch === 'variants' ? { flagWatch: 'variants' as const } : {}),
   };
   return { request, plan };
 }

@@ -118,6 +118,13 @@ export const flagPlanSchema = z.strictObject({
   /** the service whose metrics judge the ramp */
   service: z.string().optional(),
   approvers: z.array(approver).optional(),
+  /**
+   * What judges the ramp. `service`: the serving version's metrics on absolute limits (works with any
+   * metrics source). `variants`: users with the flag on against users with it off, ratios included; the
+   * metrics source must report the sides `flag:<name>=on` / `flag:<name>=off` (the sandbox does; for
+   * CloudWatch, publish a dimension and map it with ${flag} / ${variant}).
+   */
+  watch: z.enum(['service', 'variants']).default('service'),
   rollout_plan: z.array(stageSchema).min(1),
 });
 

@@ -91,6 +91,17 @@ export interface ReleasePlan {
   notifiers: string[];
   /** link base of the Temporal Web UI, to put in notices */
   webUiUrl?: string;
+  /**
+   * Flag ramps only: what the metrics source is asked for. `variants`: the users with the flag on (the
+   * canary side, `flag:<name>=on`) against those with it off (the baseline, `flag:<name>=off`), judged
+   * like a release, ratios included. Absent: the serving version's own metrics on absolute limits.
+   */
+  flagWatch?: 'variants';
+}
+
+/** The metrics sides of a flag ramp judged by variant (see ReleasePlan.flagWatch). */
+export function flagVariantSides(flag: string): { version: string; previousVersion: string } {
+  return { version: `flag:${flag}=on`, previousVersion: `flag:${flag}=off` };
 }
 
 export interface ReleaseInput {

@@ -4,7 +4,7 @@
 // Deterministic: imports only @temporalio/workflow, pure modules and types.
 import * as wf from '@temporalio/workflow';
 import type { ReleaseActivities, GuardOutcome } from './contract';
-import type { ReleaseInput, StagePlan, StageAction } from './plan';
+import { flagVariantSides, type ReleaseInput, type StagePlan, type StageAction } from './plan';
 import type { Notice, NoticeKind, TrafficTarget, FlagState } from '../activities/providers/types';
 import type { Verdict } from './types';
 import {
@@ -372,7 +372,10 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         await wf.sleep(at - Date.now(), { summary: `wait for the release window (${new Date(at).toISOString()})` } as wf.TimerOptions);
       }
     }
-    if (plan.strategy === 'flag-ramp') {
+    if (plan.strategy === 'flag-ramp' && plan.flagWatch === 'variants') {
+      // Users with the flag on against users with it off: the same comparison as canary against baseline.
+      watched = flagVariantSides(plan.version.replace(/^flag:/, ''));
+    } else if (plan.strategy === 'flag-ramp') {
       // A flag ramp changes no version: its metrics are the serving version's, judged on absolute limits.
       watched = { version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [target()])) ?? plan.version, previousVersion: null };
     } else {

@@ -152,6 +152,34 @@ describe('CloudWatchMetricsSource against moto', () => {
     await expect(source(opts).fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }))
       .rejects.toThrow(/CloudWatch GetMetricData failed for checkout/);
   });
+
+  test('a flag ramp judged by variant: ${flag} and ${variant} select the on and off sides', async () => {
+    const variantDims = (variant: string) => [{ Name: 'Service', Value: service }, { Name: 'Flag', Value: 'dark_mode' }, { Name: 'Variant', Value: variant }];
+    const at = (i: number, k: number) => new Date(from + i * MIN + 2000 + k * 5000);
+    const put: MetricDatum[] = [];
+    // per interval: [requests, errors] with the flag on, then off
+    const on = [[30, 3], [25, 2], [40, 4]];
+    const off = [[270, 1], [275, 0], [260, 2]];
+    for (const [variant, rows] of [['on', on], ['off', off]] as const) {
+      rows.forEach(([requests, errors], i) => {
+        put.push({ MetricName: 'Requests', Dimensions: variantDims(variant), Timestamp: at(i, 0), Value: requests });
+        put.push({ MetricName: 'Errors', Dimensions: variantDims(variant), Timestamp: at(i, 1), Value: errors });
+        put.push({ MetricName: 'LatencyMs', Dimensions: variantDims(variant), Timestamp: at(i, 2), Value: variant === 'on' ? 180 : 120 });
+      });
+    }
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Quad/Flags', MetricData: put }));
+    const src = source({
+      region: REGION, endpoint: moto.endpoint, namespace: 'Quad/Flags',
+      dimensions: { Service: '${service}', Flag: '${flag}', Variant: '${variant}' },
+      metrics: { requests: { metricName: 'Requests' }, errors: { metricName: 'Errors' }, latencyP95: { metricName: 'LatencyMs', stat: 'Maximum' } },
+    });
+    const samples = await src.fetch({ service, version: 'flag:dark_mode=on', previousVersion: 'flag:dark_mode=off', from, to, intervalS: 60 });
+    expect(samples.map((x) => [x.canary?.requests, x.canary?.errors, x.baseline?.requests, x.baseline?.errors])).toEqual(on.map((r, i) => [...r, ...off[i]]));
+    expect(samples.map((x) => [x.canary?.latencyP95Ms, x.baseline?.latencyP95Ms])).toEqual([[180, 120], [180, 120], [180, 120]]);
+    // outside a flag ramp the flag placeholders have no value: a config error, not an empty dimension
+    await expect(src.fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }))
+      .rejects.toThrow('CloudWatch dimension Flag: ${flag} only has a value in a flag ramp with watch: variants (this side is version v2)');
+  });
 });
 
 // ---- the exact request, against a wire-format endpoint ----

@@ -20,6 +20,17 @@ export interface DimensionContext {
   service: string;
   version: string;
   region: string;
+  /** flag ramps judged by variant (version `flag:<name>=on|off`): the flag's name and `on` / `off` */
+  flag?: string;
+  variant?: 'on' | 'off';
+}
+
+const FLAG_SIDE = /^flag:(.+)=(on|off)$/;
+
+/** The context of one side: a flag variant side also fills ${flag} and ${variant}. */
+export function dimensionContext(service: string, version: string, region: string): DimensionContext {
+  const m = FLAG_SIDE.exec(version);
+  return m ? { service, version, region, flag: m[1], variant: m[2] as 'on' | 'off' } : { service, version, region };
 }
 
 /**
@@ -112,14 +123,23 @@ function checkPeriod(intervalS: number): void {
   if (!ok) throw new Error(`CloudWatch cannot use a ${intervalS} s interval: use 1, 5, 10, 20, 30 or a multiple of 60 seconds`);
 }
 
-/** Fills `${service}`, `${version}`, `${region}`; an unknown placeholder is a config error, not an empty string. */
+/**
+ * Fills `${service}`, `${version}`, `${region}`, and for a flag ramp judged by variant `${flag}` and
+ * `${variant}`; an unknown placeholder, or a flag placeholder outside a flag ramp, is a config error,
+ * not an empty string.
+ */
 export function renderDimensions(spec: CloudWatchDimensions, ctx: DimensionContext): Dimension[] {
   if (typeof spec === 'function') return spec(ctx.version, ctx);
   return Object.entries(spec).map(([Name, template]) => ({
     Name,
     Value: template.replace(/\$\{(\w+)\}/g, (_m, key: string) => {
       if (key === 'service' || key === 'version' || key === 'region') return ctx[key];
-      throw new Error(`CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version} or \${region})`);
+      if (key === 'flag' || key === 'variant') {
+        const v = ctx[key];
+        if (v === undefined) throw new Error(`CloudWatch dimension ${Name}: \${${key}} only has a value in a flag ramp with watch: variants (this side is version ${ctx.version})`);
+        return v;
+      }
+      throw new Error(`CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version}, \${region}, \${flag} or \${variant})`);
     }),
   }));
 }
@@ -160,7 +180,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
     const sides: Array<[SideKey, string]> = [['canary', query.version]];
     if (query.previousVersion) sides.push(['baseline', query.previousVersion]);
     for (const [side, version] of sides) {
-      const ctx: DimensionContext = { service: query.service, version, region };
+      const ctx = dimensionContext(query.service, version, region);
       for (const key of METRIC_KEYS) {
         const spec = this.options.metrics[key];
         if (!spec) continue;
