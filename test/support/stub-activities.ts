@@ -34,6 +34,8 @@ export function stubActivities(script: StubScript = {}) {
     guards: [] as string[],
     steps: [] as string[],
     flags: [] as (number | 'restored')[],
+    /** the sides each guard and judge was asked to compare: "canary vs baseline" */
+    watched: [] as string[],
   };
   const judgedCount: Record<string, number> = {};
   let flag: FlagState = script.flag ?? { flag: 'dark_mode', exists: true, enabled: false, rolloutPercent: 0 };
@@ -72,6 +74,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async guard(input): Promise<GuardOutcome> {
       calls.guards.push(input.stage);
+      calls.watched.push(`${input.version} vs ${input.previousVersion}`);
       const where = input.region ? `${input.stage}@${input.region}` : input.stage;
       if ((script.breachAt ?? []).includes(where)) {
         return {
@@ -83,6 +86,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async judge(input) {
       calls.judged.push(input.stage);
+      calls.watched.push(`${input.version} vs ${input.previousVersion}`);
       if ((script.judgeFails ?? []).includes(input.stage)) throw ApplicationFailure.nonRetryable('CloudWatch answered 503 Service Unavailable', 'MetricsUnavailable');
       const list = script.verdicts?.[input.stage] ?? ['PASS'];
       const n = (judgedCount[input.stage] = (judgedCount[input.stage] ?? 0) + 1);

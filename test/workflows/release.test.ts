@@ -197,6 +197,16 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
   expect(bad.status.trafficPercent).toBe(3);
 });
 
+test('a flag ramp judged by variant watches users with the flag on against those with it off', async () => {
+  const byVariant = resolveFlagRamp({ ...cfg, feature_flag: { ...cfg.feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const ok = await run({}, byVariant, approveWhenAsked('dark_mode 100 %'));
+  expect(ok.result.status).toBe('succeeded');
+  expect(new Set(ok.calls.watched)).toEqual(new Set(['flag:dark_mode=on vs flag:dark_mode=off']));
+  // by default: the serving version's own metrics, with nothing to compare against
+  const plain = await run({}, resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }), approveWhenAsked('dark_mode 100 %'));
+  expect(new Set(plain.calls.watched)).toEqual(new Set(['v1.2.2 vs null']));
+});
+
 
 test('metrics that cannot be read at the end of a window are INCONCLUSIVE (extend, then pause), never a rollback', async () => {
   const { status, calls } = await run({ judgeFails: ['canary 5 %'] }, seedPlan(), async (h) => {
