@@ -1,5 +1,6 @@
 // How a sandbox version behaves. The default comes from the version string so a demo needs no config:
-// `-bad` serves 8 % errors, `-slow` adds 300 ms; config can override per version.
+// `-bad` serves 8 % errors, `-slow` adds 300 ms; config can override per version. Feature flags work the
+// same way by name: `new-checkout-bad` fails 8 % of the requests it is on for, `dark_mode_slow` slows them.
 
 export interface VersionBehaviour {
   /** fraction of requests answered with HTTP 500 (0..1) */
@@ -27,5 +28,20 @@ export function behaviourFor(version: string, overrides?: Partial<VersionBehavio
     errorRate: markers.has('bad') ? BAD_ERROR_RATE : 0,
     extraLatencyMs: markers.has('slow') ? SLOW_EXTRA_MS : 0,
     ...overrides,
+  };
+}
+
+/** What a feature flag does to a request it is ON for. */
+export interface FlagBehaviour {
+  errorRate: number;
+  extraLatencyMs: number;
+}
+
+export function flagBehaviourFor(name: string): FlagBehaviour {
+  // Markers anywhere in the name, e.g. dark_mode_bad, new-checkout-bad, search.slow, promo+bad+slow
+  const markers = new Set(name.toLowerCase().split(/[-_.+]/));
+  return {
+    errorRate: markers.has('bad') ? BAD_ERROR_RATE : 0,
+    extraLatencyMs: markers.has('slow') ? SLOW_EXTRA_MS : 0,
   };
 }

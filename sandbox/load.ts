@@ -1,8 +1,10 @@
 // Load generator: open-loop requests at a fixed rate (like real users, who do not wait for each other),
-// with a cap on requests in flight and a maximum duration after which it stops by itself.
-// CLI: tsx sandbox/load.ts --url http://127.0.0.1:8080 --rps 50 [--duration-s 600] [--service checkout]
+// with a cap on requests in flight and a maximum duration after which it stops by itself. Each request is
+// from one of `users` users (x-quad-user: user-<k>, k uniform), so the sandbox can split it by feature flag.
+// CLI: tsx sandbox/load.ts --url http://127.0.0.1:8080 --rps 50 [--duration-s 600] [--service checkout] [--users 1000]
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { USER_HEADER } from './flags';
 
 export interface LoadOptions {
   /** router URL, e.g. http://127.0.0.1:8080 (a path in it is kept) */
@@ -15,6 +17,8 @@ export interface LoadOptions {
   /** most requests in flight at once; beyond it a due request is skipped and counted */
   maxInFlight?: number;
   requestTimeoutMs?: number;
+  /** distinct users the requests come from (header x-quad-user); default 1000, 0 = no user header */
+  users?: number;
 }
 
 export interface LoadCounts {
@@ -43,6 +47,8 @@ export function startLoad(options: LoadOptions): Load {
   const maxDurationMs = (options.maxDurationS ?? 600) * 1000;
   const maxInFlight = options.maxInFlight ?? 256;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const users = options.users ?? 1000;
+  if (!(Number.isInteger(users) && users >= 0)) throw new Error('users must be a whole number >= 0');
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   const counts: LoadCounts = { sent: 0, ok: 0, errors: 0, failed: 0, skipped: 0, byVersion: {} };
   const startedAt = performance.now();
@@ -60,6 +66,7 @@ export function startLoad(options: LoadOptions): Load {
     inFlight += 1;
     counts.sent += 1;
     const headers: Record<string, string> = options.service ? { 'x-quad-service': options.service } : {};
+    if (users > 0) headers[USER_HEADER] = `user-${Math.floor(Math.random() * users)}`;
     const req = http.get(
       { host: target.hostname, port: target.port, path: target.pathname + target.search, agent, headers, timeout: timeoutMs },
       (res) => {
@@ -120,9 +127,16 @@ async function main(): Promise<void> {
       rps: { type: 'string', default: '20' },
       'duration-s': { type: 'string', default: '600' },
       service: { type: 'string' },
+      users: { type: 'string', default: '1000' },
     },
   });
-  const load = startLoad({ url: values.url, rps: Number(values.rps), maxDurationS: Number(values['duration-s']), service: values.service });
+  const load = startLoad({
+    url: values.url,
+    rps: Number(values.rps),
+    maxDurationS: Number(values['duration-s']),
+    service: values.service,
+    users: Number(values.users),
+  });
   const report = setInterval(() => console.log(JSON.stringify(load.counts())), 5000);
   const stop = () => void load.stop();
   process.once('SIGINT', stop);

@@ -1,5 +1,5 @@
 // Runs the sandbox as a process: tsx sandbox/main.ts --port 8080 [--admin-port 8081]
-//   [--serve checkout=v1.2.3 ...] [--load-rps 20 [--load-max-s 3600]]
+//   [--serve checkout=v1.2.3 ...] [--flags-file .data/flags.json] [--load-rps 20 [--load-max-s 3600] [--load-users 1000]]
 // Prints one JSON line with the URLs when it is up; stops cleanly on SIGINT / SIGTERM.
 import { parseArgs } from 'node:util';
 import { startLoad, type Load } from './load';
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
       serve: { type: 'string', multiple: true, default: [] },
       'load-rps': { type: 'string' },
       'load-max-s': { type: 'string', default: '3600' },
+      'load-users': { type: 'string', default: '1000' },
+      'flags-file': { type: 'string' },
     },
   });
   const initial: Record<string, string> = {};
@@ -27,10 +29,16 @@ async function main(): Promise<void> {
     adminPort: values['admin-port'] === undefined ? undefined : Number(values['admin-port']),
     defaultService: values['default-service'],
     initial,
+    flagsFile: values['flags-file'],
   });
   let load: Load | null = null;
   if (values['load-rps']) {
-    load = startLoad({ url: sandbox.url, rps: Number(values['load-rps']), maxDurationS: Number(values['load-max-s']) });
+    load = startLoad({
+      url: sandbox.url,
+      rps: Number(values['load-rps']),
+      maxDurationS: Number(values['load-max-s']),
+      users: Number(values['load-users']),
+    });
   }
   console.log(JSON.stringify({ sandbox: 'up', url: sandbox.url, adminUrl: sandbox.adminUrl, pid: process.pid }));
 

@@ -2,16 +2,22 @@
 // deployer and metrics provider talk to. Everything listens on 127.0.0.1.
 //
 // Traffic:  any path → the default service;  /svc/<service>/<path> or header x-quad-service → that one.
+// Flags:    with a flags file (the file flag provider's), a request with header x-quad-user gets every
+//           flag of the file evaluated for that user; a flag on for it applies its behaviour (`bad` in
+//           the name: 8 % HTTP 500, `slow`: +300 ms) and the request counts in the flag's on or off stats.
 // Admin:    on adminPort when given, else under /admin on the main port.
 //   PUT  /admin/services/{s}/traffic   {version, previousVersion, percent}  absolute, idempotent
 //   GET  /admin/services/{s}/traffic   current split (404 when never set)
 //   GET  /admin/services/{s}/changes   every applied change, in order
-//   GET  /admin/services/{s}/stats?from=ms&to=ms&interval_s=N   per-version interval buckets
+//   GET  /admin/services/{s}/stats?from=ms&to=ms&interval_s=N   per-version interval buckets; each
+//        bucket's `versions` also holds `flag:<name>=on` / `flag:<name>=off` for the flag sides that saw
+//        requests in it (cpuPct and memoryMb null: a flag side has no process of its own)
 //   GET  /admin/services/{s}/versions  process state, pid, totals, first request / first error time
 //   GET  /admin/services, GET /admin/health
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SERVICE_PATTERN, VERSION_PATTERN, type VersionBehaviour } from './behaviour';
+import { flagBehaviourFor, SERVICE_PATTERN, VERSION_PATTERN, type FlagBehaviour, type VersionBehaviour } from './behaviour';
+import { evaluateFlags, FlagFileWatcher, USER_HEADER, type FlagValue } from './flags';
 import { SandboxService, type TrafficSplit } from './service';
 import { aggregateIntervals } from './stats';
 
@@ -28,6 +34,8 @@ export interface SandboxOptions {
   behaviours?: Record<string, Partial<VersionBehaviour>>;
   /** how long a version no longer routed to keeps running (requests in flight); default 5 s */
   retireAfterMs?: number;
+  /** the file flag provider's JSON file; its flags are evaluated per request with a user ID */
+  flagsFile?: string;
 }
 
 export interface Sandbox {
@@ -102,6 +110,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const retireAfterMs = options.retireAfterMs ?? 5000;
   const services = new Map<string, SandboxService>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const flagFile = options.flagsFile ? new FlagFileWatcher(options.flagsFile) : null;
+  if (flagFile) await flagFile.refresh();
+  const flagBehaviours = new Map<string, FlagBehaviour>();
+
+  async function flagsOf(req: http.IncomingMessage): Promise<FlagValue[]> {
+    const user = req.headers[USER_HEADER];
+    if (!flagFile || typeof user !== 'string' || user === '') return [];
+    return evaluateFlags(await flagFile.current(), user);
+  }
+
+  /** What the flags on for this request do to it: which one fails it (if any), and the added latency. */
+  function flagFault(flags: FlagValue[]): { failedBy: string | null; extraMs: number } {
+    let failedBy: string | null = null;
+    let extraMs = 0;
+    for (const flag of flags) {
+      if (!flag.on) continue;
+      let behaviour = flagBehaviours.get(flag.name);
+      if (!behaviour) flagBehaviours.set(flag.name, (behaviour = flagBehaviourFor(flag.name)));
+      if (failedBy === null && behaviour.errorRate > 0 && Math.random() < behaviour.errorRate) failedBy = flag.name;
+      extraMs += behaviour.extraLatencyMs;
+    }
+    return { failedBy, extraMs };
+  }
 
   function getService(name: string, create: boolean): SandboxService | undefined {
     if (!SERVICE_PATTERN.test(name)) throw new HttpError(400, `service must match ${SERVICE_PATTERN}`);
@@ -176,7 +207,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           log: e.log,
           usageBetween: (a: number, b: number) => e.process.usageBetween(a, b),
         }));
-        return sendJson(res, 200, { service: name, from, to, intervalS, intervals: aggregateIntervals(sources, from, to, intervalS) });
+        const intervals = aggregateIntervals(sources, from, to, intervalS, service?.flagVariants() ?? []);
+        return sendJson(res, 200, { service: name, from, to, intervalS, intervals });
       }
       default:
         throw new HttpError(404, 'not found');
@@ -197,7 +229,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const version = service?.pick() ?? null;
     if (!service || !version) throw new HttpError(503, `no version of ${target.name} is deployed`);
     const entry = service.entry(version);
-    const record = (isError: boolean) => entry.log.record(Date.now(), performance.now() - startedAt, isError);
+    const flags = await flagsOf(req);
+    // one outcome per request, counted for its version and for each flag's side it was on
+    const logs = [entry.log, ...flags.map((f) => service.flagLog(f.name, f.on))];
+    const record = (isError: boolean) => {
+      const at = Date.now();
+      const ms = performance.now() - startedAt;
+      for (const log of logs) log.record(at, ms, isError);
+    };
+    const fault = flagFault(flags);
+    if (fault.extraMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.extraMs));
 
     let port: number;
     try {
@@ -208,6 +249,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     const headers = { ...req.headers, 'x-quad-service': service.name };
     const upstream = http.request({ host: HOST, port, method: req.method, path: target.path, headers, agent }, (up) => {
+      if (fault.failedBy !== null) {
+        // the version did the work; the flag's code path then fails the request
+        let answered = false;
+        const fail = () => {
+          if (answered) return;
+          answered = true;
+          record(true);
+          const text = JSON.stringify({ error: 'internal error', version, flag: fault.failedBy });
+          res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-sandbox-version': version });
+          res.end(text);
+        };
+        up.resume();
+        up.on('end', fail);
+        up.on('error', fail);
+        return;
+      }
       const status = up.statusCode ?? 502;
       res.writeHead(status, { ...up.headers, 'x-sandbox-version': version });
       up.pipe(res);

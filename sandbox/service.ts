@@ -1,7 +1,8 @@
 // One sandbox service: its traffic split (absolute, idempotent, every real change recorded), the
-// versions it has run (process + request log) and the weighted pick the router asks for per request.
+// versions it has run (process + request log), the weighted pick the router asks for per request, and
+// the request logs of each feature flag's two sides (the users it was on for, and off for).
 import { behaviourFor, type VersionBehaviour } from './behaviour';
-import { RequestLog } from './stats';
+import { RequestLog, type VariantSource } from './stats';
 import { VersionProcess } from './version-process';
 
 export interface TrafficSplit {
@@ -29,6 +30,8 @@ export class SandboxService {
   traffic: TrafficSplit | null = null;
   readonly changes: TrafficChange[] = [];
   readonly versions = new Map<string, VersionEntry>();
+  /** per flag name: requests from users it was on for / off for */
+  readonly flags = new Map<string, { on: RequestLog; off: RequestLog }>();
   /** error diffusion: exact proportions, no randomness in who gets which request */
   private credit = 0;
 
@@ -46,6 +49,23 @@ export class SandboxService {
       this.versions.set(version, entry);
     }
     return entry;
+  }
+
+  flagLog(name: string, on: boolean): RequestLog {
+    let logs = this.flags.get(name);
+    if (!logs) {
+      logs = { on: new RequestLog(), off: new RequestLog() };
+      this.flags.set(name, logs);
+    }
+    return on ? logs.on : logs.off;
+  }
+
+  /** Stats keys `flag:<name>=on` / `flag:<name>=off` (versions cannot hold ':' or '=', so no clash). */
+  flagVariants(): VariantSource[] {
+    return [...this.flags].flatMap(([name, logs]) => [
+      { key: `flag:${name}=on`, log: logs.on },
+      { key: `flag:${name}=off`, log: logs.off },
+    ]);
   }
 
   /** Sets the split. Returns the change, or null when the split already was exactly this. */

@@ -1,5 +1,5 @@
-// Pure parts of the sandbox: behaviour from the version string, the request log and interval aggregates.
-import { behaviourFor, BAD_ERROR_RATE, SLOW_EXTRA_MS } from './behaviour';
+// Pure parts of the sandbox: behaviour from the version string or flag name, the request log and interval aggregates.
+import { behaviourFor, flagBehaviourFor, BAD_ERROR_RATE, SLOW_EXTRA_MS } from './behaviour';
 import { aggregateIntervals, intervalEdges, RequestLog } from './stats';
 
 describe('behaviourFor', () => {
@@ -10,6 +10,19 @@ describe('behaviourFor', () => {
     expect(behaviourFor('v1.2.4-bad-slow')).toMatchObject({ errorRate: 0.08, extraLatencyMs: 300 });
     expect(behaviourFor('v1.2.4-badger')).toMatchObject({ errorRate: 0 });
     expect(behaviourFor('v1.2.4', { errorRate: 0.5 })).toMatchObject({ errorRate: 0.5 });
+  });
+});
+
+describe('flagBehaviourFor', () => {
+  it('reads bad and slow markers from the flag name split on - _ . +', () => {
+    expect(flagBehaviourFor('dark_mode')).toEqual({ errorRate: 0, extraLatencyMs: 0 });
+    expect(flagBehaviourFor('dark_mode_bad')).toEqual({ errorRate: BAD_ERROR_RATE, extraLatencyMs: 0 });
+    expect(flagBehaviourFor('new-checkout-bad')).toEqual({ errorRate: BAD_ERROR_RATE, extraLatencyMs: 0 });
+    expect(flagBehaviourFor('search.SLOW')).toEqual({ errorRate: 0, extraLatencyMs: SLOW_EXTRA_MS });
+    expect(flagBehaviourFor('promo+bad+slow')).toEqual({ errorRate: BAD_ERROR_RATE, extraLatencyMs: SLOW_EXTRA_MS });
+    // a marker is a whole part of the name, not a substring
+    expect(flagBehaviourFor('badge_colors')).toEqual({ errorRate: 0, extraLatencyMs: 0 });
+    expect(flagBehaviourFor('slowdown-banner')).toEqual({ errorRate: 0, extraLatencyMs: 0 });
   });
 });
 
@@ -39,6 +52,32 @@ describe('RequestLog + aggregateIntervals', () => {
     expect(first.versions.v1).toEqual({ requests: 100, errors: 10, latencyP95Ms: 95, cpuPct: 15, memoryMb: 55 });
     expect(second).toMatchObject({ from: 12_000, to: 14_000, at: 14_000 });
     expect(second.versions.v1).toEqual({ requests: 0, errors: 0, latencyP95Ms: null, cpuPct: null, memoryMb: null });
+  });
+
+  it('adds flag variants with the same p95, no CPU or memory, and only in intervals where they saw requests', () => {
+    const versionLog = new RequestLog();
+    const on = new RequestLog();
+    const off = new RequestLog();
+    for (let i = 1; i <= 20; i += 1) {
+      versionLog.record(10_000 + i, i, i === 20);
+      (i % 4 === 0 ? on : off).record(10_000 + i, i, i === 20);
+    }
+    const [first, second] = aggregateIntervals(
+      [{ version: 'v1', log: versionLog, usageBetween: () => [] }],
+      10_000,
+      14_000,
+      2,
+      [
+        { key: 'flag:f=on', log: on },
+        { key: 'flag:f=off', log: off },
+      ],
+    );
+    // on: 4, 8, 12, 16, 20 ms (20 an error); off: the other 15, p95 of 1..19 without multiples of 4
+    expect(first.versions['flag:f=on']).toEqual({ requests: 5, errors: 1, latencyP95Ms: 20, cpuPct: null, memoryMb: null });
+    expect(first.versions['flag:f=off']).toEqual({ requests: 15, errors: 0, latencyP95Ms: 19, cpuPct: null, memoryMb: null });
+    expect(first.versions.v1).toMatchObject({ requests: 20, errors: 1, latencyP95Ms: 19 });
+    // an interval without requests keeps the version (zeros) but has no flag sides at all
+    expect(Object.keys(second.versions)).toEqual(['v1']);
   });
 
   it('keeps records in time order when they finish out of order, and drops them after the retention', () => {

@@ -1,7 +1,8 @@
 // Per-version request records and their interval aggregates, measured at the router the way a load
 // balancer sees them (latency to the last byte, errors = 5xx or no answer). Raw records are kept for a
 // retention window so any [from, to) / interval the metrics provider asks for is answered exactly;
-// p95 comes from an HDR histogram built per interval.
+// p95 comes from an HDR histogram built per interval. Flag variants (the requests a flag was on / off
+// for) keep logs of their own and are aggregated the same way.
 import * as hdr from 'hdr-histogram-js';
 import type { SideAggregate } from '../workflows/types';
 import type { UsageSample } from './version-process';
@@ -94,11 +95,37 @@ export function intervalEdges(from: number, to: number, intervalS: number): Arra
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
+/** A slice of requests with no process of its own, e.g. the users a flag is on for. */
+export interface VariantSource {
+  /** the key in IntervalBucket.versions, e.g. flag:dark_mode=on */
+  key: string;
+  log: RequestLog;
+}
+
+type Histogram = ReturnType<typeof hdr.build>;
+
+function requestsBetween(histogram: Histogram, log: RequestLog, from: number, to: number) {
+  histogram.reset();
+  let requests = 0;
+  let errors = 0;
+  log.forEachBetween(from, to, (latencyMs, isError) => {
+    requests += 1;
+    if (isError) errors += 1;
+    histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+  });
+  return { requests, errors, latencyP95Ms: requests > 0 ? round1(histogram.getValueAtPercentile(95) / 1000) : null };
+}
+
+/**
+ * Every version in every interval (with zeros when it got nothing), plus each variant in the intervals
+ * where it saw requests: a variant without requests is absent, so a reader takes that side as no data.
+ */
 export function aggregateIntervals(
   sources: VersionSource[],
   from: number,
   to: number,
   intervalS: number,
+  variants: VariantSource[] = [],
 ): IntervalBucket[] {
   // microseconds, 3 significant digits: p95 to 0.1 % of its value
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
@@ -106,22 +133,16 @@ export function aggregateIntervals(
     return intervalEdges(from, to, intervalS).map(([start, end]) => {
       const versions: Record<string, SideAggregate> = {};
       for (const source of sources) {
-        histogram.reset();
-        let requests = 0;
-        let errors = 0;
-        source.log.forEachBetween(start, end, (latencyMs, isError) => {
-          requests += 1;
-          if (isError) errors += 1;
-          histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
-        });
         const usage = source.usageBetween(start, end);
         versions[source.version] = {
-          requests,
-          errors,
-          latencyP95Ms: requests > 0 ? round1(histogram.getValueAtPercentile(95) / 1000) : null,
+          ...requestsBetween(histogram, source.log, start, end),
           cpuPct: usage.length > 0 ? round1(usage.reduce((s, u) => s + u.cpuPct, 0) / usage.length) : null,
           memoryMb: usage.length > 0 ? round1(usage.reduce((s, u) => s + u.rssMb, 0) / usage.length) : null,
         };
+      }
+      for (const variant of variants) {
+        const side = requestsBetween(histogram, variant.log, start, end);
+        if (side.requests > 0) versions[variant.key] = { ...side, cpuPct: null, memoryMb: null };
       }
       return { from: start, to: end, at: end, versions };
     });

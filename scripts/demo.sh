@@ -110,9 +110,14 @@ tsx scripts/dev-server.ts
 UI="$(node -e 'const y=require("js-yaml");const s=y.load(require("fs").readFileSync("temporal-dev.yml","utf8"));process.stdout.write(`http://${s.ip}:${s.ui_port}`)')"
 
 say "4/6 the sandbox: checkout $BASE on 127.0.0.1:$SANDBOX_PORT with $LOAD_RPS requests/s of load"
+# the flag file the config's file flag provider writes (paths in config are relative to the repo root):
+# the sandbox applies those flags per user and reports each flag's on / off side
+FLAGS_FILE="$(node -e 'const y=require("js-yaml");const c=y.load(require("fs").readFileSync(process.env.QUAD_CONFIG,"utf8"));const p=c.providers?.file_flags?.path;if(p)process.stdout.write(require("path").resolve(p))')"
+flag_args=()
+[ -n "$FLAGS_FILE" ] && flag_args=(--flags-file "$FLAGS_FILE")
 : >"$data/sandbox.log"
 nohup node --import tsx sandbox/main.ts --port "$SANDBOX_PORT" --serve "checkout=$BASE" --load-rps "$LOAD_RPS" --load-max-s 3600 \
-  >>"$data/sandbox.log" 2>&1 </dev/null &
+  ${flag_args[@]+"${flag_args[@]}"} >>"$data/sandbox.log" 2>&1 </dev/null &
 echo $! >"$data/demo-sandbox.pid"
 wait_for_log sandbox "$data/sandbox.log" '"sandbox":"up"' "$data/demo-sandbox.pid" 'sandbox/main.ts' 30
 note "sandbox up (pid $(cat "$data/demo-sandbox.pid")), log .data/sandbox.log"

@@ -110,10 +110,21 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** The sandbox on a free port serving `serve` (e.g. { checkout: 'v1.2.2' }), with load when `loadRps` is set. */
-export async function startSandboxProcess(opts: { serve: Record<string, string>; loadRps?: number; loadMaxS?: number; port?: number }): Promise<SandboxProcess> {
+/**
+ * The sandbox on a free port serving `serve` (e.g. { checkout: 'v1.2.2' }), with load when `loadRps` is set.
+ * `flagsFile` (the config's providers.file_flags.path) makes it apply those flags per user and report
+ * their on / off sides in its stats.
+ */
+export async function startSandboxProcess(opts: {
+  serve: Record<string, string>;
+  loadRps?: number;
+  loadMaxS?: number;
+  port?: number;
+  flagsFile?: string;
+}): Promise<SandboxProcess> {
   const args = ['--port', String(opts.port ?? 0), ...Object.entries(opts.serve).flatMap(([s, v]) => ['--serve', `${s}=${v}`])];
   if (opts.loadRps) args.push('--load-rps', String(opts.loadRps), '--load-max-s', String(opts.loadMaxS ?? 3600));
+  if (opts.flagsFile) args.push('--flags-file', opts.flagsFile);
   const child = startChild('sandbox/main.ts', args, process.env);
   const m = await waitForOutput(child, /^\{"sandbox":"up".*$/m, 'sandbox', 30_000);
   const { url } = JSON.parse(m[0]) as { url: string };
