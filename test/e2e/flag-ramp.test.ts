@@ -82,3 +82,64 @@ test('a ramp rolled back mid-stage restores the flag exactly as it was', async (
   expect(result.status).toBe('rolled_back');
   expect(JSON.parse(readFileSync(flags, 'utf8'))).toEqual({ flags: { dark_mode: prior, other_flag: { enabled: false, rolloutPercent: null } } });
 });
+
+describe('judged by variant (feature_flag.watch: variants): users with the flag on against users with it off', () => {
+  let own: SandboxProcess;
+  let sub: string;
+  let flags: string;
+
+  beforeAll(async () => {
+    sub = join(dir.path, 'variants');
+    mkdirSync(sub);
+    flags = join(sub, 'flags.json');
+    // a sandbox of its own that evaluates this folder's flag file for every request's user
+    own = await startSandboxProcess({ serve: { checkout: 'v1.2.2' }, loadRps: 150, loadMaxS: 300, flagsFile: flags });
+  });
+  afterAll(() => own?.stop());
+
+  /** one config for both tests (workers on one queue share it); a plan per flag */
+  function variantConfig(): { file: string; taskQueue: string } {
+    const taskQueue = `e2e-flag-variants-${process.pid}`;
+    const file = writeStackConfig(sub, { sandboxUrl: own.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages: [{ traffic_percent: 100 }], dataDir: sub });
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    const plan = { service: 'checkout', watch: 'variants', rollout_plan: [{ users_percent: 10, duration_minutes: 0.15 }, { users_percent: 100 }] };
+    // `new_checkout_bad`: the sandbox fails 8 % of the requests of users who have it on
+    doc.flags = { new_checkout: plan, new_checkout_bad: plan };
+    writeFileSync(file, JSON.stringify(doc));
+    return { file, taskQueue };
+  }
+
+  let cfg: { file: string; taskQueue: string };
+  beforeAll(async () => {
+    cfg = variantConfig();
+    workers.push(await startWorkerProcess({ configFile: cfg.file, address: env.address, taskQueue: cfg.taskQueue, bundle }));
+  });
+
+  test('a healthy flag passes 10 % on its on/off comparison and reaches 100 %', async () => {
+    const rel = new Releases(env.client, loadConfig(cfg.file), cfg.taskQueue);
+    await rel.flagRamp({ flag: 'new_checkout', requestedBy: 'ana', source: 'cli' });
+    const result = await rel.result('flag:new_checkout');
+    expect(result).toMatchObject({ status: 'succeeded', trafficPercent: 100 });
+    expect(result.lastVerdict?.verdict).toBe('PASS');
+    // the verdict compared the two sides of the flag, not the service as a whole
+    expect(result.lastVerdict?.explanation).toMatch(/error rate .* vs baseline /);
+    expect(JSON.parse(readFileSync(flags, 'utf8')).flags.new_checkout).toMatchObject({ enabled: true, rolloutPercent: 100 });
+  });
+
+  test('a bad flag is caught at 10 % — its users\' error rate against everyone else\'s — and removed again', async () => {
+    const rel = new Releases(env.client, loadConfig(cfg.file), cfg.taskQueue);
+    const t0 = Date.now();
+    await rel.flagRamp({ flag: 'new_checkout_bad', requestedBy: 'ana', source: 'cli' });
+    const result = await rel.result('flag:new_checkout_bad');
+    expect(result.status).toBe('rolled_back');
+    expect(result.reason).toMatch(/error rate \d+(\.\d+)? % \(\d+\/\d+\).* vs baseline \d+(\.\d+)? % \(\d+\/\d+\)/);
+    const s = await rel.status('flag:new_checkout_bad');
+    const breach = s.timeline.find((t) => /breach/.test(t.event));
+    console.log(`bad flag judged by variant: rolled back ${Date.now() - t0} ms after the ramp started; ${result.reason}`);
+    expect(breach).toBeDefined();
+    // it did not exist before the ramp, so undo removed it; the healthy flag is untouched
+    const after = JSON.parse(readFileSync(flags, 'utf8')).flags;
+    expect(after.new_checkout_bad).toBeUndefined();
+    expect(after.new_checkout).toMatchObject({ enabled: true, rolloutPercent: 100 });
+  });
+});
