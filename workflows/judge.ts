@@ -203,9 +203,20 @@ function scanConfidence(logEvidence: number): number {
 function absoluteBar(criteria: Criteria, b: SideAggregate | null): number | null {
   if (criteria.errorRateMaxPct === undefined) return null;
   const abs = criteria.errorRateMaxPct / 100;
-  const now = b && b.requests > 0 && b.errors > 0 ? binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) : 0;
-  const bar = Math.max(abs, now);
+  const bar = Math.max(abs, raisedBy(b, abs));
   return bar > 0 && bar < 1 ? bar : null;
+}
+
+/**
+ * What an interval's baseline raises a bar to: nothing (0) unless its rate is clearly above the bar
+ * (its lower confidence bound is), and then as high as that rate may be (its upper bound). Raising
+ * only to the lower bound would hold a canary exactly as bad as the shared incident above the bar:
+ * during a burst both sides are at, say, 13 %, and a lower bound of 10 % makes the canary look worse.
+ */
+function raisedBy(b: SideAggregate | null, bar: number): number {
+  if (!b || b.requests <= 0 || b.errors <= 0) return 0;
+  if (binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) <= bar) return 0;
+  return binomialUpperBound(b.errors, b.requests, BASELINE_DELTA);
 }
 
 interface ErrorReference {
@@ -227,8 +238,7 @@ function errorReference(criteria: Criteria, pooled: { requests: number; errors: 
     const longRun = binomialUpperBound(pooled.errors, pooled.requests, BASELINE_DELTA);
     // Only an interval whose baseline is clearly worse (its lower bound above the long-run bound)
     // moves the bar: one unlucky error among few baseline requests does not.
-    const now = b && b.requests > 0 && b.errors > 0 ? binomialLowerBound(b.errors, b.requests, BASELINE_DELTA) : 0;
-    rel = criteria.errorRateMaxRatio * Math.max(longRun, now);
+    rel = criteria.errorRateMaxRatio * Math.max(longRun, raisedBy(b, longRun));
   }
   if (abs === null && rel === null) return null;
   const limit = Math.min(abs ?? Infinity, rel ?? Infinity);
