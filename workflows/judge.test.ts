@@ -414,6 +414,16 @@ describe('other scenario kinds (synthetic, seeded)', () => {
     expect(v).toMatchObject({ verdict: 'PASS' });
   });
 
+  it.each(seeds)('canary alternating between fine and 2.3× the baseline\'s p95 every interval (50 requests): FAIL at the end of the window (seed %i)', (seed) => {
+    // Over the 1.25× limit in only half the intervals, so the sign test sees nothing, and every first
+    // difference is a jump, so the guard's noise scale learns the flapping itself. By how far it is over
+    // against how little it is under, the window's signed-rank look sees it.
+    const v = releaseVerdict(windowOf(90, seed, () => steady(450), (t) => ({ ...steady(50), latency: (t + seed) % 2 ? 276 : 120 })));
+    expect(v.verdict).toBe('FAIL');
+    // (when the noise happens to let the guard see it first, so much the better)
+    expect(v.explanation).toMatch(/p95 latency .* vs baseline .*limit 1\.25×(; above the limit in 45 of 90 intervals)?, \d+\.\d % confident it is above the limit|p95 latency .*limit 1\.25×; \d+\.\d % confident/);
+  });
+
   it.each(seeds)('memory leak (canary +1.5 % an interval vs flat baseline): FAIL soon after it passes 1.5× (seed %i)', (seed) => {
     // 1.5× is reached at t = 33.3
     const v = releaseVerdict(windowOf(90, seed, () => steady(1_800), (t) => ({ ...steady(200), memory: 500 * (1 + 0.015 * t) })));

@@ -27,6 +27,7 @@ import {
   binomialUpperTail,
   canaryErrorShare,
   rateRatioUpperTail,
+  signedRankUpperTail,
   type RateStratum,
   cusumStep,
   logAddExp,
@@ -72,6 +73,8 @@ const BASELINE_DELTA = 0.01;
  * The streaming guard, which looks every interval, keeps SEQUENTIAL_ALPHA.
  */
 export const FINAL_CONFIDENCE = 0.9;
+/** the signed-rank look needs this many intervals with the metric (its normal tail is rough below) */
+const MIN_RANK_INTERVALS = 10;
 /** how many recent standardised differences the noise estimate keeps (bounds the state size) */
 const NOISE_MEMORY = 180;
 
@@ -684,10 +687,15 @@ function windowTests(samples: IntervalSample[], criteria: Criteria): MetricFindi
   for (const [, spec] of continuousSpecs(criteria)) {
     const obs = samples.map((s) => spec.observe(s)).filter((o): o is ContinuousObservation => o !== null);
     if (obs.length === 0) continue;
-    // Sign test on the per-interval excess: scale-free and blind to how wild any one interval is.
-    const above = obs.filter((o) => o.excess > 0).length;
-    const p = binomialUpperTail(above, obs.length, 0.5);
-    const breach = p <= WINDOW_ALPHA && median(obs.map((o) => o.excess)) > 0;
+    // Sign test on the per-interval excess: scale-free and blind to how wild any one interval is. And a
+    // signed-rank test, which also weighs by how far: a canary that flaps between fine and far over the
+    // limit is over it in only half the intervals. Bonferroni over the two.
+    const excess = obs.map((o) => o.excess);
+    const above = excess.filter((x) => x > 0).length;
+    const pSign = median(excess) > 0 ? binomialUpperTail(above, obs.length, 0.5) : 1;
+    const pRank = obs.length >= MIN_RANK_INTERVALS ? signedRankUpperTail(excess) : 1;
+    const p = Math.min(1, 2 * Math.min(pSign, pRank));
+    const breach = p <= WINDOW_ALPHA;
     const w = METRIC_WORDS[spec.metric];
     const cMed = median(obs.map((o) => o.canary));
     const bMed = median(obs.map((o) => o.baseline).filter((x) => Number.isFinite(x)));

@@ -2,6 +2,7 @@
 // forms) and against second, naive implementations.
 import { rng } from '../test/support/prng';
 import {
+  signedRankUpperTail,
   bernoulliLogLR,
   binomialLowerBound,
   binomialSumUpperTail,
@@ -259,6 +260,22 @@ describe('sums of binomials and the paired rate-ratio test', () => {
       if (rateRatioUpperTail(strata, 2).p <= alpha) rejections++;
     }
     expect(rejections / runs).toBeLessThanOrEqual(alpha + 0.02);
+  });
+});
+
+describe('signed-rank test', () => {
+  it('matches the exact null distribution for small samples', () => {
+    // five positive values: only 1 of the 2^5 sign patterns has every rank positive
+    expect(signedRankUpperTail([1, 2, 3, 4, 5])).toBeCloseTo(1 / 32, 10);
+    // ranks 1..4, the smallest negative: W+ = 9; P(W+ >= 9) = 2/16
+    expect(signedRankUpperTail([-1, 2, 3, 4])).toBeCloseTo(2 / 16, 10);
+    expect(signedRankUpperTail([-1, -2, -3])).toBeCloseTo(1, 10);
+  });
+  it('sees a series above 0 half the time by a lot, below it the other half by a little', () => {
+    const flapping = Array.from({ length: 90 }, (_, i) => (i % 2 ? 0.6 : -0.22));
+    expect(signedRankUpperTail(flapping)).toBeLessThan(1e-3);
+    expect(signedRankUpperTail(flapping.map((x) => -x))).toBeGreaterThan(0.99);
+    expect(signedRankUpperTail([0, 0, 0])).toBe(1);
   });
 });
 

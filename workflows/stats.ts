@@ -4,11 +4,24 @@
 import betainc from '@stdlib/math-base-special-betainc';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import wilcoxon from '@stdlib/stats-wilcoxon';
 
 /**
  * P(X >= k) for X ~ Binomial(n, p): the one-sided exact binomial test's p-value. Computed as the
  * regularized incomplete beta I_p(k, n-k+1), not 1 - CDF, so tiny tails keep their precision.
  */
+/**
+ * One-sided Wilcoxon signed-rank p-value that the values are centred above 0 (exact below 50 values,
+ * normal approximation with continuity correction above). Unlike the sign test it weighs how far each
+ * value is from 0, by rank, so a series that is above 0 half of the time by a lot and below it the
+ * other half by a little is seen; by ranks, one wild value still counts as one rank.
+ */
+export function signedRankUpperTail(values: readonly number[]): number {
+  const nonZero = values.filter((v) => v !== 0 && Number.isFinite(v));
+  if (nonZero.length === 0) return 1;
+  return wilcoxon([...nonZero], { alternative: 'greater' }).pValue;
+}
+
 export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k <= 0) return 1;
   if (k > n) return 0;
