@@ -143,8 +143,8 @@ export function newGuardState(horizonIntervals?: number): GuardState {
     errorsLimit: newScan(),
     baseline: { requests: 0, errors: 0 },
     errorsRelative: newScan(),
-    latencyAbsolute: newCheck(1),
-    latencyRelative: newCheck(1),
+    latencyAbsolute: newCheck(2),
+    latencyRelative: newCheck(2),
     cpuAbsolute: newCheck(2),
     memoryRelative: newCheck(1),
   };
@@ -356,6 +356,20 @@ function latencyVar(n: number): number {
   return 1 / Math.max(n, 1);
 }
 
+/**
+ * The series the latency noise scale is learnt from: the baseline's own log p95 (per unit of its
+ * variance shape) whenever it reports, the canary's only when it does not. Learning it from the canary
+ * would let a canary that flaps between fine and far over the limit teach the check that such jumps are
+ * noise. Two slots, so a difference is only ever taken within one side.
+ */
+function latencyNoise(s: IntervalSample, cv: number, canaryShape: number): ([number, number] | null)[] {
+  const bv = s.baseline?.latencyP95Ms;
+  if (s.baseline && bv != null && bv > 0 && s.baseline.requests > 0) {
+    return [[log(bv), latencyVar(s.baseline.requests) + LATENCY_FLOOR_VARIANCE], null];
+  }
+  return [null, [log(cv), canaryShape]];
+}
+
 function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpec][] {
   const specs: [keyof GuardState & string, ContinuousSpec][] = [];
   if (c.latencyP95MaxMs !== undefined) {
@@ -370,11 +384,12 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
         // A burst or load peak that lifts the previous version over the limit too is the environment,
         // not the release: while the baseline is above the limit the canary is held to the baseline
         // (and the comparison carries the baseline's noise as well).
+        const noise = latencyNoise(s, cv, v);
         if (bv != null && bv > limit) {
           const vb = v + latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE;
-          return { excess: log(cv / bv), varShape: vb, noise: [[log(cv), v]], canary: cv, baseline: bv };
+          return { excess: log(cv / bv), varShape: vb, noise, canary: cv, baseline: bv };
         }
-        return { excess: log(cv / limit), varShape: v, noise: [[log(cv), v]], canary: cv, baseline: bv ?? NaN };
+        return { excess: log(cv / limit), varShape: v, noise, canary: cv, baseline: bv ?? NaN };
       },
     }]);
   }
@@ -389,7 +404,7 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
         if (s.canary.requests <= 0 || s.baseline.requests <= 0) return null;
         const v = latencyVar(s.canary.requests) + latencyVar(s.baseline.requests) + LATENCY_FLOOR_VARIANCE;
         const d = log(cv / bv);
-        return { excess: d - log(limit), varShape: v, noise: [[d, v]], canary: cv, baseline: bv };
+        return { excess: d - log(limit), varShape: v, noise: latencyNoise(s, cv, latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE), canary: cv, baseline: bv };
       },
     }]);
   }
