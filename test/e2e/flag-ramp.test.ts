@@ -134,9 +134,10 @@ describe('judged by variant (feature_flag.watch: variants): users with the flag 
     expect(result.status).toBe('rolled_back');
     expect(result.reason).toMatch(/error rate \d+(\.\d+)? % \(\d+\/\d+\).* vs baseline \d+(\.\d+)? % \(\d+\/\d+\)/);
     const s = await rel.status('flag:new_checkout_bad');
-    const breach = s.timeline.find((t) => /breach/.test(t.event));
-    console.log(`bad flag judged by variant: rolled back ${Date.now() - t0} ms after the ramp started; ${result.reason}`);
-    expect(breach).toBeDefined();
+    // the guard's breach (a few seconds in, here), or on a slow machine the judge at the window's end
+    const decided = s.timeline.find((t) => t.event === 'breach' || t.event === 'verdict FAIL');
+    console.log(`bad flag judged by variant: rolled back ${Date.now() - t0} ms after the ramp started (${decided?.event}); ${result.reason}`);
+    expect(decided).toBeDefined();
     // it did not exist before the ramp, so undo removed it; the healthy flag is untouched
     const after = JSON.parse(readFileSync(flags, 'utf8')).flags;
     expect(after.new_checkout_bad).toBeUndefined();
