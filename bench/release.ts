@@ -10,12 +10,21 @@
 // Per run it also shows how many guard polls it took and what each poll saw on the canary, read back
 // from the sandbox's stats over the guard's own intervals (aligned at the watch start).
 //
-// Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25).
+// BENCH_FLAG=1: the same for a bad feature flag instead of a bad version (`checkout_redesign_bad`: the
+// sandbox fails 8 % of the requests of users who have it on), ramped to BENCH_CANARY_PCT % of users and
+// judged by variant (users with the flag on against those with it off):
+//   detection = the flag is on for its users (the timeline's 'shifted') → the workflow decides
+//   rollback  = that decision → the flag is back as it was (the timeline's 'undone' flag entry, i.e. the
+//               file provider has renamed the restored file into place)
+//
+// Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25), BENCH_FLAG.
 // Why these: detection within one poll needs enough canary requests per poll for the guard (false-alarm
 // bound 3 %) to tell 8 % errors from the 1 % limit. 200 requests a poll (16 errors expected) is caught on
 // the first poll; at 1 s and 300 rps (83 a poll, 6.6 errors expected) a poll with 3–4 errors is not
 // conclusive: 1 or 2 runs in 10 take a second or third poll (4 in 10 with the earlier bound of 1 %).
 import '../test/support/quiet-runtime';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { localEnv } from '../test/support/temporal-env';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../test/support/stack';
 import { loadConfig } from '../config/load';
@@ -26,8 +35,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const POLL_S = Number(process.env.BENCH_POLL_S ?? 2);
 const RPS = Number(process.env.BENCH_RPS ?? 400);
 const CANARY_PCT = Number(process.env.BENCH_CANARY_PCT ?? 25);
+const FLAG_MODE = process.env.BENCH_FLAG === '1';
 const BASE = 'v1.2.2';
 const SERVICE = 'checkout';
+const FLAG = 'checkout_redesign_bad';
 
 interface Run {
   version: string;
@@ -85,6 +96,35 @@ async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): 
   };
 }
 
+/** One ramp of the bad flag; it did not exist before, so undo deletes it again and the next run starts clean. */
+async function oneFlagRun(rel: Releases, sandbox: SandboxProcess, n: number): Promise<Run> {
+  const id = `flag:${FLAG}`;
+  await rel.flagRamp({ flag: FLAG, requestedBy: 'bench', source: 'cli' });
+  const result: ReleaseResult = await rel.result(id);
+  const status: ReleaseStatus = await rel.status(id);
+  const at = (event: string, detail?: string) => status.timeline.find((e) => e.event === event && (detail === undefined || e.detail === detail))?.at ?? null;
+  const shiftedAt = at('shifted');
+  const decidedAt = at('breach') ?? at('verdict FAIL');
+  const restoredAt = at('undone', 'flag');
+  if (!decidedAt || !shiftedAt || !restoredAt) {
+    throw new Error(`${FLAG} run ${n}: ${result.status}, incomplete evidence (on ${shiftedAt}, decided ${decidedAt}, restored ${restoredAt}): ${result.reason}`);
+  }
+  const polls = status.lastVerdict?.intervals ?? 0;
+  const params = new URLSearchParams({ from: String(shiftedAt), to: String(shiftedAt + Math.max(polls, 1) * POLL_S * 1000), interval_s: String(POLL_S) });
+  const stats = await getJson<StatsResponse>(`${sandbox.url}/admin/services/${SERVICE}/stats?${params}`);
+  const on = `flag:${FLAG}=on`;
+  const perPoll = stats.intervals.map((i) => ({ requests: i.versions[on]?.requests ?? 0, errors: i.versions[on]?.errors ?? 0 }));
+  return {
+    version: `${FLAG} #${n}`,
+    status: result.status,
+    detectionS: (decidedAt - shiftedAt) / 1000,
+    rollbackS: (restoredAt - decidedAt) / 1000,
+    polls,
+    perPoll,
+    breach: at('breach') ? 'guard' : 'window judge',
+  };
+}
+
 async function main() {
   const dir = tempDir('quad-bench-release-');
   let sandbox: SandboxProcess | undefined;
@@ -92,23 +132,33 @@ async function main() {
   const env = await localEnv();
   try {
     let bundle: string;
-    [sandbox, bundle] = await Promise.all([startSandboxProcess({ serve: { [SERVICE]: BASE }, loadRps: RPS, loadMaxS: 3600 }), bundleFile(dir.path)]);
+    const flagsFile = join(dir.path, 'flags.json');
+    [sandbox, bundle] = await Promise.all([
+      startSandboxProcess({ serve: { [SERVICE]: BASE }, loadRps: RPS, loadMaxS: 3600, ...(FLAG_MODE ? { flagsFile } : {}) }),
+      bundleFile(dir.path),
+    ]);
     const taskQueue = `bench-release-${process.pid}`;
     // a canary window far longer than detection: the guard, not the window's end, must catch it
     const configFile = writeStackConfig(dir.path, {
       sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: POLL_S, minRequests: 100, dataDir: dir.path,
       stages: [{ traffic_percent: CANARY_PCT, duration_minutes: 2 }, { traffic_percent: 100 }],
     });
+    if (FLAG_MODE) {
+      // writeStackConfig puts the file flag provider at <dataDir>/flags.json, the file the sandbox reads
+      const doc = JSON.parse(readFileSync(configFile, 'utf8'));
+      doc.flags = { [FLAG]: { service: SERVICE, watch: 'variants', rollout_plan: [{ users_percent: CANARY_PCT, duration_minutes: 2 }, { users_percent: 100 }] } };
+      writeFileSync(configFile, JSON.stringify(doc));
+    }
     worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
     const rel = new Releases(env.client, loadConfig(configFile), taskQueue);
     const perPollCanary = (RPS * CANARY_PCT * POLL_S) / 100;
-    console.log(`bench:release  dev server ${env.address}, sandbox ${sandbox.url}`);
-    console.log(`  load ${RPS} rps, canary ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`);
+    console.log(`bench:release${FLAG_MODE ? ` (flag ${FLAG}, judged by variant)` : ''}  dev server ${env.address}, sandbox ${sandbox.url}`);
+    console.log(`  load ${RPS} rps, ${FLAG_MODE ? 'flag on for' : 'canary'} ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`);
     // settle: the baseline has a few intervals of history before the first release
     await new Promise((r) => setTimeout(r, 2000));
     const runs: Run[] = [];
     for (let n = 1; n <= RUNS; n++) {
-      const r = await oneRun(rel, sandbox, `v1.3.${n}-bad`);
+      const r = FLAG_MODE ? await oneFlagRun(rel, sandbox, n) : await oneRun(rel, sandbox, `v1.3.${n}-bad`);
       runs.push(r);
       const seen = r.perPoll.map((p, i) => `#${i + 1} ${p.errors}/${p.requests}`).join(', ');
       console.log(`  run ${String(n).padStart(2)} ${r.version.padEnd(12)} ${r.status}: detection ${f2(r.detectionS)} s (${r.breach}, ${r.polls} poll${r.polls === 1 ? '' : 's'}: canary errors/requests ${seen}), rollback ${f2(r.rollbackS)} s`);
@@ -119,7 +169,7 @@ async function main() {
     console.log(`  ${rolledBack}/${runs.length} rolled back; polls to detect: median ${median(runs.map((r) => r.polls))}, max ${Math.max(...runs.map((r) => r.polls))}`);
     console.log(`  detection: median ${f2(median(d))} s, max ${f2(Math.max(...d))} s (target ≤ poll + 1 s = ${POLL_S + 1} s)`);
     console.log(`  rollback:  median ${f2(median(rb))} s, max ${f2(Math.max(...rb))} s (target ≤ 1 s)`);
-    console.log(`summary poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`);
+    console.log(`summary ${FLAG_MODE ? 'flag=1 ' : ''}poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`);
   } finally {
     await worker?.stop();
     await sandbox?.stop();
