@@ -303,6 +303,18 @@ function releaseVerdict(samples: IntervalSample[], c: Criteria = stage): { verdi
   return { verdict: v.verdict, at: v.verdict === 'FAIL' ? samples.length - 1 : null, explanation: v.explanation };
 }
 
+/** 90 intervals alternating false / true (starting false) in runs of 1..longestRun intervals */
+function flaps(r: () => number, longestRun: number): boolean[] {
+  const out: boolean[] = [];
+  let state = false;
+  while (out.length < 90) {
+    const run = 1 + Math.floor(r() * longestRun);
+    for (let i = 0; i < run; i++) out.push(state);
+    state = !state;
+  }
+  return out;
+}
+
 const steady = (requests: number, errorRate = 0.002): Behaviour => ({ requests, errorRate, latency: 120, cpu: 55, memory: 500 });
 
 describe('end-of-window decision (burden of proof on safety)', () => {
@@ -396,14 +408,7 @@ describe('other scenario kinds (synthetic, seeded)', () => {
   });
 
   it.each(seeds)('flapping canary (p95 0.85×/1.2×, CPU ±10, errors 0/2× the baseline in runs of 1–3 intervals): PASS (seed %i)', (seed) => {
-    const r = rng(seed * 104729);
-    const high: boolean[] = [];
-    let state = false;
-    while (high.length < 90) {
-      const run = 1 + Math.floor(r() * 3);
-      for (let i = 0; i < run; i++) high.push(state);
-      state = !state;
-    }
+    const high = flaps(rng(seed * 104729), 3);
     const v = releaseVerdict(windowOf(90, seed, () => steady(1_800), (t) => ({
       requests: 200,
       errorRate: high[t] ? 0.004 : 0,
@@ -418,14 +423,7 @@ describe('other scenario kinds (synthetic, seeded)', () => {
     // The guard's noise scale is learnt from the baseline's p95. Learnt from the canary's, the jumps of
     // the flapping itself passed for noise and the guard stayed quiet in most of these windows.
     const caught = Array.from({ length: 10 }, (_, i) => i + 1).filter((seed) => {
-      const r = rng(seed * 911);
-      const bad: boolean[] = [];
-      let high = false;
-      while (bad.length < 90) {
-        const run = 1 + Math.floor(r() * 2);
-        for (let i = 0; i < run; i++) bad.push(high);
-        high = !high;
-      }
+      const bad = flaps(rng(seed * 911), 2);
       const samples = windowOf(90, seed, () => steady(450), (t) => ({ ...steady(50), latency: bad[t] ? 264 : 120 }));
       let state = newGuardState(90);
       for (let t = 0; t < 45; t++) {
