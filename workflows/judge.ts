@@ -6,16 +6,18 @@
 // average is the alarm (valid under a look every interval: each is a mixture of likelihood ratios over
 // change points and alternatives — Shiryaev–Roberts sums — so Ville's inequality bounds its false
 // alarms). (a) Against min(absolute limit, ratio × baseline), the baseline's rate at an upper
-// confidence bound over everything seen so far, both raised for an interval whose baseline is clearly
-// worse (a shared incident). (b) Paired: each interval's errors split between canary and baseline;
+// confidence bound over everything seen so far, both raised (to the baseline's upper bound) for an
+// interval whose baseline is clearly worse (a shared incident). (b) Paired: each interval's errors split between canary and baseline;
 // under "canary ≤ ratio × baseline" the canary's share is at most ratio·n/(ratio·n + m), so the test is
 // conditional on the interval's total errors — nothing plugged in, and load or incidents that move
 // both sides cancel within the interval. Latency / CPU / memory: a robust CUSUM on the excess over
 // the limit (an absolute limit rises to a baseline that is over it too), paired per
 // interval with the baseline for ratios (shared load cancels) and standardised by a noise scale the
-// stream itself shows (median of absolute first differences), so it needs persistence, not one spike.
+// streams themselves show (median of absolute first differences; for latency the baseline's, so a
+// flapping canary cannot pass its jumps off as noise), so it needs persistence, not one spike.
 // The window judge replays the guard, takes a strict fixed-sample look (exact tests on the best
-// trailing segment, Bonferroni over segments; sign tests), refuses to PASS without enough data, and
+// trailing segment, Bonferroni over segments; sign and signed-rank tests), refuses to PASS without
+// enough data, and
 // then — the stage's one final promote-or-roll-back decision — puts the burden of proof on safety:
 // it promotes only when the whole window's error rate is not above a limit with FINAL_CONFIDENCE.
 import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
@@ -179,7 +181,6 @@ function fmtNum(x: number, unit: string): string {
 }
 
 // ---- error rate: sequential change-point scan ------------------------------------------------------
-
 
 /**
  * log of the mixture martingale: the mean over alternatives of their Shiryaev–Roberts sums over starts
