@@ -726,7 +726,7 @@ function windowTests(samples: IntervalSample[], criteria: Criteria): MetricFindi
       limit: spec.limit,
       confidence: 1 - p,
       sampleSize: obs.length,
-      explanation: `${what}; above the limit in ${above} of ${obs.length} intervals${breach ? `, ${fmtConfidence(1 - p)} confident it is above the limit` : ''}`,
+      explanation: `${what}; above the limit in ${above} of ${obs.length} intervals${breach && pRank < pSign ? ' (far above it there, only a little below it elsewhere)' : ''}${breach ? `, ${fmtConfidence(1 - p)} confident it is above the limit` : ''}`,
     });
   }
   return out;
