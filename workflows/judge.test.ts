@@ -437,9 +437,9 @@ describe('other scenario kinds (synthetic, seeded)', () => {
   });
 
   it.each(seeds)('canary alternating between fine and 2.3× the baseline\'s p95 every interval (50 requests): FAIL at the end of the window (seed %i)', (seed) => {
-    // Over the 1.25× limit in only half the intervals, so the sign test sees nothing, and every first
-    // difference is a jump, so the guard's noise scale learns the flapping itself. By how far it is over
-    // against how little it is under, the window's signed-rank look sees it.
+    // Over the 1.25× limit in only half the intervals, so the sign test sees nothing, and each good
+    // interval takes back what the bad one before it added to the guard's clipped CUSUM. By how far it is
+    // over against how little it is under, the window's signed-rank look sees it.
     const v = releaseVerdict(windowOf(90, seed, () => steady(450), (t) => ({ ...steady(50), latency: (t + seed) % 2 ? 276 : 120 })));
     expect(v.verdict).toBe('FAIL');
     expect(v.explanation).toMatch(/^over the whole window: p95 latency .* vs baseline .*limit 1\.25×; above the limit in 45 of 90 intervals \(far above it there, only a little below it elsewhere\), \d+\.\d % confident it is above the limit/);
