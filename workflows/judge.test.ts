@@ -387,6 +387,26 @@ describe('other scenario kinds (synthetic, seeded)', () => {
     expect(v).toMatchObject({ verdict: 'PASS' });
   });
 
+  it('a long peak holds both sides just over the absolute p95 limit (1.02×), the canary on 20 requests an interval: PASS in each of 30 windows', () => {
+    // Held to exactly the baseline while the baseline is over the limit, a canary no worse than it sits on
+    // the boundary of that test for the whole peak, and its noise alone rolled back 7 of these 30 windows.
+    // The ratio check compares it with the baseline; the absolute one steps aside while the baseline is,
+    // or may be, over the limit.
+    const side = (requests: number) => (): Behaviour => ({ ...steady(requests), latency: 204 });
+    const verdicts = Array.from({ length: 30 }, (_, i) => releaseVerdict(windowOf(90, (i + 1) * 17, side(1_800), side(20))).verdict);
+    expect(verdicts).toEqual(Array(30).fill('PASS'));
+  });
+
+  it('with no latency ratio in the criteria, a peak over the absolute limit holds the canary to the baseline itself', () => {
+    const { latencyP95MaxRatio: _r, ...absoluteOnly } = stage;
+    const peak = (latency: number) => (): Behaviour => ({ ...steady(200), latency });
+    const fine = releaseVerdict(windowOf(90, 5, () => ({ ...steady(1_800), latency: 260 }), peak(262)), absoluteOnly);
+    expect(fine.verdict).toBe('PASS');
+    const worse = releaseVerdict(windowOf(90, 5, () => ({ ...steady(1_800), latency: 260 }), peak(400)), absoluteOnly);
+    expect(worse.verdict).toBe('FAIL');
+    expect(worse.explanation).toMatch(/^p95 latency 4\d\d ms .*vs limit 200 ms \(baseline 2\d\d ms\)/);
+  });
+
   it.each(seeds)('short shared bursts (errors 5 %, p95 2.5×, CPU +25 on both sides), healthy canary: PASS (seed %i)', (seed) => {
     const r = rng(seed * 7919);
     const bursts = [5, 35, 65].map((start) => [start + Math.floor(r() * 20), 1 + Math.floor(r() * 3)]);

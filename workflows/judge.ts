@@ -348,7 +348,8 @@ interface ContinuousSpec {
   prior: number;
   /** smallest per-interval noise worth believing in (measurement resolution) */
   floor: number;
-  observe(s: IntervalSample): ContinuousObservation | null;
+  /** `scale`: the noise scale learnt so far (per unit variance shape), when the caller has one */
+  observe(s: IntervalSample, scale?: number): ContinuousObservation | null;
 }
 
 const log = Math.log;
@@ -375,20 +376,25 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
   const specs: [keyof GuardState & string, ContinuousSpec][] = [];
   if (c.latencyP95MaxMs !== undefined) {
     const limit = c.latencyP95MaxMs;
+    const hasRatio = c.latencyP95MaxRatio !== undefined;
     specs.push(['latencyAbsolute', {
       metric: 'latency_p95', kind: 'absolute', limit, prior: 0.5, floor: 0.01,
-      observe: (s) => {
+      observe: (s, scale = 0.5) => {
         const cv = s.canary?.latencyP95Ms;
         if (!s.canary || cv == null || cv <= 0 || s.canary.requests <= 0) return null;
         const v = latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE;
         const bv = s.baseline && s.baseline.requests > 0 ? s.baseline.latencyP95Ms : null;
-        // A burst or load peak that lifts the previous version over the limit too is the environment,
-        // not the release: while the baseline is above the limit the canary is held to the baseline
-        // (and the comparison carries the baseline's noise as well).
         const noise = latencyNoise(s, cv, v);
-        if (bv != null && bv > limit) {
-          const vb = v + latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE;
-          return { excess: log(cv / bv), varShape: vb, noise, canary: cv, baseline: bv };
+        const vb = bv != null && bv > 0 ? latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE : 0;
+        // the most the baseline's p95 may be this interval: its reading is noisy too
+        const bUpper = bv != null && bv > 0 ? bv * Math.exp(2 * scale * Math.sqrt(vb)) : 0;
+        if (bv != null && bUpper > limit) {
+          // A burst or daily peak that takes (or may take) the previous version over the limit too is
+          // the environment, not the release. The canary is then compared with the baseline: by the
+          // ratio check when there is one, else here, held to the most the baseline may be. (Held to
+          // exactly the baseline, a healthy canary sits on the boundary for as long as the peak lasts.)
+          if (hasRatio) return null;
+          return { excess: log(cv / bUpper), varShape: v, noise, canary: cv, baseline: bv };
         }
         return { excess: log(cv / limit), varShape: v, noise, canary: cv, baseline: bv ?? NaN };
       },
@@ -553,9 +559,10 @@ export function guardStep(
   }
 
   for (const [key, spec] of continuousSpecs(criteria)) {
-    const obs = spec.observe(sample);
+    const before = state[key] as ContinuousCheck;
+    const obs = spec.observe(sample, noiseScale(before.diffs, spec.prior, 2));
     if (!obs) continue;
-    const check = updateCheck(state[key] as ContinuousCheck, spec, obs, t);
+    const check = updateCheck(before, spec, obs, t);
     (next as unknown as Record<string, ContinuousCheck>)[key] = check;
     if (check.cusum >= CUSUM_H) findings.push(continuousBreachFinding(spec, check));
   }
@@ -698,10 +705,12 @@ function finalErrorTests(samples: IntervalSample[], criteria: Criteria): MetricF
 
 /** one look at the whole window with fixed-sample tests: catches a small, steady regression that the
  * sequential guard (which pays for looking every interval) has not yet proven */
-function windowTests(samples: IntervalSample[], criteria: Criteria): MetricFinding[] {
+function windowTests(samples: IntervalSample[], criteria: Criteria, guard: GuardState): MetricFinding[] {
   const out: MetricFinding[] = strictErrorTests(samples, criteria);
-  for (const [, spec] of continuousSpecs(criteria)) {
-    const obs = samples.map((s) => spec.observe(s)).filter((o): o is ContinuousObservation => o !== null);
+  for (const [key, spec] of continuousSpecs(criteria)) {
+    // the noise scale the guard learnt over the whole window
+    const scale = noiseScale((guard[key] as ContinuousCheck).diffs, spec.prior, 2);
+    const obs = samples.map((s) => spec.observe(s, scale)).filter((o): o is ContinuousObservation => o !== null);
     if (obs.length === 0) continue;
     // Sign test on the per-interval excess: scale-free and blind to how wild any one interval is. And a
     // signed-rank test, which also weighs by how far: a canary that flaps between fine and far over the
@@ -751,7 +760,7 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
     }
   }
 
-  const findings = windowTests(samples, criteria);
+  const findings = windowTests(samples, criteria, state);
   const breaches = findings.filter((f) => f.status === 'breach');
   if (breaches.length > 0) {
     return { verdict: 'FAIL', explanation: `over the whole window: ${breaches.map((f) => f.explanation).join('; and ')}`, findings, ...base };
