@@ -397,6 +397,12 @@ describe('other scenario kinds (synthetic, seeded)', () => {
     expect(verdicts).toEqual(Array(30).fill('PASS'));
   });
 
+  it('a long peak holds both sides\' CPU just over its limit (92 % against 90 %): PASS in each of 30 windows', () => {
+    const side = (requests: number) => (): Behaviour => ({ ...steady(requests), cpu: 92 });
+    const verdicts = Array.from({ length: 30 }, (_, i) => releaseVerdict(windowOf(90, (i + 1) * 23, side(1_800), side(200))).verdict);
+    expect(verdicts).toEqual(Array(30).fill('PASS'));
+  });
+
   it('with no latency ratio in the criteria, a peak over the absolute limit holds the canary to the baseline itself', () => {
     const { latencyP95MaxRatio: _r, ...absoluteOnly } = stage;
     const peak = (latency: number) => (): Behaviour => ({ ...steady(200), latency });

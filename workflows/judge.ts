@@ -419,15 +419,17 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
     const limit = c.cpuMaxPct;
     specs.push(['cpuAbsolute', {
       metric: 'cpu', kind: 'absolute', limit, prior: 0.05 * limit, floor: 0.5,
-      observe: (s) => {
+      observe: (s, scale = 0.05 * limit) => {
         const cv = s.canary?.cpuPct;
         if (cv == null) return null;
         const bv = s.baseline?.cpuPct ?? null;
         // The baseline's CPU series is a second sample of the same kind of noise: it halves the
-        // time before the noise estimate can be trusted. As for latency, a baseline over the limit
-        // too (a shared load peak) holds the canary to the baseline, with both sides' noise.
+        // time before the noise estimate can be trusted. As for latency, a baseline that is, or may
+        // be, over the limit too (a shared load peak) holds the canary to the most the baseline may
+        // be, not to exactly the baseline, where a healthy canary would sit on the boundary.
         const noise: ([number, number] | null)[] = [[cv, 1], bv == null ? null : [bv, 1]];
-        if (bv != null && bv > limit) return { excess: cv - bv, varShape: 2, noise, canary: cv, baseline: bv };
+        const bUpper = bv == null ? -Infinity : bv + 2 * scale;
+        if (bUpper > limit) return { excess: cv - bUpper, varShape: 1, noise, canary: cv, baseline: bv! };
         return { excess: cv - limit, varShape: 1, noise, canary: cv, baseline: bv ?? NaN };
       },
     }]);
