@@ -106,6 +106,8 @@ interface ContinuousCheck {
   /** standardised first differences (most recent NOISE_MEMORY) */
   diffs: number[];
   cusum: number;
+  /** the noise scale learnt from `diffs` (kept so the next interval need not learn it again) */
+  scale?: number;
   /** the intervals since the CUSUM last left zero: for the explanation */
   run: { from: number; z: number[]; canary: number[]; baseline: number[] } | null;
 }
@@ -450,6 +452,11 @@ function continuousSpecs(c: Criteria): [keyof GuardState & string, ContinuousSpe
   return specs;
 }
 
+/** the noise scale a check has learnt so far (a state from before it was kept: learnt again) */
+function learntScale(check: ContinuousCheck, spec: ContinuousSpec): number {
+  return check.scale ?? noiseScale(check.diffs, spec.prior, 2);
+}
+
 function updateCheck(check: ContinuousCheck, spec: ContinuousSpec, obs: ContinuousObservation, t: number): ContinuousCheck {
   const diffs = [...check.diffs];
   const prev = obs.noise.map((cur, i) => {
@@ -474,7 +481,7 @@ function updateCheck(check: ContinuousCheck, spec: ContinuousSpec, obs: Continuo
       baseline: [...base.baseline, obs.baseline].slice(-NOISE_MEMORY),
     };
   }
-  return { prev, diffs, cusum, run };
+  return { prev, diffs, cusum, run, scale };
 }
 
 const METRIC_WORDS: Record<ContinuousSpec['metric'], { name: string; unit: string }> = {
@@ -562,7 +569,7 @@ export function guardStep(
 
   for (const [key, spec] of continuousSpecs(criteria)) {
     const before = state[key] as ContinuousCheck;
-    const obs = spec.observe(sample, noiseScale(before.diffs, spec.prior, 2));
+    const obs = spec.observe(sample, learntScale(before, spec));
     if (!obs) continue;
     const check = updateCheck(before, spec, obs, t);
     (next as unknown as Record<string, ContinuousCheck>)[key] = check;
@@ -711,7 +718,7 @@ function windowTests(samples: IntervalSample[], criteria: Criteria, guard: Guard
   const out: MetricFinding[] = strictErrorTests(samples, criteria);
   for (const [key, spec] of continuousSpecs(criteria)) {
     // the noise scale the guard learnt over the whole window
-    const scale = noiseScale((guard[key] as ContinuousCheck).diffs, spec.prior, 2);
+    const scale = learntScale(guard[key] as ContinuousCheck, spec);
     const obs = samples.map((s) => spec.observe(s, scale)).filter((o): o is ContinuousObservation => o !== null);
     if (obs.length === 0) continue;
     // Sign test on the per-interval excess: scale-free and blind to how wild any one interval is. And a
