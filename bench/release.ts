@@ -67,6 +67,13 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** What the guard saw on the canary side (`key` in the sandbox's stats), poll by poll: the same intervals, read back. */
+async function seenPerPoll(sandbox: SandboxProcess, key: string, from: number, polls: number): Promise<Run['perPoll']> {
+  const params = new URLSearchParams({ from: String(from), to: String(from + Math.max(polls, 1) * POLL_S * 1000), interval_s: String(POLL_S) });
+  const stats = await getJson<StatsResponse>(`${sandbox.url}/admin/services/${SERVICE}/stats?${params}`);
+  return stats.intervals.map((i) => ({ requests: i.versions[key]?.requests ?? 0, errors: i.versions[key]?.errors ?? 0 }));
+}
+
 async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): Promise<Run> {
   await rel.release({ service: SERVICE, version, requestedBy: 'bench', source: 'cli' });
   const result: ReleaseResult = await rel.result(SERVICE);
@@ -80,11 +87,8 @@ async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): 
   if (!decidedAt || !shiftedAt || !v?.firstErrorAt || !restore) {
     throw new Error(`${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restore ${restore?.at}): ${result.reason}`);
   }
-  // what the guard saw, poll by poll: the same intervals, read back from the sandbox
   const polls = status.lastVerdict?.intervals ?? 0;
-  const params = new URLSearchParams({ from: String(shiftedAt), to: String(shiftedAt + Math.max(polls, 1) * POLL_S * 1000), interval_s: String(POLL_S) });
-  const stats = await getJson<StatsResponse>(`${sandbox.url}/admin/services/${SERVICE}/stats?${params}`);
-  const perPoll = stats.intervals.map((i) => ({ requests: i.versions[version]?.requests ?? 0, errors: i.versions[version]?.errors ?? 0 }));
+  const perPoll = await seenPerPoll(sandbox, version, shiftedAt, polls);
   return {
     version,
     status: result.status,
@@ -110,10 +114,7 @@ async function oneFlagRun(rel: Releases, sandbox: SandboxProcess, n: number): Pr
     throw new Error(`${FLAG} run ${n}: ${result.status}, incomplete evidence (on ${shiftedAt}, decided ${decidedAt}, restored ${restoredAt}): ${result.reason}`);
   }
   const polls = status.lastVerdict?.intervals ?? 0;
-  const params = new URLSearchParams({ from: String(shiftedAt), to: String(shiftedAt + Math.max(polls, 1) * POLL_S * 1000), interval_s: String(POLL_S) });
-  const stats = await getJson<StatsResponse>(`${sandbox.url}/admin/services/${SERVICE}/stats?${params}`);
-  const on = `flag:${FLAG}=on`;
-  const perPoll = stats.intervals.map((i) => ({ requests: i.versions[on]?.requests ?? 0, errors: i.versions[on]?.errors ?? 0 }));
+  const perPoll = await seenPerPoll(sandbox, `flag:${FLAG}=on`, shiftedAt, polls);
   return {
     version: `${FLAG} #${n}`,
     status: result.status,
