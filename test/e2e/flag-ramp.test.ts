@@ -85,20 +85,16 @@ test('a ramp rolled back mid-stage restores the flag exactly as it was', async (
 
 describe('judged by variant (feature_flag.watch: variants): users with the flag on against users with it off', () => {
   let own: SandboxProcess;
-  let sub: string;
   let flags: string;
+  /** one config for both tests (workers on one queue share it): a plan per flag */
+  let cfg: { file: string; taskQueue: string };
 
   beforeAll(async () => {
-    sub = join(dir.path, 'variants');
+    const sub = join(dir.path, 'variants');
     mkdirSync(sub);
     flags = join(sub, 'flags.json');
     // a sandbox of its own that evaluates this folder's flag file for every request's user
     own = await startSandboxProcess({ serve: { checkout: 'v1.2.2' }, loadRps: 150, loadMaxS: 300, flagsFile: flags });
-  });
-  afterAll(() => own?.stop());
-
-  /** one config for both tests (workers on one queue share it); a plan per flag */
-  function variantConfig(): { file: string; taskQueue: string } {
     const taskQueue = `e2e-flag-variants-${process.pid}`;
     const file = writeStackConfig(sub, { sandboxUrl: own.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages: [{ traffic_percent: 100 }], dataDir: sub });
     const doc = JSON.parse(readFileSync(file, 'utf8'));
@@ -106,14 +102,10 @@ describe('judged by variant (feature_flag.watch: variants): users with the flag 
     // `new_checkout_bad`: the sandbox fails 8 % of the requests of users who have it on
     doc.flags = { new_checkout: plan, new_checkout_bad: plan };
     writeFileSync(file, JSON.stringify(doc));
-    return { file, taskQueue };
-  }
-
-  let cfg: { file: string; taskQueue: string };
-  beforeAll(async () => {
-    cfg = variantConfig();
-    workers.push(await startWorkerProcess({ configFile: cfg.file, address: env.address, taskQueue: cfg.taskQueue, bundle }));
+    cfg = { file, taskQueue };
+    workers.push(await startWorkerProcess({ configFile: file, address: env.address, taskQueue, bundle }));
   });
+  afterAll(() => own?.stop());
 
   test('a healthy flag passes 10 % on its on/off comparison and reaches 100 %', async () => {
     const rel = new Releases(env.client, loadConfig(cfg.file), cfg.taskQueue);
