@@ -3,9 +3,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/activity';
 import { runGuard, type GuardProgress } from './guard';
-import type { GuardInput, GuardOutcome } from '../workflows/contract';
+import type { GuardInput, GuardOutcome } from '../contract/activities';
 import type { MetricsQuery, MetricsSource } from './providers/types';
-import type { IntervalSample } from '../workflows/types';
+import type { IntervalSample } from '../contract/verdict';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { startLoad } from '../sandbox/load';
 import { SandboxDeployer } from './providers/deployers/sandbox';

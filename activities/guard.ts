@@ -3,8 +3,8 @@
 // guard retried on another worker after a crash resumes where the dead one stopped, catching up on the
 // intervals it missed without waiting.
 import { Context, CancelledFailure } from '@temporalio/activity';
-import { newGuardState, guardStep, type GuardState } from '../workflows/judge';
-import type { GuardInput, GuardOutcome } from '../workflows/contract';
+import { newGuardState, guardStep, type GuardState } from '../judge/judge';
+import type { GuardInput, GuardOutcome } from '../contract/activities';
 import type { MetricsSource } from './providers/types';
 
 export interface GuardProgress {

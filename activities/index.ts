@@ -1,8 +1,8 @@
 // The release workflow's activities, built from providers: thin functions that turn a workflow step
 // into one provider call. Every world-changing call sets an absolute state, so a retry does no harm.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ReleaseActivities, NoticeReceipt } from '../workflows/contract';
-import { judgeWindow } from '../workflows/judge';
+import type { ReleaseActivities, NoticeReceipt } from '../contract/activities';
+import { judgeWindow } from '../judge/judge';
 import type { Notice, Notifier } from './providers/types';
 import type { Providers } from './providers/factory';
 import { runGuard } from './guard';

@@ -1,5 +1,5 @@
 import { nextWindowStart, insideWindow } from './release-window';
-import type { ReleaseWindow } from '../workflows/plan';
+import type { ReleaseWindow } from '../contract/plan';
 
 const tuesday: ReleaseWindow = { days: [2], start: '15:00', end: '17:00', timeZone: 'America/Los_Angeles' };
 

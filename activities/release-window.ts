@@ -1,6 +1,6 @@
 // When the next release window opens ("Tuesday 15:00–17:00 America/Los_Angeles"), computed with the
 // platform's time-zone database (Intl), so daylight saving is handled the way the calendar is.
-import type { ReleaseWindow } from '../workflows/plan';
+import type { ReleaseWindow } from '../contract/plan';
 
 const WEEKDAY: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 

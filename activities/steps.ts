@@ -1,8 +1,8 @@
 // Gates, dependencies and post-deploy checks: small named steps run by execFile (never a shell string)
 // or over HTTP. Configured in YAML, so everything here is validated before it runs.
 import { execFile } from 'node:child_process';
-import type { Gate, Dependency } from '../workflows/plan';
-import type { CheckResult } from '../workflows/contract';
+import type { Gate, Dependency } from '../contract/plan';
+import type { CheckResult } from '../contract/activities';
 
 type Args = Gate['args'];
 const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._+:-]{0,127}$/;

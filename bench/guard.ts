@@ -5,9 +5,9 @@
 // intervals per window, binomial errors from a seeded generator (the same figures every run).
 //
 //   npm run bench:guard -- [--runs N] [--alpha 0.01,0.03,0.05]
-import { guardStep, newGuardState, SEQUENTIAL_ALPHA } from '../workflows/judge';
+import { guardStep, newGuardState, SEQUENTIAL_ALPHA } from '../judge/judge';
 import { rng } from '../test/support/prng';
-import type { Criteria, SideAggregate } from '../workflows/types';
+import type { Criteria, SideAggregate } from '../contract/verdict';
 
 const criteria: Criteria = { errorRateMaxPct: 1, latencyP95MaxMs: 200, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, cpuMaxPct: 90, memoryMaxRatio: 1.5, minRequests: 200 };
 const INTERVALS = 90;

@@ -30,9 +30,9 @@ import { stubActivities } from '../test/support/stub-activities';
 import { withWorker, repoConfig, advanceUntil, workflowBundle } from '../test/support/release-harness';
 import { resolveRelease } from '../config/resolve';
 import { Releases } from '../client/releases';
-import { statusQuery, approveSignal, type ReleaseStatus } from '../workflows/messages';
-import type { ReleaseInput } from '../workflows/plan';
-import type { ReleaseActivities, GuardOutcome } from '../workflows/contract';
+import { statusQuery, approveSignal, type ReleaseStatus } from '../contract/messages';
+import type { ReleaseInput } from '../contract/plan';
+import type { ReleaseActivities, GuardOutcome } from '../contract/activities';
 
 type History = temporal.api.history.v1.IHistory;
 type Event = temporal.api.history.v1.IHistoryEvent;

@@ -14,10 +14,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { SEQUENTIAL_ALPHA, guardStep, judgeWindow, newGuardState, thresholdJudge } from '../workflows/judge';
-import { bernoulliLogLR, binomialUpperTail, median, quantileRank } from '../workflows/stats';
+import { SEQUENTIAL_ALPHA, guardStep, judgeWindow, newGuardState, thresholdJudge } from '../judge/judge';
+import { bernoulliLogLR, binomialUpperTail, median, quantileRank } from '../judge/stats';
 import { rng } from '../test/support/prng';
-import type { Criteria, IntervalSample, SideAggregate, VerdictKind } from '../workflows/types';
+import type { Criteria, IntervalSample, SideAggregate, VerdictKind } from '../contract/verdict';
 
 interface RawSide {
   requests: number;

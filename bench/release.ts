@@ -29,7 +29,7 @@ import { localEnv } from '../test/support/temporal-env';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../test/support/stack';
 import { loadConfig } from '../config/load';
 import { Releases } from '../client/releases';
-import type { ReleaseStatus, ReleaseResult } from '../workflows/messages';
+import type { ReleaseStatus, ReleaseResult } from '../contract/messages';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const POLL_S = Number(process.env.BENCH_POLL_S ?? 2);

@@ -14,8 +14,8 @@ import { workflowBundle, eventually } from '../test/support/release-harness';
 import { ROOT } from '../test/support/temporal-servers';
 import { parseConfig } from '../config/load';
 import type { QuadConfig } from '../config/schema';
-import type { ReleaseActivities } from '../workflows/contract';
-import type { ReleaseStatus } from '../workflows/messages';
+import type { ReleaseActivities } from '../contract/activities';
+import type { ReleaseStatus } from '../contract/messages';
 import { Releases } from './releases';
 import { runCli, type CliIO } from './cli';
 

@@ -10,10 +10,10 @@ import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
 import { resolveRelease, resolveFlagRamp, validateVersion, type ReleaseAsk } from '../config/resolve';
 import type { QuadConfig } from '../config/schema';
-import type { ReleasePlan, Strategy } from '../workflows/plan';
-import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../workflows/messages';
+import type { ReleasePlan, Strategy } from '../contract/plan';
+import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../contract/messages';
 import { Releases, type Started } from './releases';
-import { connectClient, temporalSettings } from './connection';
+import { connectClient, temporalSettings } from '../temporal/connection';
 import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
 import { Schedules, validateCron, validateScheduleName, validateTimeZone, type ScheduleAsk } from './schedules';
 

@@ -4,9 +4,9 @@ import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } f
 import type { QuadConfig } from '../config/schema';
 import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type ReleaseAsk, type FlagAsk } from '../config/resolve';
 import { InputError } from '../config/errors';
-import type { ReleaseInput } from '../workflows/plan';
-import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../workflows/messages';
-import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../workflows/search-attributes';
+import type { ReleaseInput } from '../contract/plan';
+import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
+import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../contract/search-attributes';
 
 export interface Started {
   workflowId: string;

@@ -1,5 +1,5 @@
 // Criteria as people write them in YAML ("error_rate < 0.5%", "latency_p95 < 200ms") → typed limits.
-import type { Criteria } from '../workflows/types';
+import type { Criteria } from '../contract/verdict';
 
 type Limits = Omit<Criteria, 'minRequests'> & { minRequests?: number };
 

@@ -1,8 +1,8 @@
 // Config + a request → the secret-free plan the workflow runs. All validation of what a person typed
 // happens here, before anything starts.
-import type { Criteria } from '../workflows/types';
-import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../workflows/plan';
-import { stageLabel } from '../workflows/plan';
+import type { Criteria } from '../contract/verdict';
+import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
+import { stageLabel } from '../contract/plan';
 import type { QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
 import { InputError } from './errors';

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SideAggregate } from '../workflows/types';
+import type { SideAggregate } from '../contract/verdict';
 import { isEnabledIn, writeFlagFile, type FlagFile } from '../activities/providers/flags/file';
 import { SLOW_EXTRA_MS } from './behaviour';
 import { evaluateFlags, FlagFileWatcher, USER_HEADER } from './flags';

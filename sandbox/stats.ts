@@ -4,7 +4,7 @@
 // p95 comes from an HDR histogram built per interval. Flag variants (the requests a flag was on / off
 // for) keep logs of their own and are aggregated the same way.
 import * as hdr from 'hdr-histogram-js';
-import type { SideAggregate } from '../workflows/types';
+import type { SideAggregate } from '../contract/verdict';
 import type { UsageSample } from './version-process';
 
 const DEFAULT_RETENTION_MS = 30 * 60_000;

@@ -7,10 +7,10 @@ import { join, resolve } from 'node:path';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { loadConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
-import { temporalSettings, connectionOptions } from '../client/connection';
+import { temporalSettings, connectionOptions } from '../temporal/connection';
 import { buildProviders } from '../activities/providers/factory';
 import { createActivities } from '../activities';
-import { statusQuery } from '../workflows/messages';
+import { statusQuery } from '../contract/messages';
 import type { QuadConfig } from '../config/schema';
 
 const ROOT = resolve(__dirname, '..');

@@ -3,15 +3,16 @@
 // undoes what was done, in reverse, inside a non-cancellable scope, then notifies and opens an incident.
 // Deterministic: imports only @temporalio/workflow, pure modules and types.
 import * as wf from '@temporalio/workflow';
-import type { ReleaseActivities, GuardOutcome } from './contract';
-import { flagVariantSides, type ReleaseInput, type StagePlan, type StageAction } from './plan';
-import type { Notice, NoticeKind, TrafficTarget, FlagState } from '../activities/providers/types';
-import type { Verdict } from './types';
+import type { ReleaseActivities, GuardOutcome } from '../contract/activities';
+import { flagVariantSides, type ReleaseInput, type StagePlan, type StageAction } from '../contract/plan';
+import type { Notice, NoticeKind } from '../contract/notice';
+import type { TrafficTarget, FlagState } from '../contract/world';
+import type { Verdict } from '../contract/verdict';
 import {
   SIGNALS, COMMANDS, commandUpdate, statusQuery,
   type Actor, type Command, type CommandResult, type Phase, type ReleaseResult, type ReleaseStatus, type Status,
-} from './messages';
-import { QuadStage, QuadStatus, QuadService, QuadVersion, QuadStrategy } from './search-attributes';
+} from '../contract/messages';
+import { QuadStage, QuadStatus, QuadService, QuadVersion, QuadStrategy } from '../contract/search-attributes';
 import { rootCauseHint, describeVerdict } from './explain';
 
 const FAST = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } as const;

@@ -4,9 +4,9 @@
 // firing is recorded as skipped. The child is abandoned, so it lives on after this workflow completes.
 import * as wf from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ReleaseInput } from './plan';
+import type { ReleaseInput } from '../contract/plan';
 import { releaseWorkflow } from './release';
-import { startSearchAttributes } from './search-attributes';
+import { startSearchAttributes } from '../contract/search-attributes';
 
 export interface ScheduledResult {
   started: boolean;

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { QuadConfig, ServiceConfig } from '../../config/schema';
 import type { Deployer, FlagProvider, IncidentSink, MetricsSource, Notifier } from './types';
-import type { ReleaseStatus } from '../../workflows/messages';
+import type { ReleaseStatus } from '../../contract/messages';
 import { SandboxDeployer } from './deployers/sandbox';
 import { CommandDeployer } from './deployers/command';
 import { WebhookDeployer } from './deployers/webhook';

@@ -1,25 +1,13 @@
 // The small interfaces every provider implements. One file per system under deployers/, metrics/,
 // flags/, notifiers/, incidents/, each with its test beside it; factory.ts maps config to instances.
 // Providers run in activities (never in workflow code) and read their secrets from the worker's env.
-import type { IntervalSample } from '../../workflows/types';
+import type { IntervalSample } from '../../contract/verdict';
+import type { TrafficTarget, TrafficState, FlagState } from '../../contract/world';
+import type { Notice, IncidentInput } from '../../contract/notice';
 
-/** Who and what a deploy step is about: everything a deployer needs, nothing secret. */
-export interface TrafficTarget {
-  service: string;
-  /** the version being released (canary side) */
-  version: string;
-  /** the version currently serving (baseline side); null for a first release */
-  previousVersion: string | null;
-  /** for region rollouts; undefined = the service's only / default region */
-  region?: string;
-}
-
-export interface TrafficState {
-  /** percent of traffic on `version` (0..100) */
-  percent: number;
-  version: string;
-  previousVersion: string | null;
-}
+// The boundary types, re-exported so each provider imports its whole interface from one file.
+export type { TrafficTarget, TrafficState, FlagState } from '../../contract/world';
+export type { Notice, NoticeKind, IncidentInput } from '../../contract/notice';
 
 /** Moves traffic. Must be idempotent: it sets an absolute split, never a delta. */
 export interface Deployer {
@@ -49,17 +37,6 @@ export interface MetricsSource {
   fetch(query: MetricsQuery): Promise<IntervalSample[]>;
 }
 
-/** A flag's full state in one environment, enough for undo to restore it exactly. */
-export interface FlagState {
-  flag: string;
-  exists: boolean;
-  enabled: boolean;
-  /** percent of users in the rollout (0..100), null when the flag has no percentage rollout */
-  rolloutPercent: number | null;
-  /** provider-specific snapshot of everything else (strategies, variations); opaque to the workflow */
-  snapshot?: unknown;
-}
-
 export interface FlagProvider {
   readonly name: string;
   getState(flag: string): Promise<FlagState>;
@@ -69,46 +46,10 @@ export interface FlagProvider {
   restore(state: FlagState): Promise<FlagState>;
 }
 
-export type NoticeKind =
-  | 'started' | 'awaiting_approval' | 'approved' | 'rejected' | 'stage_started' | 'stage_passed'
-  | 'paused' | 'resumed' | 'breach' | 'rolling_back' | 'rolled_back' | 'succeeded' | 'failed';
-
-/** What a notifier is told: one release's state at one moment. Secret-free, serializable. */
-export interface Notice {
-  kind: NoticeKind;
-  releaseId: string;
-  service: string;
-  version: string;
-  strategy: string;
-  requestedBy: string;
-  /** stage label, e.g. "canary 25 %" */
-  stage?: string;
-  trafficPercent?: number;
-  /** one line a person reads */
-  text: string;
-  /** verdict / breach explanation with numbers */
-  detail?: string;
-  at: number;
-  /** link to the release in the Temporal Web UI, when known */
-  url?: string;
-  /** what this notifier returned for the previous notice of the release (e.g. a Slack message ts) */
-  ref?: string;
-}
-
 export interface Notifier {
   readonly name: string;
   /** may return a ref (e.g. a Slack message ts) that comes back as notice.ref on the next notice */
   notify(notice: Notice): Promise<void | { ref?: string }>;
-}
-
-export interface IncidentInput {
-  releaseId: string;
-  service: string;
-  version: string;
-  title: string;
-  evidence: string;
-  rootCauseHint: string;
-  at: number;
 }
 
 export interface IncidentSink {

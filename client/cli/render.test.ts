@@ -1,5 +1,5 @@
 // The progress display: redrawn in place on a terminal, plain lines only on change otherwise.
-import type { ReleaseStatus } from '../../workflows/messages';
+import type { ReleaseStatus } from '../../contract/messages';
 import { ProgressView, formatDuration, describeStatus, finalLine, listTable } from './render';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);

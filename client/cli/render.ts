@@ -1,8 +1,8 @@
 // Words and layout for the `quad` CLI: a release's progress as a block redrawn in place on a terminal,
 // or as plain lines (only when something changed) when the output is a pipe or a file. Pure apart from
 // the writes, so tests feed it statuses and read what it wrote.
-import type { ReleaseStatus, ReleaseResult, Status, TimelineEntry } from '../../workflows/messages';
-import type { MetricFinding } from '../../workflows/types';
+import type { ReleaseStatus, ReleaseResult, Status, TimelineEntry } from '../../contract/messages';
+import type { MetricFinding } from '../../contract/verdict';
 
 export interface Out {
   write(text: string): unknown;

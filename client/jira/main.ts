@@ -1,10 +1,10 @@
 // Runs the Jira webhook receiver: `npx tsx client/jira/main.ts`. Config from QUAD_CONFIG (triggers.jira);
-// the shared secret from the env var triggers.jira.secret names; Temporal from TEMPORAL_* (client/connection.ts).
+// the shared secret from the env var triggers.jira.secret names; Temporal from TEMPORAL_* (temporal/connection.ts).
 // Listens on QUAD_JIRA_HOST:QUAD_JIRA_PORT (default 0.0.0.0:3001), path /jira/webhook; put it behind HTTPS
 // and give Jira that URL with the same secret.
 import { stopOnSignals, runMain } from '../entrypoint';
 import { loadConfig } from '../../config/load';
-import { connectClient } from '../connection';
+import { connectClient } from '../../temporal/connection';
 import { Releases } from '../releases';
 import { createJiraWebhook, jiraSecretFromEnv, JIRA_ENDPOINT } from './webhook';
 

@@ -9,8 +9,8 @@ import { stubActivities } from '../../test/support/stub-activities';
 import { workflowBundle, eventually } from '../../test/support/release-harness';
 import { parseConfig } from '../../config/load';
 import type { QuadConfig } from '../../config/schema';
-import { statusQuery } from '../../workflows/messages';
-import { QuadService, QuadVersion, QuadStatus } from '../../workflows/search-attributes';
+import { statusQuery } from '../../contract/messages';
+import { QuadService, QuadVersion, QuadStatus } from '../../contract/search-attributes';
 import { Releases } from '../releases';
 import { createJiraWebhook, releaseAskOf, personOf, jiraSecretFromEnv, JIRA_ENDPOINT, type JiraEvent, type JiraWebhook } from './webhook';
 

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import type { QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
 import type { Releases } from '../releases';
-import type { Command } from '../../workflows/messages';
+import type { Command } from '../../contract/messages';
 import { parseCommand, HELP, type QuadCommand } from './commands';
-import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS } from './blocks';
+import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS } from '../../render/slack-blocks';
 import { mayCommand, RELEASE_ID, slackGroupDirectory } from './approvers';
-import { envNameOf } from '../../activities/providers/notifiers/slack';
+import { envNameOf } from '../../config/env-ref';
 
 export interface SlackSecrets {
   botToken: string;

@@ -1,12 +1,12 @@
 // Runs the Slack app: `npx tsx client/slack/main.ts`. Config from QUAD_CONFIG
 // (default .quad/production-agent.yml); the bot token and signing secret from the env vars that
-// providers.slack names; Temporal from TEMPORAL_* (client/connection.ts).
+// providers.slack names; Temporal from TEMPORAL_* (temporal/connection.ts).
 //   HTTP (default):  listens on QUAD_SLACK_HOST:QUAD_SLACK_PORT (default 0.0.0.0:3000), path /slack/events;
 //                    put it behind HTTPS and give Slack that URL (slack-app-manifest.yml).
 //   Socket Mode:     set SLACK_APP_TOKEN (xapp-..., scope connections:write) — no public URL needed.
 import { stopOnSignals, runMain } from '../entrypoint';
 import { loadConfig } from '../../config/load';
-import { connectClient } from '../connection';
+import { connectClient } from '../../temporal/connection';
 import { Releases } from '../releases';
 import { createSlackApp, slackSecretsFromEnv, ENDPOINT } from './app';
 

@@ -11,7 +11,7 @@ import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
-import type { ReleaseStatus } from '../../workflows/messages';
+import type { ReleaseStatus } from '../../contract/messages';
 
 jest.setTimeout(90_000);
 

@@ -15,8 +15,8 @@ import { Releases } from '../../client/releases';
 import { createSlackApp, slackSecretsFromEnv, type QuadSlackApp } from '../../client/slack/app';
 import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
 import { fanOutNotice } from '../../activities';
-import { statusQuery, type ReleaseStatus } from '../../workflows/messages';
-import type { ReleaseActivities } from '../../workflows/contract';
+import { statusQuery, type ReleaseStatus } from '../../contract/messages';
+import type { ReleaseActivities } from '../../contract/activities';
 
 const APPROVER = 'U024BE7LH';
 const OTHER = 'U0NOTALLOW';

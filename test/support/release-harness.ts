@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../config/load';
 import { readFileSync } from 'node:fs';
 import { ROOT } from './temporal-servers';
-import type { ReleaseActivities } from '../../workflows/contract';
+import type { ReleaseActivities } from '../../contract/activities';
 import type { QuadConfig } from '../../config/schema';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

@@ -2,8 +2,8 @@
 // server's time-skipping lock, so the real, polling guard is tested at the activity level and on the dev
 // server instead. They record every call, so tests assert what the workflow did to the world.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ReleaseActivities, GuardOutcome } from '../../workflows/contract';
-import type { Verdict, VerdictKind } from '../../workflows/types';
+import type { ReleaseActivities, GuardOutcome } from '../../contract/activities';
+import type { Verdict, VerdictKind } from '../../contract/verdict';
 import type { Notice, FlagState } from '../../activities/providers/types';
 
 export interface StubScript {

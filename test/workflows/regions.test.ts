@@ -7,7 +7,7 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, workflowBundle } from '../support/release-harness';
 import { resolveRelease } from '../../config/resolve';
 import { Releases } from '../../client/releases';
-import type { ReleaseInput } from '../../workflows/plan';
+import type { ReleaseInput } from '../../contract/plan';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

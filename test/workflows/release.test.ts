@@ -7,8 +7,8 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, eventually, advanceUntil, workflowBundle } from '../support/release-harness';
 import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { Releases, AlreadyReleasingError } from '../../client/releases';
-import { statusQuery, approveSignal, rollbackSignal, resumeSignal } from '../../workflows/messages';
-import type { ReleaseInput } from '../../workflows/plan';
+import { statusQuery, approveSignal, rollbackSignal, resumeSignal } from '../../contract/messages';
+import type { ReleaseInput } from '../../contract/plan';
 import type { QuadConfig } from '../../config/schema';
 
 let env: TestWorkflowEnvironment;

@@ -12,7 +12,7 @@ import {
   type MetricDataResult,
   type StandardUnit,
 } from '@aws-sdk/client-cloudwatch';
-import type { IntervalSample, SideAggregate } from '../../../workflows/types';
+import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
 import type { MetricsQuery, MetricsSource } from '../types';
 
 /** What a dimension template's `${...}` placeholders may name. */

@@ -1,6 +1,6 @@
 // The sandbox's router stats as a metrics source: one stats call returns every version's interval
 // aggregates; the canary side is the released version, the baseline the previous one.
-import type { IntervalSample, SideAggregate } from '../../../workflows/types';
+import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
 import { sandboxApi, sandboxServiceKey, sandboxUrl } from '../deployers/sandbox';
 import type { MetricsQuery, MetricsSource } from '../types';
 

@@ -2,9 +2,10 @@
 // then updated in place by channel ID + ts, thread replies per change, a deleted message replaced, Slack
 // errors named without the token.
 import { startSlackFake, type SlackFake } from '../../../test/support/slack-fake';
-import { SlackNotifier, slackNotifierFromConfig, parseRef, envNameOf } from './slack';
+import { SlackNotifier, slackNotifierFromConfig, parseRef } from './slack';
+import { envNameOf } from '../../../config/env-ref';
 import type { Notice } from '../types';
-import type { ReleaseStatus } from '../../../workflows/messages';
+import type { ReleaseStatus } from '../../../contract/messages';
 import { configSchema } from '../../../config/schema';
 
 const TOKEN = `xoxb-test-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -6,9 +6,10 @@
 // timeout: retries belong to the workflow's activity retry policy.
 import { WebClient, LogLevel, type Logger } from '@slack/web-api';
 import type { Notice, NoticeKind, Notifier } from '../types';
-import type { ReleaseStatus } from '../../../workflows/messages';
+import type { ReleaseStatus } from '../../../contract/messages';
 import type { QuadConfig } from '../../../config/schema';
-import { releaseBlocks, viewOfNotice } from '../../../client/slack/blocks';
+import { envNameOf } from '../../../config/env-ref';
+import { releaseBlocks, viewOfNotice } from '../../../render/slack-blocks';
 
 export interface SlackNotifierOptions {
   /** name of the env var holding the bot token (xoxb-...) */
@@ -166,13 +167,6 @@ export function slackError(err: unknown): string | null {
 
 const redact = (s: string) => s.replace(/xox[a-z]-[A-Za-z0-9-]+/g, 'xox?-[redacted]');
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** `${SLACK_BOT_TOKEN}` → SLACK_BOT_TOKEN */
-export function envNameOf(ref: string): string {
-  const m = /^\$\{([A-Z_][A-Z0-9_]*)\}$/.exec(ref);
-  if (!m) throw new Error(`slack: ${JSON.stringify(ref)} is not an \${ENV_VAR} reference`);
-  return m[1];
-}
 
 /** The notifier the worker builds from config (providers.slack + notifications.slack_channel). */
 export function slackNotifierFromConfig(cfg: QuadConfig, extra: Pick<SlackNotifierOptions, 'statusOf' | 'env'> = {}): SlackNotifier {

@@ -1,6 +1,6 @@
 // Signals, updates and the query of the release workflow, shared by the workflow and its clients.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Verdict } from './types';
+import type { Verdict } from './verdict';
 
 export interface Actor {
   by: string;

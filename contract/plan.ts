@@ -1,7 +1,7 @@
 // The resolved, secret-free release plan the workflow executes, and the request that started it.
 // Built outside the workflow (config/resolve.ts) and passed in whole, so a config change never alters a
 // running release and replay never depends on files.
-import type { Criteria } from './types';
+import type { Criteria } from './verdict';
 
 /** ab: B beside A at 50 % for the window, kept only if the judge finds it no worse than A */
 export type Strategy = 'canary' | 'blue-green' | 'ab' | 'flag-ramp';

@@ -1,7 +1,7 @@
 // Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator.
 import { rng } from '../test/support/prng';
 import { fmtConfidence, fmtPct, fmtRatio, guardStep, judgeWindow, newGuardState, thresholdJudge, type GuardState } from './judge';
-import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from './types';
+import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from '../contract/verdict';
 
 
 function binomial(r: () => number, n: number, p: number): number {

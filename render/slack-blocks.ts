@@ -1,9 +1,9 @@
 // The one Block Kit message a release has in the channel, rendered from a notice (what the workflow just
 // said) and, when known, its status (phase, traffic, the last verdict's findings). Pure: the Slack
 // notifier and the Slack app both render through here, so the message looks the same whoever updates it.
-import type { Notice, NoticeKind } from '../../activities/providers/types';
-import type { ReleaseStatus, Phase } from '../../workflows/messages';
-import type { Verdict } from '../../workflows/types';
+import type { Notice, NoticeKind } from '../contract/notice';
+import type { ReleaseStatus, Phase } from '../contract/messages';
+import type { Verdict } from '../contract/verdict';
 
 /** What the message shows, whichever source it came from. */
 export interface ReleaseView {

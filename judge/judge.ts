@@ -20,7 +20,7 @@
 // enough data, and
 // then — the stage's one final promote-or-roll-back decision — puts the burden of proof on safety:
 // it promotes only when the whole window's error rate is not above a limit with FINAL_CONFIDENCE.
-import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from './types';
+import type { Criteria, GuardBreach, IntervalSample, MetricFinding, SideAggregate, Verdict } from '../contract/verdict';
 import {
   bernoulliLogLR,
   binomialLowerBound,

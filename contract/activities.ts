@@ -1,8 +1,9 @@
 // The activities the release workflow calls, as types only: activities/ implements them from providers,
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
-import type { Criteria, GuardBreach, Verdict } from './types';
+import type { Criteria, GuardBreach, Verdict } from './verdict';
 import type { Gate, Dependency, ReleaseWindow } from './plan';
-import type { TrafficTarget, TrafficState, FlagState, Notice, IncidentInput } from '../activities/providers/types';
+import type { TrafficTarget, TrafficState, FlagState } from './world';
+import type { Notice, IncidentInput } from './notice';
 
 /** What a guard or a judge watches: one service's canary and baseline during one stage, against its limits. */
 export interface Watch {

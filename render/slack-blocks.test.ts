@@ -1,8 +1,8 @@
 // The release message: what it shows in each state, and that it stays within Slack's Block Kit limits.
-import { releaseBlocks, viewOfNotice, viewOfStatus, person, trafficBar, releaseListText } from './blocks';
-import { blockProblem } from '../../test/support/slack-fake';
-import type { ReleaseStatus } from '../../workflows/messages';
-import type { Notice } from '../../activities/providers/types';
+import { releaseBlocks, viewOfNotice, viewOfStatus, person, trafficBar, releaseListText } from './slack-blocks';
+import { blockProblem } from '../test/support/slack-fake';
+import type { ReleaseStatus } from '../contract/messages';
+import type { Notice } from '../contract/notice';
 
 const status = (over: Partial<ReleaseStatus> = {}): ReleaseStatus => ({
   service: 'checkout', version: 'v1.2.3', previousVersion: 'v1.2.2', strategy: 'canary', requestedBy: 'U024BE7LH', startedAt: 1_700_000_000_000,

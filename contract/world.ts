@@ -1,0 +1,31 @@
+// What a deploy or flag step is about and what it leaves: crosses the workflow/activity boundary.
+// Serializable and secret-free.
+
+/** Who and what a deploy step is about: everything a deployer needs, nothing secret. */
+export interface TrafficTarget {
+  service: string;
+  /** the version being released (canary side) */
+  version: string;
+  /** the version currently serving (baseline side); null for a first release */
+  previousVersion: string | null;
+  /** for region rollouts; undefined = the service's only / default region */
+  region?: string;
+}
+
+export interface TrafficState {
+  /** percent of traffic on `version` (0..100) */
+  percent: number;
+  version: string;
+  previousVersion: string | null;
+}
+
+/** A flag's full state in one environment, enough for undo to restore it exactly. */
+export interface FlagState {
+  flag: string;
+  exists: boolean;
+  enabled: boolean;
+  /** percent of users in the rollout (0..100), null when the flag has no percentage rollout */
+  rolloutPercent: number | null;
+  /** provider-specific snapshot of everything else (strategies, variations); opaque to the workflow */
+  snapshot?: unknown;
+}
