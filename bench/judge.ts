@@ -3,21 +3,25 @@
 // window — exactly what the release workflow's guard and judge activities do. The naive per-interval
 // threshold judge runs on the same scenarios for comparison.
 //
-//   npm run bench:judge -- [FILE.jsonl | FILE.jsonl.gz] [--bounds]   (default ../shared/scenarios/judge-public.jsonl)
+//   npm run bench:judge -- [FILE.jsonl | FILE.jsonl.gz] [--bounds] [--dump OUT.jsonl]   (default ../shared/scenarios/judge-public.jsonl)
+//
+// --dump: one JSON line per scenario with both judges' verdicts, the interval at which each decided
+// and, for ours, what decided (guard or window judge), the explanation and the findings — for checking
+// that a refactoring of the judge changes no verdict (diff two dumps; timings are left out).
 //
 // --bounds: for every error-rate regression our judge took longer than BOUND_TARGET intervals to catch, what
 // the data allowed: an oracle SPRT that knows the onset and both rates, and a scan bound — how often a
 // canary sitting exactly at its limit (same traffic) shows a segment as strong as the real one by
 // onset + BOUND_TARGET somewhere in the window. If that is above the guard's alpha, no test valid at alpha
 // over the window that treats all onsets alike could have alarmed by then. (Monte Carlo, seeded.)
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { SEQUENTIAL_ALPHA, guardStep, judgeWindow, newGuardState, thresholdJudge } from '../judge/judge';
 import { bernoulliLogLR, binomialUpperTail, median, quantileRank } from '../judge/stats';
 import { rng } from '../test/support/prng';
-import type { Criteria, IntervalSample, SideAggregate, VerdictKind } from '../contract/verdict';
+import type { Criteria, IntervalSample, MetricFinding, SideAggregate, VerdictKind } from '../contract/verdict';
 
 interface RawSide {
   requests: number;
@@ -98,6 +102,11 @@ interface Outcome {
   /** interval index at which FAIL was first said */
   failAt: number | null;
   micros: number;
+  /** what decided, for --dump: the streaming guard, the window judge, or the threshold judge */
+  by: 'guard' | 'window' | 'threshold';
+  explanation?: string;
+  findings?: MetricFinding[];
+  failedChecks?: number;
 }
 
 /** what the workflow does: guard every interval, judge the window when the guard stayed quiet */
@@ -108,16 +117,20 @@ function runOurs(s: Scenario): Outcome {
   for (let i = 0; i < s.samples.length; i++) {
     const step = guardStep(state, s.samples[i], s.criteria);
     state = step.state;
-    if (step.breach) return { verdict: 'FAIL', failAt: i, micros: (performance.now() - t0) * 1000 };
+    if (step.breach) {
+      const micros = (performance.now() - t0) * 1000;
+      return { verdict: 'FAIL', failAt: i, micros, by: 'guard', explanation: step.breach.explanation, findings: step.breach.findings };
+    }
   }
   const v = judgeWindow(s.samples, s.criteria);
-  return { verdict: v.verdict, failAt: v.verdict === 'FAIL' ? s.samples.length - 1 : null, micros: (performance.now() - t0) * 1000 };
+  const micros = (performance.now() - t0) * 1000;
+  return { verdict: v.verdict, failAt: v.verdict === 'FAIL' ? s.samples.length - 1 : null, micros, by: 'window', explanation: v.explanation, findings: v.findings };
 }
 
 function runThreshold(s: Scenario): Outcome {
   const t0 = performance.now();
   const r = thresholdJudge(s.samples, s.criteria);
-  return { verdict: r.verdict, failAt: r.interval, micros: (performance.now() - t0) * 1000 };
+  return { verdict: r.verdict, failAt: r.interval, micros: (performance.now() - t0) * 1000, by: 'threshold', failedChecks: r.failedChecks };
 }
 
 interface Score {
@@ -131,12 +144,15 @@ interface Score {
   detections: number[];
   micros: number[];
   wrong: string[];
+  /** every scenario's outcome, in file order (for --dump) */
+  outcomes: Outcome[];
 }
 
 function score(scenarios: Scenario[], run: (s: Scenario) => Outcome): Score {
-  const sc: Score = { healthy: 0, falseRollbacks: 0, healthyPromoted: 0, bad: 0, missed: 0, insufficient: 0, unsafe: 0, detections: [], micros: [], wrong: [] };
+  const sc: Score = { healthy: 0, falseRollbacks: 0, healthyPromoted: 0, bad: 0, missed: 0, insufficient: 0, unsafe: 0, detections: [], micros: [], wrong: [], outcomes: [] };
   for (const s of scenarios) {
     const o = run(s);
+    sc.outcomes.push(o);
     sc.micros.push(o.micros);
     if (s.expect === 'PASS') {
       sc.healthy++;
@@ -254,7 +270,10 @@ function fmtRate(r: number): string {
 function main(): void {
   const repoRoot = resolve(__dirname, '..');
   const args = process.argv.slice(2);
-  const path = args.find((a) => !a.startsWith('--'));
+  const dumpAt = args.indexOf('--dump');
+  const dump = dumpAt >= 0 ? args[dumpAt + 1] : undefined;
+  if (dumpAt >= 0 && (!dump || dump.startsWith('--'))) throw new Error('--dump takes a file to write');
+  const path = args.find((a, i) => !a.startsWith('--') && (dumpAt < 0 || i !== dumpAt + 1));
   const file = path ? resolve(path) : resolve(repoRoot, '..', 'shared', 'scenarios', 'judge-public.jsonl');
   const scenarios = loadScenarios(file);
   const kinds = new Map<string, number>();
@@ -266,6 +285,14 @@ function main(): void {
   report('threshold judge (per-interval limits, 5 failed checks roll back, Flagger-style)', naive, false);
   report('quad judge (sequential guard + window judge)', ours, true);
   if (args.includes('--bounds')) reportBounds(scenarios);
+  if (dump) {
+    // timings left out: they differ between runs
+    const untimed = ({ micros: _micros, ...o }: Outcome) => o;
+    const line = (s: Scenario, i: number) =>
+      JSON.stringify({ id: s.id, kind: s.kind, expect: s.expect, onset: s.onset, ours: untimed(ours.outcomes[i]), threshold: untimed(naive.outcomes[i]) });
+    writeFileSync(resolve(dump), scenarios.map(line).join('\n') + '\n');
+    console.log(`per-scenario verdicts → ${resolve(dump)}`);
+  }
   console.log(
     `summary false_rollbacks=${ours.falseRollbacks}/${ours.healthy} healthy_promoted=${ours.healthyPromoted}/${ours.healthy} ` +
       `missed=${ours.missed}/${ours.bad} unsafe_promotions=${ours.unsafe}/${ours.insufficient} ` +
