@@ -6,7 +6,7 @@
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ROOT } from '../support/temporal-servers';
 import { loadHistories, replayAll, type StoredHistory } from './histories';
 import { SCENARIOS } from './scenarios';
@@ -16,31 +16,45 @@ const MUTANTS = join(ROOT, '.data', 'replay-mutant');
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 interface Edit {
+  /** the file under workflows/ to edit */
+  file: string;
   find: string;
   replace: string;
 }
 
 /** Replaces `find` exactly once in the source: if the workflow moved on and the text is gone, say so. */
-function applyEdit(source: string, { find, replace }: Edit): string {
+function applyEdit(source: string, { file, find, replace }: Edit): string {
   const at = source.indexOf(find);
   if (at < 0 || source.indexOf(find, at + 1) >= 0) {
-    throw new Error(`mutation anchor must occur exactly once in workflows/release.ts; update this test: ${JSON.stringify(find)}`);
+    throw new Error(`mutation anchor must occur exactly once in workflows/${file}; update this test: ${JSON.stringify(find)}`);
   }
   return source.slice(0, at) + replace + source.slice(at + find.length);
 }
 
-/** Copies workflows/ to .data/replay-mutant/<name>/, edits release.ts and bundles the copy. */
+/** Every .ts file under `dir`, test files aside, as paths relative to it. */
+function sources(dir: string, sub = ''): string[] {
+  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(dir, join(sub, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(sub, e.name)] : [],
+  );
+}
+
+/** Copies workflows/ to .data/replay-mutant/<name>/workflows/, applies the edits and bundles the copy. */
 async function bundleVariant(name: string, edits: Edit[]): Promise<WorkflowBundleWithSourceMap> {
+  const from = join(ROOT, 'workflows');
   const dir = join(MUTANTS, name, 'workflows');
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(join(ROOT, 'workflows')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+  for (const f of sources(from)) {
     // Imports that leave workflows/ point back at the repo, so the copy needs nothing else copied.
-    const src = readFileSync(join(ROOT, 'workflows', f), 'utf8').replace(/from '\.\.\//g, `from '${ROOT}/`);
-    writeFileSync(join(dir, f), src);
+    const src = readFileSync(join(from, f), 'utf8').replace(/from '(\.\.?\/[^']*)'/g, (m, spec: string) => {
+      const target = resolve(dirname(join(from, f)), spec);
+      return target.startsWith(from + sep) ? m : `from '${target}'`;
+    });
+    const edited = edits.filter((e) => e.file === f).reduce(applyEdit, src);
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), edited);
   }
-  const release = join(dir, 'release.ts');
-  writeFileSync(release, edits.reduce(applyEdit, readFileSync(release, 'utf8')));
+  const missing = edits.filter((e) => !sources(from).includes(e.file));
+  if (missing.length) throw new Error(`no workflows/${missing[0].file} to edit; update this test`);
   return bundleWorkflowCode({ workflowsPath: join(dir, 'index.ts'), logger: quiet });
 }
 
@@ -67,7 +81,7 @@ test('every recorded history replays against workflows/ without nondeterminism',
 }, 60_000);
 
 test('a copy changed only in non-command state (a timeline label) still replays: the copying itself is sound', async () => {
-  const bundle = await bundleVariant('benign', [{ find: "note('requested', request.requestedBy,", replace: "note('release requested', request.requestedBy," }]);
+  const bundle = await bundleVariant('benign', [{ file: 'release/index.ts', find: "note('requested', request.requestedBy,", replace: "note('release requested', request.requestedBy," }]);
   const results = await replayAll({ workflowBundle: bundle }, histories);
   expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.message}`)).toEqual([]);
 }, 120_000);
@@ -75,15 +89,16 @@ test('a copy changed only in non-command state (a timeline label) still replays:
 test.each([
   {
     change: 'an extra activity call before anything else (a new, unversioned step)',
-    edits: [{ find: 'const body = async () => {', replace: "const body = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [target()]);" }],
+    edits: [
+      { file: 'release/index.ts', find: "import { Stop } from './stop';", replace: "import { Stop } from './stop';\nimport { world } from './activities';" },
+      { file: 'release/index.ts', find: 'const rollout = async () => {', replace: "const rollout = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [release.target()]);" },
+    ],
   },
   {
     change: 'a settle timer inserted before each traffic shift',
     edits: [
-      {
-        find: "      await apply(stage.action, stage.name);",
-        replace: "      await wf.sleep('1s');\n      await apply(stage.action, stage.name);",
-      },
+      { file: 'release/rollout.ts', find: "import type { StageAction, StagePlan }", replace: "import { sleep } from '@temporalio/workflow';\nimport type { StageAction, StagePlan }" },
+      { file: 'release/rollout.ts', find: '  await shift(release, stage.action, stage.name);', replace: "  await sleep('1s');\n  await shift(release, stage.action, stage.name);" },
     ],
   },
 ])('replay bites: $change fails every history with a DeterminismViolationError', async ({ change, edits }) => {

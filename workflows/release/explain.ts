@@ -1,7 +1,7 @@
 // Words for people: verdict evidence and a root-cause hint for the incident. Pure.
-import type { Verdict } from '../contract/verdict';
-import type { ReleasePlan } from '../contract/plan';
-import type { ReleaseStatus } from '../contract/messages';
+import type { Verdict } from '../../contract/verdict';
+import type { ReleasePlan } from '../../contract/plan';
+import type { ReleaseStatus } from '../../contract/messages';
 
 export function describeVerdict(v: Verdict): string {
   const lines = [`${v.verdict}: ${v.explanation}`];

@@ -1,0 +1,67 @@
+// The release workflow, as the README's diagram:
+//   gates → window → approval → dependencies → stages (shift → watch → judge) → post checks → success,
+// and on a breach, a FAIL, a rollback, a rejection, a timeout or a cancellation: undo in reverse, notify,
+// open an incident. Deterministic: imports only @temporalio/workflow, contract types and pure modules
+// (the linter holds every file under workflows/ to that).
+import * as wf from '@temporalio/workflow';
+import type { ReleaseResult } from '../../contract/messages';
+import type { ReleaseInput } from '../../contract/plan';
+import { QuadService, QuadStrategy, QuadVersion } from '../../contract/search-attributes';
+import { awaitApproval, runChecks, waitForWindow } from './gates';
+import { registerHandlers } from './handlers';
+import { rollBack, resultOf, stopOf, succeed } from './rollback';
+import { findWatchedSides, runDependencies, runStage } from './rollout';
+import { ReleaseState } from './state';
+import { Stop } from './stop';
+
+export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+  const release = new ReleaseState(input);
+  const { plan, request } = release;
+  registerHandlers(release);
+  startDeadline(release);
+
+  const rollout = async () => {
+    wf.upsertSearchAttributes([
+      { key: QuadService, value: plan.service },
+      { key: QuadVersion, value: plan.version },
+      { key: QuadStrategy, value: plan.strategy },
+    ]);
+    release.note('requested', request.requestedBy, `${plan.service} ${plan.version} (${plan.strategy}) from ${request.source}${request.reason ? `: ${request.reason}` : ''}`);
+    // Each step is awaited only when it has work: an idle await would reorder the commands of the notices
+    // queued before it, and recorded histories must replay.
+    if (plan.gates.length > 0) await runChecks(release, 'gate', plan.gates);
+    if (plan.window) await waitForWindow(release);
+    await findWatchedSides(release);
+    if (plan.notifyOnStart) release.notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
+    if (plan.approvalRequired) await awaitApproval(release, 'release');
+    if (plan.dependencies.length > 0) await runDependencies(release);
+    for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
+    if (plan.postChecks.length > 0) await runChecks(release, 'post', plan.postChecks);
+  };
+
+  let failure: Stop | null = null;
+  let cancelledFromOutside = false;
+  let incident: string | undefined;
+  try {
+    await release.main.run(rollout);
+  } catch (err) {
+    ({ failure, cancelledFromOutside } = stopOf(release, err));
+  }
+  if (!failure) succeed(release);
+  else incident = await rollBack(release, failure, cancelledFromOutside);
+  await release.noticesSent();
+  const result = resultOf(release, failure, incident);
+  if (cancelledFromOutside) throw new wf.CancelledFailure('release cancelled; compensations ran');
+  return result;
+}
+
+/** The release's own deadline: when it fires, whatever is running is cancelled and undone. */
+function startDeadline(release: ReleaseState): void {
+  const { plan, status } = release;
+  void wf.CancellationScope.nonCancellable(() => wf.sleep(plan.maxDurationMs, { summary: 'max deployment duration' })).then(() => {
+    if (status.status !== 'running' || release.stop) return;
+    release.stop = new Stop('timeout', `the release ran past max_deployment_duration_minutes (${Math.round(plan.maxDurationMs / 60000)} min)`);
+    release.note('max duration reached');
+    release.main.cancel();
+  });
+}

@@ -1,0 +1,83 @@
+// The rollout itself: what is watched, dependencies first, then each stage shifts traffic (or a flag),
+// is watched and judged. Every change registers its undo before it is made.
+import type { StageAction, StagePlan } from '../../contract/plan';
+import { flagVariantSides } from '../../contract/plan';
+import { undoActs, world } from './activities';
+import { awaitApproval } from './gates';
+import type { ReleaseState } from './state';
+import { holdWhilePaused, inRegion, watchStage } from './watch';
+
+/** Whose metrics the guards and judges compare, found before anything changes. */
+export async function findWatchedSides(release: ReleaseState): Promise<void> {
+  const { plan, status } = release;
+  if (plan.strategy === 'flag-ramp' && plan.flagWatch === 'variants') {
+    // Users with the flag on against users with it off: the same comparison as canary against baseline.
+    release.watched = flagVariantSides(plan.version.replace(/^flag:/, ''));
+  } else if (plan.strategy === 'flag-ramp') {
+    // A flag ramp changes no version: its metrics are the serving version's, judged on absolute limits.
+    release.watched = { version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target()])) ?? plan.version, previousVersion: null };
+  } else {
+    if (status.previousVersion === null) status.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target(release.regions[0])]);
+    release.watched = { version: plan.version, previousVersion: status.previousVersion };
+  }
+}
+
+/** Dependencies (a migration, a cache warm-up) run in order before any traffic moves. */
+export async function runDependencies(release: ReleaseState): Promise<void> {
+  const { plan } = release;
+  if (plan.dependencies.length > 0) release.setPhase('dependencies');
+  for (const dep of plan.dependencies) {
+    const out = await world.runStep.executeWithOptions({ summary: `dependency: ${dep.name}` }, [plan.service, plan.version, dep]);
+    release.note('dependency done', undefined, `${dep.name}: ${out}`);
+    const u = dep.undo;
+    if (u) release.undo.push({ name: `undo ${dep.name}`, run: () => undoActs.runStep.executeWithOptions({ summary: `undo ${dep.name}` }, [plan.service, plan.version, { name: `undo ${dep.name}`, ...u }]) });
+  }
+}
+
+/** Moves one stage's share: traffic in every region at once, or the flag's rollout. */
+async function shift(release: ReleaseState, action: StageAction, label: string): Promise<void> {
+  const { plan, status, regions } = release;
+  if (action.kind === 'traffic') {
+    if (!release.undo.some((u) => u.name === 'traffic')) {
+      // Registered before the first shift: setting 0 % is idempotent and harmless if the shift never landed.
+      release.undo.push({
+        name: 'traffic',
+        run: () =>
+          Promise.all(regions.map((r) => undoActs.setTraffic.executeWithOptions({ summary: inRegion(`restore ${status.previousVersion ?? 'previous'} to 100 %`, r) }, [release.target(r), 0]))).then(() => {
+            status.trafficPercent = 0;
+          }),
+      });
+    }
+    await Promise.all(regions.map((r) => world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [release.target(r), action.percent])));
+  } else {
+    if (!release.flagPrior) {
+      const prior = await world.getFlagState.executeWithOptions({ summary: `read ${action.flag}` }, [plan.service, action.flag]);
+      release.flagPrior = prior;
+      release.undo.push({
+        name: 'flag',
+        run: () =>
+          undoActs.restoreFlag.executeWithOptions({ summary: `restore ${action.flag}` }, [plan.service, prior]).then(() => {
+            status.trafficPercent = prior.enabled ? (prior.rolloutPercent ?? 100) : 0;
+          }),
+      });
+    }
+    await world.setFlag.executeWithOptions({ summary: `${action.flag} → ${action.percent} %` }, [plan.service, action.flag, action.percent]);
+  }
+  status.trafficPercent = action.percent;
+  release.note('shifted', undefined, `${label}: ${action.percent} %`);
+}
+
+/** One stage: its approval if it needs one, the shift, the watch and the judge. */
+export async function runStage(release: ReleaseState, stage: StagePlan, index: number): Promise<void> {
+  const { plan, status } = release;
+  if (stage.approval) await awaitApproval(release, stage.name);
+  status.stageIndex = index;
+  status.stage = stage.name;
+  release.setPhase('rolling_out');
+  await shift(release, stage.action, stage.name);
+  release.notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);
+  release.details();
+  if (stage.durationMs > 0) await watchStage(release, stage);
+  else await holdWhilePaused(release, stage, 'paused by hand');
+  release.note('stage passed', undefined, stage.name);
+}

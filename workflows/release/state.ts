@@ -1,0 +1,136 @@
+// The one place a release's state lives: what the status query shows (phase, timeline, verdict), what
+// the Web UI shows (search attributes, current details), the chain of notices and the undo stack. The
+// message handlers and the main flow both act through it, never through loose variables.
+import * as wf from '@temporalio/workflow';
+import type { ReleaseInput, ReleasePlan, ReleaseRequest } from '../../contract/plan';
+import type { Phase, ReleaseStatus, Status } from '../../contract/messages';
+import type { Notice, NoticeKind } from '../../contract/notice';
+import type { FlagState, TrafficTarget } from '../../contract/world';
+import { QuadStage, QuadStatus } from '../../contract/search-attributes';
+import { notices } from './activities';
+import type { Stop } from './stop';
+
+export interface UndoStep {
+  name: string;
+  run: () => Promise<unknown>;
+}
+
+/** The metrics sides a guard or judge compares: canary and baseline. */
+export interface WatchedSides {
+  version: string;
+  previousVersion: string | null;
+}
+
+export class ReleaseState {
+  readonly plan: ReleasePlan;
+  readonly request: ReleaseRequest;
+  readonly info = wf.workflowInfo();
+  readonly status: ReleaseStatus;
+  /** compensations, run in reverse on failure */
+  readonly undo: UndoStep[] = [];
+  /** the rollout's own scope: a rollback, rejection or deadline cancels it, never the undo */
+  readonly main = new wf.CancellationScope();
+  /** by region: every stage shifts, watches and judges each region in parallel; one bad region undoes all */
+  readonly regions: (string | undefined)[];
+  watched: WatchedSides;
+  flagPrior: FlagState | null = null;
+
+  // what the message handlers asked for, read by the main flow
+  awaitingApproval: string | null = null;
+  approvedFor: string | null = null;
+  stop: Stop | null = null;
+  promoteRequested = false;
+  resumeRequested = false;
+
+  private readonly refs: Record<string, string> = {};
+  private noticeChain: Promise<void> = Promise.resolve();
+
+  constructor({ request, plan }: ReleaseInput) {
+    this.plan = plan;
+    this.request = request;
+    this.regions = plan.regions?.length ? plan.regions : [undefined];
+    this.watched = { version: plan.version, previousVersion: plan.previousVersion };
+    this.status = {
+      service: plan.service,
+      version: plan.version,
+      previousVersion: plan.previousVersion,
+      strategy: plan.strategy,
+      requestedBy: request.requestedBy,
+      startedAt: this.info.startTime.getTime(),
+      phase: 'planning',
+      status: 'running',
+      stageIndex: -1,
+      stageCount: plan.stages.length,
+      stage: null,
+      trafficPercent: 0,
+      windowEndsAt: null,
+      lastVerdict: null,
+      approvals: [],
+      paused: false,
+      timeline: [],
+    };
+  }
+
+  note(event: string, by?: string, detail?: string): void {
+    this.status.timeline.push({ at: Date.now(), event, ...(by ? { by } : {}), ...(detail ? { detail } : {}) });
+  }
+
+  /** The Web UI's "current details": the release at a glance. */
+  details(): void {
+    const s = this.status;
+    const parts = [`**${this.plan.service} ${this.plan.version}** · ${this.plan.strategy} · ${s.phase}`];
+    if (s.stage) parts.push(`stage ${s.stageIndex + 1}/${s.stageCount}: ${s.stage}`);
+    parts.push(`traffic ${s.trafficPercent} %`);
+    if (s.lastVerdict) parts.push(`last verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
+    wf.setCurrentDetails(parts.join('\n\n'));
+  }
+
+  setPhase(phase: Phase, status: Status = 'running'): void {
+    this.status.phase = phase;
+    this.status.status = status;
+    wf.upsertSearchAttributes([
+      { key: QuadStage, value: this.status.stage ?? phase },
+      { key: QuadStatus, value: status },
+    ]);
+    this.details();
+  }
+
+  /** Who may act on this release: a named approver, or a member of a `group:` entry the plan names. */
+  allowed(by: string, via?: string): boolean {
+    const approvers = this.plan.approvers;
+    return approvers.length === 0 || approvers.includes(by) || (typeof via === 'string' && via.startsWith('group:') && approvers.includes(via));
+  }
+
+  target(region?: string): TrafficTarget {
+    return { service: this.plan.service, version: this.plan.version, previousVersion: this.status.previousVersion, ...(region ? { region } : {}) };
+  }
+
+  notify(kind: NoticeKind, text: string, detail?: string): void {
+    const { plan, info, status } = this;
+    const notice: Notice = {
+      kind, releaseId: info.workflowId, service: plan.service, version: plan.version, strategy: plan.strategy,
+      requestedBy: this.request.requestedBy, text, at: Date.now(),
+      ...(status.stage ? { stage: status.stage } : {}),
+      trafficPercent: status.trafficPercent,
+      ...(detail ? { detail } : {}),
+      ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
+    };
+    if (plan.notifiers.length === 0) return;
+    // One at a time: each notice reads the refs its predecessor returned, so a Slack message is updated
+    // in place rather than posted twice when two notices are close together.
+    // Non-cancellable: a rollback cancels the rollout, never the notices about it.
+    this.noticeChain = this.noticeChain.then(() =>
+      wf.CancellationScope.nonCancellable(() => notices.notify.executeWithOptions({ summary: `notify ${kind}` }, [plan.notifiers, notice, { ...this.refs }]))
+        .then((r) => {
+          Object.assign(this.refs, r.refs);
+          for (const f of r.failed) this.note(`notice to ${f.notifier} failed`, undefined, `${kind}: ${f.error}`);
+        })
+        .catch((err) => this.note('notice failed', undefined, `${kind}: ${(err as Error).message}`)),
+    );
+  }
+
+  /** Every notice sent so far has been delivered (or reported as failed). */
+  noticesSent(): Promise<void> {
+    return wf.CancellationScope.nonCancellable(() => this.noticeChain);
+  }
+}

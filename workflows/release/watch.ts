@@ -1,0 +1,154 @@
+// Watching a stage: one guard per region polls the metrics for a breach while the window's timer runs;
+// at the window's end a judge per region gives PASS, FAIL or INCONCLUSIVE, and the policies decide what
+// follows (roll back, extend once, pause for a person). A breach ends the watch at once.
+import * as wf from '@temporalio/workflow';
+import type { GuardOutcome } from '../../contract/activities';
+import type { StagePlan } from '../../contract/plan';
+import type { Verdict } from '../../contract/verdict';
+import { FAST, judging, world } from './activities';
+import type { ReleaseState } from './state';
+import { Stop } from './stop';
+
+export const inRegion = (text: string, region?: string) => (region ? `${text} in ${region}` : text);
+const regionLabel = (region: string | undefined, text: string) => (region ? `${region}: ${text}` : text);
+
+/** One guard over [from, deadline); resolves with its outcome, never throws a cancellation. */
+function startGuard(release: ReleaseState, stage: StagePlan, from: number, deadline: number, region?: string) {
+  const { plan } = release;
+  const scope = new wf.CancellationScope();
+  const outcome = scope
+    .run(() =>
+      world.guard.executeWithOptions(
+        {
+          summary: inRegion(`guard ${stage.name}: poll every ${plan.pollIntervalS} s`, region),
+          startToCloseTimeout: Math.max(deadline - from, 0) + 120_000,
+          // A dead worker's guard is retried on another after this; heartbeats (throttled to 80 % of it) are its running cost.
+          heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
+          retry: { ...FAST },
+        },
+        [{ service: plan.service, ...release.watched, ...(region ? { region } : {}), stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
+      ),
+    )
+    .catch((err): GuardOutcome | null => {
+      if (wf.isCancellation(err)) return null;
+      throw err;
+    });
+  return { scope, outcome };
+}
+
+/** Watch until `done()` or the timeout; a breach ends it at once. */
+export async function watchUntil(release: ReleaseState, stage: StagePlan, ms: number | undefined, summary: string, done: () => boolean) {
+  const { plan, status } = release;
+  const from = Date.now();
+  // The guard outlives the window by two polls, so the window timer, not the guard, ends the watch.
+  const deadline = from + (ms ?? plan.approvalTimeoutMs) + 2 * plan.pollIntervalS * 1000;
+  let breach: { outcome: Extract<GuardOutcome, { kind: 'breach' }>; region: string | undefined } | null = null;
+  const guards = release.regions.map((r) => {
+    const g = startGuard(release, stage, from, deadline, r);
+    g.outcome.then(
+      (o) => {
+        if (o?.kind === 'breach' && !breach) breach = { outcome: o, region: r };
+      },
+      () => undefined,
+    );
+    return g;
+  });
+  const ended = ms === undefined ? (await wf.condition(() => breach !== null || done()), true) : await wf.condition(() => breach !== null || done(), ms, { summary });
+  for (const g of guards) g.scope.cancel();
+  const b = breach as { outcome: Extract<GuardOutcome, { kind: 'breach' }>; region: string | undefined } | null;
+  if (b) {
+    const explanation = regionLabel(b.region, b.outcome.breach.explanation);
+    status.lastVerdict = { verdict: 'FAIL', explanation, findings: b.outcome.breach.findings, canaryRequests: 0, intervals: b.outcome.polls };
+    release.note('breach', undefined, explanation);
+    throw new Stop('breach', `${stage.name}: ${explanation}`);
+  }
+  return { from, ended };
+}
+
+/** Across regions: any FAIL fails, else any INCONCLUSIVE, else PASS; the deciding region is named. */
+export function worstVerdict(vs: Verdict[], rs: (string | undefined)[]): Verdict {
+  if (vs.length === 1) return vs[0];
+  const rank = { FAIL: 2, INCONCLUSIVE: 1, PASS: 0 } as const;
+  let worst = 0;
+  vs.forEach((v, i) => {
+    if (rank[v.verdict] > rank[vs[worst].verdict]) worst = i;
+  });
+  const w = vs[worst];
+  const explanation = w.verdict === 'PASS' ? vs.map((v, i) => regionLabel(rs[i], v.explanation)).join('; ') : regionLabel(rs[worst], w.explanation);
+  return { ...w, explanation, canaryRequests: vs.reduce((n, v) => n + v.canaryRequests, 0) };
+}
+
+/** While paused, the stage stays watched (a breach still rolls back) until resumed or promoted. */
+export async function holdWhilePaused(release: ReleaseState, stage: StagePlan, why: string): Promise<void> {
+  const { plan } = release;
+  if (!release.status.paused) return;
+  release.setPhase('paused');
+  release.notify('paused', `${plan.service} ${plan.version} paused at ${stage.name}: ${why}`);
+  release.resumeRequested = false;
+  await watchUntil(release, stage, undefined, `paused at ${stage.name}`, () => release.resumeRequested || release.promoteRequested);
+  release.setPhase('rolling_out');
+}
+
+/** The judges of one window, one per region; metrics that cannot be read are no evidence either way. */
+async function judgeWindow(release: ReleaseState, stage: StagePlan, from: number): Promise<Verdict> {
+  const { plan } = release;
+  const to = Date.now();
+  const verdicts = await Promise.all(
+    release.regions.map((r) =>
+      judging.judge
+        .executeWithOptions({ summary: inRegion(`judge ${stage.name}`, r) }, [
+          { service: plan.service, ...release.watched, ...(r ? { region: r } : {}), stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to },
+        ])
+        // INCONCLUSIVE (extend, then pause), not a rollback.
+        .catch((err): Verdict => {
+          if (wf.isCancellation(err)) throw err;
+          const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+          return { verdict: 'INCONCLUSIVE', explanation: `metrics unavailable: ${cause}`, findings: [{ metric: 'data', status: 'insufficient', explanation: `metrics unavailable: ${cause}` }], canaryRequests: 0, intervals: 0 };
+        }),
+    ),
+  );
+  return worstVerdict(verdicts, release.regions);
+}
+
+/** Watch a stage's window, judge it, and apply the FAIL / INCONCLUSIVE policies. */
+export async function watchStage(release: ReleaseState, stage: StagePlan): Promise<void> {
+  const { plan, status } = release;
+  let windowMs = stage.durationMs;
+  let extended = false;
+  for (;;) {
+    release.promoteRequested = false;
+    status.windowEndsAt = Date.now() + windowMs;
+    release.details();
+    const minutes = Math.round(windowMs / 6000) / 10;
+    const { from } = await watchUntil(release, stage, windowMs, `watch ${stage.name} for ${minutes} min`, () => release.promoteRequested);
+    status.windowEndsAt = null;
+    if (release.promoteRequested) {
+      release.promoteRequested = false;
+      return;
+    }
+    const verdict = await judgeWindow(release, stage, from);
+    status.lastVerdict = verdict;
+    release.note(`verdict ${verdict.verdict}`, undefined, verdict.explanation);
+    release.details();
+    if (verdict.verdict === 'FAIL') {
+      if (plan.autoRollback) throw new Stop('fail', `${stage.name}: ${verdict.explanation}`);
+      status.paused = true;
+      await holdWhilePaused(release, stage, `FAIL and auto-rollback is off: ${verdict.explanation}`);
+      return;
+    }
+    if (verdict.verdict === 'INCONCLUSIVE') {
+      if (plan.inconclusive === 'rollback') throw new Stop('fail', `${stage.name}: inconclusive: ${verdict.explanation}`);
+      if (plan.inconclusive === 'extend-then-pause' && !extended) {
+        extended = true;
+        windowMs = plan.extensionMs;
+        release.note('window extended', undefined, `inconclusive; watching ${stage.name} ${Math.round(windowMs / 60000)} min more`);
+        continue;
+      }
+      status.paused = true;
+      await holdWhilePaused(release, stage, `inconclusive: ${verdict.explanation}`);
+      return;
+    }
+    await holdWhilePaused(release, stage, 'paused by hand');
+    return;
+  }
+}
