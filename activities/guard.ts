@@ -3,7 +3,7 @@
 // guard retried on another worker after a crash resumes where the dead one stopped, catching up on the
 // intervals it missed without waiting.
 import { Context, CancelledFailure } from '@temporalio/activity';
-import { newGuardState, guardStep, type GuardState } from '../judge/judge';
+import { newGuardState, guardStep, type GuardState } from '../judge';
 import type { GuardInput, GuardOutcome } from '../contract/activities';
 import type { MetricsSource } from './providers/types';
 

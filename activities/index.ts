@@ -2,7 +2,7 @@
 // into one provider call. Every world-changing call sets an absolute state, so a retry does no harm.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ReleaseActivities, NoticeReceipt } from '../contract/activities';
-import { judgeWindow } from '../judge/judge';
+import { judgeWindow } from '../judge';
 import type { Notice, Notifier } from './providers/types';
 import type { Providers } from './providers/factory';
 import { runGuard } from './guard';

@@ -5,7 +5,7 @@
 // intervals per window, binomial errors from a seeded generator (the same figures every run).
 //
 //   npm run bench:guard -- [--runs N] [--alpha 0.01,0.03,0.05]
-import { guardStep, newGuardState, SEQUENTIAL_ALPHA } from '../judge/judge';
+import { guardStep, newGuardState, SEQUENTIAL_ALPHA } from '../judge';
 import { rng } from '../test/support/prng';
 import type { Criteria, SideAggregate } from '../contract/verdict';
 

@@ -18,8 +18,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { SEQUENTIAL_ALPHA, guardStep, judgeWindow, newGuardState, thresholdJudge } from '../judge/judge';
-import { bernoulliLogLR, binomialUpperTail, median, quantileRank } from '../judge/stats';
+import { SEQUENTIAL_ALPHA, bernoulliLogLR, binomialUpperTail, guardStep, judgeWindow, median, newGuardState, quantileRank } from '../judge';
+import { thresholdJudge } from './threshold-judge';
 import { rng } from '../test/support/prng';
 import type { Criteria, IntervalSample, MetricFinding, SideAggregate, VerdictKind } from '../contract/verdict';
 
