@@ -213,6 +213,17 @@ describe('in-process', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
+  // Names every object inherits are unknown services and flags, like any other name that is not configured.
+  test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('release --service %s → exit 2, unknown service, nothing started', async (name) => {
+    const r = await quad(['release', 'v1.2.9', '--service', name], { releases: untouchable });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `quad: unknown service ${JSON.stringify(name)}; configured: cart, payments\n` });
+  });
+
+  test.each(['__proto__', 'constructor', 'toString'])('flag-rollout %s → exit 2, no such flag, nothing started', async (name) => {
+    const r = await quad(['flag-rollout', name], { releases: untouchable });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `quad: no rollout plan for flag ${JSON.stringify(name)}; configured: dark_mode\n` });
+  });
+
   test('nobody to name: no --by and no $QUAD_USER / $USER → exit 2', async () => {
     const r = await quad(['rollback', 'cart'], { env: {}, releases: untouchable });
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'quad: who is asking? pass --by NAME or set QUAD_USER\n' });

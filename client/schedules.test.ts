@@ -12,7 +12,8 @@ import { statusQuery } from '../contract/messages';
 import { QuadService, QuadVersion } from '../contract/search-attributes';
 import { Releases } from './releases';
 import { runCli } from './cli';
-import { SCHEDULE_PREFIX, type ScheduledRelease } from './schedules';
+import { InputError } from '../config/errors';
+import { SCHEDULE_PREFIX, Schedules, type ScheduledRelease } from './schedules';
 
 // A long first stage keeps a scheduled release running, so a second firing meets it.
 const TEST_CONFIG = `
@@ -135,10 +136,19 @@ test('bad input is refused with exit 2 before anything reaches Temporal; a dupli
   };
   await refused([...base.slice(0, 6), 'v1.0; reboot', ...base.slice(7)], '"v1.0; reboot" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
   await refused(['schedule', 'create', 'nightly', '--service', 'basket', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "basket"; configured: cart, payments');
+  await refused(['schedule', 'create', 'nightly', '--service', '__proto__', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "__proto__"; configured: cart, payments');
+  await refused(['schedule', 'create', 'nightly', '--service', 'constructor', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "constructor"; configured: cart, payments');
   await refused(['schedule', 'create', 'nightly', '--service', 'payments', '--version', 'v1.0.0', '--cron', 'every night'], '"every night" is not a cron expression: five fields, minute hour day month weekday, e.g. "0 15 * * TUE"');
   await refused([...base, '--tz', 'Mars/Olympus'], '"Mars/Olympus" is not a time zone: write it like America/Los_Angeles or UTC');
   await refused([...base, '--by', 'ana; rm'], 'requested by: "ana; rm" is not a user name or ID');
   await refused(['schedule', 'create', 'no/slash', ...base.slice(3)], '"no/slash" is not a schedule name: use letters, digits, _ . - (at most 80)');
+
+  // Schedules itself checks too, for callers other than the CLI: nothing is created
+  for (const service of ['__proto__', 'toString']) {
+    await expect(new Schedules(env.client, cfg, taskQueue).create({ name: 'proto', service, version: 'v1.0.0', cron: '0 3 * * *', requestedBy: 'ana' }))
+      .rejects.toThrow(new InputError(`unknown service ${JSON.stringify(service)}; configured: cart, payments`));
+  }
+  await expect(env.client.schedule.getHandle(`${SCHEDULE_PREFIX}proto`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 
   // an hour of 99 passes the shape check; Temporal's own parser refuses it, in words, exit 2
   const odd = await quad(['schedule', 'create', 'odd', '--service', 'payments', '--version', 'v1.0.0', '--cron', '0 99 * * *']);

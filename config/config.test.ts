@@ -5,6 +5,7 @@ import { parseConfig, loadConfig } from './load';
 import { resolveRelease, resolveFlagRamp, validateVersion } from './resolve';
 import { parseCriteria } from './criteria';
 import { ConfigError, InputError } from './errors';
+import { ownEntry } from './lookup';
 
 const ROOT = join(__dirname, '..');
 const repo = () => loadConfig(join(ROOT, '.quad', 'production-agent.yml'));
@@ -135,5 +136,52 @@ services:
 test('criteria strings → typed limits', () => {
   expect(parseCriteria(['error_rate < 0.5%', 'latency_p95 < 200ms', 'cpu < 80%', 'error_rate_vs_baseline < 2x', 'latency_p95_vs_baseline < 1.25×', 'memory_vs_baseline < 1.5x', 'requests >= 300'])).toEqual({
     errorRateMaxPct: 0.5, latencyP95MaxMs: 200, cpuMaxPct: 80, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, memoryMaxRatio: 1.5, minRequests: 300,
+  });
+});
+
+describe('names a person types never find what every object inherits', () => {
+  const INHERITED = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+  test('ownEntry finds own entries only', () => {
+    const map: Record<string, number> = { checkout: 1 };
+    expect(ownEntry(map, 'checkout')).toBe(1);
+    for (const name of INHERITED) expect(ownEntry(map, name)).toBeUndefined();
+  });
+  test.each(INHERITED)('service %j is an unknown service, not a crash', (name) => {
+    expect(() => resolveRelease(repo(), { service: name, version: 'v1.2.9', requestedBy: 'ana', source: 'cli' })).toThrow(
+      new InputError(`unknown service ${JSON.stringify(name)}; configured: checkout`),
+    );
+  });
+  test.each(INHERITED)('flag %j is an unknown flag', (name) => {
+    expect(() => resolveFlagRamp(repo(), { flag: name, requestedBy: 'ana', source: 'cli' })).toThrow(new InputError(`no rollout plan for flag ${JSON.stringify(name)}; configured: dark_mode`));
+  });
+  test('a YAML key __proto__ is refused with its path wherever it is, and changes no prototype', () => {
+    const p = problems(`
+services:
+  __proto__: { strategy: blue-green, approvers: [mallory] }
+  checkout: {}
+flags:
+  __proto__: { rollout_plan: [{ users_percent: 10 }] }
+deployments: { __proto__: { error_rate_threshold: 99 } }
+`);
+    expect(p).toEqual([
+      'services.__proto__: "__proto__" cannot be a name here (JavaScript objects reserve it); pick another',
+      'flags.__proto__: "__proto__" cannot be a name here (JavaScript objects reserve it); pick another',
+      'deployments.__proto__: "__proto__" cannot be a name here (JavaScript objects reserve it); pick another',
+    ]);
+    expect(({} as Record<string, unknown>).approvers).toBeUndefined();
+    expect(({} as Record<string, unknown>).strategy).toBeUndefined();
+  });
+  test('inherited names cannot name a service or a flag', () => {
+    const inherited = 'a name every JavaScript object already has (constructor, toString, ...); pick another';
+    expect(problems(`
+services: { constructor: {}, checkout: {} }
+feature_flag: { name: toString, rollout_plan: [{ users_percent: 10 }] }
+flags: { valueOf: { rollout_plan: [{ users_percent: 10 }] }, "dark mode": { rollout_plan: [{ users_percent: 10 }] } }
+`).sort()).toEqual([
+      `feature_flag.name: ${inherited}, found string "toString"`,
+      'flags.dark mode: a flag name of letters, digits, _ . -, found string "dark mode"',
+      `flags.valueOf: ${inherited}, found string "valueOf"`,
+      `services.constructor: ${inherited}, found string "constructor"`,
+    ]);
   });
 });

@@ -29,10 +29,24 @@ export function parseConfig(text: string, file = '<config>'): QuadConfig {
   }
   if (raw === undefined || raw === null) raw = {};
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  const problems = parsed.success ? [] : parsed.error.issues.map(describeIssue);
+  const problems = [...protoKeys(raw), ...(parsed.success ? [] : parsed.error.issues.map(describeIssue).filter((p): p is string => p !== null))];
   if (parsed.success) problems.push(...criteriaProblems(parsed.data));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return parsed.data!;
+}
+
+/**
+ * js-yaml keeps a `__proto__` key as an ordinary own key, and zod silently drops it from records: a
+ * service (or flag) named so would vanish without a word. Refused wherever it appears, with its path.
+ */
+function protoKeys(doc: unknown, path: PropertyKey[] = []): string[] {
+  if (Array.isArray(doc)) return doc.flatMap((v, i) => protoKeys(v, [...path, i]));
+  if (!doc || typeof doc !== 'object') return [];
+  return Object.keys(doc).flatMap((k) => {
+    const here = [...path, k];
+    if (k === '__proto__') return [`${formatPath(here)}: "__proto__" cannot be a name here (JavaScript objects reserve it); pick another`];
+    return protoKeys((doc as Record<string, unknown>)[k], here);
+  });
 }
 
 /** `services.checkout.rollout_plan[1].duration_minutes` */
@@ -50,7 +64,8 @@ function found(input: unknown): string {
   return `${typeof input} ${JSON.stringify(input)}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One line per issue; null when protoKeys already said it. */
+function describeIssue(issue: z.core.$ZodIssue): string | null {
   const at = formatPath(issue.path);
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
@@ -58,8 +73,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `${at}: expected ${issue.expected}, found ${found(input)}`;
     case 'invalid_value':
       return `${at}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${found(input)}`;
-    case 'unrecognized_keys':
-      return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'unrecognized_keys': {
+      const keys = issue.keys.filter((k) => k !== '__proto__');
+      if (keys.length === 0) return null;
+      return `${at}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    }
     case 'invalid_key':
       // a record key that broke its rule: the rule's own message says what was expected
       return `${at}: ${issue.issues.map((i) => i.message).join('; ')}, found ${found(input)}`;

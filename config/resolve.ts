@@ -3,9 +3,10 @@
 import type { Criteria } from '../contract/verdict';
 import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
-import type { QuadConfig, ServiceConfig, StageConfig } from './schema';
+import type { FlagPlanConfig, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
 import { InputError } from './errors';
+import { ownEntry } from './lookup';
 
 /** v1.2.3, 1.2.3, v1.2.4-rc.1, v1.2.4-bad+build.7 — semver with an optional v; nothing a shell would read. */
 const VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
@@ -24,7 +25,7 @@ export function validatePerson(who: unknown, what = 'requested by'): string {
 }
 
 export function serviceConfig(cfg: QuadConfig, service: string): ServiceConfig {
-  const svc = cfg.services[service];
+  const svc = ownEntry(cfg.services, service);
   if (!svc) {
     const known = Object.keys(cfg.services);
     throw new InputError(`unknown service ${JSON.stringify(service)}; configured: ${known.length ? known.join(', ') : 'none'}`);
@@ -143,10 +144,17 @@ export interface FlagAsk {
   reason?: string;
 }
 
+/** The plan of a flag by the name a person typed: the seed's `feature_flag`, or one under `flags`. */
+export function flagPlan(cfg: QuadConfig, flag: string): FlagPlanConfig | undefined {
+  if (cfg.feature_flag?.name === flag) return cfg.feature_flag;
+  const plan = ownEntry(cfg.flags, flag);
+  return plan ? { name: flag, ...plan } : undefined;
+}
+
 /** A flag ramp (the seed's dark_mode plan): same watch, approval and undo as a release. */
 export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: ReleaseRequest; plan: ReleasePlan } {
   const requestedBy = validatePerson(ask.requestedBy);
-  const fp = cfg.feature_flag?.name === ask.flag ? cfg.feature_flag : cfg.flags[ask.flag] ? { name: ask.flag, ...cfg.flags[ask.flag] } : undefined;
+  const fp = flagPlan(cfg, ask.flag);
   if (!fp) {
     const known = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter(Boolean);
     throw new InputError(`no rollout plan for flag ${JSON.stringify(ask.flag)}; configured: ${known.length ? known.join(', ') : 'none'}`);

@@ -2,6 +2,7 @@
 // `services`, `providers` and `temporal` are ours. Strict objects: a misspelt key is an error, not a
 // silently ignored setting.
 import { z } from 'zod';
+import { isInheritedName } from './lookup';
 
 /** A secret may only be written as a reference to an environment variable, never inline. */
 export const secretRef = z
@@ -93,6 +94,20 @@ const approver = z.string().min(1).refine(
   'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
 );
 
+/**
+ * A name people type to pick an entry (a service, a flag). Never one every JavaScript object already
+ * answers to (`constructor`, `toString`, ...): such a name would be found where nothing is configured.
+ * (`__proto__` never reaches here: zod drops it from records, so the loader refuses it in the YAML.)
+ */
+const entryName = (rule: RegExp, what: string) =>
+  z
+    .string()
+    .regex(rule, { message: what, abort: true })
+    .refine((name) => !isInheritedName(name), 'a name every JavaScript object already has (constructor, toString, ...); pick another');
+
+const serviceName = entryName(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a service name of lowercase letters, digits and -');
+const flagName = entryName(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, digits, _ . -');
+
 export const serviceSchema = z.strictObject({
   strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
   deployer: deployerSchema.default({ type: 'sandbox' }),
@@ -114,7 +129,7 @@ export const serviceSchema = z.strictObject({
 });
 
 export const flagPlanSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, digits, _ . -'),
+  name: flagName,
   /** the service whose metrics judge the ramp */
   service: z.string().optional(),
   approvers: z.array(approver).optional(),
@@ -165,7 +180,7 @@ export const configSchema = z.strictObject({
   /** the seed's single flag plan (e.g. dark_mode) */
   feature_flag: flagPlanSchema.optional(),
   /** more flag plans by name */
-  flags: z.record(z.string(), flagPlanSchema.omit({ name: true })).default({}),
+  flags: z.record(flagName, flagPlanSchema.omit({ name: true })).default({}),
   temporal: z
     .strictObject({
       address: z.string().default('127.0.0.1:7233'),
@@ -203,7 +218,7 @@ export const configSchema = z.strictObject({
       incidents: z.strictObject({ type: z.enum(['file', 'webhook']), url: z.string().optional(), path: z.string().optional() }).optional(),
     })
     .prefault({}),
-  services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a service name of lowercase letters, digits and -'), serviceSchema),
+  services: z.record(serviceName, serviceSchema),
   /** what else starts releases besides Slack and the CLI (schedules live in Temporal, not here) */
   triggers: z
     .strictObject({

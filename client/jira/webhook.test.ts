@@ -79,11 +79,11 @@ function event(o: { key?: string; version?: string; labels?: string[]; component
   };
 }
 
-async function post(doc: unknown, sign: string | null = SECRET): Promise<{ code: number; body: Record<string, string> }> {
+async function post(doc: unknown, sign: string | null = SECRET, at = base): Promise<{ code: number; body: Record<string, string> }> {
   const raw = JSON.stringify(doc);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (sign !== null) headers['x-hub-signature'] = `sha256=${createHmac('sha256', sign).update(raw).digest('hex')}`;
-  const res = await fetch(base + JIRA_ENDPOINT, { method: 'POST', headers, body: raw });
+  const res = await fetch(at + JIRA_ENDPOINT, { method: 'POST', headers, body: raw });
   const text = await res.text();
   return { code: res.status, body: text ? JSON.parse(text) : {} };
 }
@@ -142,6 +142,29 @@ test('a bad version or an unmapped service is 422 in plain words and starts noth
   const unmapped = await post(event({ labels: ['backend'], version: 'v3.0.0' }));
   expect(unmapped.code).toBe(422);
   expect(unmapped.body.error).toMatch(/^which service\? .*cart-team, Payments/);
+  await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
+});
+
+test('labels, components or a service field naming what every object inherits are 422 in plain words and start nothing', async () => {
+  const which = 'which service? Give the issue a label or component listed under triggers.jira.services (cart-team, Payments)';
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    expect(await post(event({ labels: [name], version: 'v3.0.0' }))).toEqual({ code: 422, body: { error: which } });
+    expect(await post(event({ labels: [], components: [name], version: 'v3.0.0' }))).toEqual({ code: 422, body: { error: which } });
+  }
+  // the service named by a field: its text is looked up among the services
+  const byField = parseConfig(TEST_CONFIG.replace('services: { cart-team: cart, Payments: payments }', 'service_field: customfield_10043'), 'test config');
+  const fieldHook = createJiraWebhook({ releases: new Releases(env.client, byField, taskQueue), config: byField, secret: SECRET, log: () => undefined });
+  const { port } = await fieldHook.start({ port: 0, host: '127.0.0.1' });
+  try {
+    for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
+      const ev = event({ version: 'v3.0.0' });
+      ev.issue!.fields = { ...ev.issue!.fields, customfield_10043: { value: name } };
+      expect(await post(ev, SECRET, `http://127.0.0.1:${port}`)).toEqual({ code: 422, body: { error: `unknown service ${JSON.stringify(name)}; configured: cart, payments` } });
+      await expect(env.client.workflow.getHandle(`release:${name}`).describe()).rejects.toThrow(/not found/i);
+    }
+  } finally {
+    await fieldHook.stop();
+  }
   await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
 });
 

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { JiraTriggerConfig, QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
+import { ownEntry } from '../../config/lookup';
 import type { ReleaseAsk } from '../../config/resolve';
 import type { Releases } from '../releases';
 
@@ -61,13 +62,14 @@ function textOf(v: unknown): string | undefined {
 
 function serviceOf(cfg: QuadConfig, jira: JiraTriggerConfig, fields: Record<string, unknown>): string {
   if (jira.service_field) {
-    const s = textOf(fields[jira.service_field]);
+    const s = textOf(ownEntry(fields, jira.service_field));
     if (!s) throw new InputError(`the issue has no service in its ${jira.service_field} field`);
     return s.trim();
   }
   const labels = Array.isArray(fields.labels) ? fields.labels.filter((l): l is string => typeof l === 'string') : [];
   const components = Array.isArray(fields.components) ? fields.components.map(textOf).filter((c): c is string => Boolean(c)) : [];
-  const mapped = [...new Set([...labels, ...components].map((n) => jira.services[n]).filter(Boolean))];
+  // labels are whatever people typed in Jira: `constructor` or `toString` must map to nothing
+  const mapped = [...new Set([...labels, ...components].map((n) => ownEntry(jira.services, n)).filter((s): s is string => Boolean(s)))];
   if (mapped.length === 1) return mapped[0];
   if (mapped.length > 1) throw new InputError(`the issue's labels and components name several services (${mapped.join(', ')}); keep one`);
   const names = Object.keys(cfg.services);
@@ -85,7 +87,7 @@ export function releaseAskOf(cfg: QuadConfig, jira: JiraTriggerConfig, ev: JiraE
   if (!moved) return null;
   const fields = ev.issue?.fields ?? {};
   const key = typeof ev.issue?.key === 'string' ? ev.issue.key : 'an issue';
-  const version = textOf(fields[jira.version_field]);
+  const version = textOf(ownEntry(fields, jira.version_field));
   if (!version) throw new InputError(`${key} has no version in its ${jira.version_field} field`);
   const summary = typeof fields.summary === 'string' ? fields.summary : '';
   const who = ev.user?.displayName ? ` (moved by ${ev.user.displayName})` : '';

@@ -4,6 +4,8 @@
 // asked (usergroups.users.list), and its answer kept for a minute so a burst of clicks costs one call.
 import type { WebClient } from '@slack/web-api';
 import type { QuadConfig } from '../../config/schema';
+import { ownEntry } from '../../config/lookup';
+import { flagPlan } from '../../config/resolve';
 
 export const RELEASE_ID = /^(release|flag):[A-Za-z0-9_.-]{1,100}$/;
 
@@ -11,12 +13,12 @@ export const RELEASE_ID = /^(release|flag):[A-Za-z0-9_.-]{1,100}$/;
 export function approversFor(cfg: QuadConfig, releaseId: string): string[] | null {
   if (!RELEASE_ID.test(releaseId)) return null;
   const [kind, name] = [releaseId.slice(0, releaseId.indexOf(':')), releaseId.slice(releaseId.indexOf(':') + 1)];
-  if (kind === 'release') return cfg.services[name]?.approvers ?? null;
-  const plan = cfg.feature_flag?.name === name ? cfg.feature_flag : cfg.flags[name];
+  if (kind === 'release') return ownEntry(cfg.services, name)?.approvers ?? null;
+  const plan = flagPlan(cfg, name);
   if (!plan) return null;
   if (plan.approvers) return plan.approvers;
   const service = plan.service ?? Object.keys(cfg.services)[0];
-  return cfg.services[service]?.approvers ?? null;
+  return service === undefined ? null : (ownEntry(cfg.services, service)?.approvers ?? null);
 }
 
 /** `via`: the group entry that admitted the user (the workflow accepts it because its plan names it) */
