@@ -185,3 +185,34 @@ flags: { valueOf: { rollout_plan: [{ users_percent: 10 }] }, "dark mode": { roll
     ]);
   });
 });
+
+describe('feature_flags.default_rollout_strategy: the stages of a flag plan that lists none', () => {
+  /** [action, minutes, team approval, previous must pass] of each stage of the new_nav ramp */
+  const ramp = (yaml: string, featureFlags = '') =>
+    resolveFlagRamp(parseConfig(`feature_flags: { canary_duration_minutes: 10${featureFlags} }\nservices: { checkout: {} }\n${yaml}`), { flag: 'new_nav', requestedBy: 'ana', source: 'cli' })
+      .plan.stages.map((s) => [s.action, s.durationMs / 60_000, s.approval, s.requirePreviousPass]);
+  const flagAt = (percent: number) => ({ kind: 'flag', flag: 'new_nav', percent });
+  test('gradual (the default): 10 %, then 50 % if that passed, then 100 % after a team approval', () => {
+    const gradual = [[flagAt(10), 10, false, false], [flagAt(50), 10, false, true], [flagAt(100), 0, true, false]];
+    expect(ramp('flags: { new_nav: {} }')).toEqual(gradual);
+    expect(ramp('flags: { new_nav: {} }', ', default_rollout_strategy: gradual')).toEqual(gradual);
+    expect(repo().feature_flags.default_rollout_strategy).toBe('gradual');
+  });
+  test('immediate: 100 % at once, watched for canary_duration_minutes', () => {
+    expect(ramp('flags: { new_nav: {} }', ', default_rollout_strategy: immediate')).toEqual([[flagAt(100), 10, false, false]]);
+    expect(ramp('feature_flag: { name: new_nav }', ', default_rollout_strategy: immediate')).toEqual([[flagAt(100), 10, false, false]]);
+  });
+  test("a plan's own strategy wins over the default; a rollout_plan is followed as written", () => {
+    expect(ramp('flags: { new_nav: { strategy: immediate } }')).toEqual([[flagAt(100), 10, false, false]]);
+    expect(ramp('feature_flag: { name: new_nav, strategy: gradual }', ', default_rollout_strategy: immediate')).toHaveLength(3);
+    expect(ramp('flags: { new_nav: { rollout_plan: [{ users_percent: 30, duration_minutes: 2 }] } }')).toEqual([[flagAt(30), 2, false, false]]);
+    // the seed's plan is written out, so the default strategy does not touch it
+    expect(resolveFlagRamp(repo(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }).plan.stages.map((s) => s.durationMs / 60_000)).toEqual([15, 30, 0]);
+  });
+  test('an unknown strategy is refused with the ones that exist; a strategy beside a rollout_plan too', () => {
+    expect(problems('feature_flags: { default_rollout_strategy: big-bang }\nservices: { checkout: {} }\nflags: { a: { strategy: immediate, rollout_plan: [{ users_percent: 10 }] } }\n')).toEqual([
+      'feature_flags.default_rollout_strategy: expected one of "gradual", "immediate", found string "big-bang"',
+      'flags.a.strategy: strategy picks the stages of a plan without rollout_plan; keep one of the two, found string "immediate"',
+    ]);
+  });
+});

@@ -103,7 +103,7 @@ function criteriaProblems(cfg: QuadConfig): string[] {
     check(svc.criteria, `services.${name}.criteria`);
     svc.rollout_plan?.forEach((s, i) => check(s.criteria, `services.${name}.rollout_plan[${i}].criteria`));
   }
-  cfg.feature_flag?.rollout_plan.forEach((s, i) => check(s.criteria, `feature_flag.rollout_plan[${i}].criteria`));
-  for (const [name, f] of Object.entries(cfg.flags)) f.rollout_plan.forEach((s, i) => check(s.criteria, `flags.${name}.rollout_plan[${i}].criteria`));
+  cfg.feature_flag?.rollout_plan?.forEach((s, i) => check(s.criteria, `feature_flag.rollout_plan[${i}].criteria`));
+  for (const [name, f] of Object.entries(cfg.flags)) f.rollout_plan?.forEach((s, i) => check(s.criteria, `flags.${name}.rollout_plan[${i}].criteria`));
   return problems;
 }

@@ -3,7 +3,7 @@
 import type { Criteria } from '../contract/verdict';
 import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
-import type { FlagPlanConfig, QuadConfig, ServiceConfig, StageConfig } from './schema';
+import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
 import { InputError } from './errors';
 import { ownEntry } from './lookup';
@@ -151,6 +151,17 @@ export function flagPlan(cfg: QuadConfig, flag: string): FlagPlanConfig | undefi
   return plan ? { name: flag, ...plan } : undefined;
 }
 
+/** The stages of a flag plan that lists no rollout_plan (see flagStrategySchema for what each means). */
+function defaultFlagStages(cfg: QuadConfig, strategy: FlagStrategy): StageConfig[] {
+  const d = cfg.feature_flags.canary_duration_minutes;
+  if (strategy === 'immediate') return [{ users_percent: 100, duration_minutes: d }];
+  return [
+    { users_percent: 10, duration_minutes: d },
+    { users_percent: 50, duration_minutes: d, all_previous_checks_pass: true },
+    { users_percent: 100, team_approval: 'required' },
+  ];
+}
+
 /** A flag ramp (the seed's dark_mode plan): same watch, approval and undo as a release. */
 export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: ReleaseRequest; plan: ReleasePlan } {
   const requestedBy = validatePerson(ask.requestedBy);
@@ -173,7 +184,7 @@ export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: Relea
     const { errorRateMaxRatio: _e, latencyP95MaxRatio: _l, memoryMaxRatio: _m, ...absolute } = all;
     base = { ...absolute, errorRateMaxPct: cfg.feature_flags.canary_error_threshold };
   }
-  const stages = buildStages('flag-ramp', fp.rollout_plan, base, fp.name);
+  const stages = buildStages('flag-ramp', fp.rollout_plan ?? defaultFlagStages(cfg, fp.strategy ?? cfg.feature_flags.default_rollout_strategy), base, fp.name);
   const version = `flag:${fp.name}`;
   const request: ReleaseRequest = { service, version, strategy: 'flag-ramp', requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
   const plan: ReleasePlan = {

@@ -128,8 +128,15 @@ export const serviceSchema = z.strictObject({
   rollout_plan: z.array(stageSchema).min(1).optional(),
 });
 
-export const flagPlanSchema = z.strictObject({
-  name: flagName,
+/**
+ * How a flag ramps when its plan lists no rollout_plan (`feature_flags.default_rollout_strategy`, or the
+ * plan's own `strategy`). `gradual`: 10 % and 50 % for canary_duration_minutes each (the second only if
+ * the first passed), then 100 % after a team approval. `immediate`: 100 % at once, watched for
+ * canary_duration_minutes and undone on a breach.
+ */
+export const flagStrategySchema = z.enum(['gradual', 'immediate']);
+
+const flagPlanFields = {
   /** the service whose metrics judge the ramp */
   service: z.string().optional(),
   approvers: z.array(approver).optional(),
@@ -140,8 +147,22 @@ export const flagPlanSchema = z.strictObject({
    * CloudWatch, publish a dimension and map it with ${flag} / ${variant}).
    */
   watch: z.enum(['service', 'variants']).default('service'),
-  rollout_plan: z.array(stageSchema).min(1),
-});
+  /** the stages when rollout_plan is absent; default feature_flags.default_rollout_strategy */
+  strategy: flagStrategySchema.optional(),
+  /** the stages, as written; without it, the strategy's */
+  rollout_plan: z.array(stageSchema).min(1).optional(),
+};
+
+/** A strategy only stands in for a missing rollout_plan: both at once would leave one of them ignored. */
+const oneSourceOfStages = (plan: { strategy?: unknown; rollout_plan?: unknown }, ctx: z.RefinementCtx) => {
+  if (plan.strategy !== undefined && plan.rollout_plan !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['strategy'], input: plan.strategy, message: 'strategy picks the stages of a plan without rollout_plan; keep one of the two' });
+  }
+};
+
+export const flagPlanSchema = z.strictObject({ name: flagName, ...flagPlanFields }).superRefine(oneSourceOfStages);
+/** under `flags:`, where the key is the name */
+const keyedFlagPlanSchema = z.strictObject(flagPlanFields).superRefine(oneSourceOfStages);
 
 export const configSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -156,7 +177,8 @@ export const configSchema = z.strictObject({
   feature_flags: z
     .strictObject({
       provider: z.enum(['file', 'unleash', 'launchdarkly']).default('file'),
-      default_rollout_strategy: z.string().default('gradual'),
+      /** how a flag ramps when its plan lists no rollout_plan (see flagStrategySchema) */
+      default_rollout_strategy: flagStrategySchema.default('gradual'),
       canary_duration_minutes: z.number().min(0).default(15),
       canary_error_threshold: z.number().min(0).default(1),
     })
@@ -180,7 +202,7 @@ export const configSchema = z.strictObject({
   /** the seed's single flag plan (e.g. dark_mode) */
   feature_flag: flagPlanSchema.optional(),
   /** more flag plans by name */
-  flags: z.record(flagName, flagPlanSchema.omit({ name: true })).default({}),
+  flags: z.record(flagName, keyedFlagPlanSchema).default({}),
   temporal: z
     .strictObject({
       address: z.string().default('127.0.0.1:7233'),
@@ -244,4 +266,5 @@ export type QuadConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type StageConfig = z.infer<typeof stageSchema>;
 export type FlagPlanConfig = z.infer<typeof flagPlanSchema>;
+export type FlagStrategy = z.infer<typeof flagStrategySchema>;
 export type JiraTriggerConfig = NonNullable<NonNullable<QuadConfig['triggers']>['jira']>;
