@@ -216,3 +216,26 @@ describe('feature_flags.default_rollout_strategy: the stages of a flag plan that
     ]);
   });
 });
+
+describe('providers.incidents: each type has the settings it uses, and only those', () => {
+  const incidents = (block: string) => `services: { checkout: {} }\nproviders: { incidents: ${block} }\n`;
+  test('type webhook without url is refused, naming the path and what to set', () => {
+    expect(problems(incidents('{ type: webhook }'))).toEqual([
+      'providers.incidents.url: type webhook needs url, the address each incident is POSTed to (or use type: file with path), found nothing',
+    ]);
+  });
+  test("a url that is not one, and the other type's setting, are refused", () => {
+    expect(problems(incidents('{ type: webhook, url: "incidents please", path: x.jsonl }'))).toEqual([
+      'providers.incidents.url: an http(s) URL, e.g. https://hooks.example.com/incidents, found string "incidents please"',
+      'providers.incidents.path: path is for type: file; a webhook writes no file, found string "x.jsonl"',
+    ]);
+    expect(problems(incidents('{ type: file, url: "https://hooks.example.com/incidents" }'))).toEqual([
+      'providers.incidents.url: url is for type: webhook; type file writes to path, found string "https://hooks.example.com/incidents"',
+    ]);
+  });
+  test('a webhook with its url, and a file with or without its path, are accepted', () => {
+    expect(parseConfig(incidents('{ type: webhook, url: "https://hooks.example.com/incidents" }')).providers.incidents).toEqual({ type: 'webhook', url: 'https://hooks.example.com/incidents' });
+    expect(parseConfig(incidents('{ type: file, path: .data/inc.jsonl }')).providers.incidents).toEqual({ type: 'file', path: '.data/inc.jsonl' });
+    expect(parseConfig(incidents('{ type: file }')).providers.incidents).toEqual({ type: 'file' });
+  });
+});

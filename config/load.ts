@@ -84,6 +84,9 @@ function describeIssue(issue: z.core.$ZodIssue): string | null {
     case 'too_small':
     case 'too_big':
       return `${at}: ${issue.message.replace(/^Too (small|big): /, '')}, found ${found(input)}`;
+    case 'custom':
+      // zod fills a refinement's input with the whole object; `absent` marks a setting that is missing
+      return `${at}: ${issue.message}, found ${found(issue.params?.absent ? undefined : input)}`;
     default:
       return `${at}: ${issue.message}${input !== undefined ? `, found ${found(input)}` : ''}`;
   }

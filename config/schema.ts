@@ -237,7 +237,26 @@ export const configSchema = z.strictObject({
           customers: z.array(z.string()).default([]),
         })
         .optional(),
-      incidents: z.strictObject({ type: z.enum(['file', 'webhook']), url: z.string().optional(), path: z.string().optional() }).optional(),
+      /** where incidents go: `file` appends to `path` (default .data/incidents.jsonl), `webhook` POSTs to `url` */
+      incidents: z
+        .strictObject({
+          type: z.enum(['file', 'webhook']),
+          url: z.string().url('an http(s) URL, e.g. https://hooks.example.com/incidents').optional(),
+          path: z.string().min(1).optional(),
+        })
+        .superRefine((inc, ctx) => {
+          // Each setting belongs to one type; the other type's would be silently ignored.
+          if (inc.type === 'webhook' && inc.url === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['url'], params: { absent: true }, message: 'type webhook needs url, the address each incident is POSTed to (or use type: file with path)' });
+          }
+          if (inc.type === 'webhook' && inc.path !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['path'], input: inc.path, message: 'path is for type: file; a webhook writes no file' });
+          }
+          if (inc.type === 'file' && inc.url !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['url'], input: inc.url, message: 'url is for type: webhook; type file writes to path' });
+          }
+        })
+        .optional(),
     })
     .prefault({}),
   services: z.record(serviceName, serviceSchema),
