@@ -1,6 +1,6 @@
 // Signals, updates and the query of the release workflow, shared by the workflow and its clients.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Verdict } from './verdict';
+import type { Verdict, VerdictKind } from './verdict';
 
 export interface Actor {
   by: string;
@@ -41,9 +41,22 @@ export const commandUpdate = defineUpdate<CommandResult, [Command, Actor]>('comm
 
 export type Phase =
   | 'planning' | 'validating' | 'waiting_window' | 'awaiting_approval' | 'dependencies' | 'rolling_out'
-  | 'paused' | 'post_checks' | 'rolling_back' | 'succeeded' | 'rolled_back' | 'failed' | 'rejected' | 'cancelled';
+  | 'paused' | 'post_checks' | 'rolling_back' | 'succeeded' | 'rolled_back' | 'failed' | 'rejected' | 'cancelled'
+  | 'rollback_failed';
 
-export type Status = 'running' | 'succeeded' | 'rolled_back' | 'failed' | 'rejected' | 'cancelled';
+/** `rollback_failed`: an undo step kept failing after its retries; a person must finish the rollback by hand. */
+export type Status = 'running' | 'succeeded' | 'rolled_back' | 'failed' | 'rejected' | 'cancelled' | 'rollback_failed';
+
+/**
+ * How a watched stage ended: `passed` on its judge's PASS; `promoted` by hand before or instead of one;
+ * `resumed` by hand after an INCONCLUSIVE or FAIL (auto-rollback off). Only `passed` counts as a pass for
+ * a later stage with all_previous_checks_pass.
+ */
+export interface StageResult {
+  stage: string;
+  outcome: 'passed' | 'promoted' | 'resumed';
+  verdict: VerdictKind | null;
+}
 
 export interface TimelineEntry {
   at: number;
@@ -71,6 +84,12 @@ export interface ReleaseStatus {
   approvals: { by: string; at: number; stage: string }[];
   paused: boolean;
   timeline: TimelineEntry[];
+  /** each watched stage's outcome so far (absent in releases started before it was recorded) */
+  stageResults?: StageResult[];
+  /** while paused: why, in words a person acts on */
+  pauseReason?: string | null;
+  /** when the rollback could not finish: which undo steps failed and why; a person must act */
+  actionRequired?: string | null;
 }
 
 export const statusQuery = defineQuery<ReleaseStatus>('status');
@@ -82,4 +101,6 @@ export interface ReleaseResult {
   reason: string;
   lastVerdict: Verdict | null;
   incident?: string;
+  /** the rollback could not finish: what a person must do */
+  actionRequired?: string;
 }

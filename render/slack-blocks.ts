@@ -29,6 +29,8 @@ export interface ReleaseView {
   detail: string | null;
   url: string | null;
   at: number;
+  /** what a person must know to act: why it is paused or held, or which undo step failed */
+  attention?: string | null;
 }
 
 export const ACTION_IDS = {
@@ -45,19 +47,21 @@ const PHASE_WORDS: Record<Phase, string> = {
   awaiting_approval: 'awaiting approval', dependencies: 'running dependencies', rolling_out: 'rolling out',
   paused: 'paused', post_checks: 'post-deploy checks', rolling_back: 'rolling back', succeeded: 'succeeded',
   rolled_back: 'rolled back', failed: 'failed', rejected: 'rejected', cancelled: 'cancelled',
+  rollback_failed: 'rollback failed: act by hand',
 };
 
 const KIND_WORDS: Record<NoticeKind, string> = {
   started: 'started', awaiting_approval: 'awaiting approval', approved: 'approved', rejected: 'rejected',
   stage_started: 'rolling out', stage_passed: 'rolling out', paused: 'paused', resumed: 'rolling out',
   breach: 'guardrail breached', rolling_back: 'rolling back', rolled_back: 'rolled back', succeeded: 'succeeded', failed: 'failed',
+  rollback_failed: 'rollback failed: act by hand',
 };
 
-const ENDED: NoticeKind[] = ['rejected', 'rolled_back', 'succeeded', 'failed', 'rolling_back'];
+const ENDED: NoticeKind[] = ['rejected', 'rolled_back', 'succeeded', 'failed', 'rolling_back', 'rollback_failed'];
 
 const STATE_ICON: Record<string, string> = {
   succeeded: ':white_check_mark:', 'rolled back': ':rewind:', 'rolling back': ':rewind:', failed: ':x:', rejected: ':no_entry:',
-  cancelled: ':no_entry:', 'awaiting approval': ':raised_hand:', paused: ':double_vertical_bar:', 'guardrail breached': ':rotating_light:',
+  cancelled: ':no_entry:', 'rollback failed: act by hand': ':sos:', 'awaiting approval': ':raised_hand:', paused: ':double_vertical_bar:', 'guardrail breached': ':rotating_light:',
 };
 
 export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | null = null, latest: string | null = null): ReleaseView {
@@ -68,6 +72,7 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
     stageIndex: s.stageIndex >= 0 ? s.stageIndex : null, stageCount: s.stageCount, trafficPercent: s.trafficPercent,
     verdict: s.lastVerdict, approvals: s.approvals.map((a) => ({ by: a.by, stage: a.stage })),
     latest, detail: null, url, at: s.timeline.at(-1)?.at ?? s.startedAt,
+    attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
   };
 }
 
@@ -128,6 +133,7 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
   }
   lines.push(`Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`);
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } });
+  if (v.attention) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:warning: ${escapeMrkdwn(v.attention)}`, 3000) } });
 
   if (v.verdict) {
     const findings = v.verdict.findings.slice(0, 8).map((f) => `${FINDING_ICON[f.status]} ${escapeMrkdwn(f.explanation)}`);

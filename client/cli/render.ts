@@ -50,6 +50,8 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
     for (const f of s.lastVerdict.findings) lines.push(`    ${findingText(f)}`);
   }
   if (s.approvals.length > 0) lines.push(`  approvals: ${approvalsText(s)}`);
+  if (s.paused && s.pauseReason) lines.push(`  paused: ${s.pauseReason}`);
+  if (s.actionRequired) lines.push(`  ACT BY HAND: ${s.actionRequired}`);
   const last = s.timeline.at(-1);
   if (last) lines.push(`  last event: ${timelineText(last)}`);
   return lines;
@@ -67,7 +69,7 @@ export function statusLine(s: ReleaseStatus, now: number): string {
 
 /** What counts as "something changed" for plain output: everything but the countdown. */
 export function changeKey(s: ReleaseStatus): string {
-  return JSON.stringify([s.phase, s.status, s.stageIndex, s.trafficPercent, s.paused, s.lastVerdict?.verdict, s.lastVerdict?.explanation, s.approvals.length, s.windowEndsAt]);
+  return JSON.stringify([s.phase, s.status, s.stageIndex, s.trafficPercent, s.paused, s.pauseReason, s.actionRequired, s.lastVerdict?.verdict, s.lastVerdict?.explanation, s.approvals.length, s.windowEndsAt]);
 }
 
 export function timelineText(t: TimelineEntry): string {
@@ -115,6 +117,7 @@ export const FINISHED_WORDS: Record<Status, string> = {
   failed: 'failed',
   rejected: 'rejected',
   cancelled: 'cancelled',
+  rollback_failed: 'rollback failed: act by hand',
 };
 
 /** "released checkout v1.2.3: 100 % traffic" / "rolled back checkout v1.2.4-bad: canary 5 %: error rate …" */

@@ -17,6 +17,8 @@ export interface StubScript {
   serving?: string | null;
   failNotifier?: string;
   flag?: FlagState;
+  /** undo steps that keep failing: 'traffic' (the restore to 0 %) or a dependency's `undo <name>` */
+  failUndo?: string[];
 }
 
 export function verdict(kind: VerdictKind, explanation = `judge says ${kind}`): Verdict {
@@ -49,6 +51,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async runStep(_s, _v, step) {
       calls.steps.push(step.name);
+      if ((script.failUndo ?? []).includes(step.name)) throw new Error(`${step.name}: the database refused the connection`);
       return 'done';
     },
     async servingVersion() {
@@ -56,6 +59,7 @@ export function stubActivities(script: StubScript = {}) {
     },
     async setTraffic(target, percent) {
       calls.traffic.push(percent);
+      if (percent === 0 && (script.failUndo ?? []).includes('traffic')) throw new Error('the load balancer answered 503');
       if (target.region) calls.regional.push(`${target.region}:${percent}`);
       return { percent, version: target.version, previousVersion: target.previousVersion };
     },

@@ -7,7 +7,7 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, eventually, advanceUntil, workflowBundle } from '../support/release-harness';
 import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { Releases, AlreadyReleasingError } from '../../client/releases';
-import { statusQuery, approveSignal, rollbackSignal, resumeSignal } from '../../contract/messages';
+import { statusQuery, approveSignal, rollbackSignal, resumeSignal, commandUpdate } from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
 import type { QuadConfig } from '../../config/schema';
 
@@ -146,15 +146,33 @@ test('cancelling the workflow runs the compensations', async () => {
   expect(calls.traffic).toEqual([5, 25, 0]);
 });
 
-test('INCONCLUSIVE extends the window once, then pauses until a person resumes', async () => {
+test('INCONCLUSIVE extends the window once, then pauses until a person resumes; all_previous_checks_pass then holds canary 25 % until a hand promote', async () => {
   const { result, calls, status } = await run({ verdicts: { 'canary 5 %': ['INCONCLUSIVE', 'INCONCLUSIVE'] } }, seedPlan(), async (h) => {
-    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    const paused = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    expect(paused.pauseReason).toMatch(/^inconclusive: judge says INCONCLUSIVE/);
     await h.signal(resumeSignal, { by: 'ana' });
+    // canary 25 % has all_previous_checks_pass: a resume after INCONCLUSIVE is no pass
+    const held = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'held'));
+    expect(held).toMatchObject({ phase: 'paused', paused: true, stage: 'canary 5 %', trafficPercent: 5 });
+    expect(held.pauseReason).toBe('canary 25 % needs every earlier stage to have passed its judge: canary 5 % was resumed by hand after INCONCLUSIVE');
+    expect(held.stageResults).toEqual([{ stage: 'canary 5 %', outcome: 'resumed', verdict: 'INCONCLUSIVE' }]);
+    await expect(h.executeUpdate(commandUpdate, { args: ['resume', { by: 'ana' }] })).resolves.toMatchObject({ accepted: false, message: expect.stringMatching(/^held: .*promote to go on anyway/) });
+    await expect(h.executeUpdate(commandUpdate, { args: ['promote', { by: 'ana', reason: 'metrics pipeline lag, checked by hand' }] })).resolves.toMatchObject({ accepted: true });
     await approveWhenAsked('full rollout 100 %')(h);
   });
   expect(result.status).toBe('succeeded');
   expect(calls.judged).toEqual(['canary 5 %', 'canary 5 %', 'canary 25 %']);
-  expect(status.timeline.map((t: any) => t.event)).toEqual(expect.arrayContaining(['window extended', 'resumed']));
+  const events = status.timeline.map((t: any) => `${t.event}${t.by ? ` by ${t.by}` : ''}`);
+  expect(events).toEqual(expect.arrayContaining(['window extended', 'resumed by ana', 'held', 'resume ignored by ana', 'promoted by hand by ana', 'stage passed']));
+  // the timeline says how each stage ended: canary 5 % did not pass, canary 25 % did
+  expect(status.timeline.filter((t: any) => t.event.startsWith('stage ')).map((t: any) => `${t.event}: ${t.detail}`)).toEqual([
+    'stage done: canary 5 %: resumed by hand',
+    'stage passed: canary 25 %',
+    'stage done: full rollout 100 %: not watched',
+  ]);
+  // the held stage started only after the promote
+  const at = (e: string) => status.timeline.findIndex((t: any) => t.event === e);
+  expect(at('promoted by hand')).toBeLessThan(status.timeline.findIndex((t: any) => t.event === 'shifted' && t.detail === 'canary 25 %: 25 %'));
 });
 
 test('max_deployment_duration_minutes is enforced: past it the release is undone', async () => {

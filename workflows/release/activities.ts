@@ -2,13 +2,31 @@
 // work needs. Only types cross: the activities themselves live in activities/.
 import * as wf from '@temporalio/workflow';
 import type { ReleaseActivities } from '../../contract/activities';
+import type { Dependency } from '../../contract/plan';
+import { STEP_HEARTBEAT_TIMEOUT_MS, stepActivityTimeoutMs } from '../../contract/steps';
 
 export const FAST = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } as const;
 
 /** Changes to the world: retried a while, they are idempotent (absolute states). */
 export const world = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
-/** Undo must get through: retried until it does. */
-export const undoActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST } });
+/**
+ * Undo must get through, but one step that keeps failing must not hold back the steps after it: about
+ * half a minute of retries, then the failure is recorded and the rollback goes on (rollback.ts).
+ */
+export const undoActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
+const stepActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '11m', heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS, retry: { ...FAST, maximumAttempts: 3 } });
+
+/**
+ * Runs a dependency step (a migration, a warm-up) or its undo. Its activity gets a timeout above the
+ * step's own (args.timeout_seconds) and a heartbeat: a long migration is never timed out and started a
+ * second time while the first run goes on, and a dead worker's step is noticed in seconds.
+ */
+export function runStep(summary: string, service: string, version: string, step: Pick<Dependency, 'name' | 'kind' | 'args'>, attempts = 3): Promise<string> {
+  return stepActs.runStep.executeWithOptions(
+    { summary, startToCloseTimeout: stepActivityTimeoutMs(step), heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS, retry: { ...FAST, maximumAttempts: attempts } },
+    [service, version, step],
+  );
+}
 /** Gates and post checks run a command or ask a system: up to 10 minutes, few retries. */
 export const checks = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10m', retry: { ...FAST, maximumAttempts: 3 } });
 export const judging = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 5 } });

@@ -15,6 +15,8 @@ export interface CommandView {
   awaitingApproval: string | null;
   /** a stage window is being watched */
   watching: boolean;
+  /** held before a stage by all_previous_checks_pass: only a hand promote goes on */
+  held?: boolean;
 }
 
 export type Effect =
@@ -100,6 +102,7 @@ export function decide(view: CommandView, cmd: Command, actor: Actor): Decision 
       return accept('paused: the current stage keeps being watched and will not promote', 'paused', { kind: 'pause', text: `paused by ${by}${reason}` });
     case 'resume':
       if (!view.paused) return refuse('not paused');
+      if (view.held) return refuse('held: an earlier stage did not pass its judge; promote to go on anyway (recorded as a hand promote)');
       return accept('resumed', 'resumed', { kind: 'resume', text: `resumed by ${by}` });
     case 'promote':
       if (!view.watching && !view.paused) return refuse('no stage is being watched');

@@ -21,14 +21,17 @@ function apply(release: ReleaseState, d: Decision): CommandResult {
       break;
     case 'pause':
       status.paused = true;
+      status.pauseReason = e.text;
       break;
     case 'resume':
       status.paused = false;
+      status.pauseReason = null;
       release.resumeRequested = true;
       break;
     case 'promote':
       release.promoteRequested = true;
       status.paused = false;
+      status.pauseReason = null;
       break;
   }
   release.note(d.note.event, d.note.by, d.note.detail);
@@ -47,7 +50,7 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
   const { status, plan } = release;
   const view = {
     service: plan.service, approvers: plan.approvers, status: status.status, phase: status.phase, paused: status.paused,
-    awaitingApproval: release.awaitingApproval, watching: status.windowEndsAt !== null,
+    awaitingApproval: release.awaitingApproval, watching: status.windowEndsAt !== null, held: release.held,
   };
   return apply(release, decide(view, cmd, parsed.actor));
 }

@@ -24,31 +24,63 @@ export function succeed(release: ReleaseState): void {
   if (plan.notifyOnComplete) release.notify('succeeded', `${plan.service} ${plan.version} is live at ${status.trafficPercent} %`);
 }
 
+const causeOf = (err: unknown): string => {
+  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
+  return (e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err)).slice(0, 300);
+};
+
+/**
+ * Runs every undo step in reverse, each on its own: one that still fails after its retries is recorded
+ * and the rest go on. Returns the steps that failed, with why.
+ */
+async function undoAll(release: ReleaseState): Promise<string[]> {
+  const failed: string[] = [];
+  await wf.CancellationScope.nonCancellable(async () => {
+    for (const step of [...release.undo].reverse()) {
+      try {
+        await step.run();
+        release.note('undone', undefined, step.name);
+      } catch (err) {
+        failed.push(`${step.name}: ${causeOf(err)}`);
+        release.note('undo failed', undefined, `${step.name}: ${causeOf(err)}`);
+      }
+    }
+  });
+  return failed;
+}
+
+function endOf(f: Stop, cancelledFromOutside: boolean, changed: boolean, undoFailed: boolean): Exclude<Status, 'running'> {
+  if (undoFailed) return 'rollback_failed';
+  if (cancelledFromOutside) return 'cancelled';
+  if (f.kind === 'reject') return 'rejected';
+  return changed ? 'rolled_back' : 'failed';
+}
+
 /** Undo first (users first), then tell people; returns the incident's id when one was opened. */
 export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOutside: boolean): Promise<string | undefined> {
   const { plan, status, info } = release;
+  const changed = release.undo.length > 0;
   release.setPhase('rolling_back');
   release.note('rolling back', f.by, f.why);
-  await wf.CancellationScope.nonCancellable(async () => {
-    for (const step of [...release.undo].reverse()) {
-      await step.run();
-      release.note('undone', undefined, step.name);
-    }
-  });
-  const changed = release.undo.length > 0;
-  const end: Status = cancelledFromOutside ? 'cancelled' : f.kind === 'reject' ? 'rejected' : changed ? 'rolled_back' : 'failed';
+  if (changed && wf.patched('notice-kinds')) release.notify('rolling_back', `${plan.service} ${plan.version} rolling back: ${f.why}`);
+  const failed = await undoAll(release);
+  const end = endOf(f, cancelledFromOutside, changed, failed.length > 0);
+  if (failed.length > 0) status.actionRequired = `the rollback did not finish; restore by hand: ${failed.join('; ')}`;
   release.setPhase(end, end);
-  release.note(end, f.by, f.why);
+  release.note(end, f.by, failed.length > 0 ? status.actionRequired ?? f.why : f.why);
   let incident: string | undefined;
   await wf.CancellationScope.nonCancellable(async () => {
-    release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, status.lastVerdict ? describeVerdict(status.lastVerdict) : undefined);
-    if (f.kind === 'breach' || f.kind === 'fail') {
+    const evidence = status.lastVerdict ? describeVerdict(status.lastVerdict) : undefined;
+    if (failed.length > 0) release.notify('rollback_failed', `${plan.service} ${plan.version} rollback failed, act by hand: ${failed.join('; ')} (stopped because ${f.why})`, evidence);
+    else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
+    else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence);
+    if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0) {
       incident = await judging.openIncident
         .executeWithOptions({ summary: 'open incident' }, [
           {
             releaseId: info.workflowId, service: plan.service, version: plan.version,
-            title: `${plan.service} ${plan.version} rolled back: ${status.stage ?? 'before rollout'}`,
-            evidence: status.lastVerdict ? describeVerdict(status.lastVerdict) : f.why,
+            title: failed.length > 0 ? `${plan.service} ${plan.version} rollback failed: act by hand` : `${plan.service} ${plan.version} rolled back: ${status.stage ?? 'before rollout'}`,
+            evidence: [status.actionRequired, status.lastVerdict ? describeVerdict(status.lastVerdict) : f.why].filter(Boolean).join('\n'),
             rootCauseHint: rootCauseHint(plan, status, f.why),
             at: Date.now(),
           },
@@ -72,5 +104,6 @@ export function resultOf(release: ReleaseState, failure: Stop | null, incident?:
     reason: failure ? failure.why : 'released',
     lastVerdict: status.lastVerdict,
     ...(incident ? { incident } : {}),
+    ...(status.actionRequired ? { actionRequired: status.actionRequired } : {}),
   };
 }

@@ -1,11 +1,14 @@
 // The rollout itself: what is watched, dependencies first, then each stage shifts traffic (or a flag),
 // is watched and judged. Every change registers its undo before it is made.
+import type { StageResult } from '../../contract/messages';
 import type { StageAction, StagePlan } from '../../contract/plan';
 import { flagVariantSides } from '../../contract/plan';
-import { undoActs, world } from './activities';
+import * as wf from '@temporalio/workflow';
+import { runStep, undoActs, world } from './activities';
 import { awaitApproval } from './gates';
 import type { ReleaseState } from './state';
-import { holdWhilePaused, inRegion, watchStage } from './watch';
+import { describeVerdict } from './explain';
+import { holdWhilePaused, inRegion, watchStage, watchUntil } from './watch';
 
 /** Whose metrics the guards and judges compare, found before anything changes. */
 export async function findWatchedSides(release: ReleaseState): Promise<void> {
@@ -27,10 +30,10 @@ export async function runDependencies(release: ReleaseState): Promise<void> {
   const { plan } = release;
   if (plan.dependencies.length > 0) release.setPhase('dependencies');
   for (const dep of plan.dependencies) {
-    const out = await world.runStep.executeWithOptions({ summary: `dependency: ${dep.name}` }, [plan.service, plan.version, dep]);
+    const out = await runStep(`dependency: ${dep.name}`, plan.service, plan.version, dep);
     release.note('dependency done', undefined, `${dep.name}: ${out}`);
     const u = dep.undo;
-    if (u) release.undo.push({ name: `undo ${dep.name}`, run: () => undoActs.runStep.executeWithOptions({ summary: `undo ${dep.name}` }, [plan.service, plan.version, { name: `undo ${dep.name}`, ...u }]) });
+    if (u) release.undo.push({ name: `undo ${dep.name}`, run: () => runStep(`undo ${dep.name}`, plan.service, plan.version, { name: `undo ${dep.name}`, ...u }, 10) });
   }
 }
 
@@ -67,9 +70,47 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
   release.note('shifted', undefined, `${label}: ${action.percent} %`);
 }
 
-/** One stage: its approval if it needs one, the shift, the watch and the judge. */
+const OUTCOME_WORDS: Record<StageResult['outcome'], string> = {
+  passed: 'passed its judge',
+  promoted: 'promoted by hand',
+  resumed: 'resumed by hand',
+};
+
+/**
+ * all_previous_checks_pass: the stage does not start unless every earlier watched stage's own verdict was
+ * PASS. Otherwise the release holds, the live stage still guarded, until an approver promotes it by hand.
+ */
+function stagesNotPassed(release: ReleaseState, stage: StagePlan): StageResult[] {
+  const notPassed = (release.status.stageResults ?? []).filter((r) => r.outcome !== 'passed');
+  return stage.requirePreviousPass && notPassed.length > 0 && wf.patched('previous-checks-pass') ? notPassed : [];
+}
+
+async function holdUntilPromoted(release: ReleaseState, stage: StagePlan, notPassed: StageResult[]): Promise<void> {
+  const { plan, status } = release;
+  const results = status.stageResults ?? [];
+  const live = plan.stages.find((s) => s.name === results.at(-1)?.stage) ?? stage;
+  const why = `${stage.name} needs every earlier stage to have passed its judge: ${notPassed
+    .map((r) => `${r.stage} was ${OUTCOME_WORDS[r.outcome]}${r.verdict && r.outcome !== 'promoted' ? ` after ${r.verdict}` : ''}`)
+    .join(', ')}`;
+  status.paused = true;
+  status.pauseReason = why;
+  release.held = true;
+  release.note('held', undefined, why);
+  release.setPhase('paused');
+  release.notify('paused', `${plan.service} ${plan.version} held before ${stage.name}: ${why}; an approver may promote it by hand`);
+  release.promoteRequested = false;
+  await watchUntil(release, live, undefined, `held before ${stage.name}`, () => release.promoteRequested);
+  release.promoteRequested = false;
+  release.held = false;
+  status.pauseReason = null;
+}
+
+/** One stage: its hold and approval if it needs them, the shift, the watch and the judge. */
 export async function runStage(release: ReleaseState, stage: StagePlan, index: number): Promise<void> {
   const { plan, status } = release;
+  // Awaited only when it holds: an idle await would reorder the commands of notices queued before it.
+  const notPassed = stagesNotPassed(release, stage);
+  if (notPassed.length > 0) await holdUntilPromoted(release, stage, notPassed);
   if (stage.approval) await awaitApproval(release, stage.name);
   status.stageIndex = index;
   status.stage = stage.name;
@@ -77,7 +118,15 @@ export async function runStage(release: ReleaseState, stage: StagePlan, index: n
   await shift(release, stage.action, stage.name);
   release.notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);
   release.details();
-  if (stage.durationMs > 0) await watchStage(release, stage);
-  else await holdWhilePaused(release, stage, 'paused by hand');
+  if (stage.durationMs <= 0) {
+    await holdWhilePaused(release, stage);
+    release.note('stage done', undefined, `${stage.name}: not watched`);
+    return;
+  }
+  const outcome = await watchStage(release, stage);
+  const verdict = status.lastVerdict;
+  (status.stageResults ??= []).push({ stage: stage.name, outcome, verdict: outcome === 'promoted' ? null : (verdict?.verdict ?? null) });
+  if (outcome !== 'passed') return release.note('stage done', undefined, `${stage.name}: ${OUTCOME_WORDS[outcome]}`);
   release.note('stage passed', undefined, stage.name);
+  if (wf.patched('notice-kinds')) release.notify('stage_passed', `${plan.service} ${plan.version}: ${stage.name} passed`, verdict ? describeVerdict(verdict) : undefined);
 }

@@ -41,6 +41,8 @@ export class ReleaseState {
   stop: Stop | null = null;
   promoteRequested = false;
   resumeRequested = false;
+  /** held by all_previous_checks_pass: only a hand promote goes on */
+  held = false;
 
   private readonly refs: Record<string, string> = {};
   private noticeChain: Promise<void> = Promise.resolve();
@@ -68,6 +70,9 @@ export class ReleaseState {
       approvals: [],
       paused: false,
       timeline: [],
+      stageResults: [],
+      pauseReason: null,
+      actionRequired: null,
     };
   }
 
@@ -82,6 +87,8 @@ export class ReleaseState {
     if (s.stage) parts.push(`stage ${s.stageIndex + 1}/${s.stageCount}: ${s.stage}`);
     parts.push(`traffic ${s.trafficPercent} %`);
     if (s.lastVerdict) parts.push(`last verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
+    if (s.paused && s.pauseReason) parts.push(`paused: ${s.pauseReason}`);
+    if (s.actionRequired) parts.push(`**act by hand:** ${s.actionRequired}`);
     wf.setCurrentDetails(parts.join('\n\n'));
   }
 

@@ -3,9 +3,11 @@
 // follows (roll back, extend once, pause for a person). A breach ends the watch at once.
 import * as wf from '@temporalio/workflow';
 import type { GuardOutcome } from '../../contract/activities';
+import type { StageResult } from '../../contract/messages';
 import type { StagePlan } from '../../contract/plan';
 import type { Verdict } from '../../contract/verdict';
 import { FAST, judging, world } from './activities';
+import { describeVerdict } from './explain';
 import type { ReleaseState } from './state';
 import { Stop } from './stop';
 
@@ -60,6 +62,7 @@ export async function watchUntil(release: ReleaseState, stage: StagePlan, ms: nu
     const explanation = regionLabel(b.region, b.outcome.breach.explanation);
     status.lastVerdict = { verdict: 'FAIL', explanation, findings: b.outcome.breach.findings, canaryRequests: 0, intervals: b.outcome.polls };
     release.note('breach', undefined, explanation);
+    if (wf.patched('notice-kinds')) release.notify('breach', `${plan.service} ${plan.version}: guardrail breached at ${stage.name}: ${explanation}`, describeVerdict(status.lastVerdict));
     throw new Stop('breach', `${stage.name}: ${explanation}`);
   }
   return { from, ended };
@@ -78,14 +81,19 @@ export function worstVerdict(vs: Verdict[], rs: (string | undefined)[]): Verdict
   return { ...w, explanation, canaryRequests: vs.reduce((n, v) => n + v.canaryRequests, 0) };
 }
 
-/** While paused, the stage stays watched (a breach still rolls back) until resumed or promoted. */
-export async function holdWhilePaused(release: ReleaseState, stage: StagePlan, why: string): Promise<void> {
-  const { plan } = release;
-  if (!release.status.paused) return;
+/**
+ * While paused, the stage stays watched (a breach still rolls back) until resumed or promoted. `why`
+ * names a policy's pause (FAIL, INCONCLUSIVE); without it the pause was by hand and keeps its reason.
+ */
+export async function holdWhilePaused(release: ReleaseState, stage: StagePlan, why?: string): Promise<void> {
+  const { plan, status } = release;
+  if (!status.paused) return;
+  if (why) status.pauseReason = why;
   release.setPhase('paused');
-  release.notify('paused', `${plan.service} ${plan.version} paused at ${stage.name}: ${why}`);
+  release.notify('paused', `${plan.service} ${plan.version} paused at ${stage.name}: ${why ?? 'paused by hand'}`);
   release.resumeRequested = false;
   await watchUntil(release, stage, undefined, `paused at ${stage.name}`, () => release.resumeRequested || release.promoteRequested);
+  status.pauseReason = null;
   release.setPhase('rolling_out');
 }
 
@@ -110,8 +118,8 @@ async function judgeWindow(release: ReleaseState, stage: StagePlan, from: number
   return worstVerdict(verdicts, release.regions);
 }
 
-/** Watch a stage's window, judge it, and apply the FAIL / INCONCLUSIVE policies. */
-export async function watchStage(release: ReleaseState, stage: StagePlan): Promise<void> {
+/** Watch a stage's window, judge it, and apply the FAIL / INCONCLUSIVE policies; says how it ended. */
+export async function watchStage(release: ReleaseState, stage: StagePlan): Promise<StageResult['outcome']> {
   const { plan, status } = release;
   let windowMs = stage.durationMs;
   let extended = false;
@@ -124,7 +132,7 @@ export async function watchStage(release: ReleaseState, stage: StagePlan): Promi
     status.windowEndsAt = null;
     if (release.promoteRequested) {
       release.promoteRequested = false;
-      return;
+      return 'promoted';
     }
     const verdict = await judgeWindow(release, stage, from);
     status.lastVerdict = verdict;
@@ -134,7 +142,7 @@ export async function watchStage(release: ReleaseState, stage: StagePlan): Promi
       if (plan.autoRollback) throw new Stop('fail', `${stage.name}: ${verdict.explanation}`);
       status.paused = true;
       await holdWhilePaused(release, stage, `FAIL and auto-rollback is off: ${verdict.explanation}`);
-      return;
+      return release.promoteRequested ? 'promoted' : 'resumed';
     }
     if (verdict.verdict === 'INCONCLUSIVE') {
       if (plan.inconclusive === 'rollback') throw new Stop('fail', `${stage.name}: inconclusive: ${verdict.explanation}`);
@@ -146,9 +154,9 @@ export async function watchStage(release: ReleaseState, stage: StagePlan): Promi
       }
       status.paused = true;
       await holdWhilePaused(release, stage, `inconclusive: ${verdict.explanation}`);
-      return;
+      return release.promoteRequested ? 'promoted' : 'resumed';
     }
-    await holdWhilePaused(release, stage, 'paused by hand');
-    return;
+    await holdWhilePaused(release, stage);
+    return 'passed';
   }
 }
