@@ -29,7 +29,7 @@ export interface SlackNotifierOptions {
 }
 
 const DEFAULT_THREAD_KINDS: NoticeKind[] = [
-  'awaiting_approval', 'approved', 'rejected', 'stage_started', 'paused', 'resumed', 'breach', 'rolling_back', 'rolled_back', 'succeeded', 'failed',
+  'awaiting_approval', 'approved', 'rejected', 'stage_started', 'paused', 'resumed', 'breach', 'rolling_back', 'rolled_back', 'succeeded', 'failed', 'rollback_failed',
 ];
 
 /** The Web API client's own logger stays at ERROR, and never sees the token (it is not logged by it). */
