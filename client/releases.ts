@@ -7,6 +7,12 @@ import { InputError } from '../config/errors';
 import type { ReleaseInput } from '../contract/plan';
 import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
 import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../contract/search-attributes';
+// Types only: the client must never load workflow code, but starts and results are checked against it.
+import type * as Workflows from '../workflows';
+
+/** A workflow type as the worker registers it: the bundle's export of that name. */
+export type WorkflowName = keyof typeof Workflows;
+const RELEASE_WORKFLOW = 'releaseWorkflow' satisfies WorkflowName;
 
 export interface Started {
   workflowId: string;
@@ -47,7 +53,7 @@ export class Releases {
     const workflowId = workflowIdFor(input.request);
     const { request } = input;
     try {
-      const handle = await this.client.workflow.start('releaseWorkflow', {
+      const handle = await this.client.workflow.start<typeof Workflows.releaseWorkflow>(RELEASE_WORKFLOW, {
         taskQueue: this.taskQueue,
         workflowId,
         args: [input],
@@ -77,9 +83,14 @@ export class Releases {
     return serviceOrId.includes(':') ? serviceOrId : `release:${serviceOrId}`;
   }
 
+  /** Releases and flag ramps both run releaseWorkflow. */
+  private handle(serviceOrId: string) {
+    return this.client.workflow.getHandle<typeof Workflows.releaseWorkflow>(this.idFor(serviceOrId));
+  }
+
   async status(serviceOrId: string): Promise<ReleaseStatus> {
     try {
-      return await this.client.workflow.getHandle(this.idFor(serviceOrId)).query(statusQuery);
+      return await this.handle(serviceOrId).query(statusQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`no release of ${serviceOrId} found`);
       throw err;
@@ -87,14 +98,14 @@ export class Releases {
   }
 
   async result(serviceOrId: string): Promise<ReleaseResult> {
-    return this.client.workflow.getHandle(this.idFor(serviceOrId)).result();
+    return this.handle(serviceOrId).result();
   }
 
   /** Sends a command as an update, so the caller learns at once whether the workflow accepted it. */
   /** `via`: the `group:` approver entry the Slack app found `by` a member of (see Actor.via) */
   async command(serviceOrId: string, cmd: Command, by: string, reason?: string, via?: string): Promise<CommandResult> {
     validatePerson(by, '--by');
-    const handle = this.client.workflow.getHandle(this.idFor(serviceOrId));
+    const handle = this.handle(serviceOrId);
     try {
       return await handle.executeUpdate(commandUpdate, { args: [cmd, { by, ...(reason ? { reason: reason.slice(0, 500) } : {}), ...(via ? { via } : {}) }] });
     } catch (err) {

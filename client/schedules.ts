@@ -9,6 +9,11 @@ import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporal
 import type { QuadConfig } from '../config/schema';
 import { resolveRelease, workflowIdFor, validatePerson } from '../config/resolve';
 import { InputError } from '../config/errors';
+// Types only: the client never loads workflow code; the action's args are checked against the starter.
+import type * as Workflows from '../workflows';
+import type { WorkflowName } from './releases';
+
+const SCHEDULED_RELEASE_WORKFLOW = 'scheduledReleaseWorkflow' satisfies WorkflowName;
 
 /** Schedules of releases carry this prefix, so `list` shows ours and nothing else in the namespace. */
 export const SCHEDULE_PREFIX = 'quad-release:';
@@ -91,14 +96,14 @@ export class Schedules {
     });
     const { request } = input;
     try {
-      const handle = await this.client.schedule.create({
+      const handle = await this.client.schedule.create<typeof Workflows.scheduledReleaseWorkflow>({
         scheduleId,
         spec: { cronExpressions: [cron], timezone },
         action: {
           type: 'startWorkflow',
           // Not the release itself: Temporal would append the firing time to its ID. This starter
           // starts it as `release:<service>`, so a running release of the service makes it skip.
-          workflowType: 'scheduledReleaseWorkflow',
+          workflowType: SCHEDULED_RELEASE_WORKFLOW,
           workflowId: `schedule:${ask.name}`,
           taskQueue: this.taskQueue,
           args: [input],
