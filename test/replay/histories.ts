@@ -4,7 +4,14 @@ import { join, basename } from 'node:path';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { historyFromJSON } from './history-json';
 
+/** Recorded from today's scenarios by `npm run replay:record`. */
 export const HISTORY_DIR = join(__dirname, 'histories');
+/**
+ * Recorded by earlier versions of the workflow and never re-recorded: releases started then may still be
+ * running when a new worker takes them over, so today's code must replay them too (patched() keeps the
+ * old path). One folder per change that needed it.
+ */
+export const LEGACY_DIR = join(__dirname, 'legacy');
 
 export interface StoredHistory {
   /** the file's name without .json; used as the replay's workflow ID so results name their file */
@@ -13,9 +20,17 @@ export interface StoredHistory {
   history: ReturnType<typeof historyFromJSON>;
 }
 
-export function loadHistories(names?: string[]): StoredHistory[] {
-  const files = names ? names.map((n) => `${n}.json`) : readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
-  return files.map((f) => ({ name: basename(f, '.json'), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'))) }));
+export function loadHistories(names?: string[], dir = HISTORY_DIR): StoredHistory[] {
+  const files = names ? names.map((n) => `${n}.json`) : readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  return files.map((f) => ({ name: basename(f, '.json'), history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+}
+
+/** Every legacy history, named `<folder>/<file>`. */
+export function loadLegacyHistories(): StoredHistory[] {
+  return readdirSync(LEGACY_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((d) => loadHistories(undefined, join(LEGACY_DIR, d.name)).map((h) => ({ ...h, name: `${d.name}/${h.name}` })));
 }
 
 export interface Replayed {

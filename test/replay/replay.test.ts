@@ -1,4 +1,5 @@
-// Replay: every recorded release history (test/replay/histories, re-recorded by `npm run replay:record`)
+// Replay: every recorded release history (test/replay/histories, re-recorded by `npm run replay:record`,
+// and test/replay/legacy, recorded by earlier workflow versions and kept)
 // must replay against today's workflows/ without a nondeterminism error. And the check must bite: the
 // same histories against a copy of workflows/ with one unversioned change to the commands the workflow
 // issues must fail replay, while a copy changed only in non-command state must still pass (so the
@@ -8,7 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ROOT } from '../support/temporal-servers';
-import { loadHistories, replayAll, type StoredHistory } from './histories';
+import { loadHistories, loadLegacyHistories, replayAll, type StoredHistory } from './histories';
 import { SCENARIOS } from './scenarios';
 
 // Inside the repo so webpack finds node_modules by walking up; .data/ is git-ignored.
@@ -58,20 +59,27 @@ async function bundleVariant(name: string, edits: Edit[]): Promise<WorkflowBundl
   return bundleWorkflowCode({ workflowsPath: join(dir, 'index.ts'), logger: quiet });
 }
 
+let current: StoredHistory[];
+/** today's recordings and every legacy one: the mutants must fail, and today's code pass, on all */
 let histories: StoredHistory[];
 let original: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  histories = loadHistories();
+  current = loadHistories();
+  histories = [...current, ...loadLegacyHistories()];
   original = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
 }, 120_000);
 afterAll(() => rmSync(MUTANTS, { recursive: true, force: true }));
 
 test('every scenario the recorder knows has a recorded history, and nothing else is there', () => {
-  expect(histories.map((h) => h.name).sort()).toEqual(SCENARIOS.map((s) => s.name).sort());
+  expect(current.map((h) => h.name).sort()).toEqual(SCENARIOS.map((s) => s.name).sort());
 });
 
-test('every recorded history replays against workflows/ without nondeterminism', async () => {
+test('there are legacy histories, recorded before the release workflow took its phases (patched() paths)', () => {
+  expect(histories.length - current.length).toBeGreaterThanOrEqual(10);
+});
+
+test('every recorded history, today\'s and legacy, replays against workflows/ without nondeterminism', async () => {
   const results = await replayAll({ workflowBundle: original }, histories);
   expect(results.map((r) => r.name)).toEqual(histories.map((h) => h.name));
   // name → error message, so a failure says which history and why
@@ -109,4 +117,12 @@ test.each([
     expect({ name: r.name, error: r.error?.name }).toEqual({ name: r.name, error: 'DeterminismViolationError' });
     expect(r.error).toBeInstanceOf(DeterminismViolationError);
   }
+}, 120_000);
+
+test('patched() is what keeps the legacy histories green: without it, exactly the ones through the changed path fail', async () => {
+  const legacy = histories.filter((h) => !current.includes(h));
+  const bundle = await bundleVariant('unpatched', [{ file: 'release/rollout.ts', find: "wf.patched('previous-checks-pass')", replace: 'true' }]);
+  const results = await replayAll({ workflowBundle: bundle }, legacy);
+  // only that release resumed a stage after INCONCLUSIVE before one with all_previous_checks_pass
+  expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.name}`)).toEqual(['before-phases/inconclusive-extend-pause-resume: DeterminismViolationError']);
 }, 120_000);

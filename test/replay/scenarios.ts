@@ -7,7 +7,7 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, advanceUntil, eventually } from '../support/release-harness';
 import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { Releases } from '../../client/releases';
-import { statusQuery, approveSignal, rejectSignal, rollbackSignal, resumeSignal, commandUpdate, type ReleaseStatus } from '../../contract/messages';
+import { statusQuery, approveSignal, rejectSignal, rollbackSignal, resumeSignal, promoteSignal, commandUpdate, type ReleaseStatus } from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
 
 export type History = temporal.api.history.v1.IHistory;
@@ -67,15 +67,28 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: 'approval-timeout', expect: 'rolled_back', script: {}, input: seed },
   {
-    name: 'inconclusive-extend-pause-resume',
+    // canary 25 % has all_previous_checks_pass: after a resume from INCONCLUSIVE it holds until promoted
+    name: 'inconclusive-resume-held-promote',
     expect: 'succeeded',
     script: { verdicts: { 'canary 5 %': ['INCONCLUSIVE', 'INCONCLUSIVE'] } },
     input: seed,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), (s) => s.phase === 'paused');
       await h.signal(resumeSignal, { by: 'ana' });
+      await advanceUntil(env, status(h), (s) => s.timeline.some((t) => t.event === 'held'));
+      await h.signal(promoteSignal, { by: 'ana', reason: 'checked by hand' });
       await advanceUntil(env, status(h), awaiting('full rollout 100 %'));
       await h.signal(approveSignal, { by: 'ana' });
+    },
+  },
+  {
+    // the traffic restore keeps failing: the dependency's undo still runs, the release says act by hand
+    name: 'rollback-failed',
+    expect: 'rollback_failed',
+    script: { breachAt: ['canary 5 %'], failUndo: ['traffic'] },
+    input: () => {
+      const i = seed();
+      return { request: i.request, plan: { ...i.plan, dependencies: [{ name: 'db migration', kind: 'noop', undo: { kind: 'noop' } }] } };
     },
   },
   {
