@@ -229,6 +229,9 @@ describe('providers.incidents: each type has the settings it uses, and only thos
       'providers.incidents.url: an http(s) URL, e.g. https://hooks.example.com/incidents, found string "incidents please"',
       'providers.incidents.path: path is for type: file; a webhook writes no file, found string "x.jsonl"',
     ]);
+    expect(problems(incidents('{ type: webhook, url: "ftp://hooks.example.com/incidents" }'))).toEqual([
+      'providers.incidents.url: an http(s) URL, e.g. https://hooks.example.com/incidents, found string "ftp://hooks.example.com/incidents"',
+    ]);
     expect(problems(incidents('{ type: file, url: "https://hooks.example.com/incidents" }'))).toEqual([
       'providers.incidents.url: url is for type: webhook; type file writes to path, found string "https://hooks.example.com/incidents"',
     ]);

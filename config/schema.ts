@@ -241,7 +241,7 @@ export const configSchema = z.strictObject({
       incidents: z
         .strictObject({
           type: z.enum(['file', 'webhook']),
-          url: z.string().url('an http(s) URL, e.g. https://hooks.example.com/incidents').optional(),
+          url: z.string().url({ protocol: /^https?$/, message: 'an http(s) URL, e.g. https://hooks.example.com/incidents' }).optional(),
           path: z.string().min(1).optional(),
         })
         .superRefine((inc, ctx) => {
