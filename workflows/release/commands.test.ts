@@ -1,0 +1,90 @@
+// The command rules and payload checks, without a server: who may do what to a running release, when.
+import { decide, parseActor, isCommand, LIMITS, type CommandView } from './commands';
+
+const view = (over: Partial<CommandView> = {}): CommandView => ({
+  service: 'checkout', approvers: ['ana', 'group:S0RELEASE'], status: 'running', phase: 'rolling_out', paused: false,
+  awaitingApproval: null, watching: true, ...over,
+});
+
+describe('parseActor', () => {
+  test.each([
+    [null, 'the payload must be an object like {"by": "ana"}'],
+    ['ana', 'the payload must be an object like {"by": "ana"}'],
+    [['ana'], 'the payload must be an object like {"by": "ana"}'],
+    [{}, 'by must be a string'],
+    [{ by: '' }, 'by must not be empty'],
+    [{ by: '   ' }, 'by must not be empty'],
+    [{ by: 42 }, 'by must be a string'],
+    [{ by: 'ana', reason: { a: 1 } }, 'reason must be a string'],
+    [{ by: 'ana', reason: 'x'.repeat(LIMITS.reason + 1) }, `reason is longer than ${LIMITS.reason} characters`],
+    [{ by: 'a'.repeat(LIMITS.by + 1) }, `by is longer than ${LIMITS.by} characters`],
+    [{ by: 'ana\nsays hi' }, 'by contains control characters'],
+    [{ by: 'ana', via: 'admins' }, 'via must name a group: approver entry'],
+    [{ by: 'ana', admin: true }, 'unknown field in the payload (allowed: by, reason, via)'],
+  ])('refuses %j: %s', (raw, why) => {
+    expect(parseActor(raw)).toEqual({ refused: why });
+  });
+
+  test('accepts a well-formed actor and keeps only its fields', () => {
+    expect(parseActor({ by: 'ana', reason: 'line one\nline two' })).toEqual({ actor: { by: 'ana', reason: 'line one\nline two' } });
+    expect(parseActor({ by: 'U024BE7LH', via: 'group:S0RELEASE' })).toEqual({ actor: { by: 'U024BE7LH', via: 'group:S0RELEASE' } });
+  });
+
+  test('knows its commands, and nothing from the prototype', () => {
+    expect(['approve', 'reject', 'rollback', 'pause', 'resume', 'promote'].every(isCommand)).toBe(true);
+    expect(['constructor', '__proto__', 'toString', '', 42, null].some(isCommand)).toBe(false);
+  });
+});
+
+describe('decide', () => {
+  test('nobody acts on a release that has ended or is rolling back', () => {
+    for (const v of [view({ status: 'succeeded', phase: 'succeeded' }), view({ phase: 'rolling_back' })]) {
+      const d = decide(v, 'rollback', { by: 'ana' });
+      expect(d.result.accepted).toBe(false);
+      expect(d.effect).toBeUndefined();
+    }
+  });
+
+  test('only approvers act; a group member only through a group entry the plan names', () => {
+    expect(decide(view(), 'rollback', { by: 'mallory' })).toMatchObject({ result: { accepted: false, message: 'mallory is not an approver of checkout' }, note: { event: 'rollback ignored', by: 'mallory' } });
+    expect(decide(view(), 'rollback', { by: 'U9', via: 'group:S0OTHER' }).result.accepted).toBe(false);
+    expect(decide(view(), 'rollback', { by: 'U9', via: 'group:S0RELEASE' }).result.accepted).toBe(true);
+  });
+
+  test('approve opens only the gate that waits, and says so in the audit trail', () => {
+    expect(decide(view(), 'approve', { by: 'ana' }).result).toEqual({ accepted: false, message: 'nothing is awaiting approval' });
+    const d = decide(view({ awaitingApproval: 'full rollout 100 %' }), 'approve', { by: 'U9', via: 'group:S0RELEASE', reason: 'go' });
+    expect(d).toEqual({
+      result: { accepted: true, message: 'approved full rollout 100 %' },
+      note: { event: 'approved', by: 'U9', detail: 'full rollout 100 %: go (as a member of group:S0RELEASE)' },
+      effect: { kind: 'approve', what: 'full rollout 100 %' },
+    });
+  });
+
+  test('reject and rollback stop the release, with who and why', () => {
+    expect(decide(view(), 'reject', { by: 'ana', reason: 'not today' }).effect).toEqual({ kind: 'reject', why: 'rejected by ana: not today' });
+    expect(decide(view(), 'rollback', { by: 'ana' })).toMatchObject({ effect: { kind: 'rollback', why: 'rollback requested by ana' }, note: { event: 'rollback requested', by: 'ana' } });
+  });
+
+  test('pause and resume only change what they can', () => {
+    expect(decide(view({ paused: true }), 'pause', { by: 'ana' }).result).toEqual({ accepted: false, message: 'already paused' });
+    expect(decide(view(), 'resume', { by: 'ana' }).result).toEqual({ accepted: false, message: 'not paused' });
+    expect(decide(view(), 'pause', { by: 'ana', reason: 'lunch' }).effect).toEqual({ kind: 'pause', text: 'paused by ana: lunch' });
+    expect(decide(view({ paused: true }), 'resume', { by: 'ana' }).effect).toEqual({ kind: 'resume', text: 'resumed by ana' });
+  });
+
+  test('a stage held by all_previous_checks_pass is not resumed, only promoted by hand', () => {
+    const held = view({ paused: true, watching: false, held: true });
+    expect(decide(held, 'resume', { by: 'ana' }).result).toMatchObject({ accepted: false, message: expect.stringMatching(/^held: .*promote to go on anyway/) });
+    expect(decide(held, 'promote', { by: 'ana' })).toMatchObject({ result: { accepted: true }, note: { event: 'promoted by hand', by: 'ana' }, effect: { kind: 'promote' } });
+  });
+
+  test('promote needs a stage being watched or a pause', () => {
+    expect(decide(view({ watching: false }), 'promote', { by: 'ana' }).result).toEqual({ accepted: false, message: 'no stage is being watched' });
+    expect(decide(view({ watching: false, paused: true }), 'promote', { by: 'ana' }).result.accepted).toBe(true);
+  });
+
+  test('an empty approver list lets anyone act (the config default; the security issue changes it)', () => {
+    expect(decide(view({ approvers: [] }), 'rollback', { by: 'anyone' }).result.accepted).toBe(true);
+  });
+});
