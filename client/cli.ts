@@ -34,7 +34,7 @@ export interface CliIO {
   pollMs?: number;
 }
 
-const STATUSES: Status[] = ['running', 'succeeded', 'rolled_back', 'failed', 'rejected', 'cancelled'];
+const STATUSES: Status[] = ['running', 'succeeded', 'rolled_back', 'failed', 'rejected', 'cancelled', 'rollback_failed'];
 
 export const exitFor = (status: Status): number => (status === 'running' || status === 'succeeded' ? EXIT.ok : EXIT.failed);
 
