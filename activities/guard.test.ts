@@ -119,7 +119,7 @@ describe('against the sandbox under load', () => {
       if (out.kind === 'breach') expect(out.breach.findings.some((f) => f.metric === 'error_rate' && f.status === 'breach')).toBe(true);
       console.log(`sandbox guard: breach after ${out.polls} polls of 1 s, ${(Date.now() - from) / 1000} s`);
     } finally {
-      load.stop();
+      await load.stop();
     }
   }, 40_000);
 });

@@ -1,6 +1,6 @@
 // Starting and steering releases through a Temporal client: the one place the CLI, the Slack app and
 // webhooks go through, so each gets the same checks and the same answers.
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { QuadConfig } from '../config/schema';
 import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type ReleaseAsk, type FlagAsk } from '../config/resolve';
 import { InputError } from '../config/errors';

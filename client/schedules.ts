@@ -5,9 +5,9 @@
 //
 // Temporal appends the firing time to a scheduled workflow's id (release:checkout-2026-12-01T23:00:00Z),
 // so `quad list` finds scheduled releases by their search attributes.
-import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import type { QuadConfig } from '../config/schema';
-import { resolveRelease, workflowIdFor, validatePerson } from '../config/resolve';
+import { resolveRelease, validatePerson } from '../config/resolve';
 import { InputError } from '../config/errors';
 // Types only: the client never loads workflow code; the action's args are checked against the starter.
 import type * as Workflows from '../workflows';

@@ -123,9 +123,9 @@ services:
     ]);
   });
   test('the message names the file', () => {
-    expect(() => parseConfig('services: 3', '.quad/production-agent.yml')).toThrow(/^\.quad\/production-agent\.yml: 1 problem\n  - services: expected record, found number 3/);
+    expect(() => parseConfig('services: 3', '.quad/production-agent.yml')).toThrow(/^\.quad\/production-agent\.yml: 1 problem\n {2}- services: expected record, found number 3/);
   });
-  test('a missing file is a clear error', () => expect(() => loadConfig('/nonexistent/quad.yml')).toThrow(/^\/nonexistent\/quad\.yml: 1 problem\n  - cannot read the file/));
+  test('a missing file is a clear error', () => expect(() => loadConfig('/nonexistent/quad.yml')).toThrow(/^\/nonexistent\/quad\.yml: 1 problem\n {2}- cannot read the file/));
   test('the repo configs are valid', () => {
     expect(() => repo()).not.toThrow();
     expect(() => loadConfig(join(ROOT, '.quad', 'demo.yml'))).not.toThrow();

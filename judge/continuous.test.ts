@@ -1,6 +1,6 @@
 // Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator: latency,
 // CPU and memory (the CUSUM checks).
-import { criteria, firstBreach, healthy, stream } from './test-streams';
+import { criteria, firstBreach, healthy, stream } from '../test/support/judge-streams';
 import { judgeWindow } from './window';
 
 describe('latency, CPU, memory', () => {

@@ -1,7 +1,7 @@
 // Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator: the
 // error rate (sequential scans, the limits, the wording).
 import type { Criteria, IntervalSample } from '../contract/verdict';
-import { criteria, firstBreach, healthy, stream } from './test-streams';
+import { criteria, firstBreach, healthy, stream } from '../test/support/judge-streams';
 import { judgeWindow } from './window';
 
 describe('error rate', () => {

@@ -1,6 +1,6 @@
 // The end-of-window decision (error-window.ts's final look) through the whole release path, on
 // windows drawn like the public scenarios.
-import { releaseVerdict, steady, windowOf } from './test-streams';
+import { releaseVerdict, steady, windowOf } from '../test/support/judge-streams';
 
 describe('end-of-window decision (burden of proof on safety)', () => {
   it('rolls back a weak but real regression that the strict tests leave unproven', () => {

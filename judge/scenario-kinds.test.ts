@@ -4,7 +4,7 @@
 import { rng } from '../test/support/prng';
 import { guardStep } from './guard';
 import { newGuardState } from './state';
-import { flaps, releaseVerdict, stage, steady, windowOf, type Behaviour } from './test-streams';
+import { flaps, releaseVerdict, stage, steady, windowOf, type Behaviour } from '../test/support/judge-streams';
 
 describe('other scenario kinds (synthetic, seeded)', () => {
   const seeds = [1, 2, 3, 4, 5];

@@ -1,7 +1,7 @@
 // The guard state: plain JSON that survives heartbeats, never mutated, deterministic.
 import { guardStep } from './guard';
 import { newGuardState, type GuardState } from './state';
-import { criteria, healthy, stream } from './test-streams';
+import { criteria, healthy, stream } from '../test/support/judge-streams';
 import { judgeWindow } from './window';
 
 describe('guard state', () => {

@@ -29,10 +29,9 @@ function gaussian(r: () => number): number {
 
 /** P(X >= k) by direct summation of the pmf in log space: a second implementation */
 function naiveUpperTail(k: number, n: number, p: number): number {
-  let lgN = 0;
   const lgamma: number[] = [0];
   for (let i = 1; i <= n; i++) lgamma.push(lgamma[i - 1] + Math.log(i));
-  lgN = lgamma[n];
+  const lgN = lgamma[n];
   let sum = 0;
   for (let i = k; i <= n; i++) sum += Math.exp(lgN - lgamma[i] - lgamma[n - i] + i * Math.log(p) + (n - i) * Math.log1p(-p));
   return sum;

@@ -1,6 +1,6 @@
 // Behaviour of the guard and the window judge on synthetic streams drawn from a seeded generator: the
 // window judge's verdicts and its data checks.
-import { criteria, healthy, stream } from './test-streams';
+import { criteria, healthy, stream } from '../test/support/judge-streams';
 import { judgeWindow } from './window';
 
 describe('window verdicts', () => {

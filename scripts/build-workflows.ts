@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
-bundleWorkflowCode({ workflowsPath: join(root, 'workflows', 'index.ts') }).then(({ code }) => {
+void bundleWorkflowCode({ workflowsPath: join(root, 'workflows', 'index.ts') }).then(({ code }) => {
   mkdirSync(join(root, '.data'), { recursive: true });
   const out = process.env.QUAD_WORKFLOW_BUNDLE ?? join(root, '.data', 'workflow-bundle.js');
   writeFileSync(out, code);

@@ -6,6 +6,7 @@
 import { App, HTTPReceiver, LogLevel, type Logger, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
 import type { Releases } from '../releases';
@@ -236,7 +237,7 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
         await app.start();
         return {};
       }
-      const server = (await app.start({ port: listen.port ?? 3000, host: listen.host ?? '127.0.0.1' })) as import('node:http').Server;
+      const server = (await app.start({ port: listen.port ?? 3000, host: listen.host ?? '127.0.0.1' })) as Server;
       return { port: (server.address() as AddressInfo).port };
     },
     stop: () => app.stop() as Promise<void>,

@@ -43,7 +43,6 @@ let detailUrl: string;
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  // eslint-disable-next-line no-console
   console.warn(`SKIPPED: no chromium at ${CHROMIUM}; install it with scripts/tools.sh chromium (or set QUAD_CHROMIUM)`);
 }
 const maybe = haveChromium ? describe : describe.skip;

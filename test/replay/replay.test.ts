@@ -6,7 +6,7 @@
 // failure comes from the change, not from the copying).
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ROOT } from '../support/temporal-servers';
 import { loadHistories, loadLegacyHistories, replayAll, type StoredHistory } from './histories';

@@ -92,6 +92,6 @@ export async function startPostgres(): Promise<LocalPostgres> {
   } catch (err) {
     await pgExec('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not start PostgreSQL (as OS user ${osUser}) from ${bin}: ${(err as Error).message}`);
+    throw new Error(`could not start PostgreSQL (as OS user ${osUser}) from ${bin}: ${(err as Error).message}`, { cause: err });
   }
 }

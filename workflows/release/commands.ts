@@ -37,7 +37,7 @@ export interface Decision {
 /** Longest text a person can put in the release's history, the timeline and every notice. */
 export const LIMITS = { by: 128, reason: 500, via: 128 } as const;
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
 
 /**
  * A signal or update payload as it arrives: anyone with access to the namespace can send one, so it is

@@ -1,11 +1,9 @@
-// For the judge's tests only (no module of the judge imports it, the index does not export it):
+// For the judge's tests only (no module of the judge imports it, and it lives outside the pure judge/):
 // synthetic streams drawn from a seeded generator, and the guard / window judge run over them as the
 // release workflow runs them.
-import { rng } from '../test/support/prng';
-import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from '../contract/verdict';
-import { guardStep } from './guard';
-import { newGuardState } from './state';
-import { judgeWindow } from './window';
+import { rng } from './prng';
+import type { Criteria, GuardBreach, IntervalSample, SideAggregate } from '../../contract/verdict';
+import { guardStep, judgeWindow, newGuardState } from '../../judge';
 
 export function binomial(r: () => number, n: number, p: number): number {
   let k = 0;
