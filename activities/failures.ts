@@ -87,6 +87,8 @@ export interface HttpFailureOptions {
   retryAfterMs?: number;
   /** values to cut out of the body before it goes into the message */
   secrets?: Array<string | undefined>;
+  /** more to put in the failure's details (e.g. the system's own name for the error) */
+  details?: FailureDetails;
 }
 
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
@@ -105,7 +107,7 @@ export function isRetryableStatus(status: number, extra: number[] = []): boolean
 export function httpFailure(system: string, status: number, body: string, opts: HttpFailureOptions): ApplicationFailure {
   const excerpt = redact(body.trim(), opts.secrets).slice(0, BODY_CHARS);
   const said = `HTTP ${status}${opts.code ? ` ${opts.code}` : ''}${excerpt ? `: ${excerpt}` : ''}`;
-  const details: FailureDetails = { system, status, ...(opts.code ? { code: opts.code } : {}) };
+  const details: FailureDetails = { system, status, ...(opts.code ? { code: opts.code } : {}), ...opts.details };
   const credential = opts.credential ?? 'the credentials the worker sends';
   if (status === 401) {
     return configurationError(`${system} did not accept ${credential} for ${opts.what} (${said}): ${opts.fix ?? 'set it to a valid one'}`, details);

@@ -6,9 +6,10 @@
 //          Content-Type: application/json; domain-model=launchdarkly.semanticpatch
 //          {environmentKey, comment?, instructions: [{kind, ...}]}  — all or nothing
 //   DELETE /api/v2/flags/{projectKey}/{flagKey}
-// Errors use LD's shape {code, message}: 401 unauthorized, 404 not_found, 400 invalid_request,
-// 405 method_not_allowed (approvals required), 409 optimistic_locking_error (concurrent change).
-// It keeps flag state in memory and can be told to answer approval-required / conflict.
+// Errors use LD's shape {code, message}: 401 unauthorized, 403 forbidden (a token whose role may only read),
+// 404 not_found, 400 invalid_request, 405 method_not_allowed (approvals required), 409 optimistic_locking_error
+// (concurrent change), 429 rate_limited (with Retry-After).
+// It keeps flag state in memory and can be told to answer approval-required / conflict / rate limited.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
@@ -39,6 +40,10 @@ export class LaunchDarklyFake {
   conflictsToAnswer = 0;
   /** a pending scheduled change / approval request exists: PATCH answers 400 unless ignoreConflicts=true */
   pendingChangeConflict = false;
+  /** tokens that are valid but whose role may only read: any write answers 403 forbidden */
+  readonly readOnlyTokens = new Set<string>();
+  /** answer the next N requests with 429 rate_limited and Retry-After: 1 */
+  rateLimitedToAnswer = 0;
   url = '';
 
   constructor(readonly token: string, readonly projectKey = 'default', readonly environments = ['production', 'test']) {}
@@ -95,12 +100,20 @@ export class LaunchDarklyFake {
       body: undefined,
     };
     this.requests.push(rec);
-    const send = (status: number, body?: unknown) => {
-      res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json' });
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { ...headers, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     try {
-      if (req.headers.authorization !== this.token) throw new HttpError(401, 'unauthorized', 'Invalid access token');
+      if (this.rateLimitedToAnswer > 0) {
+        this.rateLimitedToAnswer--;
+        return send(429, { code: 'rate_limited', message: "You've exceeded the API rate limit. Try again later." }, { 'Retry-After': '1' });
+      }
+      const auth = req.headers.authorization ?? '';
+      if (auth !== this.token && !this.readOnlyTokens.has(auth)) throw new HttpError(401, 'unauthorized', 'Invalid access token');
+      if (this.readOnlyTokens.has(auth) && req.method !== 'GET') {
+        throw new HttpError(403, 'forbidden', 'Access to the requested resource was denied');
+      }
       if (raw) {
         try { rec.body = JSON.parse(raw); } catch { throw new HttpError(400, 'invalid_request', 'Invalid request body: not JSON'); }
       }

@@ -1,7 +1,8 @@
 // LaunchDarklyFlagProvider against a local wire-format fake of the LD REST API (test/support/launchdarkly-fake.ts)
 // that enforces the endpoint, headers and semantic-patch body schema and keeps flag state.
 import { LaunchDarklyFake, type LdFlag } from '../../../test/support/launchdarkly-fake';
-import { LaunchDarklyError, LaunchDarklyFlagProvider, type LaunchDarklySnapshot } from './launchdarkly';
+import { ApplicationFailure } from '@temporalio/activity';
+import { LaunchDarklyFlagProvider, type LaunchDarklySnapshot } from './launchdarkly';
 
 const TOKEN_ENV = 'QUAD_TEST_LD_TOKEN';
 const TOKEN = 'api-0123456789abcdef-test-token';
@@ -21,6 +22,13 @@ afterEach(async () => {
 });
 
 const patches = () => fake.requests.filter((r) => r.method === 'PATCH');
+
+/** The failure an activity would throw: its Temporal type, whether Temporal may retry it, and its details. */
+function failure(err: unknown) {
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  const f = err as ApplicationFailure;
+  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message };
+}
 /** the environment as LD holds it, minus the bookkeeping fields every write bumps */
 const envOf = (flag: LdFlag | undefined, env = 'production') => {
   const { version: _v, lastModified: _l, ...rest } = flag!.environments[env];
@@ -116,30 +124,29 @@ test('undo restores a prior single-variation default rule that was on', async ()
 test('approval required (405) becomes a clear, non-retryable error and changes nothing', async () => {
   const seeded = fake.seed({ key: 'dark_mode' });
   fake.approvalRequired.add('production');
-  const err = await provider.setRollout('dark_mode', 10).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(LaunchDarklyError);
-  expect(err).toMatchObject({ kind: 'approval_required', status: 405, code: 'method_not_allowed', retryable: false });
-  expect((err as Error).message).toMatch(/requires an approval to change dark_mode in web\/production/);
-  expect((err as Error).name).toBe('LaunchDarklyApprovalRequired');
+  const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
+  expect(err).toMatchObject({ type: 'ApprovalRequired', nonRetryable: true,
+    details: { system: 'LaunchDarkly', kind: 'approval_required', status: 405, code: 'method_not_allowed' } });
+  expect(err.message).toMatch(/requires an approval to change dark_mode in web\/production: request and get the approval in LaunchDarkly/);
   expect(envOf(fake.flag('dark_mode'))).toEqual(envOf(seeded));
 });
 
 test('a concurrent change (409) is a retryable conflict; the retry goes through', async () => {
   fake.seed({ key: 'dark_mode' });
   fake.conflictsToAnswer = 1;
-  const err = await provider.setRollout('dark_mode', 10).catch((e: unknown) => e);
-  expect(err).toMatchObject({ kind: 'conflict', status: 409, code: 'optimistic_locking_error', retryable: true });
-  expect((err as Error).message).toMatch(/changed concurrently; retry/);
-  expect((err as Error).name).toBe('LaunchDarklyRetryableError');
+  const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
+  expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false,
+    details: { kind: 'conflict', status: 409, code: 'optimistic_locking_error' } });
+  expect(err.message).toMatch(/changed concurrently; retry/);
   expect(await provider.setRollout('dark_mode', 10)).toMatchObject({ enabled: true, rolloutPercent: 10 });
 });
 
 test('a pending scheduled change or approval (400 conflict) is explained; ignoreConflicts overrides it', async () => {
   fake.seed({ key: 'dark_mode' });
   fake.pendingChangeConflict = true;
-  const err = await provider.setRollout('dark_mode', 10).catch((e: unknown) => e);
-  expect(err).toMatchObject({ kind: 'pending_change_conflict', status: 400, retryable: false });
-  expect((err as Error).message).toMatch(/pending scheduled change or approval request/);
+  const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
+  expect(err).toMatchObject({ type: 'ApprovalRequired', nonRetryable: true, details: { kind: 'pending_change_conflict', status: 400 } });
+  expect(err.message).toMatch(/pending scheduled change or approval request/);
   const forced = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production',
     tokenEnv: TOKEN_ENV, ignoreConflicts: true });
   expect(await forced.setRollout('dark_mode', 10)).toMatchObject({ rolloutPercent: 10 });
@@ -164,21 +171,59 @@ test('the fake enforces the wire format the provider relies on', async () => {
   expect((await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch', valid)).status).toBe(200);
 });
 
-test('plain errors for a missing or wrong token, bad percent, foreign snapshot; the token never leaks', async () => {
+test('a missing token env var, a wrong token (401) and a read-only token (403) are non-retryable ConfigurationErrors that never show the token', async () => {
   const noToken = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_UNSET' });
-  await expect(noToken.getState('x')).rejects.toThrow('set the QUAD_TEST_UNSET environment variable');
-  await expect(provider.setRollout('x', 101)).rejects.toThrow('percent 0..100');
+  const missing = failure(await noToken.getState('x').catch((e: unknown) => e));
+  expect(missing).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+  expect(missing.message).toBe('LaunchDarkly: the env var QUAD_TEST_UNSET (named by providers.launchdarkly.token) is not set on the worker: ' +
+    'set it where the worker runs, then retry the release');
+  expect(fake.requests).toHaveLength(0);
+
   process.env.QUAD_TEST_LD_WRONG = 'api-wrong-secret';
+  process.env.QUAD_TEST_LD_READER = 'api-reader-secret';
+  fake.readOnlyTokens.add('api-reader-secret');
   try {
     const wrong = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_LD_WRONG' });
-    const err = await wrong.getState('x').catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'unauthorized', status: 401 });
-    expect(String(err)).not.toContain('api-wrong-secret');
+    const e401 = failure(await wrong.getState('x').catch((e: unknown) => e));
+    expect(e401).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { kind: 'unauthorized', status: 401, code: 'unauthorized' } });
+    expect(e401.message).toMatch(/^LaunchDarkly did not accept the API access token in env var QUAD_TEST_LD_WRONG .*: set QUAD_TEST_LD_WRONG on the worker to a valid LaunchDarkly access token$/);
+
+    const reader = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_LD_READER' });
+    fake.seed({ key: 'x' });
+    expect(await reader.getState('x')).toMatchObject({ exists: true });
+    const e403 = failure(await reader.setRollout('x', 10).catch((e: unknown) => e));
+    expect(e403).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { kind: 'forbidden', status: 403, code: 'forbidden' } });
+    expect(e403.message).toMatch(/^LaunchDarkly refused PATCH \/api\/v2\/flags\/web\/x: the API access token in env var QUAD_TEST_LD_READER lacks the permission .*it needs a role that may update flags in project web, environment production/);
+    for (const e of [missing, e401, e403]) expect(JSON.stringify(e)).not.toMatch(/api-wrong-secret|api-reader-secret|api-0123456789abcdef/);
   } finally {
     delete process.env.QUAD_TEST_LD_WRONG;
+    delete process.env.QUAD_TEST_LD_READER;
   }
+});
+
+test('rate limiting (429) stays retryable and carries LaunchDarkly\'s Retry-After; the retry goes through', async () => {
+  fake.rateLimitedToAnswer = 1;
+  const err = await provider.getState('x').catch((e: unknown) => e);
+  expect(failure(err)).toMatchObject({ type: 'TransientError', nonRetryable: false, details: { kind: 'rate_limited', status: 429, code: 'rate_limited' } });
+  expect((err as ApplicationFailure).nextRetryDelay).toBe(1000);
+  expect(await provider.getState('x')).toMatchObject({ flag: 'x', exists: false });
+});
+
+test('an unreachable LaunchDarkly is a retryable failure', async () => {
+  await fake.stop(); // nothing listens on its port any more
+  const err = failure(await provider.getState('x').catch((e: unknown) => e));
+  expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false });
+  expect(err.message).toMatch(/^LaunchDarkly GET \/api\/v2\/flags\/web\/x\?env=production: fetch failed: ECONNREFUSED \(retrying\)$/);
+});
+
+test('bad percent and a foreign snapshot are non-retryable; the token never leaks', async () => {
+  const bad = failure(await provider.setRollout('x', 101).catch((e: unknown) => e));
+  expect(bad).toMatchObject({ type: 'RequestRejected', nonRetryable: true });
+  expect(bad.message).toMatch('percent 0..100');
   const staging = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'test', tokenEnv: TOKEN_ENV });
-  await expect(staging.restore(await provider.getState('x'))).rejects.toThrow('snapshot is for web/production');
+  const foreign = failure(await staging.restore(await provider.getState('x')).catch((e: unknown) => e));
+  expect(foreign).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+  expect(foreign.message).toMatch('snapshot is for web/production');
   const state = await provider.setRollout('x', 5);
   expect(JSON.stringify(state)).not.toContain(TOKEN);
 });

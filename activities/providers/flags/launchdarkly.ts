@@ -3,7 +3,13 @@
 // "on" and "off" variations, changed with a semantic patch; targets and rules are left alone (they win
 // over the fallthrough, as LaunchDarkly evaluates them first). Undo puts back the previous fallthrough
 // (variation or rollout) and the on/off state; a flag created by the ramp is deleted again.
+// Failures are ApplicationFailures (../../failures): a required approval or a pending change, a bad token
+// or missing permission, a missing token env var are non-retryable; a concurrent change (409), rate
+// limiting and server errors are retryable. details[0] holds {system, status, code, kind}.
 import type { FlagProvider, FlagState } from '../types';
+import {
+  FailureType, configurationError, httpFailure, missingSecret, networkFailure, nonRetryableFailure, redact, retryAfterMs, transientFailure,
+} from '../../failures';
 
 export interface LaunchDarklyFlagOptions {
   /** default https://app.launchdarkly.com (EU: https://app.eu.launchdarkly.com) */
@@ -43,26 +49,12 @@ export interface LaunchDarklySnapshot {
   variations: LdVariation[];
 }
 
+/** What went wrong, in details[0].kind of the failure. */
 export type LaunchDarklyErrorKind =
   | 'approval_required' | 'conflict' | 'pending_change_conflict' | 'unauthorized' | 'forbidden' | 'not_found'
   | 'invalid_request' | 'rate_limited' | 'server';
 
-/** Error names (Temporal failure types) that retrying unchanged cannot fix: a person must act first. */
-export const LD_NON_RETRYABLE_ERROR_TYPES = ['LaunchDarklyApprovalRequired', 'LaunchDarklyPendingChangeConflict', 'LaunchDarklyError'];
-
-export class LaunchDarklyError extends Error {
-  constructor(message: string, readonly kind: LaunchDarklyErrorKind, readonly status: number, readonly code?: string) {
-    super(message);
-    this.name = kind === 'approval_required' ? 'LaunchDarklyApprovalRequired'
-      : kind === 'pending_change_conflict' ? 'LaunchDarklyPendingChangeConflict'
-        : this.retryable ? 'LaunchDarklyRetryableError' : 'LaunchDarklyError';
-  }
-
-  /** worth retrying as is: a concurrent change, rate limiting or a server error */
-  get retryable(): boolean {
-    return this.kind === 'conflict' || this.kind === 'rate_limited' || this.kind === 'server';
-  }
-}
+const SYSTEM = 'LaunchDarkly';
 
 const SEMANTIC_PATCH = 'application/json; domain-model=launchdarkly.semanticpatch';
 
@@ -82,7 +74,7 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
 
   async setRollout(flag: string, percent: number): Promise<FlagState> {
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
-      throw new Error(`LaunchDarkly rollout must be a percent 0..100, got ${percent}`);
+      throw nonRetryableFailure(FailureType.Rejected, `LaunchDarkly rollout must be a percent 0..100, got ${percent}`);
     }
     let snap = await this.readSnapshot(flag);
     if (!snap.exists) {
@@ -110,18 +102,21 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
     const prior = this.checkSnapshot(state);
     const now = await this.readSnapshot(state.flag);
     if (!prior.exists) {
-      if (now.exists) await this.request('DELETE', this.flagPath(state.flag));
+      // 404: already deleted (a retried undo)
+      if (now.exists) await this.request('DELETE', this.flagPath(state.flag), undefined, [404]);
       return this.getState(state.flag);
     }
     if (!now.exists) {
-      throw new LaunchDarklyError(`cannot restore LaunchDarkly flag ${state.flag}: it was deleted since the ramp began`, 'not_found', 404);
+      throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: it was deleted since the ramp began`,
+        { system: SYSTEM, kind: 'not_found' });
     }
     if (prior.on === now.on && JSON.stringify(prior.fallthrough) === JSON.stringify(now.fallthrough)) return this.toState(state.flag, now);
     // Variations are addressed by ID in semantic patches, by index in the flag: map through the prior IDs.
     const idAt = (index: number) => {
       const id = prior.variations[index]?._id;
       if (!id || !now.variations.some((v) => v._id === id)) {
-        throw new LaunchDarklyError(`cannot restore LaunchDarkly flag ${state.flag}: its variation #${index} no longer exists`, 'invalid_request', 400);
+        throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: its variation #${index} no longer exists`,
+          { system: SYSTEM, kind: 'not_found' });
       }
       return id;
     };
@@ -147,7 +142,10 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
     const ld = await this.request<LdFlag>('GET', `${this.flagPath(flag)}?env=${enc(environmentKey)}`, undefined, [404]);
     if (!ld) return { ...base, exists: false, on: false, fallthrough: null, variations: [] };
     const env = ld.environments?.[environmentKey];
-    if (!env) throw new LaunchDarklyError(`LaunchDarkly flag ${flag} has no environment "${environmentKey}"`, 'not_found', 404);
+    if (!env) {
+      throw configurationError(`LaunchDarkly flag ${flag} has no environment "${environmentKey}" in project ${projectKey}: ` +
+        'check providers.launchdarkly.environment (the environment key, not its name)', { system: SYSTEM, kind: 'not_found' });
+    }
     return { ...base, exists: true, on: env.on, fallthrough: env.fallthrough ?? null,
       variations: ld.variations.map((v) => ({ _id: v._id, value: v.value })) };
   }
@@ -165,18 +163,22 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
 
   private variation(snap: LaunchDarklySnapshot, value: unknown, role: string): LdVariation {
     const v = snap.variations.find((x) => sameValue(x.value, value));
-    if (!v) throw new Error(`LaunchDarkly flag has no variation with value ${JSON.stringify(value)} to serve as "${role}"`);
+    if (!v) {
+      throw configurationError(`LaunchDarkly flag has no variation with value ${JSON.stringify(value)} to serve as "${role}": ` +
+        `give the flag such a variation, or set the provider's ${role}Value`, { system: SYSTEM });
+    }
     return v;
   }
 
   private checkSnapshot(state: FlagState): LaunchDarklySnapshot {
     const s = state.snapshot as Partial<LaunchDarklySnapshot> | undefined;
     if (!s || s.provider !== 'launchdarkly' || !Array.isArray(s.variations)) {
-      throw new Error(`cannot restore LaunchDarkly flag ${state.flag}: its state has no LaunchDarkly snapshot`);
+      throw configurationError(`cannot restore LaunchDarkly flag ${state.flag}: its state has no LaunchDarkly snapshot ` +
+        '(was feature_flags.provider changed during the ramp?)', { system: SYSTEM });
     }
     if (s.projectKey !== this.opts.projectKey || s.environmentKey !== this.opts.environmentKey) {
-      throw new Error(`cannot restore LaunchDarkly flag ${state.flag}: snapshot is for ${s.projectKey}/${s.environmentKey}, ` +
-        `this provider manages ${this.opts.projectKey}/${this.opts.environmentKey}`);
+      throw configurationError(`cannot restore LaunchDarkly flag ${state.flag}: snapshot is for ${s.projectKey}/${s.environmentKey}, ` +
+        `this provider manages ${this.opts.projectKey}/${this.opts.environmentKey} (providers.launchdarkly changed during the ramp)`, { system: SYSTEM });
     }
     return s as LaunchDarklySnapshot;
   }
@@ -196,26 +198,33 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
   private async request<T = unknown>(method: string, path: string, body?: unknown, tolerate: number[] = [],
     contentType = 'application/json', flag?: string): Promise<T> {
     const token = process.env[this.tokenEnv];
-    if (!token) throw new Error(`LaunchDarkly API token missing: set the ${this.tokenEnv} environment variable`);
-    const res = await fetch(this.base + path, {
-      method,
-      headers: {
-        Authorization: token,
-        'LD-API-Version': this.opts.apiVersion ?? '20240415',
-        Accept: 'application/json',
-        ...(body === undefined ? {} : { 'Content-Type': contentType }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-    });
-    const text = await res.text();
+    if (!token) throw missingSecret(SYSTEM, this.tokenEnv, 'providers.launchdarkly.token');
+    const timeoutMs = this.opts.timeoutMs ?? 10_000;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: {
+          Authorization: token,
+          'LD-API-Version': this.opts.apiVersion ?? '20240415',
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': contentType }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw networkFailure(SYSTEM, `${method} ${path}`, err, { timeoutMs, secrets: [token] });
+    }
     if (tolerate.includes(res.status)) return undefined as T;
-    if (!res.ok) throw this.toError(res.status, text, method, path, flag);
+    if (!res.ok) throw this.toError(res.status, text, method, path, token, retryAfterMs(res.headers.get('retry-after')), flag);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** LaunchDarkly errors are {code, message, id}; turn the ones a release manager meets into plain words. */
-  private toError(status: number, text: string, method: string, path: string, flag?: string): LaunchDarklyError {
+  private toError(status: number, text: string, method: string, path: string, token: string, retryAfter: number | undefined, flag?: string) {
     let code: string | undefined;
     let message = text.slice(0, 300);
     try {
@@ -223,24 +232,36 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
       code = j.code;
       message = j.message ?? message;
     } catch { /* not JSON: keep the text */ }
-    const where = `${flag ?? path} in ${this.opts.projectKey}/${this.opts.environmentKey}`;
-    const detail = `(LaunchDarkly ${status}${code ? ` ${code}` : ''}: ${message})`;
+    const { projectKey, environmentKey } = this.opts;
+    const where = `${flag ?? path} in ${projectKey}/${environmentKey}`;
+    const detail = `(LaunchDarkly ${status}${code ? ` ${code}` : ''}: ${redact(message, [token])})`;
+    const details = (kind: LaunchDarklyErrorKind) => ({ system: SYSTEM, status, kind, ...(code ? { code } : {}) });
     if (status === 405 && method === 'PATCH') {
-      return new LaunchDarklyError(`LaunchDarkly requires an approval to change ${where}: ` +
-        `request and get the approval in LaunchDarkly, or use an environment without required approvals ${detail}`,
-      'approval_required', status, code);
+      return nonRetryableFailure(FailureType.ApprovalRequired, `LaunchDarkly requires an approval to change ${where}: ` +
+        `request and get the approval in LaunchDarkly, or use an environment without required approvals ${detail}`, details('approval_required'));
     }
     if (status === 409) {
-      return new LaunchDarklyError(`LaunchDarkly refused the change to ${where}: it was changed concurrently; retry ${detail}`,
-        'conflict', status, code);
+      return transientFailure(`LaunchDarkly refused the change to ${where}: it was changed concurrently; retry ${detail}`, details('conflict'));
     }
     if (status === 400 && method === 'PATCH' && /conflict/i.test(message)) {
-      return new LaunchDarklyError(`the change to ${where} would conflict with a pending scheduled change or approval ` +
-        `request in LaunchDarkly: resolve it there, or set ignoreConflicts ${detail}`, 'pending_change_conflict', status, code);
+      return nonRetryableFailure(FailureType.ApprovalRequired, `the change to ${where} would conflict with a pending scheduled change or approval ` +
+        `request in LaunchDarkly: resolve it there, or set ignoreConflicts ${detail}`, details('pending_change_conflict'));
     }
     const kind: LaunchDarklyErrorKind = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden'
       : status === 404 ? 'not_found' : status === 429 ? 'rate_limited' : status >= 500 ? 'server' : 'invalid_request';
-    return new LaunchDarklyError(`LaunchDarkly ${method} ${path} failed ${detail}`, kind, status, code);
+    return httpFailure(SYSTEM, status, message, {
+      what: `${method} ${path}`,
+      code,
+      credential: `the API access token in env var ${this.tokenEnv}`,
+      fix: `set ${this.tokenEnv} on the worker to a valid LaunchDarkly access token`,
+      permission: `a role that may ${method === 'GET' ? 'read' : 'update'} flags in project ${projectKey}, environment ${environmentKey} ` +
+        '(e.g. the built-in Writer role)',
+      ...(flag && method !== 'POST' ? { named: `flag ${where}` } : {}),
+      urlSetting: 'providers.launchdarkly.url and project',
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+      secrets: [token],
+      details: { kind },
+    });
   }
 }
 
