@@ -3,6 +3,7 @@
 // silently ignored setting.
 import { z } from 'zod';
 import { isInheritedName } from './lookup';
+import { GATE_KINDS, STEP_KINDS } from '../contract/plan';
 
 /** A secret may only be written as a reference to an environment variable, never inline. */
 export const secretRef = z
@@ -27,15 +28,15 @@ const stepArgs = z.record(z.string(), z.union([z.string(), z.number(), z.boolean
 
 export const gateSchema = z.strictObject({
   name: z.string().min(1),
-  kind: z.enum(['tests_passed', 'review_done', 'migrations_tested', 'benchmarks_ok', 'rollback_plan', 'command', 'http']),
+  kind: z.enum(GATE_KINDS),
   args: stepArgs.optional(),
 });
 
 export const dependencySchema = z.strictObject({
   name: z.string().min(1),
-  kind: z.enum(['command', 'webhook', 'noop']),
+  kind: z.enum(STEP_KINDS),
   args: stepArgs.optional(),
-  undo: z.strictObject({ kind: z.enum(['command', 'webhook', 'noop']), args: stepArgs.optional() }).optional(),
+  undo: z.strictObject({ kind: z.enum(STEP_KINDS), args: stepArgs.optional() }).optional(),
 });
 
 /** One rollout stage. `users_percent` is the seed's word (flag ramps), `traffic_percent` the release one. */

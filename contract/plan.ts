@@ -34,20 +34,25 @@ export interface StagePlan {
   requirePreviousPass: boolean;
 }
 
+/** What a gate or post check is about; its args say how it is checked (a command or a URL). */
+export const GATE_KINDS = ['tests_passed', 'review_done', 'migrations_tested', 'benchmarks_ok', 'rollback_plan', 'command', 'http'] as const;
+export type GateKind = (typeof GATE_KINDS)[number];
+/** How a dependency step (or its undo) runs. */
+export const STEP_KINDS = ['command', 'webhook', 'noop'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
 export interface Gate {
   name: string;
-  /** check kind an activity knows how to run (tests_passed, review_done, migrations_tested, benchmarks_ok, rollback_plan, command) */
-  kind: string;
+  kind: GateKind;
   args?: Record<string, string | number | boolean | string[]>;
 }
 
 export interface Dependency {
   name: string;
-  /** a step runner an activity knows (command, webhook, noop) */
-  kind: string;
+  kind: StepKind;
   args?: Record<string, string | number | boolean | string[]>;
   /** runs on undo, if declared (e.g. a down-migration) */
-  undo?: { kind: string; args?: Record<string, string | number | boolean | string[]> };
+  undo?: { kind: StepKind; args?: Record<string, string | number | boolean | string[]> };
 }
 
 export interface ReleaseWindow {

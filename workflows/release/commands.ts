@@ -49,21 +49,20 @@ export function parseActor(raw: unknown): { actor: Actor } | { refused: string }
   const o = raw as Record<string, unknown>;
   const unknownKeys = Object.keys(o).filter((k) => k !== 'by' && k !== 'reason' && k !== 'via');
   if (unknownKeys.length) return { refused: `unknown field${unknownKeys.length > 1 ? 's' : ''} in the payload (allowed: by, reason, via)` };
-  const text = (key: keyof typeof LIMITS, required: boolean): string | undefined | { refused: string } => {
+  const problem = (key: keyof typeof LIMITS, required: boolean): string | null => {
     const v = o[key];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string') return { refused: `${key} must be a string` };
-    if (required && v.trim() === '') return { refused: `${key} must not be empty` };
-    if (v.length > LIMITS[key]) return { refused: `${key} is longer than ${LIMITS[key]} characters` };
-    if (key !== 'reason' && CONTROL.test(v)) return { refused: `${key} contains control characters` };
-    return v;
+    if (v === undefined && !required) return null;
+    if (typeof v !== 'string') return `${key} must be a string`;
+    if (required && v.trim() === '') return `${key} must not be empty`;
+    if (v.length > LIMITS[key]) return `${key} is longer than ${LIMITS[key]} characters`;
+    if (key !== 'reason' && CONTROL.test(v)) return `${key} contains control characters`;
+    return null;
   };
-  const by = text('by', true);
-  const reason = text('reason', false);
-  const via = text('via', false);
-  for (const v of [by, reason, via]) if (typeof v === 'object') return v;
-  if (typeof via === 'string' && !via.startsWith('group:')) return { refused: 'via must name a group: approver entry' };
-  return { actor: { by: by as string, ...(reason !== undefined ? { reason: reason as string } : {}), ...(via !== undefined ? { via: via as string } : {}) } };
+  const refused = problem('by', true) ?? problem('reason', false) ?? problem('via', false);
+  if (refused) return { refused };
+  const { by, reason, via } = o as { by: string; reason?: string; via?: string };
+  if (via !== undefined && !via.startsWith('group:')) return { refused: 'via must name a group: approver entry' };
+  return { actor: { by, ...(reason !== undefined ? { reason } : {}), ...(via !== undefined ? { via } : {}) } };
 }
 
 export const isCommand = (cmd: unknown): cmd is Command => typeof cmd === 'string' && (COMMANDS as string[]).includes(cmd);

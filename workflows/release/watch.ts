@@ -44,20 +44,21 @@ export async function watchUntil(release: ReleaseState, stage: StagePlan, ms: nu
   const from = Date.now();
   // The guard outlives the window by two polls, so the window timer, not the guard, ends the watch.
   const deadline = from + (ms ?? plan.approvalTimeoutMs) + 2 * plan.pollIntervalS * 1000;
-  let breach: { outcome: Extract<GuardOutcome, { kind: 'breach' }>; region: string | undefined } | null = null;
+  // the first breach in any region; a holder, because the guards' callbacks set it
+  const seen: { breach: { outcome: Extract<GuardOutcome, { kind: 'breach' }>; region: string | undefined } | null } = { breach: null };
   const guards = release.regions.map((r) => {
     const g = startGuard(release, stage, from, deadline, r);
     g.outcome.then(
       (o) => {
-        if (o?.kind === 'breach' && !breach) breach = { outcome: o, region: r };
+        if (o?.kind === 'breach' && !seen.breach) seen.breach = { outcome: o, region: r };
       },
       () => undefined,
     );
     return g;
   });
-  const ended = ms === undefined ? (await wf.condition(() => breach !== null || done()), true) : await wf.condition(() => breach !== null || done(), ms, { summary });
+  const ended = ms === undefined ? (await wf.condition(() => seen.breach !== null || done()), true) : await wf.condition(() => seen.breach !== null || done(), ms, { summary });
   for (const g of guards) g.scope.cancel();
-  const b = breach as { outcome: Extract<GuardOutcome, { kind: 'breach' }>; region: string | undefined } | null;
+  const b = seen.breach;
   if (b) {
     const explanation = regionLabel(b.region, b.outcome.breach.explanation);
     status.lastVerdict = { verdict: 'FAIL', explanation, findings: b.outcome.breach.findings, canaryRequests: 0, intervals: b.outcome.polls };
