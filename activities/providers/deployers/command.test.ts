@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CommandDeployer, CommandDeployerError } from './command';
+import { ApplicationFailure } from '@temporalio/activity';
+import { CommandDeployer } from './command';
 
 describe('CommandDeployer', () => {
   let dir: string;
@@ -47,9 +48,9 @@ describe('CommandDeployer', () => {
     const deployer = new CommandDeployer({ command: [path.join(dir, 'record.sh'), '--version', '${version}'] });
     for (const version of [`v1.2.3; rm -rf /`, `v1.2.3; touch ${pwned}`, '$(touch /tmp/x)', '--exec=evil', 'v1 2', 'v1\nv2', '']) {
       const err = await deployer.setTraffic({ ...target, version }, 10).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(CommandDeployerError);
-      expect((err as CommandDeployerError).message).toMatch(/^refused version/);
-      expect((err as CommandDeployerError).retryable).toBe(false);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).message).toMatch(/^refused version/);
+      expect(err).toMatchObject({ type: 'RequestRejected', nonRetryable: true });
     }
     await expect(deployer.setTraffic({ ...target, service: 'a b' }, 10)).rejects.toThrow(/refused service/);
     await expect(deployer.setTraffic({ ...target, previousVersion: 'x;y' }, 10)).rejects.toThrow(/refused previous version/);
@@ -62,13 +63,13 @@ describe('CommandDeployer', () => {
     process.env.DEPLOY_TOKEN = 'tok-4f9a1c2e77';
     try {
       const deployer = new CommandDeployer({ command: [path.join(dir, 'fail.sh')] });
-      const err = (await deployer.setTraffic(target, 50).catch((e: unknown) => e)) as CommandDeployerError;
-      expect(err).toBeInstanceOf(CommandDeployerError);
+      const err = (await deployer.setTraffic(target, 50).catch((e: unknown) => e)) as ApplicationFailure;
+      expect(err).toBeInstanceOf(ApplicationFailure);
       expect(err.message).toMatch(/fail\.sh exited with code 3; stderr: .*fatal: cluster checkout is read-only token=\[redacted\]$/s);
       expect(err.message).toContain('noise line 200');
       expect(err.message).not.toContain('noise line 100\n'); // only the tail
       expect(err.message).not.toContain('tok-4f9a1c2e77');
-      expect(err.retryable).toBe(true);
+      expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, details: [{ system: 'command deployer', exitCode: 3 }] });
     } finally {
       delete process.env.DEPLOY_TOKEN;
     }
@@ -77,17 +78,21 @@ describe('CommandDeployer', () => {
   it('stops a program that runs past its timeout', async () => {
     const deployer = new CommandDeployer({ command: [path.join(dir, 'hang.sh')], timeoutMs: 300 });
     const started = Date.now();
-    await expect(deployer.setTraffic(target, 50)).rejects.toThrow(/hang\.sh timed out after 0\.3 s/);
+    const err = await deployer.setTraffic(target, 50).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, message: expect.stringMatching(/hang\.sh timed out after 0\.3 s/) });
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('says clearly when the program cannot be run', async () => {
+  it('a program that cannot be run is a non-retryable ConfigurationError that says so', async () => {
     const deployer = new CommandDeployer({ command: [path.join(dir, 'missing.sh')] });
-    await expect(deployer.setTraffic(target, 50)).rejects.toThrow(/cannot run .*missing\.sh: ENOENT/);
+    const err = await deployer.setTraffic(target, 50).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/cannot run .*missing\.sh: ENOENT: check the deployer's command/) });
   });
 
   it('rejects bad templates when built', () => {
-    expect(() => new CommandDeployer({ command: [] })).toThrow(/needs a program/);
+    expect(() => new CommandDeployer({ command: [] })).toThrow(expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: 'deploy command needs a program' }));
     expect(() => new CommandDeployer({ command: ['${version}'] })).toThrow(/program itself/);
     expect(() => new CommandDeployer({ command: ['./deploy.sh', '${token}'] })).toThrow(/unknown placeholder \$\{token\}/);
     expect(() => new CommandDeployer({ command: ['./deploy.sh'], statusCommand: ['./status.sh', '${percent}'] })).toThrow(/unknown placeholder/);

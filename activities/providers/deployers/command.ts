@@ -3,8 +3,12 @@
 // is templated on its own (${service}, ${version}, ${previousVersion}, ${percent}, ${region}); values
 // are checked against strict patterns first, so they can neither smuggle a metacharacter into a
 // script that later uses a shell nor pass as an option (no leading "-").
+// Failures are ApplicationFailures (../../failures): a bad template or a program that cannot be run is a
+// non-retryable ConfigurationError, a refused value a non-retryable RequestRejected; a non-zero exit or a
+// timeout is retryable (the deploy sets an absolute split, so running it again is safe).
 import { execFile } from 'node:child_process';
 import type { Deployer, TrafficState, TrafficTarget } from '../types';
+import { FailureType, configurationError, nonRetryableFailure, transientFailure } from '../../failures';
 
 export interface CommandDeployerOptions {
   /** program and arguments, e.g. ["./deploy.sh", "--version", "${version}", "--percent", "${percent}"] */
@@ -16,16 +20,8 @@ export interface CommandDeployerOptions {
   cwd?: string;
 }
 
-export class CommandDeployerError extends Error {
-  constructor(
-    message: string,
-    /** false when repeating cannot help (refused input, bad config) */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'CommandDeployerError';
-  }
-}
+const refused = (message: string) => nonRetryableFailure(FailureType.Rejected, message, { system: 'command deployer' });
+const badConfig = (message: string) => configurationError(message, { system: 'command deployer' });
 
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -37,12 +33,12 @@ const STDERR_TAIL_LINES = 20;
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE/i;
 
 function checkTemplate(argv: string[], what: string, allowed: readonly Field[]): void {
-  if (argv.length === 0 || !argv[0]) throw new CommandDeployerError(`${what} needs a program`, false);
-  if (argv[0].includes('${')) throw new CommandDeployerError(`${what}: the program itself cannot be templated`, false);
+  if (argv.length === 0 || !argv[0]) throw badConfig(`${what} needs a program`);
+  if (argv[0].includes('${')) throw badConfig(`${what}: the program itself cannot be templated`);
   for (const arg of argv) {
     for (const [, name] of arg.matchAll(PLACEHOLDER)) {
       if (!(allowed as readonly string[]).includes(name)) {
-        throw new CommandDeployerError(`${what}: unknown placeholder \${${name}} (allowed: ${allowed.join(', ')})`, false);
+        throw badConfig(`${what}: unknown placeholder \${${name}} (allowed: ${allowed.join(', ')})`);
       }
     }
   }
@@ -51,7 +47,7 @@ function checkTemplate(argv: string[], what: string, allowed: readonly Field[]):
 /** The values a template may use, after validation. */
 function fieldValues(target: TrafficTarget, percent: number | null): Record<Field, string> {
   const refuse = (what: string, value: unknown, pattern: RegExp) =>
-    new CommandDeployerError(`refused ${what} ${JSON.stringify(value)}: it must match ${pattern}`, false);
+    refused(`refused ${what} ${JSON.stringify(value)}: it must match ${pattern}`);
   if (typeof target.service !== 'string' || !NAME_PATTERN.test(target.service)) throw refuse('service', target.service, NAME_PATTERN);
   if (typeof target.version !== 'string' || !VERSION_PATTERN.test(target.version)) throw refuse('version', target.version, VERSION_PATTERN);
   if (target.previousVersion !== null && (typeof target.previousVersion !== 'string' || !VERSION_PATTERN.test(target.previousVersion))) {
@@ -61,7 +57,7 @@ function fieldValues(target: TrafficTarget, percent: number | null): Record<Fiel
     throw refuse('region', target.region, NAME_PATTERN);
   }
   if (percent !== null && (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)) {
-    throw new CommandDeployerError(`refused percent ${percent}: it must be 0..100`, false);
+    throw refused(`refused percent ${percent}: it must be 0..100`);
   }
   return {
     service: target.service,
@@ -118,10 +114,10 @@ export class CommandDeployer implements Deployer {
     try {
       parsed = JSON.parse(stdout) as Partial<TrafficState>;
     } catch {
-      throw new CommandDeployerError(`status command printed no JSON: ${tail(redact(stdout))}`, false);
+      throw badConfig(`status command printed no JSON: ${tail(redact(stdout))}`);
     }
     if (typeof parsed.percent !== 'number' || typeof parsed.version !== 'string') {
-      throw new CommandDeployerError('status command JSON needs a numeric "percent" and a string "version"', false);
+      throw badConfig('status command JSON needs a numeric "percent" and a string "version"');
     }
     return { percent: parsed.percent, version: parsed.version, previousVersion: parsed.previousVersion ?? null };
   }
@@ -147,13 +143,13 @@ export class CommandDeployer implements Deployer {
           const stderrTail = tail(redact(String(stderr)));
           const suffix = stderrTail ? `; stderr: ${stderrTail}` : '';
           if (err.code === 'ENOENT' || err.code === 'EACCES') {
-            return reject(new CommandDeployerError(`cannot run ${program}: ${err.code}`, false));
+            return reject(badConfig(`cannot run ${program}: ${err.code}: check the deployer's command; the program must exist on the worker and be executable`));
           }
           if (err.killed && err.code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-            return reject(new CommandDeployerError(`${program} timed out after ${this.timeoutMs / 1000} s${suffix}`, true));
+            return reject(transientFailure(`${program} timed out after ${this.timeoutMs / 1000} s${suffix}`, { system: 'command deployer' }));
           }
           const how = typeof err.code === 'number' ? `exited with code ${err.code}` : `was killed by ${err.signal ?? err.code}`;
-          reject(new CommandDeployerError(`${program} ${how}${suffix}`, true));
+          reject(transientFailure(`${program} ${how}${suffix}`, { system: 'command deployer', ...(typeof err.code === 'number' ? { exitCode: err.code } : {}) }));
         },
       );
     });

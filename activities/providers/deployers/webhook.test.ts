@@ -1,7 +1,16 @@
 // The webhook deployer against a real local HTTP server that records what it receives.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebhookDeployer, WebhookDeployerError } from './webhook';
+import { ApplicationFailure } from '@temporalio/activity';
+import { WebhookDeployer } from './webhook';
+
+/** The failure as Temporal sees it: its type, whether it may be retried, its details. */
+async function failureOf(p: Promise<unknown>) {
+  const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  const f = err as ApplicationFailure;
+  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message, nextRetryDelay: f.nextRetryDelay };
+}
 
 interface Received {
   method: string;
@@ -15,7 +24,7 @@ describe('WebhookDeployer', () => {
   let base: string;
   const received: Received[] = [];
   // what the next request to /deploy answers
-  let answer: { status: number; body: string } = { status: 200, body: '{"ok":true}' };
+  let answer: { status: number; body: string; headers?: Record<string, string> } = { status: 200, body: '{"ok":true}' };
   let statusAnswer: { status: number; body: string } = { status: 404, body: '' };
   const target = { service: 'checkout', version: 'v1.2.4', previousVersion: 'v1.2.3' };
   const TOKEN = 'whk-93c1f0d2a8b7';
@@ -33,7 +42,7 @@ describe('WebhookDeployer', () => {
           return;
         }
         const a = req.url?.startsWith('/status') ? statusAnswer : answer;
-        res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
+        res.writeHead(a.status, { 'content-type': 'application/json', ...('headers' in a ? a.headers : {}) }).end(a.body);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -76,32 +85,66 @@ describe('WebhookDeployer', () => {
     expect(JSON.parse(received[3].body)).toMatchObject({ region: 'eu-west-1', percent: 50 });
   });
 
-  it('fails with status and body on an error answer, never showing the token', async () => {
+  it('a receiver that is down (503) or rate limits (429) stays retryable, with status and body, never showing the token', async () => {
     const deployer = new WebhookDeployer({ url: `${base}/deploy`, tokenEnv: 'QUAD_TEST_WEBHOOK_TOKEN' });
     answer = { status: 503, body: `{"error":"deploy queue full","echo":"Bearer ${TOKEN}"}` };
-    const err = (await deployer.setTraffic(target, 25).catch((e: unknown) => e)) as WebhookDeployerError;
-    expect(err).toBeInstanceOf(WebhookDeployerError);
-    expect(err.message).toMatch(/^webhook POST http:\/\/127\.0\.0\.1:\d+\/deploy: HTTP 503: .*deploy queue full/);
+    const err = await failureOf(deployer.setTraffic(target, 25));
+    expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, details: { system: 'webhook deployer', status: 503 } });
+    expect(err.message).toMatch(/^webhook deployer POST http:\/\/127\.0\.0\.1:\d+\/deploy: HTTP 503: .*deploy queue full.* \(retrying\)$/);
     expect(err.message).not.toContain(TOKEN);
-    expect(err).toMatchObject({ status: 503, retryable: true });
 
-    answer = { status: 401, body: 'bad token' };
-    await expect(deployer.setTraffic(target, 25)).rejects.toMatchObject({ status: 401, retryable: false });
+    answer = { status: 429, body: 'slow down', headers: { 'retry-after': '7' } };
+    expect(await failureOf(deployer.setTraffic(target, 25))).toMatchObject({ type: 'TransientError', nonRetryable: false, nextRetryDelay: 7000 });
   });
 
-  it('refuses to run without its token, and does not follow redirects', async () => {
-    const missing = new WebhookDeployer({ url: `${base}/deploy`, tokenEnv: 'QUAD_TEST_NO_SUCH_TOKEN' });
-    await expect(missing.setTraffic(target, 25)).rejects.toThrow(/QUAD_TEST_NO_SUCH_TOKEN is not set/);
+  it('401, 403 and 404 are non-retryable ConfigurationErrors saying what to fix; another 4xx a rejected request', async () => {
+    const deployer = new WebhookDeployer({ url: `${base}/deploy`, tokenEnv: 'QUAD_TEST_WEBHOOK_TOKEN', configPath: 'services.checkout.deployer' });
+    answer = { status: 401, body: `{"error":"bad token ${TOKEN}"}` };
+    const e401 = await failureOf(deployer.setTraffic(target, 25));
+    expect(e401).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { status: 401 } });
+    expect(e401.message).toMatch(/^webhook deployer did not accept the bearer token in env var QUAD_TEST_WEBHOOK_TOKEN for POST .*: set QUAD_TEST_WEBHOOK_TOKEN on the worker to a token the receiver accepts$/);
+    expect(e401.message).not.toContain(TOKEN);
+
+    answer = { status: 403, body: 'not allowed to deploy checkout' };
+    const e403 = await failureOf(deployer.setTraffic(target, 25));
+    expect(e403).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { status: 403 } });
+    expect(e403.message).toMatch(/lacks the permission \(HTTP 403: not allowed to deploy checkout\)/);
+
+    answer = { status: 404, body: 'no such route' };
+    const e404 = await failureOf(deployer.setTraffic(target, 25));
+    expect(e404).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+    expect(e404.message).toMatch(/check services\.checkout\.deployer\.url$/);
+
+    answer = { status: 422, body: '{"error":"percent must be one of 0, 50, 100"}' };
+    expect(await failureOf(deployer.setTraffic(target, 25))).toMatchObject({ type: 'RequestRejected', nonRetryable: true, details: { status: 422 } });
+  });
+
+  it('refuses to run without its token, and does not follow redirects: both are configuration errors', async () => {
+    const missing = new WebhookDeployer({ url: `${base}/deploy`, tokenEnv: 'QUAD_TEST_NO_SUCH_TOKEN', configPath: 'services.checkout.deployer' });
+    const noToken = await failureOf(missing.setTraffic(target, 25));
+    expect(noToken).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+    expect(noToken.message).toBe('webhook deployer: the env var QUAD_TEST_NO_SUCH_TOKEN (named by services.checkout.deployer.token) is not set on the worker: ' +
+      'set it where the worker runs, then retry the release');
     expect(received).toHaveLength(0);
 
     const redirected = new WebhookDeployer({ url: `${base}/redirect`, tokenEnv: 'QUAD_TEST_WEBHOOK_TOKEN' });
-    await expect(redirected.setTraffic(target, 25)).rejects.toThrow(WebhookDeployerError);
+    const moved = await failureOf(redirected.setTraffic(target, 25));
+    expect(moved).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { status: 302 } });
+    expect(moved.message).toMatch(/HTTP 302 redirect to http:\/\/127\.0\.0\.1:\d+\/deploy, not followed/);
     expect(received.map((r) => r.url)).toEqual(['/redirect']);
   });
 
-  it('times out on a receiver that never answers', async () => {
+  it('a missing or malformed URL is refused when the worker builds the deployer', () => {
+    expect(() => new WebhookDeployer({ url: '' })).toThrow(expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/url is missing/) }));
+    expect(() => new WebhookDeployer({ url: 'deploy.internal/quad' })).toThrow(/is not a URL/);
+    expect(() => new WebhookDeployer({ url: 'ftp://deploy.internal/quad' })).toThrow(/must be http\(s\)/);
+  });
+
+  it('times out on a receiver that never answers, and a retry may do better', async () => {
     const deployer = new WebhookDeployer({ url: `${base}/hang`, timeoutMs: 300 });
-    await expect(deployer.setTraffic(target, 25)).rejects.toThrow(/no answer within 0\.3 s/);
+    const err = await failureOf(deployer.setTraffic(target, 25));
+    expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false });
+    expect(err.message).toMatch(/no answer within 0\.3 s/);
   });
 
   it('reads the current split from the status URL, null on 404 or without one', async () => {

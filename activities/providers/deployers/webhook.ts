@@ -1,8 +1,12 @@
 // A webhook as a deployer: POSTs the absolute split as JSON {service, version, previousVersion, percent}
 // to a URL, with an optional bearer token read from an env var named in the options. The same step
 // always carries the same Idempotency-Key, so a receiver can drop the repeat of a retried activity.
+// Failures are ApplicationFailures (../../failures): a missing token env var, 401/403 and a 404 (wrong
+// URL) are non-retryable ConfigurationErrors, other 4xx non-retryable rejections; 408/429/5xx, timeouts
+// and network errors are retryable. details[0] holds {system, status}.
 import { createHash } from 'node:crypto';
 import type { Deployer, TrafficState, TrafficTarget } from '../types';
+import { FailureType, configurationError, httpFailure, missingSecret, networkFailure, nonRetryableFailure, redact, retryAfterMs } from '../../failures';
 
 export interface WebhookDeployerOptions {
   url: string;
@@ -11,37 +15,30 @@ export interface WebhookDeployerOptions {
   /** optional: answers GET ?service=S[&region=R] with {percent, version, previousVersion}; 404 = nothing */
   statusUrl?: string;
   timeoutMs?: number;
+  /** where these options live in the config, for messages (default services.<name>.deployer) */
+  configPath?: string;
 }
 
-export class WebhookDeployerError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    /** false when repeating cannot help (4xx other than 408/429, missing token) */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'WebhookDeployerError';
-  }
-}
-
-const BODY_TAIL_CHARS = 500;
+const SYSTEM = 'webhook deployer';
 
 export class WebhookDeployer implements Deployer {
   readonly name = 'webhook';
   private readonly tokenEnv: string | undefined;
   private readonly timeoutMs: number;
+  private readonly at: string;
 
   constructor(private readonly opts: WebhookDeployerOptions) {
-    new URL(opts.url); // fail at startup on a malformed URL
-    if (opts.statusUrl) new URL(opts.statusUrl);
+    this.at = opts.configPath ?? 'services.<name>.deployer';
+    // fail at startup on a missing or malformed URL
+    checkUrl(opts.url, `${this.at}.url`);
+    if (opts.statusUrl) checkUrl(opts.statusUrl, 'the deployer status URL');
     this.tokenEnv = opts.tokenEnv?.replace(/^\$\{(.*)\}$/, '$1');
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
   async setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
-      throw new WebhookDeployerError(`percent must be 0..100, got ${percent}`, 0, false);
+      throw nonRetryableFailure(FailureType.Rejected, `${SYSTEM}: percent must be 0..100, got ${percent}`);
     }
     const payload = {
       service: target.service,
@@ -68,7 +65,7 @@ export class WebhookDeployer implements Deployer {
     const parsed = JSON.parse(res.text) as Partial<TrafficState> | null;
     if (!parsed) return null;
     if (typeof parsed.percent !== 'number' || typeof parsed.version !== 'string') {
-      throw new WebhookDeployerError('status answer needs a numeric "percent" and a string "version"', res.status, false);
+      throw configurationError(`${SYSTEM}: the status URL's answer needs a numeric "percent" and a string "version": check the status URL`, { system: SYSTEM, status: res.status });
     }
     return { percent: parsed.percent, version: parsed.version, previousVersion: parsed.previousVersion ?? null };
   }
@@ -76,7 +73,7 @@ export class WebhookDeployer implements Deployer {
   private token(): string | undefined {
     if (!this.tokenEnv) return undefined;
     const token = process.env[this.tokenEnv];
-    if (!token) throw new WebhookDeployerError(`webhook token env var ${this.tokenEnv} is not set`, 0, false);
+    if (!token) throw missingSecret(SYSTEM, this.tokenEnv, `${this.at}.token`);
     return token;
   }
 
@@ -89,28 +86,47 @@ export class WebhookDeployer implements Deployer {
   ): Promise<{ status: number; text: string }> {
     const token = this.token();
     const where = `${method} ${new URL(url).origin}${new URL(url).pathname}`;
-    const clean = (text: string) => (token ? text.split(token).join('[redacted]') : text);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(url, {
         method,
         headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body,
-        redirect: 'error', // never replay the token to wherever a redirect points
+        redirect: 'manual', // never replay the token to wherever a redirect points
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = await res.text();
     } catch (err) {
-      const e = err as Error;
-      const why = e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : clean(e.message);
-      throw new WebhookDeployerError(`webhook ${where}: ${why}`, 0, true);
+      throw networkFailure(SYSTEM, where, err, { timeoutMs: this.timeoutMs, secrets: [token] });
     }
-    const text = await res.text();
     if (res.ok || accept.includes(res.status)) return { status: res.status, text };
-    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    throw new WebhookDeployerError(
-      `webhook ${where}: HTTP ${res.status}: ${clean(text.trim().slice(0, BODY_TAIL_CHARS))}`,
-      res.status,
-      retryable,
-    );
+    if (res.status >= 300 && res.status < 400) {
+      const to = redact(res.headers.get('location') ?? '?', [token]);
+      throw configurationError(`${SYSTEM} ${where}: HTTP ${res.status} redirect to ${to}, not followed (a token is never sent on): ` +
+        `set ${this.at}.url to the address it points to`, { system: SYSTEM, status: res.status });
+    }
+    const retryAfter = retryAfterMs(res.headers.get('retry-after'));
+    throw httpFailure(SYSTEM, res.status, text, {
+      what: where,
+      credential: this.tokenEnv ? `the bearer token in env var ${this.tokenEnv}` : `a request without a token (${this.at}.token is not set)`,
+      fix: this.tokenEnv
+        ? `set ${this.tokenEnv} on the worker to a token the receiver accepts`
+        : `set ${this.at}.token to the env var reference holding the token the receiver expects`,
+      urlSetting: `${this.at}.url`,
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+      secrets: [token],
+    });
   }
+}
+
+function checkUrl(url: string | undefined, setting: string): void {
+  if (!url) throw configurationError(`${SYSTEM}: ${setting} is missing: set it to the receiver's http(s) URL`);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw configurationError(`${SYSTEM}: ${setting} ${JSON.stringify(url)} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configurationError(`${SYSTEM}: ${setting} must be http(s), got ${u.protocol}`);
 }
