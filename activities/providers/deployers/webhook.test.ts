@@ -41,8 +41,8 @@ describe('WebhookDeployer', () => {
           res.writeHead(302, { location: `${base}/deploy` }).end();
           return;
         }
-        const a = req.url?.startsWith('/status') ? statusAnswer : answer;
-        res.writeHead(a.status, { 'content-type': 'application/json', ...('headers' in a ? a.headers : {}) }).end(a.body);
+        const a: typeof answer = req.url?.startsWith('/status') ? statusAnswer : answer;
+        res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(a.body);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
