@@ -1,16 +1,8 @@
 // The bench's naive baseline judge.
-import type { Criteria, IntervalSample } from '../contract/verdict';
+import type { IntervalSample } from '../contract/verdict';
+import { criteria } from '../test/support/judge-streams';
 import { thresholdJudge } from './threshold-judge';
 
-const criteria: Criteria = {
-  errorRateMaxPct: 5,
-  errorRateMaxRatio: 2,
-  latencyP95MaxMs: 400,
-  latencyP95MaxRatio: 1.25,
-  cpuMaxPct: 90,
-  memoryMaxRatio: 1.5,
-  minRequests: 200,
-};
 
 describe('thresholdJudge (bench baseline)', () => {
   it('rolls back after the threshold of failed per-interval checks, whatever the traffic', () => {

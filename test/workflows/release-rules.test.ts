@@ -1,49 +1,17 @@
 // The release workflow keeps what it promises, on the time-skipping test server: every notice kind is
 // sent when it happens, a payload nobody can vouch for is refused, and a rollback whose undo step keeps
 // failing goes on with the rest and ends in a state that says a person must act.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { timeSkippingEnv } from '../support/temporal-env';
-import { stubActivities, type StubScript } from '../support/stub-activities';
-import { withWorker, repoConfig, advanceUntil, workflowBundle } from '../support/release-harness';
-import { resolveRelease } from '../../config/resolve';
-import { Releases } from '../../client/releases';
-import { statusQuery, approveSignal, rejectSignal, pauseSignal, resumeSignal, rollbackSignal, commandUpdate, type ReleaseStatus } from '../../contract/messages';
+import { advanceUntil } from '../support/release-harness';
+import { useReleaseBed, type Handle } from '../support/release-bed';
+import { approveSignal, rejectSignal, pauseSignal, resumeSignal, rollbackSignal, commandUpdate, statusQuery, type ReleaseStatus } from '../../contract/messages';
 import { NOTICE_KINDS, type NoticeKind } from '../../contract/notice';
-import type { ReleaseInput } from '../../contract/plan';
-import type { QuadConfig } from '../../config/schema';
 import { describeStatus } from '../../client/cli/render';
 import { releaseBlocks, viewOfStatus } from '../../render/slack-blocks';
 
-let env: TestWorkflowEnvironment;
-let cfg: QuadConfig;
+const { env, seedPlan, run } = useReleaseBed();
 
-beforeAll(async () => {
-  [env] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-  cfg = repoConfig();
-}, 120_000);
-afterAll(() => env?.teardown());
-
-const seedPlan = (over: Partial<ReleaseInput['plan']> = {}): ReleaseInput => {
-  const input = resolveRelease(cfg, { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
-  return { request: input.request, plan: { ...input.plan, ...over } };
-};
-
-type Handle = ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
-
-async function run(script: StubScript, input: ReleaseInput, drive?: (h: Handle) => Promise<void>) {
-  const { acts, calls } = stubActivities(script);
-  return withWorker(env, acts, async (taskQueue) => {
-    const started = await new Releases(env.client, cfg, taskQueue).start(input);
-    const h = env.client.workflow.getHandle(started.workflowId);
-    if (drive) await drive(h);
-    const result = await h.result().catch((e) => e);
-    const status: ReleaseStatus = await h.query(statusQuery);
-    return { result, status, calls, h };
-  });
-}
-
-const until = (h: Handle, ok: (s: ReleaseStatus) => boolean) => advanceUntil(env, () => h.query(statusQuery), ok);
+const until = (h: Handle, ok: (s: ReleaseStatus) => boolean) => advanceUntil(env(), () => h.query(statusQuery), ok);
 const awaiting = (stage: string) => (s: ReleaseStatus) => s.phase === 'awaiting_approval' && s.timeline.some((t) => t.event === 'awaiting approval' && t.detail === stage);
 
 test('every notice kind is sent when it happens', async () => {

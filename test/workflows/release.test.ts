@@ -1,45 +1,18 @@
 // The release workflow on the time-skipping test server: the seed's plan (5 % for 15 min → 25 % for
 // 30 min → 100 % with team approval) and every way a release can end.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { timeSkippingEnv } from '../support/temporal-env';
-import { stubActivities, type StubScript } from '../support/stub-activities';
-import { withWorker, repoConfig, eventually, advanceUntil, workflowBundle } from '../support/release-harness';
-import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
+import { stubActivities } from '../support/stub-activities';
+import { withWorker, eventually, advanceUntil } from '../support/release-harness';
+import { useReleaseBed } from '../support/release-bed';
+import { resolveFlagRamp } from '../../config/resolve';
 import { Releases, AlreadyReleasingError } from '../../client/releases';
 import { statusQuery, approveSignal, rollbackSignal, resumeSignal, commandUpdate } from '../../contract/messages';
-import type { ReleaseInput } from '../../contract/plan';
-import type { QuadConfig } from '../../config/schema';
 
-let env: TestWorkflowEnvironment;
-let cfg: QuadConfig;
-
-beforeAll(async () => {
-  [env] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
-  cfg = repoConfig();
-}, 120_000);
-afterAll(() => env?.teardown());
-
-const seedPlan = (over: Partial<ReleaseInput['plan']> = {}, version = 'v1.2.3'): ReleaseInput => {
-  const input = resolveRelease(cfg, { service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
-  return { request: input.request, plan: { ...input.plan, ...over } };
-};
-
-async function run(script: StubScript, input: ReleaseInput, drive?: (h: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>) => Promise<void>) {
-  const { acts, calls } = stubActivities(script);
-  return withWorker(env, acts, async (taskQueue) => {
-    const releases = new Releases(env.client, cfg, taskQueue);
-    const started = await releases.start(input);
-    const handle = env.client.workflow.getHandle(started.workflowId);
-    if (drive) await drive(handle);
-    const result = await handle.result().catch((e) => e);
-    const status = await handle.query(statusQuery);
-    return { result, status, calls, handle };
-  });
-}
+const bed = useReleaseBed();
+const { seedPlan, run } = bed;
 
 const approveWhenAsked = (stage: string, by = 'ana') => async (h: any) => {
-  await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage));
+  await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage));
   await h.signal(approveSignal, { by });
 };
 
@@ -79,7 +52,7 @@ test('a FAIL verdict at the end of a window rolls back', async () => {
 
 test('a manual rollback mid-stage restores the previous version at once', async () => {
   const { result, status, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null);
+    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null);
     await h.signal(rollbackSignal, { by: 'ana', reason: 'customers complain' });
   });
   expect(result.status).toBe('rolled_back');
@@ -90,7 +63,7 @@ test('a manual rollback mid-stage restores the previous version at once', async 
 
 test('approval rejected: nothing goes to 100 %, the canary is undone', async () => {
   const { result, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
     await h.signal('reject', { by: 'U024BE7LH', reason: 'not today' });
   });
   expect(result.status).toBe('rejected');
@@ -106,7 +79,7 @@ test('approval timed out after approval_timeout_minutes: undone', async () => {
 
 test("a non-approver's approval is ignored and recorded; an approver's counts", async () => {
   const { result, status } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
     await h.signal(approveSignal, { by: 'mallory' });
     const s = await eventually(() => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'approve ignored'));
     expect(s.phase).toBe('awaiting_approval');
@@ -125,21 +98,21 @@ test('approval required before anything changes (release_management.approval_req
 
 test('a second release of a running service is refused, naming what runs', async () => {
   const { acts } = stubActivities({});
-  await withWorker(env, acts, async (taskQueue) => {
-    const releases = new Releases(env.client, cfg, taskQueue);
+  await withWorker(bed.env(), acts, async (taskQueue) => {
+    const releases = new Releases(bed.env().client, bed.cfg(), taskQueue);
     const first = await releases.start(seedPlan());
     await eventually(() => releases.status('checkout'), (s) => s.stage === 'canary 5 %');
     const err = await releases.start(seedPlan({}, 'v1.2.4')).catch((e) => e);
     expect(err).toBeInstanceOf(AlreadyReleasingError);
     expect(err.message).toMatch(/^checkout v1\.2\.3 is already releasing \(canary 5 %, 5 % traffic\), started by ana (just now|\d+ min ago)/);
-    await env.client.workflow.getHandle(first.workflowId).signal(rollbackSignal, { by: 'ana' });
-    expect((await env.client.workflow.getHandle(first.workflowId).result()).status).toBe('rolled_back');
+    await bed.env().client.workflow.getHandle(first.workflowId).signal(rollbackSignal, { by: 'ana' });
+    expect((await bed.env().client.workflow.getHandle(first.workflowId).result()).status).toBe('rolled_back');
   });
 });
 
 test('cancelling the workflow runs the compensations', async () => {
   const { result, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %');
+    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %');
     await h.cancel();
   });
   expect(result).toBeInstanceOf(WorkflowFailedError);
@@ -148,11 +121,11 @@ test('cancelling the workflow runs the compensations', async () => {
 
 test('INCONCLUSIVE extends the window once, then pauses until a person resumes; all_previous_checks_pass then holds canary 25 % until a hand promote', async () => {
   const { result, calls, status } = await run({ verdicts: { 'canary 5 %': ['INCONCLUSIVE', 'INCONCLUSIVE'] } }, seedPlan(), async (h) => {
-    const paused = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    const paused = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'paused');
     expect(paused.pauseReason).toMatch(/^inconclusive: judge says INCONCLUSIVE/);
     await h.signal(resumeSignal, { by: 'ana' });
     // canary 25 % has all_previous_checks_pass: a resume after INCONCLUSIVE is no pass
-    const held = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'held'));
+    const held = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'held'));
     expect(held).toMatchObject({ phase: 'paused', paused: true, stage: 'canary 5 %', trafficPercent: 5 });
     expect(held.pauseReason).toBe('canary 25 % needs every earlier stage to have passed its judge: canary 5 % was resumed by hand after INCONCLUSIVE');
     expect(held.stageResults).toEqual([{ stage: 'canary 5 %', outcome: 'resumed', verdict: 'INCONCLUSIVE' }]);
@@ -204,7 +177,7 @@ test('dependencies run first and their undo runs on rollback, in reverse', async
 });
 
 test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breach restores the prior flag exactly', async () => {
-  const ramp = resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const ramp = resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
   const ok = await run({}, ramp, approveWhenAsked('dark_mode 100 %'));
   expect(ok.result.status).toBe('succeeded');
   expect(ok.calls.flags).toEqual([10, 50, 100]);
@@ -216,19 +189,19 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
 });
 
 test('a flag ramp judged by variant watches users with the flag on against those with it off', async () => {
-  const byVariant = resolveFlagRamp({ ...cfg, feature_flag: { ...cfg.feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const byVariant = resolveFlagRamp({ ...bed.cfg(), feature_flag: { ...bed.cfg().feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
   const ok = await run({}, byVariant, approveWhenAsked('dark_mode 100 %'));
   expect(ok.result.status).toBe('succeeded');
   expect(new Set(ok.calls.watched)).toEqual(new Set(['flag:dark_mode=on vs flag:dark_mode=off']));
   // by default: the serving version's own metrics, with nothing to compare against
-  const plain = await run({}, resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }), approveWhenAsked('dark_mode 100 %'));
+  const plain = await run({}, resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }), approveWhenAsked('dark_mode 100 %'));
   expect(new Set(plain.calls.watched)).toEqual(new Set(['v1.2.2 vs null']));
 });
 
 
 test('metrics that cannot be read at the end of a window are INCONCLUSIVE (extend, then pause), never a rollback', async () => {
   const { status, calls } = await run({ judgeFails: ['canary 5 %'] }, seedPlan(), async (h) => {
-    const s = await advanceUntil(env, () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    const s = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'paused');
     expect(s.lastVerdict).toMatchObject({ verdict: 'INCONCLUSIVE', explanation: expect.stringContaining('metrics unavailable: CloudWatch answered 503') });
     await h.signal(rollbackSignal, { by: 'ana', reason: 'metrics are down; try tomorrow' });
   });

@@ -1,0 +1,53 @@
+// The time-skipping bed the release workflow tests share: one test server and workflow bundle per file,
+// the repo's config, the seed plan, and a run that starts a release on stub activities and returns its
+// result, final status and the calls the stubs recorded.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv } from './temporal-env';
+import { stubActivities, type StubScript } from './stub-activities';
+import { withWorker, repoConfig, workflowBundle } from './release-harness';
+import { resolveRelease } from '../../config/resolve';
+import { Releases } from '../../client/releases';
+import { statusQuery, type ReleaseStatus } from '../../contract/messages';
+import type { ReleaseInput } from '../../contract/plan';
+import type { QuadConfig } from '../../config/schema';
+
+export type Handle = ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
+
+export interface ReleaseBed {
+  env(): TestWorkflowEnvironment;
+  cfg(): QuadConfig;
+  /** checkout's seed plan from the repo config, with `over` replacing plan fields */
+  seedPlan(over?: Partial<ReleaseInput['plan']>, version?: string): ReleaseInput;
+  run(script: StubScript, input: ReleaseInput, drive?: (h: Handle) => Promise<void>): Promise<{ result: any; status: ReleaseStatus; calls: ReturnType<typeof stubActivities>['calls']; handle: Handle }>;
+}
+
+/** Registers the file's beforeAll/afterAll and returns the bed. */
+export function useReleaseBed(): ReleaseBed {
+  let env: TestWorkflowEnvironment | undefined;
+  let cfg: QuadConfig | undefined;
+  beforeAll(async () => {
+    [env] = await Promise.all([timeSkippingEnv(), workflowBundle()]);
+    cfg = repoConfig();
+  }, 120_000);
+  afterAll(() => env?.teardown());
+  const bed: ReleaseBed = {
+    env: () => env!,
+    cfg: () => cfg!,
+    seedPlan(over = {}, version = 'v1.2.3') {
+      const input = resolveRelease(bed.cfg(), { service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
+      return { request: input.request, plan: { ...input.plan, ...over } };
+    },
+    async run(script, input, drive) {
+      const { acts, calls } = stubActivities(script);
+      return withWorker(bed.env(), acts, async (taskQueue) => {
+        const started = await new Releases(bed.env().client, bed.cfg(), taskQueue).start(input);
+        const handle = bed.env().client.workflow.getHandle(started.workflowId);
+        if (drive) await drive(handle);
+        const result = await handle.result().catch((e) => e);
+        const status: ReleaseStatus = await handle.query(statusQuery);
+        return { result, status, calls, handle };
+      });
+    },
+  };
+  return bed;
+}
