@@ -18,6 +18,7 @@ import { EmailNotifier } from './notifiers/email';
 import { slackNotifierFromConfig } from './notifiers/slack';
 import { JsonlIncidentSink } from './incidents/jsonl-file';
 import { WebhookIncidentSink } from './incidents/webhook';
+import { configurationError } from '../failures';
 
 export interface Providers {
   deployer(service: string): Deployer;
@@ -30,7 +31,7 @@ export interface Providers {
 /** `${UNLEASH_TOKEN}` → `UNLEASH_TOKEN` (the schema already refused anything else). */
 export const envName = (ref: string) => ref.slice(2, -1);
 
-function deployerFor(cfg: QuadConfig, svc: ServiceConfig): Deployer {
+function deployerFor(cfg: QuadConfig, svc: ServiceConfig, name: string): Deployer {
   const d = svc.deployer;
   switch (d.type) {
     case 'sandbox':
@@ -38,7 +39,7 @@ function deployerFor(cfg: QuadConfig, svc: ServiceConfig): Deployer {
     case 'command':
       return new CommandDeployer({ command: d.command, ...(d.timeout_seconds ? { timeoutMs: d.timeout_seconds * 1000 } : {}) });
     case 'webhook':
-      return new WebhookDeployer({ url: d.url, ...(d.token ? { tokenEnv: envName(d.token) } : {}) });
+      return new WebhookDeployer({ url: d.url, configPath: `services.${name}.deployer`, ...(d.token ? { tokenEnv: envName(d.token) } : {}) });
   }
 }
 
@@ -70,10 +71,10 @@ function flagsFor(cfg: QuadConfig, root: string): FlagProvider {
     case 'file':
       return new FileFlagProvider({ path: resolve(root, p.file_flags?.path ?? '.data/flags.json') });
     case 'unleash':
-      if (!p.unleash) throw new Error('feature_flags.provider is unleash but providers.unleash is not configured');
+      if (!p.unleash) throw configurationError('feature_flags.provider is unleash but providers.unleash is not configured (url, token)');
       return new UnleashFlagProvider({ url: p.unleash.url, project: p.unleash.project, environment: p.unleash.environment, tokenEnv: envName(p.unleash.token) });
     case 'launchdarkly':
-      if (!p.launchdarkly) throw new Error('feature_flags.provider is launchdarkly but providers.launchdarkly is not configured');
+      if (!p.launchdarkly) throw configurationError('feature_flags.provider is launchdarkly but providers.launchdarkly is not configured (project, environment, token)');
       return new LaunchDarklyFlagProvider({ baseUrl: p.launchdarkly.url, projectKey: p.launchdarkly.project, environmentKey: p.launchdarkly.environment, tokenEnv: envName(p.launchdarkly.token) });
   }
 }
@@ -88,7 +89,7 @@ export interface BuildOptions {
 
 export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Providers {
   const root = opts.root ?? process.cwd();
-  const deployers = new Map(Object.entries(cfg.services).map(([name, svc]) => [name, deployerFor(cfg, svc)]));
+  const deployers = new Map(Object.entries(cfg.services).map(([name, svc]) => [name, deployerFor(cfg, svc, name)]));
   const metrics = new Map(Object.entries(cfg.services).map(([name, svc]) => [name, metricsFor(cfg, svc)]));
   let flags: FlagProvider | undefined;
   const notifiers: Record<string, Notifier> = { console: new ConsoleNotifier() };
@@ -96,7 +97,7 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
   if (cfg.notifications.slack_enabled) notifiers.slack = slackNotifierFromConfig(cfg, { ...(opts.statusOf ? { statusOf: opts.statusOf } : {}), ...(opts.env ? { env: opts.env } : {}) });
   const email = cfg.providers.email;
   if (cfg.notifications.email_enabled) {
-    if (!email) throw new Error('notifications.email_enabled is true but providers.email is not configured');
+    if (!email) throw configurationError('notifications.email_enabled is true but providers.email is not configured');
     notifiers.email = new EmailNotifier({
       host: email.host, port: email.port, secure: email.secure, from: email.from, to: email.to, customers: email.customers,
       ...(email.user ? { user: email.user } : {}), ...(email.password ? { passwordEnv: envName(email.password) } : {}),
@@ -104,9 +105,13 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
   }
   const inc = cfg.providers.incidents;
   const incidents: IncidentSink =
-    inc?.type === 'webhook' && inc.url ? new WebhookIncidentSink(inc.url) : new JsonlIncidentSink(resolve(root, inc?.path ?? '.data/incidents.jsonl'));
+    // a webhook without a url is refused by the sink itself: never a silent fallback to the file
+    inc?.type === 'webhook' ? new WebhookIncidentSink(inc.url ?? '') : new JsonlIncidentSink(resolve(root, inc?.path ?? '.data/incidents.jsonl'));
   const known = (service: string) => {
-    if (!deployers.has(service)) throw new Error(`unknown service ${JSON.stringify(service)}`);
+    if (!deployers.has(service)) {
+      throw configurationError(`unknown service ${JSON.stringify(service)}: this worker's config has no services.${service} (known: ${[...deployers.keys()].join(', ')}); ` +
+        'give the worker the same .quad/production-agent.yml as the client that started the release');
+    }
   };
   return {
     deployer: (s) => (known(s), deployers.get(s)!),

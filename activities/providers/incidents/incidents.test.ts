@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
 import { JsonlIncidentSink } from './jsonl-file';
 import { WebhookIncidentSink } from './webhook';
 import type { IncidentInput } from '../types';
@@ -33,9 +34,63 @@ test('webhook sink POSTs JSON with an idempotency key and returns the tool’s U
     expect(await sink.open(incident)).toBe('https://incidents.example/INC-7');
     expect(seen[0].headers['idempotency-key']).toBe('release:checkout:1795700000000');
     expect(seen[0].body).toMatchObject({ title: incident.title, evidence: incident.evidence });
-    await expect(sink.open(incident)).rejects.toThrow('incident webhook answered 500');
+    await expect(sink.open(incident)).rejects.toThrow(/^incident webhook POST http:\/\/127\.0\.0\.1:\d+\/hook: HTTP 500/);
   } finally {
     server.closeAllConnections();
     server.close();
   }
+});
+
+describe('webhook sink failures', () => {
+  // each request answers the status named in its path, e.g. /401?routing_key=…
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const status = Number(/^\/(\d{3})/.exec(req.url ?? '')?.[1] ?? 200);
+      res.writeHead(status, { 'content-type': 'application/json', ...(status === 503 ? { 'retry-after': '30' } : {}) })
+        .end(JSON.stringify({ status: 'invalid', message: `answer ${status}` }));
+    });
+  });
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdef';
+  const failureOf = async (path: string) => {
+    const err = await new WebhookIncidentSink(`${base}${path}?routing_key=${ROUTING_KEY}`).open(incident).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const f = err as ApplicationFailure;
+    expect(f.message).not.toContain(ROUTING_KEY);
+    return f;
+  };
+
+  test('401 and 403 are non-retryable ConfigurationErrors that point at providers.incidents.url, without its key', async () => {
+    for (const status of [401, 403]) {
+      const f = await failureOf(`/${status}`);
+      expect(f).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: [{ system: 'incident webhook', status }] });
+      expect(f.message).toMatch(/providers\.incidents\.url/);
+    }
+    expect((await failureOf('/404')).type).toBe('ConfigurationError');
+  });
+
+  test('a tool that is down (503) stays retryable, after its Retry-After', async () => {
+    const f = await failureOf('/503');
+    expect(f).toMatchObject({ type: 'TransientError', nonRetryable: false, nextRetryDelay: 30_000 });
+  });
+
+  test('an unreachable tool is retryable; a missing or malformed URL is refused when the worker builds the sink', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hook`;
+    await new Promise((r) => closed.close(r));
+    const err = await new WebhookIncidentSink(url).open(incident).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, message: expect.stringMatching(/ECONNREFUSED/) });
+    expect(() => new WebhookIncidentSink('')).toThrow(expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/providers\.incidents\.url is not set/) }));
+    expect(() => new WebhookIncidentSink('incidents.example/hook')).toThrow(/is not a URL/);
+  });
 });

@@ -1,22 +1,67 @@
 // Incidents POSTed as JSON to an incident tool's webhook (PagerDuty Events, Opsgenie, a Jira automation…).
 // The same incident always carries the same Idempotency-Key, so a retried activity opens one incident.
+// Failures are ApplicationFailures (../../failures): 401/403, a 404 and a redirect mean the URL in
+// providers.incidents.url is wrong (non-retryable ConfigurationError); 408/429/5xx and the network are
+// retryable.
 import type { IncidentInput, IncidentSink } from '../types';
+import { configurationError, httpFailure, networkFailure, retryAfterMs } from '../../failures';
+
+const SYSTEM = 'incident webhook';
+const SETTING = 'providers.incidents.url';
 
 export class WebhookIncidentSink implements IncidentSink {
   readonly name = 'webhook';
-  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {}
+  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {
+    // fail when the worker starts, not when the first rollback needs an incident
+    if (!url) throw configurationError(`${SYSTEM}: providers.incidents.type is webhook but ${SETTING} is not set: set it to the tool's http(s) URL`);
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw configurationError(`${SYSTEM}: ${SETTING} ${JSON.stringify(url)} is not a URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configurationError(`${SYSTEM}: ${SETTING} must be http(s), got ${u.protocol}`);
+  }
 
   async open(incident: IncidentInput): Promise<string> {
     const key = `${incident.releaseId}:${incident.at}`;
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify(incident),
-      signal: AbortSignal.timeout(this.timeoutMs),
-      redirect: 'error',
-    });
-    if (!res.ok) throw new Error(`incident webhook answered ${res.status} ${res.statusText}`);
-    const body = (await res.json().catch(() => ({}))) as { id?: string; url?: string };
+    const u = new URL(this.url);
+    // the URL may carry a routing key in its query (PagerDuty, Opsgenie): messages show origin and path only
+    const where = `POST ${u.origin}${u.pathname}`;
+    const secrets = [...u.searchParams.values(), u.password, u.username];
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(incident),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'manual',
+      });
+      text = await res.text();
+    } catch (err) {
+      throw networkFailure(SYSTEM, where, err, { timeoutMs: this.timeoutMs, secrets });
+    }
+    if (res.status >= 300 && res.status < 400) {
+      throw configurationError(`${SYSTEM} ${where}: HTTP ${res.status} redirect, not followed: set ${SETTING} to the address it points to`, { system: SYSTEM, status: res.status });
+    }
+    if (!res.ok) {
+      const retryAfter = retryAfterMs(res.headers.get('retry-after'));
+      throw httpFailure(SYSTEM, res.status, text, {
+        what: where,
+        credential: `the URL in ${SETTING} (it sends no other credential)`,
+        fix: `set ${SETTING} to a URL the tool accepts, with its integration or routing key`,
+        permission: 'an integration allowed to open incidents',
+        urlSetting: SETTING,
+        ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+        secrets,
+      });
+    }
+    let body: { id?: string; url?: string } = {};
+    try {
+      body = (text ? JSON.parse(text) : {}) as { id?: string; url?: string };
+    } catch { /* not JSON: the key names the incident */ }
     return body.url ?? body.id ?? key;
   }
 }
