@@ -1,6 +1,8 @@
 // UnleashFlagProvider against a real Unleash 8.2 server on a throwaway PostgreSQL 15, evaluated through
 // the real `unleash-client` SDK.
 import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { ApplicationFailure } from '@temporalio/activity';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { startUnleash, type LocalUnleash } from '../../../test/support/unleash';
 import { MANAGED_TITLE, UnleashFlagProvider, type UnleashSnapshot } from './unleash';
@@ -172,22 +174,54 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
     expect(await devEnvironment(flag)).toEqual(adminBefore);
   });
 
-  test('plain errors: missing token, bad percent, snapshot from another environment', async () => {
+  /** The failure an activity would throw: its Temporal type, whether Temporal may retry it, and its details. */
+  async function failureOf(p: Promise<unknown>) {
+    const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const f = err as ApplicationFailure;
+    return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message };
+  }
+
+  test('a missing token env var, a wrong token (401) and a client token (403) are non-retryable ConfigurationErrors that never show the token', async () => {
     const noToken = new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_UNSET_TOKEN' });
-    await expect(noToken.getState('x')).rejects.toThrow('set the QUAD_TEST_UNSET_TOKEN environment variable');
-    await expect(provider.setRollout('x', 12.5)).rejects.toThrow('whole percent');
-    await expect(provider.setRollout('x', 101)).rejects.toThrow('whole percent');
-    const prod = new UnleashFlagProvider({ url: server.url, environment: 'production', tokenEnv: TOKEN_ENV });
-    const devState = await provider.getState('x');
-    await expect(prod.restore(devState)).rejects.toThrow('snapshot is for default/development');
-    const wrongToken = new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_WRONG_TOKEN' });
+    const missing = await failureOf(noToken.getState('x'));
+    expect(missing).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+    expect(missing.message).toBe('Unleash: the env var QUAD_TEST_UNSET_TOKEN (named by providers.unleash.token) is not set on the worker: ' +
+      'set it where the worker runs, then retry the release');
+
     process.env.QUAD_TEST_WRONG_TOKEN = '*:*.not-a-real-token';
+    process.env.QUAD_TEST_CLIENT_TOKEN = server.clientToken;
     try {
-      const err = await wrongToken.getState('x').catch((e: Error) => e);
-      expect(String(err)).toMatch(/answered 401/);
-      expect(String(err)).not.toContain('not-a-real-token');
+      const wrong = await failureOf(new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_WRONG_TOKEN' }).getState('x'));
+      expect(wrong).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'Unleash', status: 401 } });
+      expect(wrong.message).toMatch(/^Unleash did not accept the token in env var QUAD_TEST_WRONG_TOKEN for GET \/api\/admin\/projects\/default\/features\/x \(HTTP 401.*\): set QUAD_TEST_WRONG_TOKEN on the worker to an admin API token/);
+
+      const client = await failureOf(new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_CLIENT_TOKEN' }).getState('x'));
+      expect(client).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'Unleash', status: 403 } });
+      expect(client.message).toMatch(/the token in env var QUAD_TEST_CLIENT_TOKEN lacks the permission .*a client or frontend token cannot use the Admin API/);
+      for (const f of [missing, wrong, client]) expect(JSON.stringify(f)).not.toMatch(/not-a-real-token|\.[0-9a-f]{32}/);
     } finally {
       delete process.env.QUAD_TEST_WRONG_TOKEN;
+      delete process.env.QUAD_TEST_CLIENT_TOKEN;
     }
+  });
+
+  test('an Unleash that does not answer stays retryable', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const down = await failureOf(new UnleashFlagProvider({ url: `http://127.0.0.1:${port}`, tokenEnv: TOKEN_ENV }).getState('x'));
+    expect(down).toMatchObject({ type: 'TransientError', nonRetryable: false });
+    expect(down.message).toMatch(/^Unleash GET \/api\/admin\/projects\/default\/features\/x: fetch failed: ECONNREFUSED \(retrying\)$/);
+  });
+
+  test('a bad percent and a snapshot from another environment are non-retryable', async () => {
+    expect(await failureOf(provider.setRollout('x', 12.5))).toMatchObject({ type: 'RequestRejected', nonRetryable: true, message: expect.stringMatching('whole percent') });
+    expect(await failureOf(provider.setRollout('x', 101))).toMatchObject({ type: 'RequestRejected', nonRetryable: true });
+    const prod = new UnleashFlagProvider({ url: server.url, environment: 'production', tokenEnv: TOKEN_ENV });
+    const devState = await provider.getState('x');
+    const foreign = await failureOf(prod.restore(devState));
+    expect(foreign).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching('snapshot is for default/development') });
   });
 });

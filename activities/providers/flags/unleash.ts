@@ -3,8 +3,11 @@
 // The ramp is one `flexibleRollout` strategy titled MANAGED_TITLE (stickiness default, groupId = flag
 // name) in one environment. By default the environment's other strategies are disabled while the ramp
 // runs, so "25 %" means 25 % of users; the snapshot keeps every strategy so restore() puts them back.
+// Failures are ApplicationFailures (../../failures): a missing token env var, 401/403, a wrong URL or a
+// missing environment are non-retryable ConfigurationErrors; 429/5xx and the network are retryable.
 import { isDeepStrictEqual } from 'node:util';
 import type { FlagProvider, FlagState } from '../types';
+import { FailureType, configurationError, httpFailure, missingSecret, networkFailure, nonRetryableFailure } from '../../failures';
 
 export const MANAGED_TITLE = 'QUAD rollout';
 
@@ -46,12 +49,7 @@ export interface UnleashSnapshot {
 interface FeatureEnvironment { name: string; enabled: boolean; strategies?: UnleashStrategy[] }
 interface Feature { name: string; archived?: boolean; environments?: FeatureEnvironment[] }
 
-export class UnleashApiError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
-    this.name = 'UnleashApiError';
-  }
-}
+const SYSTEM = 'Unleash';
 
 export class UnleashFlagProvider implements FlagProvider {
   readonly name = 'unleash';
@@ -73,7 +71,7 @@ export class UnleashFlagProvider implements FlagProvider {
 
   async setRollout(flag: string, percent: number): Promise<FlagState> {
     if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new Error(`Unleash rollout must be a whole percent 0..100, got ${percent}`);
+      throw nonRetryableFailure(FailureType.Rejected, `Unleash rollout must be a whole percent 0..100, got ${percent}`);
     }
     let snap = await this.readSnapshot(flag);
     if (!snap.exists) {
@@ -137,7 +135,8 @@ export class UnleashFlagProvider implements FlagProvider {
     if (!feature) return { ...base, exists: false, enabled: false, strategies: [] };
     const env = feature.environments?.find((e) => e.name === this.environment);
     if (!env) {
-      throw new Error(`Unleash flag ${flag} has no environment "${this.environment}" in project ${this.project}`);
+      throw configurationError(`Unleash flag ${flag} has no environment "${this.environment}" in project ${this.project}: ` +
+        'check providers.unleash.environment, or enable that environment for the project in Unleash', { system: SYSTEM });
     }
     return { ...base, exists: true, enabled: env.enabled, strategies: env.strategies ?? [] };
   }
@@ -145,11 +144,12 @@ export class UnleashFlagProvider implements FlagProvider {
   private checkSnapshot(state: FlagState): UnleashSnapshot {
     const s = state.snapshot as Partial<UnleashSnapshot> | undefined;
     if (!s || s.provider !== 'unleash' || !Array.isArray(s.strategies)) {
-      throw new Error(`cannot restore Unleash flag ${state.flag}: its state has no Unleash snapshot`);
+      throw configurationError(`cannot restore Unleash flag ${state.flag}: its state has no Unleash snapshot ` +
+        '(was feature_flags.provider changed during the ramp?)', { system: SYSTEM });
     }
     if (s.project !== this.project || s.environment !== this.environment) {
-      throw new Error(`cannot restore Unleash flag ${state.flag}: snapshot is for ${s.project}/${s.environment}, ` +
-        `this provider manages ${this.project}/${this.environment}`);
+      throw configurationError(`cannot restore Unleash flag ${state.flag}: snapshot is for ${s.project}/${s.environment}, ` +
+        `this provider manages ${this.project}/${this.environment} (providers.unleash changed during the ramp)`, { system: SYSTEM });
     }
     return s as UnleashSnapshot;
   }
@@ -160,7 +160,8 @@ export class UnleashFlagProvider implements FlagProvider {
     const res = await this.api('POST', `/api/admin/projects/${enc(this.project)}/features`,
       { name: flag, type: 'release', description: 'Created by QUAD for a flag ramp' }, [409]);
     if (res === undefined) {
-      throw new UnleashApiError(`Unleash flag ${flag} cannot be created: the name is taken (archived or in another project)`, 409);
+      throw configurationError(`Unleash flag ${flag} cannot be created in project ${this.project}: the name is taken (archived, or in another ` +
+        'project): revive it in Unleash, or ramp a flag with another name', { system: SYSTEM, status: 409 });
     }
   }
 
@@ -195,16 +196,33 @@ export class UnleashFlagProvider implements FlagProvider {
   /** One Admin API call. Statuses in `tolerate` return undefined instead of throwing. */
   private async api<T = unknown>(method: string, path: string, body?: unknown, tolerate: number[] = []): Promise<T> {
     const token = process.env[this.tokenEnv];
-    if (!token) throw new Error(`Unleash admin token missing: set the ${this.tokenEnv} environment variable`);
-    const res = await fetch(this.base + path, {
-      method,
-      headers: { Authorization: token, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-    });
-    const text = await res.text();
+    if (!token) throw missingSecret(SYSTEM, this.tokenEnv, 'providers.unleash.token');
+    const timeoutMs = this.opts.timeoutMs ?? 10_000;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: { Authorization: token, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw networkFailure(SYSTEM, `${method} ${path}`, err, { timeoutMs, secrets: [token] });
+    }
     if (tolerate.includes(res.status)) return undefined as T;
-    if (!res.ok) throw new UnleashApiError(`Unleash ${method} ${path} answered ${res.status}: ${errorText(text)}`, res.status);
+    if (!res.ok) {
+      throw httpFailure(SYSTEM, res.status, errorText(text), {
+        what: `${method} ${path}`,
+        credential: `the token in env var ${this.tokenEnv}`,
+        fix: `set ${this.tokenEnv} on the worker to an admin API token (or a personal access token) of this Unleash`,
+        permission: `an admin token, or a personal access token whose user may update feature flags in project ${this.project}, ` +
+          `environment ${this.environment} (a client or frontend token cannot use the Admin API)`,
+        urlSetting: 'providers.unleash.url and project',
+        secrets: [token],
+      });
+    }
     return (text ? JSON.parse(text) : undefined) as T;
   }
 }
