@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { ApplicationFailure } from '@temporalio/activity';
 import { startMoto, useFakeAwsCredentials, type LocalMoto } from '../../../test/support/moto';
 import { CloudWatchMetricsSource, renderDimensions, type CloudWatchMetricsOptions } from './cloudwatch';
 
@@ -21,6 +22,14 @@ function source(options: CloudWatchMetricsOptions): CloudWatchMetricsSource {
   return s;
 }
 afterAll(() => opened.forEach((s) => s.close()));
+
+/** The failure as Temporal sees it: its type, whether it may be retried, its details. */
+async function failureOf(p: Promise<unknown>) {
+  const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  const f = err as ApplicationFailure;
+  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message, stack: f.stack };
+}
 
 describe('CloudWatchMetricsSource against moto', () => {
   let moto: LocalMoto;
@@ -180,6 +189,22 @@ describe('CloudWatchMetricsSource against moto', () => {
     await expect(src.fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }))
       .rejects.toThrow('CloudWatch dimension Flag: ${flag} only has a value in a flag ramp with watch: variants (this side is version v2)');
   });
+
+  test('a 403 from moto with its IAM checks on (the fake key is in no IAM user) is a non-retryable ConfigurationError', async () => {
+    // moto checks every request against its IAM from here on. It answers InvalidClientTokenId as an XML page
+    // the JSON-protocol SDK cannot read, so only the 403 classifies it (the wire-format test below has the named errors).
+    const auth = (count: string) => fetch(`${moto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: count }).then((r) => r.text());
+    await auth('0');
+    try {
+      const opts = baseOptions();
+      opts.maxAttempts = 1;
+      const f = await failureOf(source(opts).fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }));
+      expect(f).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'CloudWatch', status: 403 } });
+      expect(f.message).toMatch(/^CloudWatch GetMetricData failed for checkout \(namespace \S+\): HTTP 403 .*: the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData$/);
+    } finally {
+      await auth('inf');
+    }
+  });
 });
 
 // ---- the exact request, against a wire-format endpoint ----
@@ -333,18 +358,66 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
       const e1 = await src.fetch(q).catch((e: Error) => e);
       expect(e1).toBeInstanceOf(Error);
       expect((e1 as Error).message).toMatch(/GetMetricData failed for checkout \(namespace AWS\/ApplicationELB\): .*Rate exceeded/);
+      expect(e1).toMatchObject({ type: 'TransientError', nonRetryable: false }); // throttling: retried
       const e2 = await src.fetch(q).catch((e: Error) => e);
-      expect((e2 as Error).message).toBe('CloudWatch answered Forbidden for canary v2 requests (Forbidden: no access to AWS/ApplicationELB)');
+      expect((e2 as Error).message).toBe('CloudWatch answered Forbidden for canary v2 requests (Forbidden: no access to AWS/ApplicationELB): ' +
+        "the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData on this namespace");
+      expect(e2).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
       for (const e of [e1, e2]) expect(JSON.stringify({ m: (e as Error).message, s: (e as Error).stack })).not.toContain('testing-secret-value');
     } finally {
       process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     }
   });
 
+  test('credentials CloudWatch does not accept and a missing permission are non-retryable ConfigurationErrors; a server error stays retryable', async () => {
+    const fake = await startWireFake([
+      { status: 400, body: { __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' } },
+      { status: 400, body: { __type: 'com.amazon.coral.service#AccessDeniedException',
+        message: 'User: arn:aws:iam::123456789012:user/quad is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows it' } },
+      { status: 500, body: { __type: 'com.amazonaws.cloudwatch#InternalServiceFault', message: 'Internal service error' } },
+      { status: 400, body: { __type: 'com.amazonaws.cloudwatch#InvalidParameterValueException', message: 'The parameter Period must be a multiple of 60.' } },
+    ]);
+    servers.push(fake.server);
+    process.env.AWS_SECRET_ACCESS_KEY = 'testing-secret-value';
+    try {
+      const src = source(options(fake.endpoint));
+      const q = { service: 'checkout', version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 };
+      const creds = await failureOf(src.fetch(q));
+      expect(creds).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'CloudWatch', status: 400, code: 'UnrecognizedClientException' } });
+      expect(creds.message).toMatch(/UnrecognizedClientException: The security token included in the request is invalid\.: the worker's AWS credentials were not accepted: check its default credential chain/);
+      const denied = await failureOf(src.fetch(q));
+      expect(denied).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { code: 'AccessDeniedException' } });
+      expect(denied.message).toMatch(/lacks the permission: allow it cloudwatch:GetMetricData$/);
+      const server = await failureOf(src.fetch(q));
+      expect(server).toMatchObject({ type: 'TransientError', nonRetryable: false, details: { status: 500 } });
+      expect(await failureOf(src.fetch(q))).toMatchObject({ type: 'RequestRejected', nonRetryable: true });
+      for (const f of [creds, denied, server]) expect(JSON.stringify({ m: f.message, s: f.stack })).not.toContain('testing-secret-value');
+    } finally {
+      process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    }
+  });
+
+  test('no region anywhere is a ConfigurationError', async () => {
+    const saved = { r: process.env.AWS_REGION, d: process.env.AWS_DEFAULT_REGION, c: process.env.AWS_CONFIG_FILE };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    process.env.AWS_CONFIG_FILE = '/nonexistent/quad-test-aws-config';
+    try {
+      const { region: _r, ...noRegion } = options('http://127.0.0.1:9');
+      const f = await failureOf(source(noRegion).fetch({ service: 'checkout', version: 'v2', previousVersion: null, from, to, intervalS: 60 }));
+      expect(f).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+      expect(f.message).toMatch(/Region is missing.*set the metrics region/);
+    } finally {
+      for (const [k, v] of [['AWS_REGION', saved.r], ['AWS_DEFAULT_REGION', saved.d], ['AWS_CONFIG_FILE', saved.c]] as const) {
+        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      }
+    }
+  });
+
   test('periods CloudWatch refuses and unknown dimension placeholders are config errors, before any call', () => {
     const src = source(options('http://127.0.0.1:9'));
     const q = { service: 'checkout', version: 'v2', previousVersion: 'v1', from, to, intervalS: 45 };
-    expect(() => src.buildRequest(q)).toThrow(/cannot use a 45 s interval/);
+    expect(() => src.buildRequest(q)).toThrow(expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/cannot use a 45 s interval/) }));
     expect(src.buildRequest({ ...q, intervalS: 10 }).input.MetricDataQueries![0].MetricStat!.Period).toBe(10);
     expect(src.buildRequest({ ...q, intervalS: 300 }).intervals).toBe(1);
     expect(() => renderDimensions({ Env: '${stage}' }, { service: 's', version: 'v', region: 'r' })).toThrow(/unknown placeholder \$\{stage\}/);

@@ -3,6 +3,9 @@
 // Error rate is CloudWatch metric math (errors / requests); latency uses a percentile stat ("p95").
 // Credentials and region come from the SDK's default chain (env, profile, SSO, instance role);
 // nothing here reads, logs or returns them.
+// Failures are ApplicationFailures (../../failures): credentials the service does not accept, a missing
+// permission (AccessDenied, a Forbidden query), no region, a bad period or dimension template are
+// non-retryable ConfigurationErrors; throttling, server errors and the network are retryable.
 import {
   CloudWatchClient,
   GetMetricDataCommand,
@@ -14,6 +17,54 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
 import type { MetricsQuery, MetricsSource } from '../types';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
+
+const SYSTEM = 'CloudWatch';
+/** the service did not accept the worker's credentials */
+const CREDENTIAL_ERRORS = new Set([
+  'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
+  'MissingAuthenticationToken', 'MissingAuthenticationTokenException', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure',
+  'CredentialsProviderError', 'TokenProviderError',
+]);
+/** the credentials are fine, their identity may not do this */
+const PERMISSION_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'NotAuthorized']);
+/** the request itself is wrong: sending it again cannot help */
+const REJECTED_ERRORS = new Set([
+  'InvalidParameterValue', 'InvalidParameterValueException', 'InvalidParameterCombination', 'InvalidParameterCombinationException',
+  'MissingParameter', 'MissingRequiredParameterException', 'ValidationError', 'ValidationException',
+]);
+const PERMISSION = 'cloudwatch:GetMetricData';
+
+/** AWS secrets the SDK may have read from the environment: never in a message. */
+const awsSecrets = () => [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
+
+/**
+ * A GetMetricData call that threw, classified by the SDK's error name and HTTP status. `what` names the
+ * call, e.g. "GetMetricData failed for checkout (namespace App)".
+ */
+export function cloudWatchFailure(err: unknown, what: string): ApplicationFailure {
+  const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+  const name = e?.name ?? 'Error';
+  const status = e?.$metadata?.httpStatusCode;
+  // an answer the SDK could not read (e.g. an XML error page) says nothing beyond its status
+  const unreadable = name === 'SyntaxError' || /Deserialization error/.test(e?.message ?? '');
+  const said = redact(unreadable ? `HTTP ${status ?? '?'} (an answer the SDK could not read)` : `${name}: ${e?.message ?? String(err)}`, awsSecrets());
+  const base = `CloudWatch ${what}: ${said}`;
+  const details = { system: SYSTEM, ...(status !== undefined ? { status } : {}), ...(unreadable ? {} : { code: name }) };
+  if (CREDENTIAL_ERRORS.has(name) || status === 401) {
+    return configurationError(`${base}: the worker's AWS credentials were not accepted: check its default credential chain ` +
+      '(AWS_PROFILE, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, SSO login, the instance or task role)', details);
+  }
+  if (PERMISSION_ERRORS.has(name) || status === 403) {
+    return configurationError(`${base}: the worker's AWS identity lacks the permission: allow it ${PERMISSION}`, details);
+  }
+  if (/Region is missing/i.test(e?.message ?? '')) {
+    return configurationError(`${base}: set the metrics region (services.<name>.metrics.region) or AWS_REGION on the worker`, details);
+  }
+  if (REJECTED_ERRORS.has(name)) return nonRetryableFailure(FailureType.Rejected, base, details);
+  return transientFailure(`${base} (retrying)`, details);
+}
 
 /** What a dimension template's `${...}` placeholders may name. */
 export interface DimensionContext {
@@ -120,7 +171,7 @@ export interface CloudWatchSeries {
 // Periods GetMetricData accepts: high resolution 1/5/10/20/30 s, otherwise whole minutes.
 function checkPeriod(intervalS: number): void {
   const ok = [1, 5, 10, 20, 30].includes(intervalS) || (Number.isInteger(intervalS) && intervalS >= 60 && intervalS % 60 === 0);
-  if (!ok) throw new Error(`CloudWatch cannot use a ${intervalS} s interval: use 1, 5, 10, 20, 30 or a multiple of 60 seconds`);
+  if (!ok) throw configurationError(`CloudWatch cannot use a ${intervalS} s interval: use 1, 5, 10, 20, 30 or a multiple of 60 seconds (the poll interval)`);
 }
 
 /**
@@ -136,10 +187,10 @@ export function renderDimensions(spec: CloudWatchDimensions, ctx: DimensionConte
       if (key === 'service' || key === 'version' || key === 'region') return ctx[key];
       if (key === 'flag' || key === 'variant') {
         const v = ctx[key];
-        if (v === undefined) throw new Error(`CloudWatch dimension ${Name}: \${${key}} only has a value in a flag ramp with watch: variants (this side is version ${ctx.version})`);
+        if (v === undefined) throw configurationError(`CloudWatch dimension ${Name}: \${${key}} only has a value in a flag ramp with watch: variants (this side is version ${ctx.version})`);
         return v;
       }
-      throw new Error(`CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version}, \${region}, \${flag} or \${variant})`);
+      throw configurationError(`CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version}, \${region}, \${flag} or \${variant})`);
     }),
   }));
 }
@@ -166,7 +217,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
   /** The exact GetMetricData input for a window (without NextToken). Pure; exported for tests and dry runs. */
   buildRequest(query: MetricsQuery, clientRegion = ''): { input: GetMetricDataCommandInput; start: number; intervals: number } {
     checkPeriod(query.intervalS);
-    if (!(query.to > query.from)) throw new Error(`empty metrics window: from ${query.from} is not before to ${query.to}`);
+    if (!(query.to > query.from)) throw nonRetryableFailure(FailureType.Rejected, `empty metrics window: from ${query.from} is not before to ${query.to}`);
     const stepMs = query.intervalS * 1000;
     // CloudWatch rounds StartTime down (to the minute for periods >= 60 s); do it ourselves so the
     // datapoints' timestamps land exactly on our interval grid.
@@ -232,8 +283,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
       try {
         out = await this.client.send(new GetMetricDataCommand({ ...input, NextToken: nextToken }));
       } catch (err) {
-        const e = err as Error;
-        throw new Error(`CloudWatch GetMetricData failed for ${query.service} (namespace ${this.options.namespace}): ${e.name}: ${e.message}`);
+        throw cloudWatchFailure(err, `GetMetricData failed for ${query.service} (namespace ${this.options.namespace})`);
       }
       pages++;
       for (const r of out.MetricDataResults ?? []) this.collect(r, results, start, stepMs, intervals);
@@ -273,7 +323,10 @@ export class CloudWatchMetricsSource implements MetricsSource {
   private collect(r: MetricDataResult, into: Map<string, IntervalSeries>, start: number, stepMs: number, intervals: number): void {
     if (r.StatusCode === 'InternalError' || r.StatusCode === 'Forbidden') {
       const why = (r.Messages ?? []).map((m) => `${m.Code}: ${m.Value}`).join('; ');
-      throw new Error(`CloudWatch answered ${r.StatusCode} for ${r.Label ?? r.Id}${why ? ` (${why})` : ''}`);
+      const message = `CloudWatch answered ${r.StatusCode} for ${r.Label ?? r.Id}${why ? ` (${why})` : ''}`;
+      throw r.StatusCode === 'Forbidden'
+        ? configurationError(`${message}: the worker's AWS identity lacks the permission: allow it ${PERMISSION} on this namespace`, { system: SYSTEM, code: 'Forbidden' })
+        : transientFailure(`${message} (retrying)`, { system: SYSTEM, code: 'InternalError' });
     }
     if (!r.Id) return;
     const series = into.get(r.Id) ?? new Map<number, number>();
