@@ -7,6 +7,7 @@ import type { Notice, Notifier } from './providers/types';
 import type { Providers } from './providers/factory';
 import { runGuard } from './guard';
 import { checkGate, runStep } from './steps';
+import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +28,8 @@ export async function fanOutNotice(notifiers: Record<string, Notifier>, names: s
           if (r && r.ref) receipt.refs[name] = r.ref;
           return;
         } catch (err) {
-          if (attempt >= attempts) return void receipt.failed.push({ notifier: name, error: (err as Error).message.slice(0, 300) });
+          // a non-retryable failure (a bad token, a missing channel) would fail the same way again
+          if (attempt >= attempts || isNonRetryable(err)) return void receipt.failed.push({ notifier: name, error: (err as Error).message.slice(0, 300) });
           await sleep(250 * 2 ** (attempt - 1));
         }
       }

@@ -5,6 +5,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Notice } from '../types';
 import { EmailNotifier, renderTemplate, DEFAULT_TEMPLATES, type EmailNotifierOptions } from './email';
 
@@ -178,14 +179,18 @@ describe('EmailNotifier over SMTP', () => {
     expect(r.mail.headers.get('bcc')).toBeUndefined();
   });
 
-  test('a wrong password or a missing password env var rejects, without the password in the error', async () => {
+  test('a wrong password or a missing password env var is a non-retryable ConfigurationError, without the password in it', async () => {
     process.env.QUAD_TEST_SMTP_WRONG = 'wrong-pw-123';
     const e1 = await new EmailNotifier(options({ passwordEnv: 'QUAD_TEST_SMTP_WRONG' })).notify(notice()).catch((e: Error) => e);
+    expect(e1).toBeInstanceOf(ApplicationFailure);
+    expect(e1).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: [{ system: 'email', code: 'EAUTH', status: 535 }] });
     expect((e1 as Error).message).toMatch(/^email stakeholder notice 'started' for checkout v1\.2\.3 to 2 recipient\(s\) via 127\.0\.0\.1:\d+ failed \(EAUTH 535\)/);
+    expect((e1 as Error).message).toMatch(/the SMTP server refused the login: check providers\.email\.user and the password in env var QUAD_TEST_SMTP_WRONG$/);
     expect(JSON.stringify({ m: (e1 as Error).message, s: (e1 as Error).stack })).not.toContain('wrong-pw-123');
     delete process.env.QUAD_TEST_SMTP_WRONG;
-    await expect(new EmailNotifier(options({ passwordEnv: 'QUAD_TEST_SMTP_UNSET' })).notify(notice()))
-      .rejects.toThrow('email: the SMTP password env var QUAD_TEST_SMTP_UNSET is not set');
+    const e2 = await new EmailNotifier(options({ passwordEnv: 'QUAD_TEST_SMTP_UNSET' })).notify(notice()).catch((e: unknown) => e);
+    expect(e2).toMatchObject({ type: 'ConfigurationError', nonRetryable: true,
+      message: 'email: the env var QUAD_TEST_SMTP_UNSET (named by providers.email.password) is not set on the worker: set it where the worker runs, then retry the release' });
     expect(smtp.received).toHaveLength(0);
   });
 
@@ -227,6 +232,7 @@ describe('EmailNotifier when SMTP is unavailable: rejects quickly, never hangs',
     try {
       const { err } = await timed(new EmailNotifier(base(smtp.port)).notify(notice()));
       expect(err?.message).toMatch(/failed \(EENVELOPE 550\): .*Mailbox unavailable/);
+      expect(err).toMatchObject({ type: 'RequestRejected', nonRetryable: true }); // refused for good: check the recipients
     } finally { await smtp.close(); }
   });
 
@@ -237,6 +243,7 @@ describe('EmailNotifier when SMTP is unavailable: rejects quickly, never hangs',
     await new Promise<void>((r) => tcp.close(() => r())); // now nothing listens there
     const { err, ms } = await timed(new EmailNotifier(base(port)).notify(notice()));
     expect(err?.message).toMatch(/failed \(ESOCKET\): connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false }); // the server may come back
     expect(ms).toBeLessThan(2000);
   });
 
@@ -248,6 +255,7 @@ describe('EmailNotifier when SMTP is unavailable: rejects quickly, never hangs',
     try {
       const { err, ms } = await timed(new EmailNotifier(base(port, { timeouts: { greetingMs: 700 } })).notify(notice()));
       expect(err?.message).toMatch(/failed \(ETIMEDOUT\).*Greeting never received/);
+      expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false });
       expect(ms).toBeGreaterThanOrEqual(600);
       expect(ms).toBeLessThan(3000);
     } finally {

@@ -4,6 +4,7 @@
 // greeting and socket timeouts): retries belong to the workflow's activity retry policy, not to us.
 import { createTransport } from 'nodemailer';
 import type { Notice, NoticeKind, Notifier } from '../types';
+import { FailureType, configurationError, missingSecret, nonRetryableFailure, redact, transientFailure } from '../../failures';
 
 export interface EmailTemplate {
   /** one line; `${service}`, `${version}`, `${stage}`, `${text}`, `${detail}`, `${url}`, `${requestedBy}`,
@@ -140,7 +141,7 @@ export class EmailNotifier implements Notifier {
     let auth: { user: string; pass: string } | undefined;
     if (o.user) {
       const pass = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
-      if (o.passwordEnv && !pass) throw new Error(`email: the SMTP password env var ${o.passwordEnv} is not set`);
+      if (o.passwordEnv && !pass) throw missingSecret('email', o.passwordEnv, 'providers.email.password');
       auth = { user: o.user, pass: pass ?? '' };
     }
     return createTransport({
@@ -175,10 +176,20 @@ export class EmailNotifier implements Notifier {
     } catch (err) {
       const e = err as Error & { code?: string; responseCode?: number };
       const code = [e.code, e.responseCode].filter((x) => x !== undefined).join(' ');
-      throw new Error(
-        `email ${audience} notice '${notice.kind}' for ${notice.service} ${notice.version} to ${count} recipient(s) `
-        + `via ${this.options.host}:${this.options.port} failed${code ? ` (${code})` : ''}: ${e.message}`,
-      );
+      const pass = this.options.passwordEnv ? process.env[this.options.passwordEnv] : undefined;
+      const message = `email ${audience} notice '${notice.kind}' for ${notice.service} ${notice.version} to ${count} recipient(s) `
+        + `via ${this.options.host}:${this.options.port} failed${code ? ` (${code})` : ''}: ${redact(e.message, [pass])}`;
+      const details = { system: 'email', ...(e.code ? { code: e.code } : {}), ...(e.responseCode ? { status: e.responseCode } : {}) };
+      // SMTP: 530/534/535 = authentication; other 5xx = refused for good (a recipient, the sender); 4xx and no answer = try later
+      if (e.code === 'EAUTH' || [530, 534, 535].includes(e.responseCode ?? 0)) {
+        throw configurationError(`${message}: the SMTP server refused the login: check providers.email.user and the password in `
+          + `${this.options.passwordEnv ? `env var ${this.options.passwordEnv}` : 'providers.email.password (none is set)'}`, details);
+      }
+      if (e.code === 'ETLS') throw configurationError(`${message}: TLS with the SMTP server failed: check providers.email.host, port and secure`, details);
+      if ((e.responseCode ?? 0) >= 500) {
+        throw nonRetryableFailure(FailureType.Rejected, `${message}: the SMTP server refused it: check providers.email.from and the recipients`, details);
+      }
+      throw transientFailure(message, details);
     }
   }
 }

@@ -1,8 +1,10 @@
 // The Slack notifier against the local wire-format fake of the Web API: one message per release, posted
 // then updated in place by channel ID + ts, thread replies per change, a deleted message replaced, Slack
 // errors named without the token.
+import { ApplicationFailure } from '@temporalio/activity';
 import { startSlackFake, type SlackFake } from '../../../test/support/slack-fake';
 import { SlackNotifier, slackNotifierFromConfig, parseRef } from './slack';
+import { fanOutNotice } from '../../index';
 import { envNameOf } from '../../../config/env-ref';
 import type { Notice } from '../types';
 import type { ReleaseStatus } from '../../../contract/messages';
@@ -121,19 +123,41 @@ test('people’s text cannot ping the channel: <!channel> and links are escaped'
   expect(json).toContain('&lt;!channel&gt;');
 });
 
-test('Slack errors are named (channel_not_found, invalid_auth) and the token never appears', async () => {
-  await expect(notifier({ channel: '#nope' }).notify(notice())).rejects.toThrow(/chat\.postMessage .* failed: channel_not_found/);
+test('Slack errors are named (channel_not_found, invalid_auth) as non-retryable ConfigurationErrors, and the token never appears', async () => {
+  const missingChannel = await notifier({ channel: '#nope' }).notify(notice()).catch((e: unknown) => e);
+  expect(missingChannel).toBeInstanceOf(ApplicationFailure);
+  expect(missingChannel).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: [{ system: 'slack', slackError: 'channel_not_found' }],
+    message: expect.stringMatching(/chat\.postMessage .* failed: channel_not_found: .*check notifications\.slack_channel, and invite the bot/) });
   const wrong = { QUAD_TEST_SLACK_TOKEN: 'xoxb-wrong-token-123' };
   const err = await notifier({ env: wrong }).notify(notice()).catch((e: Error) => e);
-  expect(String(err)).toMatch(/invalid_auth/);
-  expect(String(err)).not.toContain('xoxb-wrong-token-123');
-  await expect(notifier({ env: {} }).notify(notice())).rejects.toThrow('the bot token env var QUAD_TEST_SLACK_TOKEN is not set');
+  expect(err).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/invalid_auth: the bot token is not valid/) });
+  expect(JSON.stringify({ m: (err as Error).message, s: (err as Error).stack })).not.toContain('xoxb-wrong-token-123');
+  const unset = await notifier({ env: {} }).notify(notice()).catch((e: unknown) => e);
+  expect(unset).toMatchObject({ type: 'ConfigurationError', nonRetryable: true,
+    message: 'slack: the env var QUAD_TEST_SLACK_TOKEN (named by providers.slack.bot_token) is not set on the worker: set it where the worker runs, then retry the release' });
 });
 
-test('an unreachable Slack fails fast (one attempt, bounded timeout), leaving retries to the workflow', async () => {
+test('an unreachable Slack fails fast (one attempt, bounded timeout) and stays retryable', async () => {
   const t0 = Date.now();
-  await expect(notifier({ apiUrl: 'http://127.0.0.1:9/api/', timeoutMs: 1000 }).notify(notice())).rejects.toThrow(/slack chat\.postMessage/);
+  const err = await notifier({ apiUrl: 'http://127.0.0.1:9/api/', timeoutMs: 1000 }).notify(notice()).catch((e: unknown) => e);
+  expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, message: expect.stringMatching(/slack chat\.postMessage/) });
   expect(Date.now() - t0).toBeLessThan(3000);
+});
+
+test('fanOutNotice asks a misconfigured Slack once, and a Slack that is down up to its attempts', async () => {
+  const down = await startSlackFake({ token: TOKEN, failures: { 'chat.postMessage': 'service_unavailable' } });
+  try {
+    const before = fake.callsTo('chat.postMessage').length;
+    const misconfigured = await fanOutNotice({ slack: notifier({ channel: '#nope' }) }, ['slack'], notice(), {}, 3);
+    expect(misconfigured.failed).toEqual([{ notifier: 'slack', error: expect.stringMatching(/failed: channel_not_found: /) }]);
+    expect(fake.callsTo('chat.postMessage').length - before).toBe(1);
+
+    const outage = await fanOutNotice({ slack: notifier({ apiUrl: down.apiUrl }) }, ['slack'], notice(), {}, 3);
+    expect(outage.failed).toEqual([{ notifier: 'slack', error: expect.stringMatching(/failed: service_unavailable$/) }]);
+    expect(down.callsTo('chat.postMessage')).toHaveLength(3);
+  } finally {
+    await down.close();
+  }
 });
 
 test('built from config: token env from ${...}, channel from notifications, api_url honoured', async () => {

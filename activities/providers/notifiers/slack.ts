@@ -10,6 +10,23 @@ import type { ReleaseStatus } from '../../../contract/messages';
 import type { QuadConfig } from '../../../config/schema';
 import { envNameOf } from '../../../config/env-ref';
 import { releaseBlocks, viewOfNotice } from '../../../render/slack-blocks';
+import { configurationError, missingSecret, transientFailure } from '../../failures';
+
+/** Slack error codes a person must fix (token, scopes, channel membership): retrying cannot help. */
+const CONFIG_ERRORS: Record<string, string> = {
+  invalid_auth: 'the bot token is not valid: set it to the app\'s Bot User OAuth Token (xoxb-…)',
+  not_authed: 'no bot token was sent: set the bot token env var',
+  account_inactive: 'the token belongs to a deleted user or an uninstalled app: reinstall the app and set the new bot token',
+  token_revoked: 'the bot token was revoked: reinstall the app and set the new bot token',
+  token_expired: 'the bot token expired: refresh it, or use a non-expiring bot token',
+  missing_scope: 'the app lacks a scope: add chat:write (see slack-app-manifest.yml) and reinstall it',
+  no_permission: 'the app may not do this in the workspace: check its scopes and the workspace settings',
+  channel_not_found: 'the channel does not exist or the bot cannot see it: check notifications.slack_channel, and invite the bot to it',
+  not_in_channel: 'the bot is not in the channel: invite it (/invite @quad) or add the chat:write.public scope',
+  is_archived: 'the channel is archived: unarchive it or set another notifications.slack_channel',
+  restricted_action: 'a workspace setting forbids posting there: ask a Slack admin, or use another channel',
+  ekm_access_denied: 'the workspace\'s EKM blocks the message: ask a Slack admin',
+};
 
 export interface SlackNotifierOptions {
   /** name of the env var holding the bot token (xoxb-...) */
@@ -124,7 +141,7 @@ export class SlackNotifier implements Notifier {
   private client(): WebClient {
     const env = this.options.env ?? process.env;
     const token = env[this.options.tokenEnv];
-    if (!token) throw new Error(`slack: the bot token env var ${this.options.tokenEnv} is not set`);
+    if (!token) throw missingSecret('slack', this.options.tokenEnv, 'providers.slack.bot_token');
     return new WebClient(token, {
       ...(this.options.apiUrl ? { slackApiUrl: this.options.apiUrl } : {}),
       timeout: this.options.timeoutMs ?? 5_000,
@@ -146,13 +163,21 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  /** One Web API call; failures name the method, the release and Slack's error code — never the token. */
+  /**
+   * One Web API call; failures name the method, the release and Slack's error code — never the token.
+   * A code a person must fix (invalid_auth, missing_scope, channel_not_found, …) is a non-retryable
+   * ConfigurationError; rate limiting, Slack's own errors and the network are retryable.
+   */
   private async call<T>(notice: Notice, what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       const code = slackError(err);
-      const e = new Error(`slack ${what} for ${notice.releaseId} (${notice.kind}) failed: ${code ?? redact((err as Error).message)}`);
+      const message = `slack ${what} for ${notice.releaseId} (${notice.kind}) failed: ${code ?? redact((err as Error).message)}`;
+      const status = (err as { statusCode?: number }).statusCode;
+      const details = { system: 'slack', ...(code ? { slackError: code } : {}), ...(status !== undefined ? { status } : {}) };
+      const fix = code ? CONFIG_ERRORS[code] : status === 401 || status === 403 ? 'Slack refused the bot token: check it and the app\'s scopes' : undefined;
+      const e = fix ? configurationError(`${message}: ${fix}`, details) : transientFailure(message, details);
       (e as Error & { slackError?: string }).slackError = code ?? undefined;
       throw e;
     }
