@@ -66,6 +66,13 @@ export function redact(text: string, secrets: Array<string | undefined> = []): s
   return out.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]');
 }
 
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE/i;
+
+/** Values of the worker's env vars whose names look secret (…_TOKEN, …_PASSWORD, …): to cut out of output. */
+export function secretEnvValues(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.entries(env).flatMap(([name, value]) => (value && value.length >= 6 && SECRET_NAME.test(name) ? [value] : []));
+}
+
 export interface HttpFailureOptions {
   /** what was being done, e.g. "PATCH /api/v2/flags/web/dark_mode" */
   what: string;

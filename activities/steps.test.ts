@@ -160,6 +160,17 @@ describe('runStep: a command step', () => {
     expect(f.details).toEqual([{ step: 'db migration', exitCode: 3 }]);
   });
 
+  test('output in a failure never carries the value of a secret-looking env var', async () => {
+    process.env.QUAD_TEST_DB_PASSWORD = 'pw-7c1e90aa';
+    try {
+      const err = await failureOf(inActivity({ name: 'db migration', kind: 'command', args: { command: [node, '-e', 'console.error("cannot connect with " + process.env.QUAD_TEST_DB_PASSWORD); process.exit(1)'] } }).result);
+      expect((err as Error).message).toMatch(/cannot connect with \[redacted\]$/);
+      expect(JSON.stringify({ m: (err as Error).message, s: (err as Error).stack })).not.toContain('pw-7c1e90aa');
+    } finally {
+      delete process.env.QUAD_TEST_DB_PASSWORD;
+    }
+  });
+
   test('configuration mistakes are non-retryable ConfigurationErrors that say what to fix', async () => {
     const cases: Array<[Step, RegExp]> = [
       [{ name: 'migrate', kind: 'command' }, /^step migrate: a command step needs args\.command/],

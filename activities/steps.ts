@@ -8,7 +8,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import type { Gate, Dependency } from '../contract/plan';
 import type { CheckResult } from '../contract/activities';
 import { DEFAULT_STEP_TIMEOUT_S, STEP_HEARTBEAT_MS, STEP_KILL_GRACE_MS, stepTimeoutMs, stepTimeoutSeconds } from '../contract/steps';
-import { FailureType, configurationError, httpFailure, networkFailure, nonRetryableFailure, transientFailure } from './failures';
+import { FailureType, configurationError, httpFailure, networkFailure, nonRetryableFailure, redact, secretEnvValues, transientFailure } from './failures';
 
 type Args = Gate['args'];
 type Step = Pick<Dependency, 'name' | 'kind' | 'args'>;
@@ -60,7 +60,7 @@ export function renderCommand(argv: string[], values: { service: string; version
 
 export interface CommandOutcome {
   ok: boolean;
-  /** the last lines of stdout and stderr */
+  /** the last lines of stdout and stderr, with the values of secret-looking env vars cut out */
   output: string;
   /** exit code, or null when a signal ended it or it never started */
   code: number | null;
@@ -108,7 +108,8 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
       timers.forEach((t) => clearTimeout(t));
       clearInterval(beat);
       ctx?.cancellationSignal.removeEventListener('abort', onAbort);
-      const tail = output.trim().split('\n').slice(-5).join('\n').slice(-OUTPUT_TAIL_CHARS);
+      // the tail goes into errors and gate details (workflow history): secret-looking env values are cut out
+      const tail = redact(output, secretEnvValues()).trim().split('\n').slice(-5).join('\n').slice(-OUTPUT_TAIL_CHARS);
       resolve({ ok: !spawnError && !timedOut && !cancelled && code === 0, output: tail, code, signal, timedOut, cancelled, ...(spawnError ? { spawnError } : {}) });
     };
     const stop = () => {
@@ -121,7 +122,8 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
     const heartbeat = () => ctx?.heartbeat({ step: opts.label ?? argv[0], elapsedS: Math.round((Date.now() - started) / 1000) });
     const beat = setInterval(heartbeat, heartbeatMs);
     try {
-      child = spawn(argv[0], argv.slice(1), { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // its own process group (detached), so a stop reaches whatever it started too
+      child = spawn(argv[0], argv.slice(1), { shell: false, detached: true, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       spawnError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       return finish(null, null);
