@@ -8,7 +8,7 @@
 // timeout is retryable (the deploy sets an absolute split, so running it again is safe).
 import { execFile } from 'node:child_process';
 import type { Deployer, TrafficState, TrafficTarget } from '../types';
-import { FailureType, configurationError, nonRetryableFailure, transientFailure } from '../../failures';
+import { FailureType, configurationError, nonRetryableFailure, redact as redactValues, secretEnvValues, transientFailure } from '../../failures';
 
 export interface CommandDeployerOptions {
   /** program and arguments, e.g. ["./deploy.sh", "--version", "${version}", "--percent", "${percent}"] */
@@ -30,7 +30,6 @@ const FIELDS = ['service', 'version', 'previousVersion', 'percent', 'region'] as
 type Field = (typeof FIELDS)[number];
 const STDERR_TAIL_CHARS = 1000;
 const STDERR_TAIL_LINES = 20;
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE/i;
 
 function checkTemplate(argv: string[], what: string, allowed: readonly Field[]): void {
   if (argv.length === 0 || !argv[0]) throw badConfig(`${what} needs a program`);
@@ -74,11 +73,7 @@ export function renderArgs(argv: string[], values: Record<Field, string>): strin
 
 /** Values of secret-looking env vars are cut out of anything we put into an error message. */
 function redact(text: string): string {
-  let out = text;
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value && value.length >= 6 && SECRET_NAME.test(name)) out = out.split(value).join('[redacted]');
-  }
-  return out;
+  return redactValues(text, secretEnvValues());
 }
 
 /** The last lines of a program's output: where the reason for a failure usually is. */
