@@ -18,6 +18,43 @@ export interface Deployer {
   currentTraffic(target: TrafficTarget): Promise<TrafficState | null>;
 }
 
+/** One finding of a deployer's `check`: can it reach the platform, do the objects exist, may it act. */
+export interface DeployCheck {
+  /** e.g. "reach the API server", "deployment shop/checkout exists", "may patch httproutes" */
+  name: string;
+  ok: boolean;
+  /** what was found, or what to fix (the missing permission, the object's name); never a secret */
+  detail: string;
+}
+
+/**
+ * The deployer lifecycle: prepare → shift … → promote → retire, and revert at any time while the previous
+ * version is still there. Every call sets an absolute state and is safe to call twice (a retry after a
+ * crash): no call takes a delta, and none fails because its state is already reached.
+ */
+export interface DeployerLifecycle {
+  readonly name: string;
+  /**
+   * Brings target.version up beside the serving version with no traffic, and resolves only when it
+   * reports ready (readiness, not "created"). A version that cannot become ready (the image cannot be
+   * pulled, the progress deadline passed) throws a non-retryable ApplicationFailure of type
+   * `DeployNotReady` saying why; a platform that is merely slow or down throws a retryable error.
+   */
+  prepare(target: TrafficTarget): Promise<{ detail: string }>;
+  /** Routes `percent` % (0..100) of traffic to target.version and the rest to target.previousVersion. */
+  shift(target: TrafficTarget, percent: number): Promise<TrafficState>;
+  /** target.version becomes the stable version: the stable side runs it at 100 %, the canary side emptied. */
+  promote(target: TrafficTarget): Promise<TrafficState>;
+  /** Releases the capacity that carries no traffic any more (the canary side after a revert, the old side after a promote). */
+  retire(target: TrafficTarget): Promise<{ detail: string }>;
+  /** All traffic back to target.previousVersion in one call, while it is still there. */
+  revert(target: TrafficTarget): Promise<TrafficState>;
+  /** What is serving now (for status and for proving undo); null when nothing is known. */
+  currentTraffic(target: TrafficTarget): Promise<TrafficState | null>;
+  /** Reach, find, may: never throws, reports (for `quad config check --live` and the worker's start). */
+  check(service: string): Promise<DeployCheck[]>;
+}
+
 /** The window the metrics are asked for. */
 export interface MetricsQuery {
   service: string;
