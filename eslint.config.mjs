@@ -15,10 +15,7 @@ const zone = (target, allowed, message) => {
 
 /** Packages a deterministic folder may import: anything else could do I/O or read the clock. */
 const onlyPackages = (allowed, why) => ({
-  'no-restricted-imports': [
-    'error',
-    { patterns: [{ regex: `^(?!\\.|(${allowed.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$)`, message: why }] },
-  ],
+  'no-restricted-imports': ['error', { patterns: [{ regex: `^(?!\\.|(${allowed.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$)`, message: why }] }],
 });
 
 export default tseslint.config(
@@ -52,16 +49,59 @@ export default tseslint.config(
             zone('render', ['contract'], 'render/ is pure and shared by client/ and activities/'),
             zone('temporal', ['config'], 'the Temporal connection depends on config only'),
             zone('activities', ['contract', 'judge', 'render', 'config'], 'activities/ must not import client/, worker/ or workflow code'),
-            zone('client', ['contract', 'render', 'config', 'temporal', 'workflows'], 'client/ must not import activities/ or worker/ (workflows/ by type only)'),
+            zone(
+              'client',
+              ['contract', 'render', 'config', 'temporal', 'workflows'],
+              'client/ must not import activities/ or worker/ (workflows/ by type only)',
+            ),
             zone('config', ['contract', 'judge'], 'config/ parses and resolves; it calls no provider or client'),
           ],
         },
       ],
     },
   },
-  { files: ['workflows/**/*.ts'], ignores: ['**/*.test.ts'], rules: onlyPackages(['@temporalio/workflow', '@temporalio/common'], 'workflow code runs in the deterministic sandbox: no I/O, no clock, no randomness') },
-  { files: ['judge/**/*.ts', 'contract/**/*.ts'], ignores: ['**/*.test.ts'], rules: onlyPackages(['@temporalio/workflow', '@temporalio/common', '@stdlib/math-base-special-betainc', '@stdlib/stats-base-dists-beta-quantile', '@stdlib/stats-base-dists-normal-cdf', '@stdlib/stats-wilcoxon'], 'pure modules: no I/O, no clock') },
-  { files: ['client/**/*.ts'], ignores: ['**/*.test.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/workflows', '**/workflows/**'], allowTypeImports: true, message: 'clients import workflows by type only: loading workflow code outside the sandbox is a bug' }] }] } },
-  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' } } },
+  {
+    files: ['workflows/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: onlyPackages(['@temporalio/workflow', '@temporalio/common'], 'workflow code runs in the deterministic sandbox: no I/O, no clock, no randomness'),
+  },
+  {
+    files: ['judge/**/*.ts', 'contract/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: onlyPackages(
+      [
+        '@temporalio/workflow',
+        '@temporalio/common',
+        '@stdlib/math-base-special-betainc',
+        '@stdlib/stats-base-dists-beta-quantile',
+        '@stdlib/stats-base-dists-normal-cdf',
+        '@stdlib/stats-wilcoxon',
+      ],
+      'pure modules: no I/O, no clock',
+    ),
+  },
+  {
+    files: ['client/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows', '**/workflows/**'],
+              allowTypeImports: true,
+              message: 'clients import workflows by type only: loading workflow code outside the sandbox is a bug',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+  },
   prettier,
 );

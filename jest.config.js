@@ -4,7 +4,9 @@
 module.exports = {
   testEnvironment: 'node',
   // Only the source folders: crawling .tools/ and .data/ (servers, databases) would cost seconds.
-  roots: ['workflows', 'judge', 'contract', 'render', 'temporal', 'activities', 'worker', 'client', 'config', 'sandbox', 'test', 'bench'].map((d) => `<rootDir>/${d}`),
+  roots: ['workflows', 'judge', 'contract', 'render', 'temporal', 'activities', 'worker', 'client', 'config', 'sandbox', 'test', 'bench'].map(
+    (d) => `<rootDir>/${d}`,
+  ),
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/dist/'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },

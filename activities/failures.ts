@@ -136,11 +136,17 @@ export function httpFailure(system: string, status: number, body: string, opts: 
 }
 
 /** No HTTP answer at all (refused, reset, DNS, timeout): transient. */
-export function networkFailure(system: string, what: string, err: unknown, opts: { timeoutMs?: number; secrets?: Array<string | undefined> } = {}): ApplicationFailure {
+export function networkFailure(
+  system: string,
+  what: string,
+  err: unknown,
+  opts: { timeoutMs?: number; secrets?: Array<string | undefined> } = {},
+): ApplicationFailure {
   const e = err as Error & { cause?: { code?: string; message?: string } };
-  const why = e?.name === 'TimeoutError' && opts.timeoutMs !== undefined
-    ? `no answer within ${opts.timeoutMs / 1000} s`
-    : [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
+  const why =
+    e?.name === 'TimeoutError' && opts.timeoutMs !== undefined
+      ? `no answer within ${opts.timeoutMs / 1000} s`
+      : [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
   return transientFailure(`${system} ${what}: ${redact(why || String(err), opts.secrets)} (retrying)`, { system });
 }
 

@@ -25,7 +25,8 @@ class ClockMetrics implements MetricsSource {
       const requests = 2000 * q.intervalS;
       const bad = t >= this.badFrom;
       out.push({
-        at: t + q.intervalS * 1000, intervalS: q.intervalS,
+        at: t + q.intervalS * 1000,
+        intervalS: q.intervalS,
         baseline: { requests, errors: Math.round(requests * 0.001), latencyP95Ms: 40, cpuPct: 30, memoryMb: 300 },
         canary: { requests, errors: bad ? Math.round(requests * 0.08) : Math.round(requests * 0.001), latencyP95Ms: 41, cpuPct: 31, memoryMb: 300 },
       });
@@ -36,11 +37,19 @@ class ClockMetrics implements MetricsSource {
 
 /** runGuard as the worker calls it: the activity Context comes from the (mock) environment. */
 const guard = (metrics: MetricsSource, i: GuardInput): Promise<GuardOutcome> => runGuard(metrics, i);
-const runIn = (env: MockActivityEnvironment, metrics: MetricsSource, i: GuardInput) => env.run<[MetricsSource, GuardInput], GuardOutcome, typeof guard>(guard, metrics, i);
+const runIn = (env: MockActivityEnvironment, metrics: MetricsSource, i: GuardInput) =>
+  env.run<[MetricsSource, GuardInput], GuardOutcome, typeof guard>(guard, metrics, i);
 
 const input = (over: Partial<GuardInput> = {}): GuardInput => ({
-  service: 'checkout', version: 'v1.2.4', previousVersion: 'v1.2.3', stage: 'canary 5 %', criteria, pollIntervalS: 0.2,
-  from: Date.now(), deadline: Date.now() + 60_000, ...over,
+  service: 'checkout',
+  version: 'v1.2.4',
+  previousVersion: 'v1.2.3',
+  stage: 'canary 5 %',
+  criteria,
+  pollIntervalS: 0.2,
+  from: Date.now(),
+  deadline: Date.now() + 60_000,
+  ...over,
 });
 
 test('quiet metrics: polls each interval, heartbeats its state, answers quiet at its deadline', async () => {

@@ -17,7 +17,11 @@ export interface GuardProgress {
 /** How long after an interval closes its metrics are read: the source needs a moment to settle. */
 const SETTLE_MS = 250;
 
-export async function runGuard(metrics: MetricsSource, input: GuardInput, ctx: Pick<Context, 'heartbeat' | 'sleep' | 'info'> = Context.current()): Promise<GuardOutcome> {
+export async function runGuard(
+  metrics: MetricsSource,
+  input: GuardInput,
+  ctx: Pick<Context, 'heartbeat' | 'sleep' | 'info'> = Context.current(),
+): Promise<GuardOutcome> {
   const intervalMs = input.pollIntervalS * 1000;
   const resumed = ctx.info.heartbeatDetails as GuardProgress | undefined;
   let { state, cursor, polls } = resumed ?? {
@@ -30,7 +34,15 @@ export async function runGuard(metrics: MetricsSource, input: GuardInput, ctx: P
     if (end > input.deadline) return { kind: 'quiet', polls };
     const wait = end + SETTLE_MS - Date.now();
     if (wait > 0) await ctx.sleep(wait); // rejects with CancelledFailure when the workflow cancels the guard
-    const samples = await metrics.fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, ...(input.region ? { region: input.region } : {}), from: cursor, to: end, intervalS: input.pollIntervalS });
+    const samples = await metrics.fetch({
+      service: input.service,
+      version: input.version,
+      previousVersion: input.previousVersion,
+      ...(input.region ? { region: input.region } : {}),
+      from: cursor,
+      to: end,
+      intervalS: input.pollIntervalS,
+    });
     polls++;
     for (const sample of samples) {
       const step = guardStep(state, sample, input.criteria);

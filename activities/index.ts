@@ -16,7 +16,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Sends one notice to every named notifier, each retried a bounded number of times on its own, so a
  * Slack outage neither stalls the release nor makes email send twice. Failures come back, not thrown.
  */
-export async function fanOutNotice(notifiers: Record<string, Notifier>, names: string[], notice: Notice, refs: Record<string, string>, attempts = 3): Promise<NoticeReceipt> {
+export async function fanOutNotice(
+  notifiers: Record<string, Notifier>,
+  names: string[],
+  notice: Notice,
+  refs: Record<string, string>,
+  attempts = 3,
+): Promise<NoticeReceipt> {
   const receipt: NoticeReceipt = { refs: {}, failed: [] };
   await Promise.all(
     names.map(async (name) => {
@@ -60,7 +66,15 @@ export function createActivities(p: Providers): ReleaseActivities {
     restoreFlag: (_service, state) => p.flags().restore(state),
     guard: (input) => runGuard(p.metrics(input.service), input),
     async judge(input) {
-      const samples = await p.metrics(input.service).fetch({ service: input.service, version: input.version, previousVersion: input.previousVersion, ...(input.region ? { region: input.region } : {}), from: input.from, to: input.to, intervalS: input.intervalS });
+      const samples = await p.metrics(input.service).fetch({
+        service: input.service,
+        version: input.version,
+        previousVersion: input.previousVersion,
+        ...(input.region ? { region: input.region } : {}),
+        from: input.from,
+        to: input.to,
+        intervalS: input.intervalS,
+      });
       return judgeWindow(samples, input.criteria);
     },
     notify: (names, notice, refs) => fanOutNotice(p.notifiers, names, notice, refs),

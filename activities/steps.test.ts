@@ -24,7 +24,9 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'quad-steps-'));
   sleeper = join(dir, 'sleeper.js');
   // Writes its pid (and, with "with-child", the pid of a child it starts) to a file, then runs until killed.
-  writeFileSync(sleeper, `
+  writeFileSync(
+    sleeper,
+    `
     const fs = require('node:fs');
     const [pidFile, mode] = process.argv.slice(2);
     if (mode === 'ignore-term') process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
@@ -35,7 +37,8 @@ beforeAll(() => {
     fs.writeFileSync(pidFile, String(process.pid));
     console.log('started');
     setInterval(() => {}, 1000);
-  `);
+  `,
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +52,13 @@ function inActivity(step: Step, opts: StepRunOptions = {}) {
   return { env, beats, result };
 }
 
-const failureOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the step to fail'); }, (e: unknown) => e);
+const failureOf = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the step to fail');
+    },
+    (e: unknown) => e,
+  );
 
 function expectFailure(err: unknown, type: string, nonRetryable: boolean): ApplicationFailure {
   expect(err).toBeInstanceOf(ApplicationFailure);
@@ -102,7 +111,11 @@ describe('stepTimeoutMs (contract/steps.ts)', () => {
 describe('runStep: a command step', () => {
   test('a step of about 3 s heartbeats several times while it runs and returns its output', async () => {
     const t0 = Date.now();
-    const { beats, result } = inActivity({ name: 'db migration', kind: 'command', args: { command: [node, '-e', 'setTimeout(() => console.log("migrated 3 tables"), 3000)'] } });
+    const { beats, result } = inActivity({
+      name: 'db migration',
+      kind: 'command',
+      args: { command: [node, '-e', 'setTimeout(() => console.log("migrated 3 tables"), 3000)'] },
+    });
     expect(await result).toBe('migrated 3 tables');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
     expect(beats.length).toBeGreaterThanOrEqual(3);
@@ -111,7 +124,11 @@ describe('runStep: a command step', () => {
   });
 
   test('${service} and ${version} are filled per argument, never through a shell', async () => {
-    const out = await inActivity({ name: 'echo', kind: 'command', args: { command: [node, '-e', 'console.log(process.argv.slice(1).join("|"))', '${service}', 'v=${version};$(id)'] } }).result;
+    const out = await inActivity({
+      name: 'echo',
+      kind: 'command',
+      args: { command: [node, '-e', 'console.log(process.argv.slice(1).join("|"))', '${service}', 'v=${version};$(id)'] },
+    }).result;
     expect(out).toBe('checkout|v=v1.2.4;$(id)');
   });
 
@@ -154,7 +171,10 @@ describe('runStep: a command step', () => {
   });
 
   test('a failing command is retryable, with its exit code and the end of its output', async () => {
-    const err = await failureOf(inActivity({ name: 'db migration', kind: 'command', args: { command: [node, '-e', 'console.error("lock timeout on table orders"); process.exit(3)'] } }).result);
+    const err = await failureOf(
+      inActivity({ name: 'db migration', kind: 'command', args: { command: [node, '-e', 'console.error("lock timeout on table orders"); process.exit(3)'] } })
+        .result,
+    );
     const f = expectFailure(err, 'TransientError', false);
     expect(f.message).toMatch(/^step db migration failed: .* exited with code 3: lock timeout on table orders$/);
     expect(f.details).toEqual([{ step: 'db migration', exitCode: 3 }]);
@@ -163,7 +183,13 @@ describe('runStep: a command step', () => {
   test('output in a failure never carries the value of a secret-looking env var', async () => {
     process.env.QUAD_TEST_DB_PASSWORD = 'pw-7c1e90aa';
     try {
-      const err = await failureOf(inActivity({ name: 'db migration', kind: 'command', args: { command: [node, '-e', 'console.error("cannot connect with " + process.env.QUAD_TEST_DB_PASSWORD); process.exit(1)'] } }).result);
+      const err = await failureOf(
+        inActivity({
+          name: 'db migration',
+          kind: 'command',
+          args: { command: [node, '-e', 'console.error("cannot connect with " + process.env.QUAD_TEST_DB_PASSWORD); process.exit(1)'] },
+        }).result,
+      );
       expect((err as Error).message).toMatch(/cannot connect with \[redacted\]$/);
       expect(JSON.stringify({ m: (err as Error).message, s: (err as Error).stack })).not.toContain('pw-7c1e90aa');
     } finally {
@@ -176,8 +202,14 @@ describe('runStep: a command step', () => {
       [{ name: 'migrate', kind: 'command' }, /^step migrate: a command step needs args\.command/],
       [{ name: 'migrate', kind: 'command', args: { command: './migrate.sh up' } }, /^step migrate: args\.command must be a list/],
       [{ name: 'migrate', kind: 'command', args: { command: [] } }, /^step migrate: args\.command must be a list/],
-      [{ name: 'migrate', kind: 'command', args: { command: [join(dir, 'no-such-program')] } }, /^step migrate: cannot run .*no-such-program \(ENOENT\): check args\.command/],
-      [{ name: 'migrate', kind: 'command', args: { command: [node, '-e', '1'], timeout_seconds: 'soon' } }, /^step migrate: args\.timeout_seconds must be a positive number/],
+      [
+        { name: 'migrate', kind: 'command', args: { command: [join(dir, 'no-such-program')] } },
+        /^step migrate: cannot run .*no-such-program \(ENOENT\): check args\.command/,
+      ],
+      [
+        { name: 'migrate', kind: 'command', args: { command: [node, '-e', '1'], timeout_seconds: 'soon' } },
+        /^step migrate: args\.timeout_seconds must be a positive number/,
+      ],
       [{ name: 'warm', kind: 'webhook' }, /^step warm: a webhook step needs args\.url/],
       [{ name: 'warm', kind: 'webhook', args: { url: 'not a url' } }, /^step warm: args\.url "not a url" is not a URL/],
       // a kind the config schema would refuse, as a plan built by hand could carry it
@@ -206,7 +238,14 @@ describe('runStep: a webhook step', () => {
   let base: string;
   const received: { url: string; headers: Record<string, unknown>; body: string }[] = [];
   // per path: [status, delay ms]; /hang never answers
-  const answers: Record<string, [number, number]> = { '/ok': [202, 0], '/slow': [200, 2500], '/auth': [401, 0], '/forbidden': [403, 0], '/down': [503, 0], '/bad': [422, 0] };
+  const answers: Record<string, [number, number]> = {
+    '/ok': [202, 0],
+    '/slow': [200, 2500],
+    '/auth': [401, 0],
+    '/forbidden': [403, 0],
+    '/down': [503, 0],
+    '/bad': [422, 0],
+  };
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -273,7 +312,10 @@ describe('checkGate: a command gate', () => {
   test('passes on exit 0 and fails with the output otherwise, through the same runner', async () => {
     expect(await run(gate({ command: [node, '-e', 'console.log("42 passed")'] }))).toEqual({ ok: true, detail: '42 passed' });
     expect(await run(gate({ command: [node, '-e', 'console.log("3 failed"); process.exit(1)'] }))).toEqual({ ok: false, detail: '3 failed' });
-    expect(await run(gate({ command: [node, '-e', 'setTimeout(() => {}, 30000)'], timeout_seconds: 0.5 }))).toEqual({ ok: false, detail: 'timed out after 0.5 s' });
+    expect(await run(gate({ command: [node, '-e', 'setTimeout(() => {}, 30000)'], timeout_seconds: 0.5 }))).toEqual({
+      ok: false,
+      detail: 'timed out after 0.5 s',
+    });
   });
 
   test('a malformed command is a non-retryable ConfigurationError, not a failed check', async () => {

@@ -45,7 +45,9 @@ function argList(args: Args, key: string, where: string): string[] | undefined {
 function timeoutOf(args: Args, where: string): number {
   const raw = args?.timeout_seconds;
   if (raw !== undefined && stepTimeoutSeconds(raw) === undefined) {
-    throw configurationError(`${where}: args.timeout_seconds must be a positive number of seconds, got ${JSON.stringify(raw)} (default ${DEFAULT_STEP_TIMEOUT_S})`);
+    throw configurationError(
+      `${where}: args.timeout_seconds must be a positive number of seconds, got ${JSON.stringify(raw)} (default ${DEFAULT_STEP_TIMEOUT_S})`,
+    );
   }
   return stepTimeoutMs({ args });
 }
@@ -79,7 +81,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-child.pid, signal);
   } catch {
-    try { child.kill(signal); } catch { /* already gone */ }
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -110,7 +116,15 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
       ctx?.cancellationSignal.removeEventListener('abort', onAbort);
       // the tail goes into errors and gate details (workflow history): secret-looking env values are cut out
       const tail = redact(output, secretEnvValues()).trim().split('\n').slice(-5).join('\n').slice(-OUTPUT_TAIL_CHARS);
-      resolve({ ok: !spawnError && !timedOut && !cancelled && code === 0, output: tail, code, signal, timedOut, cancelled, ...(spawnError ? { spawnError } : {}) });
+      resolve({
+        ok: !spawnError && !timedOut && !cancelled && code === 0,
+        output: tail,
+        code,
+        signal,
+        timedOut,
+        cancelled,
+        ...(spawnError ? { spawnError } : {}),
+      });
     };
     const stop = () => {
       if (stopping || done) return;
@@ -118,7 +132,10 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
       signalGroup(child, 'SIGTERM');
       timers.push(setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs));
     };
-    const onAbort = () => { cancelled = true; stop(); };
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
     const heartbeat = () => ctx?.heartbeat({ step: opts.label ?? argv[0], elapsedS: Math.round((Date.now() - started) / 1000) });
     const beat = setInterval(heartbeat, heartbeatMs);
     try {
@@ -128,7 +145,9 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
       spawnError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       return finish(null, null);
     }
-    const keep = (d: Buffer) => { output = (output + d.toString()).slice(-8 * OUTPUT_TAIL_CHARS); };
+    const keep = (d: Buffer) => {
+      output = (output + d.toString()).slice(-8 * OUTPUT_TAIL_CHARS);
+    };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -137,7 +156,12 @@ export function runCommand(argv: string[], timeoutMs = DEFAULT_STEP_TIMEOUT_S * 
     });
     child.once('close', (code, signal) => finish(code, signal));
     heartbeat();
-    timers.push(setTimeout(() => { timedOut = true; stop(); }, timeoutMs));
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, timeoutMs),
+    );
     if (ctx?.cancellationSignal.aborted) onAbort();
     else ctx?.cancellationSignal.addEventListener('abort', onAbort, { once: true });
   });
@@ -200,14 +224,22 @@ export async function runStepWith(service: string, version: string, step: Step, 
     const r = await runCommand(renderCommand(command, { service, version }), timeoutMs, { ...opts, label: step.name });
     if (r.cancelled) throw cancellation(currentContext(), where);
     if (r.spawnError) {
-      throw configurationError(`${where}: cannot run ${command[0]} (${r.spawnError}): check args.command; the program must exist on the worker and be executable`);
+      throw configurationError(
+        `${where}: cannot run ${command[0]} (${r.spawnError}): check args.command; the program must exist on the worker and be executable`,
+      );
     }
     if (r.timedOut) {
-      throw transientFailure(`${where} timed out after ${timeoutMs / 1000} s and was stopped${r.output ? `: ${r.output}` : ''} (raise args.timeout_seconds if it needs longer)`, { step: step.name, timedOut: true });
+      throw transientFailure(
+        `${where} timed out after ${timeoutMs / 1000} s and was stopped${r.output ? `: ${r.output}` : ''} (raise args.timeout_seconds if it needs longer)`,
+        { step: step.name, timedOut: true },
+      );
     }
     if (!r.ok) {
       const how = r.code !== null ? `exited with code ${r.code}` : `was killed by ${r.signal}`;
-      throw transientFailure(`${where} failed: ${command[0]} ${how}${r.output ? `: ${r.output}` : ''}`, { step: step.name, ...(r.code !== null ? { exitCode: r.code } : {}) });
+      throw transientFailure(`${where} failed: ${command[0]} ${how}${r.output ? `: ${r.output}` : ''}`, {
+        step: step.name,
+        ...(r.code !== null ? { exitCode: r.code } : {}),
+      });
     }
     return r.output || 'done';
   }
@@ -247,7 +279,9 @@ async function webhookStep(service: string, version: string, step: Step, where: 
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       throw httpFailure(`${where} webhook`, res.status, text, {
-        what: target, credential: 'a request without a token (steps send none)', urlSetting: `args.url of ${where}`,
+        what: target,
+        credential: 'a request without a token (steps send none)',
+        urlSetting: `args.url of ${where}`,
         fix: `point args.url of ${where} at an endpoint that takes the step's request as it is`,
       });
     }

@@ -9,7 +9,15 @@ import { guardStep, newGuardState, SEQUENTIAL_ALPHA } from '../judge';
 import { rng } from '../test/support/prng';
 import type { Criteria, SideAggregate } from '../contract/verdict';
 
-const criteria: Criteria = { errorRateMaxPct: 1, latencyP95MaxMs: 200, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, cpuMaxPct: 90, memoryMaxRatio: 1.5, minRequests: 200 };
+const criteria: Criteria = {
+  errorRateMaxPct: 1,
+  latencyP95MaxMs: 200,
+  errorRateMaxRatio: 2,
+  latencyP95MaxRatio: 1.25,
+  cpuMaxPct: 90,
+  memoryMaxRatio: 1.5,
+  minRequests: 200,
+};
 const INTERVALS = 90;
 
 function arg(name: string): string | undefined {
@@ -33,15 +41,20 @@ function falseAlarmRates(alphas: number[], times: number, perInterval: number, b
   for (let i = 0; i < runs; i++) {
     const r = rng(5000 + i);
     const samples = Array.from({ length: INTERVALS }, (_, t) => ({
-      at: (t + 1) * 10_000, intervalS: 10,
-      baseline: side(r, 9 * perInterval, baselineRate), canary: side(r, perInterval, baselineRate * times),
+      at: (t + 1) * 10_000,
+      intervalS: 10,
+      baseline: side(r, 9 * perInterval, baselineRate),
+      canary: side(r, perInterval, baselineRate * times),
     }));
     alphas.forEach((alpha, j) => {
       let state = newGuardState(INTERVALS);
       for (const sample of samples) {
         const step = guardStep(state, sample, criteria, alpha);
         state = step.state;
-        if (step.breach) { alarms[j]++; break; }
+        if (step.breach) {
+          alarms[j]++;
+          break;
+        }
       }
     });
   }
@@ -49,12 +62,17 @@ function falseAlarmRates(alphas: number[], times: number, perInterval: number, b
 }
 
 const runs = Number(arg('--runs') ?? 1000);
-const alphas = (arg('--alpha') ?? `0.01,${SEQUENTIAL_ALPHA},0.05`).split(',').map(Number).filter((a, i, all) => a > 0 && a < 1 && all.indexOf(a) === i);
+const alphas = (arg('--alpha') ?? `0.01,${SEQUENTIAL_ALPHA},0.05`)
+  .split(',')
+  .map(Number)
+  .filter((a, i, all) => a > 0 && a < 1 && all.indexOf(a) === i);
 const cells: [number, number, number][] = [];
 for (const perInterval of [5, 20, 200]) for (const times of [1, 1.5, 2]) cells.push([times, perInterval, 0.002]);
 cells.push([2, 200, 0.0005]);
 
-console.log(`guard false alarms per ${INTERVALS}-interval window, ${runs} windows per cell (limit: 2× the baseline, 1 % absolute); the default alpha is ${SEQUENTIAL_ALPHA}`);
+console.log(
+  `guard false alarms per ${INTERVALS}-interval window, ${runs} windows per cell (limit: 2× the baseline, 1 % absolute); the default alpha is ${SEQUENTIAL_ALPHA}`,
+);
 console.log(['canary', 'req/interval', 'baseline', ...alphas.map((a) => `alpha=${a}`)].join('\t'));
 const worst = new Map<number, number>();
 for (const [times, perInterval, baselineRate] of cells) {

@@ -58,7 +58,13 @@ async function runRelease(env: TestWorkflowEnvironment, totalMin: number, opts: 
     const started = await new Releases(env.client, repoConfig(), taskQueue).start(input);
     const h = env.client.workflow.getHandle(started.workflowId, started.runId);
     const status = () => (queries++, h.query(statusQuery));
-    await advanceUntil(env, status, (s: ReleaseStatus) => s.phase === 'awaiting_approval' && s.timeline.some((t) => t.detail === last.name), opts.stepMs, opts.stepMs ? 1000 : undefined);
+    await advanceUntil(
+      env,
+      status,
+      (s: ReleaseStatus) => s.phase === 'awaiting_approval' && s.timeline.some((t) => t.detail === last.name),
+      opts.stepMs,
+      opts.stepMs ? 1000 : undefined,
+    );
     await h.signal(approveSignal, { by: 'ana' });
     const result = await h.result();
     if (result.status !== 'succeeded') throw new Error(`the ${totalMin}-minute release ended ${result.status}: ${result.reason}`);
@@ -83,13 +89,20 @@ function countBy<T>(items: T[], key: (t: T) => string | undefined): Map<string, 
 function billableActions(h: History): Map<string, number> {
   const events = h.events ?? [];
   const started = new Map<number, number>(); // scheduledEventId → attempt
-  for (const e of events) if (e.activityTaskStartedEventAttributes) started.set(num(e.activityTaskStartedEventAttributes.scheduledEventId), e.activityTaskStartedEventAttributes.attempt ?? 1);
+  for (const e of events)
+    if (e.activityTaskStartedEventAttributes)
+      started.set(num(e.activityTaskStartedEventAttributes.scheduledEventId), e.activityTaskStartedEventAttributes.attempt ?? 1);
   const m = new Map<string, number>();
   const add = (k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const localActivityTasks = new Set<number>();
   for (const e of events) {
     const t = e.eventType;
-    if (t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED || t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW || t === ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) add('workflow started');
+    if (
+      t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED ||
+      t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW ||
+      t === ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    )
+      add('workflow started');
     else if (t === ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) add('activity started or retried', Math.max(1, started.get(num(e.eventId)) ?? 1));
     else if (t === ET.EVENT_TYPE_TIMER_STARTED) add('timer started');
     else if (t === ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED || t === ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED) add('signal');
@@ -117,7 +130,9 @@ function guardHeartbeats(h: History): { count: number; everyS: number } {
   events.forEach((e, i) => {
     const a = e.activityTaskScheduledEventAttributes;
     if (a?.activityType?.name !== 'guard') return;
-    const timer = events.slice(i + 1).find((x) => x.timerStartedEventAttributes && num(x.timerStartedEventAttributes.workflowTaskCompletedEventId) === num(a.workflowTaskCompletedEventId));
+    const timer = events
+      .slice(i + 1)
+      .find((x) => x.timerStartedEventAttributes && num(x.timerStartedEventAttributes.workflowTaskCompletedEventId) === num(a.workflowTaskCompletedEventId));
     const timerId = timer?.timerStartedEventAttributes?.timerId;
     const end = events.find((x) => (x.timerFiredEventAttributes?.timerId ?? x.timerCanceledEventAttributes?.timerId) === timerId && timerId);
     if (!end) return;
@@ -165,7 +180,9 @@ async function main() {
     const pollS = planWithWindows(15).plan.pollIntervalS;
     console.log(`one release of checkout v1.2.3, poll interval ${pollS} s, stub guard and judge, approval by signal`);
     console.log(`15-min plan: windows ${short.windowsMin.join(' + ')} min; 150-min plan: windows ${long.windowsMin.join(' + ')} min`);
-    console.log(`events over ${runs} runs each: 15 min [${short.counts.join(', ')}], 150 min [${long.counts.join(', ')}]; the median run of each below (${short.wallMs} ms, ${long.wallMs} ms wall)\n`);
+    console.log(
+      `events over ${runs} runs each: 15 min [${short.counts.join(', ')}], 150 min [${long.counts.join(', ')}]; the median run of each below (${short.wallMs} ms, ${long.wallMs} ms wall)\n`,
+    );
     const ev = (h: History) => h.events ?? [];
     table('history events', countBy(ev(short.history), typeName), countBy(ev(long.history), typeName));
     const activity = (e: Event) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
@@ -178,7 +195,9 @@ async function main() {
     console.log('outside the history (not in the summary):');
     console.log(`  heartbeats a real polling guard would send (one per ${hbS.everyS} s after SDK throttling): ~${hbS.count} (15 min), ~${hbL.count} (150 min)`);
     console.log(`  status queries this bench sent to find the approval step: ${short.queries} (15 min), ${long.queries} (150 min)\n`);
-    console.log(`summary events_15min=${ev(short.history).length} events_150min=${ev(long.history).length} actions_15min=${sum(actShort)} actions_150min=${sum(actLong)}`);
+    console.log(
+      `summary events_15min=${ev(short.history).length} events_150min=${ev(long.history).length} actions_15min=${sum(actShort)} actions_150min=${sum(actLong)}`,
+    );
   } finally {
     await env.teardown();
   }
@@ -204,7 +223,14 @@ async function devServerShape() {
   // Heartbeats flushed at once, so the cancellation is seen within a poll, not after 0.8 × heartbeatTimeout.
   const runWorker: RunWorker = async (e, a, fn) => {
     const taskQueue = `bench-dev-${process.pid}-${Date.now()}`;
-    const worker = await Worker.create({ connection: e.nativeConnection, namespace: e.namespace ?? 'default', taskQueue, workflowBundle: await workflowBundle(), activities: a, maxHeartbeatThrottleInterval: '100ms' });
+    const worker = await Worker.create({
+      connection: e.nativeConnection,
+      namespace: e.namespace ?? 'default',
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: a,
+      maxHeartbeatThrottleInterval: '100ms',
+    });
     return worker.runUntil(fn(taskQueue));
   };
   try {
@@ -212,9 +238,13 @@ async function devServerShape() {
     const shortRun = await runRelease(env, 0.05, { acts: { ...acts, guard }, runWorker, stepMs: 200 });
     const longRun = await runRelease(env, 0.5, { acts: { ...acts, guard }, runWorker, stepMs: 200 });
     const ev = (h: History) => h.events ?? [];
-    console.log(`dev server, a guard that runs until cancelled: windows ${shortRun.windowsMin.map((m) => m * 60).join(' + ')} s and ${longRun.windowsMin.map((m) => m * 60).join(' + ')} s\n`);
+    console.log(
+      `dev server, a guard that runs until cancelled: windows ${shortRun.windowsMin.map((m) => m * 60).join(' + ')} s and ${longRun.windowsMin.map((m) => m * 60).join(' + ')} s\n`,
+    );
     table('history events', countBy(ev(shortRun.history), typeName), countBy(ev(longRun.history), typeName), ['short', 'long']);
-    console.log(`dev-server events_short=${ev(shortRun.history).length} events_long=${ev(longRun.history).length} actions_short=${sum(billableActions(shortRun.history))} actions_long=${sum(billableActions(longRun.history))}\n`);
+    console.log(
+      `dev-server events_short=${ev(shortRun.history).length} events_long=${ev(longRun.history).length} actions_short=${sum(billableActions(shortRun.history))} actions_long=${sum(billableActions(longRun.history))}\n`,
+    );
   } finally {
     await env.teardown();
   }

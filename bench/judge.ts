@@ -124,7 +124,14 @@ function runOurs(s: Scenario): Outcome {
   }
   const v = judgeWindow(s.samples, s.criteria);
   const micros = (performance.now() - t0) * 1000;
-  return { verdict: v.verdict, failAt: v.verdict === 'FAIL' ? s.samples.length - 1 : null, micros, by: 'window', explanation: v.explanation, findings: v.findings };
+  return {
+    verdict: v.verdict,
+    failAt: v.verdict === 'FAIL' ? s.samples.length - 1 : null,
+    micros,
+    by: 'window',
+    explanation: v.explanation,
+    findings: v.findings,
+  };
 }
 
 function runThreshold(s: Scenario): Outcome {
@@ -149,23 +156,43 @@ interface Score {
 }
 
 function score(scenarios: Scenario[], run: (s: Scenario) => Outcome): Score {
-  const sc: Score = { healthy: 0, falseRollbacks: 0, healthyPromoted: 0, bad: 0, missed: 0, insufficient: 0, unsafe: 0, detections: [], micros: [], wrong: [], outcomes: [] };
+  const sc: Score = {
+    healthy: 0,
+    falseRollbacks: 0,
+    healthyPromoted: 0,
+    bad: 0,
+    missed: 0,
+    insufficient: 0,
+    unsafe: 0,
+    detections: [],
+    micros: [],
+    wrong: [],
+    outcomes: [],
+  };
   for (const s of scenarios) {
     const o = run(s);
     sc.outcomes.push(o);
     sc.micros.push(o.micros);
     if (s.expect === 'PASS') {
       sc.healthy++;
-      if (o.verdict === 'FAIL') { sc.falseRollbacks++; sc.wrong.push(`${s.id} ${s.kind} false rollback at ${o.failAt}`); }
+      if (o.verdict === 'FAIL') {
+        sc.falseRollbacks++;
+        sc.wrong.push(`${s.id} ${s.kind} false rollback at ${o.failAt}`);
+      }
       if (o.verdict === 'PASS') sc.healthyPromoted++;
       else if (o.verdict === 'INCONCLUSIVE') sc.wrong.push(`${s.id} ${s.kind} healthy not promoted (INCONCLUSIVE)`);
     } else if (s.expect === 'FAIL') {
       sc.bad++;
-      if (o.verdict !== 'FAIL') { sc.missed++; sc.wrong.push(`${s.id} ${s.kind} missed (${o.verdict})`); }
-      else sc.detections.push(Math.max(0, o.failAt! - (s.onset ?? 0)));
+      if (o.verdict !== 'FAIL') {
+        sc.missed++;
+        sc.wrong.push(`${s.id} ${s.kind} missed (${o.verdict})`);
+      } else sc.detections.push(Math.max(0, o.failAt! - (s.onset ?? 0)));
     } else if (s.expect === 'INCONCLUSIVE') {
       sc.insufficient++;
-      if (o.verdict === 'PASS') { sc.unsafe++; sc.wrong.push(`${s.id} ${s.kind} unsafe promotion`); }
+      if (o.verdict === 'PASS') {
+        sc.unsafe++;
+        sc.wrong.push(`${s.id} ${s.kind} unsafe promotion`);
+      }
     }
   }
   return sc;
@@ -182,8 +209,10 @@ function report(name: string, sc: Score, listWrong: boolean): void {
   console.log(`  healthy promoted    ${sc.healthyPromoted}/${sc.healthy} (${pct(sc.healthyPromoted, sc.healthy)})`);
   console.log(`  missed regressions  ${sc.missed}/${sc.bad}`);
   console.log(`  unsafe promotions   ${sc.unsafe}/${sc.insufficient}`);
-  console.log(`  detections ${[...sc.detections].sort((a, b) => a - b).join(" ")}`);
-  console.log(`  detection intervals median ${median(sc.detections)} p90 ${quantileRank(sc.detections, 0.9)} max ${Math.max(...sc.detections)} (n=${sc.detections.length})`);
+  console.log(`  detections ${[...sc.detections].sort((a, b) => a - b).join(' ')}`);
+  console.log(
+    `  detection intervals median ${median(sc.detections)} p90 ${quantileRank(sc.detections, 0.9)} max ${Math.max(...sc.detections)} (n=${sc.detections.length})`,
+  );
   console.log(`  time per scenario   median ${fmtTime(median(sc.micros))} p99 ${fmtTime(quantileRank(sc.micros, 0.99))}`);
   if (listWrong) for (const w of sc.wrong) console.log(`    ${w}`);
 }
@@ -216,17 +245,28 @@ function binomialDraw(n: number, p: number, rand: () => number): number {
 }
 
 function reportBounds(scenarios: Scenario[]): void {
-  console.log(`== detection bounds (error-rate regressions caught after more than ${BOUND_TARGET} intervals; limit = min(absolute, ratio × the window's pooled baseline rate))`);
+  console.log(
+    `== detection bounds (error-rate regressions caught after more than ${BOUND_TARGET} intervals; limit = min(absolute, ratio × the window's pooled baseline rate))`,
+  );
   const rand = rng(6);
   for (const s of scenarios) {
     if (s.expect !== 'FAIL' || s.onset === null || s.criteria.errorRateMaxPct === undefined) continue;
     const o = runOurs(s);
     if (o.verdict !== 'FAIL' || o.failAt! - s.onset <= BOUND_TARGET) continue;
     const T = s.samples.length;
-    let bn = 0, be = 0, cn = 0, ce = 0;
+    let bn = 0,
+      be = 0,
+      cn = 0,
+      ce = 0;
     s.samples.forEach((x, i) => {
-      if (x.baseline) { bn += x.baseline.requests; be += x.baseline.errors; }
-      if (i >= s.onset! && x.canary) { cn += x.canary.requests; ce += x.canary.errors; }
+      if (x.baseline) {
+        bn += x.baseline.requests;
+        be += x.baseline.errors;
+      }
+      if (i >= s.onset! && x.canary) {
+        cn += x.canary.requests;
+        ce += x.canary.errors;
+      }
     });
     const abs = s.criteria.errorRateMaxPct / 100;
     // a baseline with no errors at all says nothing about its rate: the absolute limit then binds

@@ -85,7 +85,9 @@ async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): 
   const v = (await sandbox.versions(SERVICE)).find((x) => x.version === version);
   const restore = (await sandbox.changes(SERVICE)).find((c) => c.version === version && c.percent === 0);
   if (!decidedAt || !shiftedAt || !v?.firstErrorAt || !restore) {
-    throw new Error(`${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restore ${restore?.at}): ${result.reason}`);
+    throw new Error(
+      `${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restore ${restore?.at}): ${result.reason}`,
+    );
   }
   const polls = status.lastVerdict?.intervals ?? 0;
   const perPoll = await seenPerPoll(sandbox, version, shiftedAt, polls);
@@ -111,7 +113,9 @@ async function oneFlagRun(rel: Releases, sandbox: SandboxProcess, n: number): Pr
   const decidedAt = at('breach') ?? at('verdict FAIL');
   const restoredAt = at('undone', 'flag');
   if (!decidedAt || !shiftedAt || !restoredAt) {
-    throw new Error(`${FLAG} run ${n}: ${result.status}, incomplete evidence (on ${shiftedAt}, decided ${decidedAt}, restored ${restoredAt}): ${result.reason}`);
+    throw new Error(
+      `${FLAG} run ${n}: ${result.status}, incomplete evidence (on ${shiftedAt}, decided ${decidedAt}, restored ${restoredAt}): ${result.reason}`,
+    );
   }
   const polls = status.lastVerdict?.intervals ?? 0;
   const perPoll = await seenPerPoll(sandbox, `flag:${FLAG}=on`, shiftedAt, polls);
@@ -141,20 +145,29 @@ async function main() {
     const taskQueue = `bench-release-${process.pid}`;
     // a canary window far longer than detection: the guard, not the window's end, must catch it
     const configFile = writeStackConfig(dir.path, {
-      sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: POLL_S, minRequests: 100, dataDir: dir.path,
+      sandboxUrl: sandbox.url,
+      address: env.address,
+      taskQueue,
+      pollIntervalS: POLL_S,
+      minRequests: 100,
+      dataDir: dir.path,
       stages: [{ traffic_percent: CANARY_PCT, duration_minutes: 2 }, { traffic_percent: 100 }],
     });
     if (FLAG_MODE) {
       // writeStackConfig puts the file flag provider at <dataDir>/flags.json, the file the sandbox reads
       const doc = JSON.parse(readFileSync(configFile, 'utf8'));
-      doc.flags = { [FLAG]: { service: SERVICE, watch: 'variants', rollout_plan: [{ users_percent: CANARY_PCT, duration_minutes: 2 }, { users_percent: 100 }] } };
+      doc.flags = {
+        [FLAG]: { service: SERVICE, watch: 'variants', rollout_plan: [{ users_percent: CANARY_PCT, duration_minutes: 2 }, { users_percent: 100 }] },
+      };
       writeFileSync(configFile, JSON.stringify(doc));
     }
     worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
     const rel = new Releases(env.client, loadConfig(configFile), taskQueue);
     const perPollCanary = (RPS * CANARY_PCT * POLL_S) / 100;
     console.log(`bench:release${FLAG_MODE ? ` (flag ${FLAG}, judged by variant)` : ''}  dev server ${env.address}, sandbox ${sandbox.url}`);
-    console.log(`  load ${RPS} rps, ${FLAG_MODE ? 'flag on for' : 'canary'} ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`);
+    console.log(
+      `  load ${RPS} rps, ${FLAG_MODE ? 'flag on for' : 'canary'} ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`,
+    );
     // settle: the baseline has a few intervals of history before the first release
     await new Promise((r) => setTimeout(r, 2000));
     const runs: Run[] = [];
@@ -162,15 +175,21 @@ async function main() {
       const r = FLAG_MODE ? await oneFlagRun(rel, sandbox, n) : await oneRun(rel, sandbox, `v1.3.${n}-bad`);
       runs.push(r);
       const seen = r.perPoll.map((p, i) => `#${i + 1} ${p.errors}/${p.requests}`).join(', ');
-      console.log(`  run ${String(n).padStart(2)} ${r.version.padEnd(12)} ${r.status}: detection ${f2(r.detectionS)} s (${r.breach}, ${r.polls} poll${r.polls === 1 ? '' : 's'}: canary errors/requests ${seen}), rollback ${f2(r.rollbackS)} s`);
+      console.log(
+        `  run ${String(n).padStart(2)} ${r.version.padEnd(12)} ${r.status}: detection ${f2(r.detectionS)} s (${r.breach}, ${r.polls} poll${r.polls === 1 ? '' : 's'}: canary errors/requests ${seen}), rollback ${f2(r.rollbackS)} s`,
+      );
     }
     const d = runs.map((r) => r.detectionS);
     const rb = runs.map((r) => r.rollbackS);
     const rolledBack = runs.filter((r) => r.status === 'rolled_back').length;
-    console.log(`  ${rolledBack}/${runs.length} rolled back; polls to detect: median ${median(runs.map((r) => r.polls))}, max ${Math.max(...runs.map((r) => r.polls))}`);
+    console.log(
+      `  ${rolledBack}/${runs.length} rolled back; polls to detect: median ${median(runs.map((r) => r.polls))}, max ${Math.max(...runs.map((r) => r.polls))}`,
+    );
     console.log(`  detection: median ${f2(median(d))} s, max ${f2(Math.max(...d))} s (target ≤ poll + 1 s = ${POLL_S + 1} s)`);
     console.log(`  rollback:  median ${f2(median(rb))} s, max ${f2(Math.max(...rb))} s (target ≤ 1 s)`);
-    console.log(`summary ${FLAG_MODE ? 'flag=1 ' : ''}poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`);
+    console.log(
+      `summary ${FLAG_MODE ? 'flag=1 ' : ''}poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`,
+    );
   } finally {
     await worker?.stop();
     await sandbox?.stop();

@@ -305,7 +305,10 @@ function ramp(w: World, healthy: boolean): Built {
   const shares = truth.map((x) => x.canary.requests / (x.canary.requests + x.baseline.requests));
   w.canaryShare = shares.reduce((a, b) => a + b, 0) / INTERVALS;
   w.totalRps *= times(loadAt).reduce((a, b) => a + b, 0) / INTERVALS;
-  const how = mode === 'load' ? `load ×${growth.toFixed(1)}` : `share ${from * 100}→${to * 100} %${steps ? ` in ${steps} steps` : ''}${mode === 'both' ? `, load ×${growth.toFixed(1)}` : ''}`;
+  const how =
+    mode === 'load'
+      ? `load ×${growth.toFixed(1)}`
+      : `share ${from * 100}→${to * 100} %${steps ? ` in ${steps} steps` : ''}${mode === 'both' ? `, load ×${growth.toFixed(1)}` : ''}`;
   return { truth, variant: g ? `${how}; canary ${g.name} from ${onset}` : how };
 }
 
@@ -350,7 +353,14 @@ function burst(w: World, healthy: boolean): Built {
     if (on === 'all' || on === 'latency') c.latencyMs *= lat;
     if (on === 'all' || on === 'cpu') c.cpuPct = Math.min(100, c.cpuPct + cpu);
   }
-  const what = on === 'errors' ? `errors ${(err * 100).toFixed(1)} %` : on === 'latency' ? `latency ${lat.toFixed(1)}x` : on === 'cpu' ? `CPU +${cpu.toFixed(0)}` : `errors ${(err * 100).toFixed(1)} %, latency ${lat.toFixed(1)}x, CPU +${cpu.toFixed(0)}`;
+  const what =
+    on === 'errors'
+      ? `errors ${(err * 100).toFixed(1)} %`
+      : on === 'latency'
+        ? `latency ${lat.toFixed(1)}x`
+        : on === 'cpu'
+          ? `CPU +${cpu.toFixed(0)}`
+          : `errors ${(err * 100).toFixed(1)} %, latency ${lat.toFixed(1)}x, CPU +${cpu.toFixed(0)}`;
   return { truth, variant: `${shared} shared burst${shared > 1 ? 's' : ''}; canary-only from ${onset}: ${what}` };
 }
 
@@ -396,7 +406,7 @@ function leak(w: World, healthy: boolean): Built {
   if (healthy && r() < 0.35) {
     const grow = uniform(r, 0.2, 0.6);
     for (let t = 0; t < INTERVALS; t++) {
-      const f = 1 + grow * Math.max(0, t - start) / (INTERVALS - 1 - start);
+      const f = 1 + (grow * Math.max(0, t - start)) / (INTERVALS - 1 - start);
       truth[t].baseline.memoryMb *= f;
       truth[t].canary.memoryMb *= f;
     }
@@ -430,10 +440,14 @@ function flapping(w: World, healthy: boolean): Built {
   const truth = times(() => steady(w));
   const what = pick(r, ['errors', 'latency'] as const);
   const [good, bad] = healthy
-    ? what === 'errors' ? [uniform(r, 0.6, 0.9), uniform(r, 1.2, 1.5)] : [uniform(r, 0.92, 0.98), uniform(r, 1.05, 1.12)]
-    : what === 'errors' ? [1, uniform(r, 4, 8)] : [1, uniform(r, 1.8, 2.5)];
+    ? what === 'errors'
+      ? [uniform(r, 0.6, 0.9), uniform(r, 1.2, 1.5)]
+      : [uniform(r, 0.92, 0.98), uniform(r, 1.05, 1.12)]
+    : what === 'errors'
+      ? [1, uniform(r, 4, 8)]
+      : [1, uniform(r, 1.8, 2.5)];
   let state = r() < 0.5;
-  for (let t = 0; t < INTERVALS; ) {
+  for (let t = 0; t < INTERVALS;) {
     const run = int(r, 1, 3);
     for (let i = 0; i < run && t < INTERVALS; i++, t++) {
       const f = state ? bad : good;
@@ -603,7 +617,14 @@ function errorStatus(truth: IntervalTruth[], samples: RawScenario['samples'], c:
   }
   const where = `intervals ${best.from}–${best.to}`;
   if (best.power >= POWER) return { state: 'visible', first, note: `errors clearly over the limit in ${where}, power ${(best.power * 100).toFixed(0)} %` };
-  return { state: 'violated', first, note: best.power > 0 ? `errors clearly over the limit but power ${(best.power * 100).toFixed(0)} % at most (${where})` : 'errors over the limit, not clearly (< 1.5× the limit)' };
+  return {
+    state: 'violated',
+    first,
+    note:
+      best.power > 0
+        ? `errors clearly over the limit but power ${(best.power * 100).toFixed(0)} % at most (${where})`
+        : 'errors over the limit, not clearly (< 1.5× the limit)',
+  };
 }
 
 function latencyStatus(truth: IntervalTruth[], samples: RawScenario['samples'], c: RawCriteria): Status {
@@ -616,7 +637,12 @@ function latencyStatus(truth: IntervalTruth[], samples: RawScenario['samples'], 
     for (let t = s; t < INTERVALS; t++) if ((samples[t].canary?.requests ?? 0) >= LATENCY_MIN_REQUESTS) seen.push(excess[t]);
     if (seen.length < LATENCY_MIN_INTERVALS) break;
     const mean = seen.reduce((a, b) => a + b, 0) / seen.length;
-    if (mean >= Math.log(CLEAR_LATENCY)) return { state: 'visible', first, note: `p95 ${Math.exp(mean).toFixed(2)}× its limit on average over ${seen.length} intervals with ≥ ${LATENCY_MIN_REQUESTS} requests from ${s}` };
+    if (mean >= Math.log(CLEAR_LATENCY))
+      return {
+        state: 'visible',
+        first,
+        note: `p95 ${Math.exp(mean).toFixed(2)}× its limit on average over ${seen.length} intervals with ≥ ${LATENCY_MIN_REQUESTS} requests from ${s}`,
+      };
   }
   return { state: 'violated', first, note: 'p95 over the limit, too little traffic or too near' };
 }
@@ -643,8 +669,18 @@ function label(truth: IntervalTruth[], samples: RawScenario['samples'], c: RawCr
   const statuses: Status[] = [
     errorStatus(truth, samples, c),
     latencyStatus(truth, samples, c),
-    levelStatus(truth.map((x) => x.canary.cpuPct), truth.map((x) => Math.max(c.cpu_max_pct, x.baseline.cpuPct)), (l) => l + CPU_MARGIN, 'CPU'),
-    levelStatus(truth.map((x) => x.canary.memoryMb), truth.map((x) => c.memory_max_ratio * x.baseline.memoryMb), (l) => l * MEMORY_MARGIN, 'memory'),
+    levelStatus(
+      truth.map((x) => x.canary.cpuPct),
+      truth.map((x) => Math.max(c.cpu_max_pct, x.baseline.cpuPct)),
+      (l) => l + CPU_MARGIN,
+      'CPU',
+    ),
+    levelStatus(
+      truth.map((x) => x.canary.memoryMb),
+      truth.map((x) => c.memory_max_ratio * x.baseline.memoryMb),
+      (l) => l * MEMORY_MARGIN,
+      'memory',
+    ),
   ];
   const visible = statuses.filter((s): s is Exclude<Status, { state: 'ok' }> => s.state === 'visible');
   const violated = statuses.filter((s): s is Exclude<Status, { state: 'ok' }> => s.state === 'violated');
@@ -714,7 +750,12 @@ function main(): void {
   writeFileSync(out, out.endsWith('.gz') ? gzipSync(text) : text);
   const counts = new Map<string, number>();
   for (const g of generated) counts.set(`${g.scenario.kind}/${g.scenario.expect}`, (counts.get(`${g.scenario.kind}/${g.scenario.expect}`) ?? 0) + 1);
-  console.error(`${n} scenarios (seed ${seed}) → ${out}: ${[...counts].sort().map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.error(
+    `${n} scenarios (seed ${seed}) → ${out}: ${[...counts]
+      .sort()
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 }
 
 if (require.main === module) main();

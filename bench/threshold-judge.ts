@@ -25,7 +25,10 @@ export function thresholdJudge(samples: IntervalSample[], criteria: Criteria, th
       (criteria.errorRateMaxPct !== undefined && rate !== null && rate * 100 > criteria.errorRateMaxPct) ||
       (criteria.errorRateMaxRatio !== undefined && rate !== null && bRate !== null && rate > criteria.errorRateMaxRatio * bRate) ||
       (criteria.latencyP95MaxMs !== undefined && c.latencyP95Ms != null && c.latencyP95Ms > criteria.latencyP95MaxMs) ||
-      (criteria.latencyP95MaxRatio !== undefined && c.latencyP95Ms != null && b?.latencyP95Ms != null && c.latencyP95Ms > criteria.latencyP95MaxRatio * b.latencyP95Ms) ||
+      (criteria.latencyP95MaxRatio !== undefined &&
+        c.latencyP95Ms != null &&
+        b?.latencyP95Ms != null &&
+        c.latencyP95Ms > criteria.latencyP95MaxRatio * b.latencyP95Ms) ||
       (criteria.cpuMaxPct !== undefined && c.cpuPct != null && c.cpuPct > criteria.cpuMaxPct) ||
       (criteria.memoryMaxRatio !== undefined && c.memoryMb != null && b?.memoryMb != null && c.memoryMb > criteria.memoryMaxRatio * b.memoryMb);
     if (bad) failed++;

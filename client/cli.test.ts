@@ -139,7 +139,10 @@ describe('in-process', () => {
     const started = await quad(['release', 'v3.0.0', '--service', 'payments', '--reason', 'new card form']);
     expect(started.code).toBe(0);
     expect(started.stdout).toContain('follow it: quad status payments');
-    await eventually(() => releases.status('payments'), (s) => s.phase === 'awaiting_approval');
+    await eventually(
+      () => releases.status('payments'),
+      (s) => s.phase === 'awaiting_approval',
+    );
 
     const once = await quad(['status', 'payments', '--once']);
     expect(once.code).toBe(0);
@@ -179,7 +182,10 @@ describe('in-process', () => {
       async () => JSON.parse((await quad(['list', '--service', 'cart', '--json'])).stdout) as { workflowId: string; version: string; status: string }[],
       (rs) => rs.length >= 2 && rs.every((x) => x.status !== 'running'),
     );
-    expect(rows.map((x) => [x.version, x.status])).toEqual([['v2.0.1-bad', 'rolled_back'], ['v2.0.0', 'succeeded']]);
+    expect(rows.map((x) => [x.version, x.status])).toEqual([
+      ['v2.0.1-bad', 'rolled_back'],
+      ['v2.0.0', 'succeeded'],
+    ]);
     const table = await quad(['list', '--service', 'cart', '--status', 'rolled_back']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^RELEASE +VERSION +STRATEGY +STAGE +STATUS +STARTED +WEB UI\nrelease:cart +v2\.0\.1-bad +canary +canary 10 % +rolled_back /);
@@ -241,7 +247,11 @@ describe('in-process', () => {
     expect(r.stderr).toContain('services.checkout: unknown key "poll_interval_secs"');
     const asJson = await quad(['--config', bad, 'config', 'check', '--json'], { config: undefined });
     expect(asJson.code).toBe(2);
-    expect(JSON.parse(asJson.stdout)).toEqual({ ok: false, file: bad, problems: expect.arrayContaining([expect.stringContaining('services.checkout.strategy')]) });
+    expect(JSON.parse(asJson.stdout)).toEqual({
+      ok: false,
+      file: bad,
+      problems: expect.arrayContaining([expect.stringContaining('services.checkout.strategy')]),
+    });
     const good = join(dir, 'good.yml');
     writeFileSync(good, TEST_CONFIG);
     const ok = await quad(['config', 'check'], { config: undefined, env: { QUAD_CONFIG: good } });
@@ -289,10 +299,14 @@ describe('the bin/quad binary', () => {
     const result = await env.client.workflow.getHandle('release:checkout', runId).result();
     expect(result.status).toBe('rolled_back');
 
-    const found = await eventually(async () => {
-      const ls = await bin(['list', '--status', 'rolled_back', '--json']);
-      return JSON.parse(ls.stdout) as { workflowId: string; runId: string; status: string }[];
-    }, (rows) => rows.some((x) => x.runId === runId), 10_000);
+    const found = await eventually(
+      async () => {
+        const ls = await bin(['list', '--status', 'rolled_back', '--json']);
+        return JSON.parse(ls.stdout) as { workflowId: string; runId: string; status: string }[];
+      },
+      (rows) => rows.some((x) => x.runId === runId),
+      10_000,
+    );
     expect(found.find((x) => x.runId === runId)).toMatchObject({ workflowId: 'release:checkout', status: 'rolled_back' });
   });
 });

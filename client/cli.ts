@@ -96,9 +96,7 @@ function requester(by: string | undefined, env: NodeJS.ProcessEnv): string {
 }
 
 function planText(plan: ReleasePlan): string {
-  return plan.stages
-    .map((s) => `${s.name}${s.durationMs ? ` ${formatDuration(s.durationMs)}` : ''}${s.approval ? ' (team approval)' : ''}`)
-    .join(' → ');
+  return plan.stages.map((s) => `${s.name}${s.durationMs ? ` ${formatDuration(s.durationMs)}` : ''}${s.approval ? ' (team approval)' : ''}`).join(' → ');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,9 +117,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .showSuggestionAfterError()
     .addHelpText('after', '\nExit codes: 0 released / ok, 1 rolled back or failed, 2 bad input or refused.');
   const session = new Session(io, env, () => program.opts<{ config?: string }>().config);
-  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => {
-    exit = await fn(...args);
-  };
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      exit = await fn(...args);
+    };
 
   /** Follows a release until it is done; progress goes to `view` unless the output is JSON. */
   async function follow(rel: ReleasesApi, id: string, view: ProgressView | null): Promise<{ status: ReleaseStatus; result: ReleaseResult | null }> {
@@ -153,7 +153,15 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 
   async function started(rel: ReleasesApi, s: Started, plan: ReleasePlan, follows: string, opts: { wait?: boolean; json?: boolean }): Promise<number> {
-    const doc = { workflowId: s.workflowId, runId: s.runId, url: s.url, service: plan.service, version: plan.version, strategy: plan.strategy, stages: plan.stages.map((st) => st.name) };
+    const doc = {
+      workflowId: s.workflowId,
+      runId: s.runId,
+      url: s.url,
+      service: plan.service,
+      version: plan.version,
+      strategy: plan.strategy,
+      stages: plan.stages.map((st) => st.name),
+    };
     if (!opts.json) {
       stdout.write(`started ${s.workflowId}: ${plan.service} ${plan.version} · ${plan.strategy}\n`);
       stdout.write(`  plan: ${planText(plan)}\n`);
@@ -172,19 +180,28 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('start a release of a version; prints its workflow id and Web UI link')
     .argument('<version>', 'the version to release, e.g. v1.2.3')
     .option('-s, --service <service>', 'the service (default: the only configured one)')
-    .addOption(new Option('--strategy <strategy>', 'how to roll out (default: the service\'s)').choices(['canary', 'blue-green', 'ab']))
+    .addOption(new Option('--strategy <strategy>', "how to roll out (default: the service's)").choices(['canary', 'blue-green', 'ab']))
     .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
     .option('--reason <text>', 'why, for the record')
     .option('-w, --wait', 'follow it until it is done; exit 0 released, 1 rolled back')
     .option('--json', 'one JSON document on stdout')
-    .action(act(async (version: string, o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
-      validateVersion(version); // the most telling mistake first, even before the config is read
-      const cfg = session.config();
-      const ask: ReleaseAsk = { service: o.service ?? onlyService(cfg), version, requestedBy: requester(o.by, env), source: 'cli', ...(o.strategy ? { strategy: o.strategy } : {}), ...(o.reason ? { reason: o.reason } : {}) };
-      const { plan } = resolveRelease(cfg, ask); // every input check, before connecting
-      const rel = await session.releases();
-      return started(rel, await rel.release(ask), plan, ask.service, o);
-    }));
+    .action(
+      act(async (version: string, o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
+        validateVersion(version); // the most telling mistake first, even before the config is read
+        const cfg = session.config();
+        const ask: ReleaseAsk = {
+          service: o.service ?? onlyService(cfg),
+          version,
+          requestedBy: requester(o.by, env),
+          source: 'cli',
+          ...(o.strategy ? { strategy: o.strategy } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        };
+        const { plan } = resolveRelease(cfg, ask); // every input check, before connecting
+        const rel = await session.releases();
+        return started(rel, await rel.release(ask), plan, ask.service, o);
+      }),
+    );
 
   program
     .command('flag-rollout')
@@ -194,13 +211,15 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--reason <text>', 'why, for the record')
     .option('-w, --wait', 'follow it until it is done')
     .option('--json', 'one JSON document on stdout')
-    .action(act(async (flag: string, o: { by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
-      const cfg = session.config();
-      const ask = { flag, requestedBy: requester(o.by, env), source: 'cli' as const, ...(o.reason ? { reason: o.reason } : {}) };
-      const { plan } = resolveFlagRamp(cfg, ask);
-      const rel = await session.releases();
-      return started(rel, await rel.flagRamp(ask), plan, `flag:${flag}`, o);
-    }));
+    .action(
+      act(async (flag: string, o: { by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
+        const cfg = session.config();
+        const ask = { flag, requestedBy: requester(o.by, env), source: 'cli' as const, ...(o.reason ? { reason: o.reason } : {}) };
+        const { plan } = resolveFlagRamp(cfg, ask);
+        const rel = await session.releases();
+        return started(rel, await rel.flagRamp(ask), plan, `flag:${flag}`, o);
+      }),
+    );
 
   program
     .command('status')
@@ -208,17 +227,19 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .argument('[service]', 'a service, or a workflow id like flag:dark_mode (default: the only configured service)')
     .option('--once', 'print the current state once and exit')
     .option('--json', 'the current state as one JSON document (implies --once)')
-    .action(act(async (target: string | undefined, o: { once?: boolean; json?: boolean }) => {
-      const id = target ?? onlyService(session.config());
-      const rel = await session.releases();
-      if (o.json || o.once) {
-        const s = await rel.status(id);
-        if (o.json) json(stdout, s);
-        else stdout.write(describeStatus(s, Date.now()).join('\n') + '\n');
-        return exitFor(s.status);
-      }
-      return finish(rel, id, false);
-    }));
+    .action(
+      act(async (target: string | undefined, o: { once?: boolean; json?: boolean }) => {
+        const id = target ?? onlyService(session.config());
+        const rel = await session.releases();
+        if (o.json || o.once) {
+          const s = await rel.status(id);
+          if (o.json) json(stdout, s);
+          else stdout.write(describeStatus(s, Date.now()).join('\n') + '\n');
+          return exitFor(s.status);
+        }
+        return finish(rel, id, false);
+      }),
+    );
 
   for (const cmd of COMMANDS) {
     program
@@ -228,15 +249,17 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       .option('--by <name>', 'who (checked against the approvers; default: $QUAD_USER or $USER)')
       .option('--reason <text>', 'why, for the record')
       .option('--json', 'the answer as one JSON document')
-      .action(act(async (target: string, o: { by?: string; reason?: string; json?: boolean }) => {
-        const by = requester(o.by, env);
-        const rel = await session.releases();
-        const answer = await rel.command(target, cmd, by, o.reason);
-        if (o.json) json(stdout, answer);
-        else if (answer.accepted) stdout.write(`${answer.message}\n`);
-        else stderr.write(`quad: ${cmd} refused: ${answer.message}\n`);
-        return answer.accepted ? EXIT.ok : EXIT.refused;
-      }));
+      .action(
+        act(async (target: string, o: { by?: string; reason?: string; json?: boolean }) => {
+          const by = requester(o.by, env);
+          const rel = await session.releases();
+          const answer = await rel.command(target, cmd, by, o.reason);
+          if (o.json) json(stdout, answer);
+          else if (answer.accepted) stdout.write(`${answer.message}\n`);
+          else stderr.write(`quad: ${cmd} refused: ${answer.message}\n`);
+          return answer.accepted ? EXIT.ok : EXIT.refused;
+        }),
+      );
   }
 
   program
@@ -244,19 +267,26 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('releases found through the Temporal search attributes, newest first')
     .addOption(new Option('--status <status>', 'only releases in this state').choices(STATUSES))
     .option('-s, --service <service>', 'only this service')
-    .option('--limit <n>', 'at most this many', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('a whole number from 1 to 1000');
-      return n;
-    }, 50)
+    .option(
+      '--limit <n>',
+      'at most this many',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('a whole number from 1 to 1000');
+        return n;
+      },
+      50,
+    )
     .option('--json', 'one JSON document')
-    .action(act(async (o: { status?: string; service?: string; limit: number; json?: boolean }) => {
-      const rel = await session.releases();
-      const rows = await rel.list({ ...(o.service ? { service: o.service } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
-      if (o.json) json(stdout, rows);
-      else stdout.write(listTable(rows));
-      return EXIT.ok;
-    }));
+    .action(
+      act(async (o: { status?: string; service?: string; limit: number; json?: boolean }) => {
+        const rel = await session.releases();
+        const rows = await rel.list({ ...(o.service ? { service: o.service } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
+        if (o.json) json(stdout, rows);
+        else stdout.write(listTable(rows));
+        return EXIT.ok;
+      }),
+    );
 
   const config = program.command('config').description('the config file');
   config
@@ -264,20 +294,22 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('validate the config; prints every problem with its path')
     .option('-f, --file <file>', `the file (default: --config, $QUAD_CONFIG or ${DEFAULT_CONFIG_PATH})`)
     .option('--json', 'one JSON document')
-    .action(act(async (o: { file?: string; json?: boolean }) => {
-      const file = o.file ?? session.configPath();
-      try {
-        const cfg = loadConfig(file);
-        const flags = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter((f): f is string => Boolean(f));
-        if (o.json) json(stdout, { ok: true, file, services: Object.keys(cfg.services), flags, problems: [] });
-        else stdout.write(`${file}: ok · services ${Object.keys(cfg.services).join(', ') || 'none'} · flags ${flags.join(', ') || 'none'}\n`);
-        return EXIT.ok;
-      } catch (err) {
-        if (!(err instanceof ConfigError) || !o.json) throw err;
-        json(stdout, { ok: false, file, problems: err.problems });
-        return EXIT.refused;
-      }
-    }));
+    .action(
+      act(async (o: { file?: string; json?: boolean }) => {
+        const file = o.file ?? session.configPath();
+        try {
+          const cfg = loadConfig(file);
+          const flags = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter((f): f is string => Boolean(f));
+          if (o.json) json(stdout, { ok: true, file, services: Object.keys(cfg.services), flags, problems: [] });
+          else stdout.write(`${file}: ok · services ${Object.keys(cfg.services).join(', ') || 'none'} · flags ${flags.join(', ') || 'none'}\n`);
+          return EXIT.ok;
+        } catch (err) {
+          if (!(err instanceof ConfigError) || !o.json) throw err;
+          json(stdout, { ok: false, file, problems: err.problems });
+          return EXIT.refused;
+        }
+      }),
+    );
 
   // Scheduled releases (Temporal Schedules); everything is checked with resolveRelease before connecting.
   const schedule = program.command('schedule').description('releases that start on a cron schedule (Temporal Schedules)');
@@ -289,7 +321,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   schedule
     .command('create')
     .description('create a schedule that releases a version, e.g. every Tuesday at 15:00: --cron "0 15 * * TUE"')
-    .argument('<name>', 'the schedule\'s name (letters, digits, _ . -)')
+    .argument('<name>', "the schedule's name (letters, digits, _ . -)")
     .option('-s, --service <service>', 'the service (default: the only configured one)')
     .requiredOption('--version <version>', 'the version to release, e.g. v1.2.3')
     .requiredOption('--cron <expr>', 'five-field cron: minute hour day month weekday')
@@ -297,50 +329,70 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
     .option('--reason <text>', 'why, for the record')
     .option('--json', 'one JSON document on stdout')
-    .action(act(async (name: string, o: { service?: string; version: string; cron: string; tz: string; by?: string; reason?: string; json?: boolean }) => {
-      validateScheduleName(name);
-      validateVersion(o.version);
-      const cron = validateCron(o.cron);
-      validateTimeZone(o.tz);
-      const cfg = session.config();
-      const ask: ScheduleAsk = { name, service: o.service ?? onlyService(cfg), version: o.version, cron, timezone: o.tz, requestedBy: requester(o.by, env), ...(o.reason ? { reason: o.reason } : {}) };
-      resolveRelease(cfg, { service: ask.service, version: ask.version, requestedBy: ask.requestedBy, source: 'schedule' });
-      const created = await (await schedulesOf()).create(ask);
-      if (o.json) json(stdout, { ...created, name, service: ask.service, version: ask.version, cron, timezone: o.tz });
-      else stdout.write(`scheduled ${name}: ${ask.service} ${ask.version} at "${cron}" ${o.tz}; next: ${created.nextRuns[0]?.toISOString() ?? 'never'}\n`);
-      return EXIT.ok;
-    }));
+    .action(
+      act(async (name: string, o: { service?: string; version: string; cron: string; tz: string; by?: string; reason?: string; json?: boolean }) => {
+        validateScheduleName(name);
+        validateVersion(o.version);
+        const cron = validateCron(o.cron);
+        validateTimeZone(o.tz);
+        const cfg = session.config();
+        const ask: ScheduleAsk = {
+          name,
+          service: o.service ?? onlyService(cfg),
+          version: o.version,
+          cron,
+          timezone: o.tz,
+          requestedBy: requester(o.by, env),
+          ...(o.reason ? { reason: o.reason } : {}),
+        };
+        resolveRelease(cfg, { service: ask.service, version: ask.version, requestedBy: ask.requestedBy, source: 'schedule' });
+        const created = await (await schedulesOf()).create(ask);
+        if (o.json) json(stdout, { ...created, name, service: ask.service, version: ask.version, cron, timezone: o.tz });
+        else stdout.write(`scheduled ${name}: ${ask.service} ${ask.version} at "${cron}" ${o.tz}; next: ${created.nextRuns[0]?.toISOString() ?? 'never'}\n`);
+        return EXIT.ok;
+      }),
+    );
   schedule
     .command('list')
     .description('release schedules with their next run')
     .option('--json', 'one JSON document')
-    .action(act(async (o: { json?: boolean }) => {
-      const rows = await (await schedulesOf()).list();
-      if (o.json) json(stdout, rows);
-      else if (rows.length === 0) stdout.write('no release schedules\n');
-      else for (const r of rows) stdout.write(`${r.name}\t${r.service ?? '?'} ${r.version ?? '?'}\t"${r.cron ?? '?'}" ${r.timezone ?? ''}\tnext ${r.nextRuns[0]?.toISOString() ?? 'never'}${r.paused ? '\tpaused' : ''}\n`);
-      return EXIT.ok;
-    }));
+    .action(
+      act(async (o: { json?: boolean }) => {
+        const rows = await (await schedulesOf()).list();
+        if (o.json) json(stdout, rows);
+        else if (rows.length === 0) stdout.write('no release schedules\n');
+        else
+          for (const r of rows)
+            stdout.write(
+              `${r.name}\t${r.service ?? '?'} ${r.version ?? '?'}\t"${r.cron ?? '?'}" ${r.timezone ?? ''}\tnext ${r.nextRuns[0]?.toISOString() ?? 'never'}${r.paused ? '\tpaused' : ''}\n`,
+            );
+        return EXIT.ok;
+      }),
+    );
   schedule
     .command('delete')
     .description('delete a release schedule (a release it already started goes on)')
-    .argument('<name>', 'the schedule\'s name')
-    .action(act(async (name: string) => {
-      validateScheduleName(name);
-      await (await schedulesOf()).delete(name);
-      stdout.write(`deleted schedule ${name}\n`);
-      return EXIT.ok;
-    }));
+    .argument('<name>', "the schedule's name")
+    .action(
+      act(async (name: string) => {
+        validateScheduleName(name);
+        await (await schedulesOf()).delete(name);
+        stdout.write(`deleted schedule ${name}\n`);
+        return EXIT.ok;
+      }),
+    );
   schedule
     .command('trigger')
-    .description('start a schedule\'s release now (skipped if its previous one still runs)')
-    .argument('<name>', 'the schedule\'s name')
-    .action(act(async (name: string) => {
-      validateScheduleName(name);
-      await (await schedulesOf()).trigger(name);
-      stdout.write(`triggered schedule ${name}\n`);
-      return EXIT.ok;
-    }));
+    .description("start a schedule's release now (skipped if its previous one still runs)")
+    .argument('<name>', "the schedule's name")
+    .action(
+      act(async (name: string) => {
+        validateScheduleName(name);
+        await (await schedulesOf()).trigger(name);
+        stdout.write(`triggered schedule ${name}\n`);
+        return EXIT.ok;
+      }),
+    );
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -358,7 +410,7 @@ const COMMAND_HELP: Record<ReleaseCommand, string> = {
   rollback: 'roll the release back now',
   pause: 'hold the current stage (it keeps being watched, it does not promote)',
   resume: 'go on after a pause',
-  promote: 'end the current stage\'s window now and move on',
+  promote: "end the current stage's window now and move on",
 };
 
 /** Expected errors in plain words, no stack; anything else too, unless QUAD_DEBUG asks for the stack. */

@@ -22,7 +22,10 @@ export interface Started {
 
 /** A second release of a service that is still releasing: refused with what is running. */
 export class AlreadyReleasingError extends InputError {
-  constructor(readonly running: ReleaseStatus | null, workflowId: string) {
+  constructor(
+    readonly running: ReleaseStatus | null,
+    workflowId: string,
+  ) {
     super(
       running
         ? `${running.service} ${running.version} is already releasing (${running.stage ?? running.phase}, ${running.trafficPercent} % traffic), started by ${running.requestedBy} ${ago(running.startedAt)}; wait for it, or roll it back first`
@@ -60,7 +63,9 @@ export class Releases {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         staticSummary: `${request.service} ${request.version} · ${request.strategy} · by ${request.requestedBy}`,
-        staticDetails: input.plan.stages.map((s) => `${s.name}${s.durationMs ? ` for ${Math.round(s.durationMs / 60000)} min` : ''}${s.approval ? ' (team approval)' : ''}`).join(' → '),
+        staticDetails: input.plan.stages
+          .map((s) => `${s.name}${s.durationMs ? ` for ${Math.round(s.durationMs / 60000)} min` : ''}${s.approval ? ' (team approval)' : ''}`)
+          .join(' → '),
         typedSearchAttributes: startSearchAttributes(request),
       });
       return { workflowId, runId: handle.firstExecutionRunId, url: this.webUrl(workflowId, handle.firstExecutionRunId) };
@@ -124,12 +129,29 @@ export class Releases {
     if (filter.service) q.push(`QuadService = "${safe(filter.service)}"`);
     if (filter.status) q.push(`QuadStatus = "${safe(filter.status)}"`);
     if (q.length === 0) q.push('QuadService IS NOT NULL');
-    const out: { workflowId: string; runId: string; service?: string; version?: string; strategy?: string; stage?: string; status?: string; startTime: Date; url: string }[] = [];
+    const out: {
+      workflowId: string;
+      runId: string;
+      service?: string;
+      version?: string;
+      strategy?: string;
+      stage?: string;
+      status?: string;
+      startTime: Date;
+      url: string;
+    }[] = [];
     for await (const wf of this.client.workflow.list({ query: q.join(' AND ') })) {
       const sa = wf.typedSearchAttributes;
       out.push({
-        workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime, url: this.webUrl(wf.workflowId, wf.runId),
-        service: sa.get(QuadService), version: sa.get(QuadVersion), strategy: sa.get(QuadStrategy), stage: sa.get(QuadStage), status: sa.get(QuadStatus),
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        startTime: wf.startTime,
+        url: this.webUrl(wf.workflowId, wf.runId),
+        service: sa.get(QuadService),
+        version: sa.get(QuadVersion),
+        strategy: sa.get(QuadStrategy),
+        stage: sa.get(QuadStage),
+        status: sa.get(QuadStatus),
       });
       if (out.length >= (filter.limit ?? 50)) break;
     }

@@ -36,14 +36,24 @@ const taskQueue = `schedule-test-${process.pid}`;
 beforeAll(async () => {
   const [e, bundle] = await Promise.all([localEnv(), workflowBundle()]);
   env = e;
-  worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: stubActivities().acts });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: bundle,
+    activities: stubActivities().acts,
+  });
   running = worker.run();
   cfg = parseConfig(TEST_CONFIG, 'test config');
   releases = new Releases(env.client, cfg, taskQueue);
 }, 60_000);
 
 afterAll(async () => {
-  for await (const wf of env.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) await env.client.workflow.getHandle(wf.workflowId).terminate('test over').catch(() => undefined);
+  for await (const wf of env.client.workflow.list({ query: 'ExecutionStatus = "Running"' }))
+    await env.client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -52,7 +62,13 @@ afterAll(async () => {
 async function quad(argv: string[], rel: Releases = releases) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, env: { QUAD_USER: 'ana' }, config: cfg, releases: rel });
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => out.push(s) },
+    stderr: { write: (s: string) => err.push(s) },
+    env: { QUAD_USER: 'ana' },
+    config: cfg,
+    releases: rel,
+  });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
@@ -70,7 +86,22 @@ async function startInput(workflowId: string) {
 }
 
 test('create → trigger starts the release with source schedule; a second firing while it runs is skipped; list; delete', async () => {
-  const made = await quad(['schedule', 'create', 'tuesday', '--service', 'cart', '--version', 'v2.1.0', '--cron', '0 15 * * TUE', '--tz', 'America/Los_Angeles', '--by', 'ana', '--json']);
+  const made = await quad([
+    'schedule',
+    'create',
+    'tuesday',
+    '--service',
+    'cart',
+    '--version',
+    'v2.1.0',
+    '--cron',
+    '0 15 * * TUE',
+    '--tz',
+    'America/Los_Angeles',
+    '--by',
+    'ana',
+    '--json',
+  ]);
   expect(made.stderr).toBe('');
   expect(made.code).toBe(0);
   const doc = JSON.parse(made.stdout) as { scheduleId: string; nextRuns: string[] };
@@ -78,7 +109,9 @@ test('create → trigger starts the release with source schedule; a second firin
   // the next firing is a Tuesday, 15:00, in Los Angeles
   const next = new Date(doc.nextRuns[0]);
   expect(next.getTime()).toBeGreaterThan(Date.now());
-  expect(new Intl.DateTimeFormat('en-US', { timeZone: 'America/Los_Angeles', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next)).toBe('Tue 15:00');
+  expect(
+    new Intl.DateTimeFormat('en-US', { timeZone: 'America/Los_Angeles', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next),
+  ).toBe('Tue 15:00');
 
   const handle = env.client.schedule.getHandle(doc.scheduleId);
   const d = await handle.describe();
@@ -96,7 +129,10 @@ test('create → trigger starts the release with source schedule; a second firin
   expect(id).toBe('release:cart');
   const input = await startInput(id);
   expect(input.request).toMatchObject({ service: 'cart', version: 'v2.1.0', source: 'schedule', requestedBy: 'ana' });
-  const status = await eventually(() => env.client.workflow.getHandle(id).query(statusQuery), (s) => s.phase !== 'planning');
+  const status = await eventually(
+    () => env.client.workflow.getHandle(id).query(statusQuery),
+    (s) => s.phase !== 'planning',
+  );
   expect(status).toMatchObject({ service: 'cart', version: 'v2.1.0', status: 'running' });
   const sa = (await env.client.workflow.getHandle(id).describe()).typedSearchAttributes;
   expect([sa.get(QuadService), sa.get(QuadVersion)]).toEqual(['cart', 'v2.1.0']);
@@ -105,8 +141,19 @@ test('create → trigger starts the release with source schedule; a second firin
   await new Promise((r) => setTimeout(r, 1100)); // a firing in another second, so a second starter id exists
   const fired = await quad(['schedule', 'trigger', 'tuesday']);
   expect(fired.code).toBe(0);
-  const listed = await eventually(async () => JSON.parse((await quad(['schedule', 'list', '--json'])).stdout) as ScheduledRelease[], (rows) => rows.length === 1 && rows[0].recent.length === 2);
-  expect(listed[0]).toMatchObject({ name: 'tuesday', service: 'cart', version: 'v2.1.0', cron: '0 15 * * TUE', timezone: 'America/Los_Angeles', requestedBy: 'ana', paused: false });
+  const listed = await eventually(
+    async () => JSON.parse((await quad(['schedule', 'list', '--json'])).stdout) as ScheduledRelease[],
+    (rows) => rows.length === 1 && rows[0].recent.length === 2,
+  );
+  expect(listed[0]).toMatchObject({
+    name: 'tuesday',
+    service: 'cart',
+    version: 'v2.1.0',
+    cron: '0 15 * * TUE',
+    timezone: 'America/Los_Angeles',
+    requestedBy: 'ana',
+    paused: false,
+  });
   expect(listed[0].recent.every((r) => r.startsWith('schedule:tuesday-'))).toBe(true);
   const outcomes = await Promise.all(listed[0].recent.map((r) => env.client.workflow.getHandle(r).result()));
   expect(outcomes.map((o) => o.started).sort()).toEqual([false, true]);
@@ -120,14 +167,21 @@ test('create → trigger starts the release with source schedule; a second firin
   const gone = await quad(['schedule', 'delete', 'tuesday']);
   expect(gone).toMatchObject({ code: 0, stdout: 'deleted schedule tuesday\n' });
   await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-  await eventually(async () => (await quad(['schedule', 'list'])).stdout, (s) => s === 'no release schedules\n');
+  await eventually(
+    async () => (await quad(['schedule', 'list'])).stdout,
+    (s) => s === 'no release schedules\n',
+  );
   expect(await quad(['schedule', 'delete', 'tuesday'])).toMatchObject({ code: 2, stderr: 'quad: no schedule named tuesday\n' });
   // the release it started goes on
   expect((await env.client.workflow.getHandle(id).query(statusQuery)).status).toBe('running');
 });
 
 test('bad input is refused with exit 2 before anything reaches Temporal; a duplicate name too', async () => {
-  const untouchable = new Proxy({} as Releases, { get: () => { throw new Error('Temporal must not be reached'); } });
+  const untouchable = new Proxy({} as Releases, {
+    get: () => {
+      throw new Error('Temporal must not be reached');
+    },
+  });
   const base = ['schedule', 'create', 'nightly', '--service', 'payments', '--version', 'v1.0.0', '--cron', '0 3 * * *'];
   const refused = async (argv: string[], message: string) => {
     const r = await quad(argv, untouchable);
@@ -135,18 +189,31 @@ test('bad input is refused with exit 2 before anything reaches Temporal; a dupli
     expect(r.stderr).toBe(`quad: ${message}\n`);
   };
   await refused([...base.slice(0, 6), 'v1.0; reboot', ...base.slice(7)], '"v1.0; reboot" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
-  await refused(['schedule', 'create', 'nightly', '--service', 'basket', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "basket"; configured: cart, payments');
-  await refused(['schedule', 'create', 'nightly', '--service', '__proto__', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "__proto__"; configured: cart, payments');
-  await refused(['schedule', 'create', 'nightly', '--service', 'constructor', '--version', 'v1.0.0', '--cron', '0 3 * * *'], 'unknown service "constructor"; configured: cart, payments');
-  await refused(['schedule', 'create', 'nightly', '--service', 'payments', '--version', 'v1.0.0', '--cron', 'every night'], '"every night" is not a cron expression: five fields, minute hour day month weekday, e.g. "0 15 * * TUE"');
+  await refused(
+    ['schedule', 'create', 'nightly', '--service', 'basket', '--version', 'v1.0.0', '--cron', '0 3 * * *'],
+    'unknown service "basket"; configured: cart, payments',
+  );
+  await refused(
+    ['schedule', 'create', 'nightly', '--service', '__proto__', '--version', 'v1.0.0', '--cron', '0 3 * * *'],
+    'unknown service "__proto__"; configured: cart, payments',
+  );
+  await refused(
+    ['schedule', 'create', 'nightly', '--service', 'constructor', '--version', 'v1.0.0', '--cron', '0 3 * * *'],
+    'unknown service "constructor"; configured: cart, payments',
+  );
+  await refused(
+    ['schedule', 'create', 'nightly', '--service', 'payments', '--version', 'v1.0.0', '--cron', 'every night'],
+    '"every night" is not a cron expression: five fields, minute hour day month weekday, e.g. "0 15 * * TUE"',
+  );
   await refused([...base, '--tz', 'Mars/Olympus'], '"Mars/Olympus" is not a time zone: write it like America/Los_Angeles or UTC');
   await refused([...base, '--by', 'ana; rm'], 'requested by: "ana; rm" is not a user name or ID');
   await refused(['schedule', 'create', 'no/slash', ...base.slice(3)], '"no/slash" is not a schedule name: use letters, digits, _ . - (at most 80)');
 
   // Schedules itself checks too, for callers other than the CLI: nothing is created
   for (const service of ['__proto__', 'toString']) {
-    await expect(new Schedules(env.client, cfg, taskQueue).create({ name: 'proto', service, version: 'v1.0.0', cron: '0 3 * * *', requestedBy: 'ana' }))
-      .rejects.toThrow(new InputError(`unknown service ${JSON.stringify(service)}; configured: cart, payments`));
+    await expect(
+      new Schedules(env.client, cfg, taskQueue).create({ name: 'proto', service, version: 'v1.0.0', cron: '0 3 * * *', requestedBy: 'ana' }),
+    ).rejects.toThrow(new InputError(`unknown service ${JSON.stringify(service)}; configured: cart, payments`));
   }
   await expect(env.client.schedule.getHandle(`${SCHEDULE_PREFIX}proto`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 
@@ -157,6 +224,9 @@ test('bad input is refused with exit 2 before anything reaches Temporal; a dupli
   expect((await quad(['schedule', 'list'])).stdout).toBe('no release schedules\n');
 
   expect((await quad(base)).code).toBe(0);
-  expect(await quad(base)).toMatchObject({ code: 2, stderr: 'quad: a schedule named nightly already exists; delete it first (quad schedule delete nightly)\n' });
+  expect(await quad(base)).toMatchObject({
+    code: 2,
+    stderr: 'quad: a schedule named nightly already exists; delete it first (quad schedule delete nightly)\n',
+  });
   expect((await quad(['schedule', 'delete', 'nightly'])).code).toBe(0);
 });

@@ -46,7 +46,8 @@ export interface ScheduledRelease {
 }
 
 export function validateScheduleName(name: unknown): string {
-  if (typeof name !== 'string' || !NAME.test(name)) throw new InputError(`${JSON.stringify(name)} is not a schedule name: use letters, digits, _ . - (at most 80)`);
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new InputError(`${JSON.stringify(name)} is not a schedule name: use letters, digits, _ . - (at most 80)`);
   return name;
 }
 
@@ -91,7 +92,10 @@ export class Schedules {
     const timezone = validateTimeZone(ask.timezone ?? 'UTC');
     validatePerson(ask.requestedBy, '--by');
     const input = resolveRelease(this.config, {
-      service: ask.service, version: ask.version, requestedBy: ask.requestedBy, source: 'schedule',
+      service: ask.service,
+      version: ask.version,
+      requestedBy: ask.requestedBy,
+      source: 'schedule',
       reason: ask.reason ?? `schedule ${ask.name} (${cron} ${timezone})`,
     });
     const { request } = input;
@@ -115,7 +119,8 @@ export class Schedules {
       const d = await handle.describe();
       return { scheduleId, nextRuns: d.info.nextActionTimes };
     } catch (err) {
-      if (err instanceof ScheduleAlreadyRunning) throw new InputError(`a schedule named ${ask.name} already exists; delete it first (quad schedule delete ${ask.name})`);
+      if (err instanceof ScheduleAlreadyRunning)
+        throw new InputError(`a schedule named ${ask.name} already exists; delete it first (quad schedule delete ${ask.name})`);
       plainWords(err);
     }
   }
@@ -127,9 +132,15 @@ export class Schedules {
       if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
       const m = (s.memo ?? {}) as Partial<Record<'service' | 'version' | 'cron' | 'timezone' | 'requestedBy', string>>;
       out.push({
-        name: s.scheduleId.slice(SCHEDULE_PREFIX.length), scheduleId: s.scheduleId,
-        service: m.service, version: m.version, cron: m.cron, timezone: m.timezone, requestedBy: m.requestedBy,
-        paused: s.state.paused, nextRuns: s.info.nextActionTimes,
+        name: s.scheduleId.slice(SCHEDULE_PREFIX.length),
+        scheduleId: s.scheduleId,
+        service: m.service,
+        version: m.version,
+        cron: m.cron,
+        timezone: m.timezone,
+        requestedBy: m.requestedBy,
+        paused: s.state.paused,
+        nextRuns: s.info.nextActionTimes,
         recent: s.info.recentActions.map((a) => a.action.workflow.workflowId),
       });
     }

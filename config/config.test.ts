@@ -45,18 +45,24 @@ describe('resolving a release', () => {
     expect(plan.stages[0].criteria).toMatchObject({ errorRateMaxPct: 1, latencyP95MaxMs: 500, minRequests: 200 });
     expect(JSON.stringify(plan)).not.toMatch(/\$\{|token|secret/i);
   });
-  test('a service without a rollout_plan gets the strategy\'s default stages', () => {
+  test("a service without a rollout_plan gets the strategy's default stages", () => {
     const cfg = parseConfig('feature_flags: { canary_duration_minutes: 10 }\nservices: { search: {} }');
     const stages = (strategy: 'canary' | 'blue-green' | 'ab') =>
-      resolveRelease(cfg, { service: 'search', version: 'v2.0.0', strategy, requestedBy: 'ana', source: 'cli' }).plan.stages.map((s) => `${s.name}/${s.durationMs / 60_000}`);
+      resolveRelease(cfg, { service: 'search', version: 'v2.0.0', strategy, requestedBy: 'ana', source: 'cli' }).plan.stages.map(
+        (s) => `${s.name}/${s.durationMs / 60_000}`,
+      );
     expect(stages('canary')).toEqual(['canary 5 %/10', 'canary 25 %/10', 'canary 50 %/10', 'full rollout 100 %/0']);
     expect(stages('blue-green')).toEqual(['switch to green/10']);
     expect(stages('ab')).toEqual(['A/B 50 %/10', 'keep B at 100 %/0']);
   });
   test('unknown service: names the configured ones', () =>
-    expect(() => resolveRelease(repo(), { service: 'payments', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' })).toThrow('unknown service "payments"; configured: checkout'));
+    expect(() => resolveRelease(repo(), { service: 'payments', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' })).toThrow(
+      'unknown service "payments"; configured: checkout',
+    ));
   test('a hostile requester name is refused', () =>
-    expect(() => resolveRelease(repo(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana; rm -rf /', source: 'cli' })).toThrow(/is not a user name or ID/));
+    expect(() => resolveRelease(repo(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana; rm -rf /', source: 'cli' })).toThrow(
+      /is not a user name or ID/,
+    ));
   test("the seed's dark_mode plan parses exactly as written", () => {
     const { plan } = resolveFlagRamp(repo(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
     expect(plan.stages.map((s) => [s.action, s.durationMs, s.approval, s.requirePreviousPass])).toEqual([
@@ -68,15 +74,22 @@ describe('resolving a release', () => {
   });
   test('a ramp judged by variant compares users with the flag on against those with it off, ratios included', () => {
     const cfg = repo();
-    const { plan } = resolveFlagRamp({ ...cfg, feature_flag: { ...cfg.feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+    const { plan } = resolveFlagRamp(
+      { ...cfg, feature_flag: { ...cfg.feature_flag!, watch: 'variants' } },
+      { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' },
+    );
     expect(plan.flagWatch).toBe('variants');
     // CPU and memory belong to the process both sides share: not a flag's doing
     expect(plan.stages[0].criteria).toEqual({ errorRateMaxPct: 0.5, latencyP95MaxMs: 200, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, minRequests: 200 });
     expect(resolveFlagRamp(cfg, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }).plan.flagWatch).toBeUndefined();
-    expect(problems('feature_flag: { name: x, watch: users, rollout_plan: [{ users_percent: 10 }] }\nservices: { a: {} }\n'))
-      .toEqual(['feature_flag.watch: expected one of "service", "variants", found string "users"']);
+    expect(problems('feature_flag: { name: x, watch: users, rollout_plan: [{ users_percent: 10 }] }\nservices: { a: {} }\n')).toEqual([
+      'feature_flag.watch: expected one of "service", "variants", found string "users"',
+    ]);
   });
-  test('an unknown flag is refused', () => expect(() => resolveFlagRamp(repo(), { flag: 'light_mode', requestedBy: 'ana', source: 'cli' })).toThrow('no rollout plan for flag "light_mode"; configured: dark_mode'));
+  test('an unknown flag is refused', () =>
+    expect(() => resolveFlagRamp(repo(), { flag: 'light_mode', requestedBy: 'ana', source: 'cli' })).toThrow(
+      'no rollout plan for flag "light_mode"; configured: dark_mode',
+    ));
 });
 
 describe('config errors name the file, the path, what was expected and what was found — all at once', () => {
@@ -101,18 +114,20 @@ services:
       - { traffic_percent: 100, criteria: ["error_rate > 1%", "happiness < 3"] }
   Bad_Name: {}
 `);
-    expect(p).toEqual(expect.arrayContaining([
-      'enabled: expected boolean, found string "yes"',
-      'feature_flags.provider: expected one of "file", "unleash", "launchdarkly", found string "optimizely"',
-      expect.stringMatching(/^deployments\.error_rate_threshold: expected number to be >=0, found number -1$/),
-      'deployments: unknown key "surprise"',
-      'providers.unleash.token: a secret must be written as ${ENV_VAR}, never inline, found string "sk-live-inline-secret"',
-      expect.stringMatching(/^services\.checkout\.poll_interval_seconds: expected number to be >0, found number 0$/),
-      'services.checkout.rollout_plan[1].duration_minutes: expected number, found string "thirty"',
-      expect.stringMatching(/^services\.checkout\.rollout_plan\[2\]: a stage needs traffic_percent/),
-      expect.stringMatching(/^services\.checkout\.rollout_plan\[3\]\.traffic_percent: expected number to be <=100, found number 150$/),
-      expect.stringMatching(/^services\.Bad_Name: a service name of lowercase letters/),
-    ]));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        'enabled: expected boolean, found string "yes"',
+        'feature_flags.provider: expected one of "file", "unleash", "launchdarkly", found string "optimizely"',
+        expect.stringMatching(/^deployments\.error_rate_threshold: expected number to be >=0, found number -1$/),
+        'deployments: unknown key "surprise"',
+        'providers.unleash.token: a secret must be written as ${ENV_VAR}, never inline, found string "sk-live-inline-secret"',
+        expect.stringMatching(/^services\.checkout\.poll_interval_seconds: expected number to be >0, found number 0$/),
+        'services.checkout.rollout_plan[1].duration_minutes: expected number, found string "thirty"',
+        expect.stringMatching(/^services\.checkout\.rollout_plan\[2\]: a stage needs traffic_percent/),
+        expect.stringMatching(/^services\.checkout\.rollout_plan\[3\]\.traffic_percent: expected number to be <=100, found number 150$/),
+        expect.stringMatching(/^services\.Bad_Name: a service name of lowercase letters/),
+      ]),
+    );
     expect(p.length).toBeGreaterThanOrEqual(10);
   });
   test('criteria errors name the criterion', () => {
@@ -123,9 +138,12 @@ services:
     ]);
   });
   test('the message names the file', () => {
-    expect(() => parseConfig('services: 3', '.quad/production-agent.yml')).toThrow(/^\.quad\/production-agent\.yml: 1 problem\n {2}- services: expected record, found number 3/);
+    expect(() => parseConfig('services: 3', '.quad/production-agent.yml')).toThrow(
+      /^\.quad\/production-agent\.yml: 1 problem\n {2}- services: expected record, found number 3/,
+    );
   });
-  test('a missing file is a clear error', () => expect(() => loadConfig('/nonexistent/quad.yml')).toThrow(/^\/nonexistent\/quad\.yml: 1 problem\n {2}- cannot read the file/));
+  test('a missing file is a clear error', () =>
+    expect(() => loadConfig('/nonexistent/quad.yml')).toThrow(/^\/nonexistent\/quad\.yml: 1 problem\n {2}- cannot read the file/));
   test('the repo configs are valid', () => {
     expect(() => repo()).not.toThrow();
     expect(() => loadConfig(join(ROOT, '.quad', 'demo.yml'))).not.toThrow();
@@ -134,8 +152,24 @@ services:
 });
 
 test('criteria strings → typed limits', () => {
-  expect(parseCriteria(['error_rate < 0.5%', 'latency_p95 < 200ms', 'cpu < 80%', 'error_rate_vs_baseline < 2x', 'latency_p95_vs_baseline < 1.25×', 'memory_vs_baseline < 1.5x', 'requests >= 300'])).toEqual({
-    errorRateMaxPct: 0.5, latencyP95MaxMs: 200, cpuMaxPct: 80, errorRateMaxRatio: 2, latencyP95MaxRatio: 1.25, memoryMaxRatio: 1.5, minRequests: 300,
+  expect(
+    parseCriteria([
+      'error_rate < 0.5%',
+      'latency_p95 < 200ms',
+      'cpu < 80%',
+      'error_rate_vs_baseline < 2x',
+      'latency_p95_vs_baseline < 1.25×',
+      'memory_vs_baseline < 1.5x',
+      'requests >= 300',
+    ]),
+  ).toEqual({
+    errorRateMaxPct: 0.5,
+    latencyP95MaxMs: 200,
+    cpuMaxPct: 80,
+    errorRateMaxRatio: 2,
+    latencyP95MaxRatio: 1.25,
+    memoryMaxRatio: 1.5,
+    minRequests: 300,
   });
 });
 
@@ -152,7 +186,9 @@ describe('names a person types never find what every object inherits', () => {
     );
   });
   test.each(INHERITED)('flag %j is an unknown flag', (name) => {
-    expect(() => resolveFlagRamp(repo(), { flag: name, requestedBy: 'ana', source: 'cli' })).toThrow(new InputError(`no rollout plan for flag ${JSON.stringify(name)}; configured: dark_mode`));
+    expect(() => resolveFlagRamp(repo(), { flag: name, requestedBy: 'ana', source: 'cli' })).toThrow(
+      new InputError(`no rollout plan for flag ${JSON.stringify(name)}; configured: dark_mode`),
+    );
   });
   test('a YAML key __proto__ is refused with its path wherever it is, and changes no prototype', () => {
     const p = problems(`
@@ -173,11 +209,13 @@ deployments: { __proto__: { error_rate_threshold: 99 } }
   });
   test('inherited names cannot name a service or a flag', () => {
     const inherited = 'a name every JavaScript object already has (constructor, toString, ...); pick another';
-    expect(problems(`
+    expect(
+      problems(`
 services: { constructor: {}, checkout: {} }
 feature_flag: { name: toString, rollout_plan: [{ users_percent: 10 }] }
 flags: { valueOf: { rollout_plan: [{ users_percent: 10 }] }, "dark mode": { rollout_plan: [{ users_percent: 10 }] } }
-`).sort()).toEqual([
+`).sort(),
+    ).toEqual([
       `feature_flag.name: ${inherited}, found string "toString"`,
       'flags.dark mode: a flag name of letters, digits, _ . -, found string "dark mode"',
       `flags.valueOf: ${inherited}, found string "valueOf"`,
@@ -189,11 +227,18 @@ flags: { valueOf: { rollout_plan: [{ users_percent: 10 }] }, "dark mode": { roll
 describe('feature_flags.default_rollout_strategy: the stages of a flag plan that lists none', () => {
   /** [action, minutes, team approval, previous must pass] of each stage of the new_nav ramp */
   const ramp = (yaml: string, featureFlags = '') =>
-    resolveFlagRamp(parseConfig(`feature_flags: { canary_duration_minutes: 10${featureFlags} }\nservices: { checkout: {} }\n${yaml}`), { flag: 'new_nav', requestedBy: 'ana', source: 'cli' })
-      .plan.stages.map((s) => [s.action, s.durationMs / 60_000, s.approval, s.requirePreviousPass]);
+    resolveFlagRamp(parseConfig(`feature_flags: { canary_duration_minutes: 10${featureFlags} }\nservices: { checkout: {} }\n${yaml}`), {
+      flag: 'new_nav',
+      requestedBy: 'ana',
+      source: 'cli',
+    }).plan.stages.map((s) => [s.action, s.durationMs / 60_000, s.approval, s.requirePreviousPass]);
   const flagAt = (percent: number) => ({ kind: 'flag', flag: 'new_nav', percent });
   test('gradual (the default): 10 %, then 50 % if that passed, then 100 % after a team approval', () => {
-    const gradual = [[flagAt(10), 10, false, false], [flagAt(50), 10, false, true], [flagAt(100), 0, true, false]];
+    const gradual = [
+      [flagAt(10), 10, false, false],
+      [flagAt(50), 10, false, true],
+      [flagAt(100), 0, true, false],
+    ];
     expect(ramp('flags: { new_nav: {} }')).toEqual(gradual);
     expect(ramp('flags: { new_nav: {} }', ', default_rollout_strategy: gradual')).toEqual(gradual);
     expect(repo().feature_flags.default_rollout_strategy).toBe('gradual');
@@ -207,10 +252,16 @@ describe('feature_flags.default_rollout_strategy: the stages of a flag plan that
     expect(ramp('feature_flag: { name: new_nav, strategy: gradual }', ', default_rollout_strategy: immediate')).toHaveLength(3);
     expect(ramp('flags: { new_nav: { rollout_plan: [{ users_percent: 30, duration_minutes: 2 }] } }')).toEqual([[flagAt(30), 2, false, false]]);
     // the seed's plan is written out, so the default strategy does not touch it
-    expect(resolveFlagRamp(repo(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }).plan.stages.map((s) => s.durationMs / 60_000)).toEqual([15, 30, 0]);
+    expect(resolveFlagRamp(repo(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }).plan.stages.map((s) => s.durationMs / 60_000)).toEqual([
+      15, 30, 0,
+    ]);
   });
   test('an unknown strategy is refused with the ones that exist; a strategy beside a rollout_plan too', () => {
-    expect(problems('feature_flags: { default_rollout_strategy: big-bang }\nservices: { checkout: {} }\nflags: { a: { strategy: immediate, rollout_plan: [{ users_percent: 10 }] } }\n')).toEqual([
+    expect(
+      problems(
+        'feature_flags: { default_rollout_strategy: big-bang }\nservices: { checkout: {} }\nflags: { a: { strategy: immediate, rollout_plan: [{ users_percent: 10 }] } }\n',
+      ),
+    ).toEqual([
       'feature_flags.default_rollout_strategy: expected one of "gradual", "immediate", found string "big-bang"',
       'flags.a.strategy: strategy picks the stages of a plan without rollout_plan; keep one of the two, found string "immediate"',
     ]);
@@ -237,7 +288,10 @@ describe('providers.incidents: each type has the settings it uses, and only thos
     ]);
   });
   test('a webhook with its url, and a file with or without its path, are accepted', () => {
-    expect(parseConfig(incidents('{ type: webhook, url: "https://hooks.example.com/incidents" }')).providers.incidents).toEqual({ type: 'webhook', url: 'https://hooks.example.com/incidents' });
+    expect(parseConfig(incidents('{ type: webhook, url: "https://hooks.example.com/incidents" }')).providers.incidents).toEqual({
+      type: 'webhook',
+      url: 'https://hooks.example.com/incidents',
+    });
     expect(parseConfig(incidents('{ type: file, path: .data/inc.jsonl }')).providers.incidents).toEqual({ type: 'file', path: '.data/inc.jsonl' });
     expect(parseConfig(incidents('{ type: file }')).providers.incidents).toEqual({ type: 'file' });
   });

@@ -132,8 +132,23 @@ export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: Rel
   const previousVersion = ask.previousVersion === undefined || ask.previousVersion === null ? null : validateVersion(ask.previousVersion);
   if (previousVersion === version) throw new InputError(`${version} is already the serving version of ${ask.service}`);
   const stages = buildStages(strategy, svc.rollout_plan ?? defaultStages(cfg, strategy), defaultCriteria(cfg, svc));
-  const request: ReleaseRequest = { service: ask.service, version, strategy, requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
-  const plan: ReleasePlan = { service: ask.service, version, previousVersion, strategy, stages, ...(svc.regions.length ? { regions: svc.regions } : {}), ...commonPlan(cfg, svc) };
+  const request: ReleaseRequest = {
+    service: ask.service,
+    version,
+    strategy,
+    requestedBy,
+    source: ask.source,
+    ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}),
+  };
+  const plan: ReleasePlan = {
+    service: ask.service,
+    version,
+    previousVersion,
+    strategy,
+    stages,
+    ...(svc.regions.length ? { regions: svc.regions } : {}),
+    ...commonPlan(cfg, svc),
+  };
   return { request, plan };
 }
 
@@ -186,9 +201,21 @@ export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: Relea
   }
   const stages = buildStages('flag-ramp', fp.rollout_plan ?? defaultFlagStages(cfg, fp.strategy ?? cfg.feature_flags.default_rollout_strategy), base, fp.name);
   const version = `flag:${fp.name}`;
-  const request: ReleaseRequest = { service, version, strategy: 'flag-ramp', requestedBy, source: ask.source, ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}) };
+  const request: ReleaseRequest = {
+    service,
+    version,
+    strategy: 'flag-ramp',
+    requestedBy,
+    source: ask.source,
+    ...(ask.reason ? { reason: ask.reason.slice(0, 500) } : {}),
+  };
   const plan: ReleasePlan = {
-    service, version, previousVersion: null, strategy: 'flag-ramp', stages, ...commonPlan(cfg, svc),
+    service,
+    version,
+    previousVersion: null,
+    strategy: 'flag-ramp',
+    stages,
+    ...commonPlan(cfg, svc),
     approvers: fp.approvers ?? svc.approvers,
     ...(fp.watch === 'variants' ? { flagWatch: 'variants' as const } : {}),
   };

@@ -6,9 +6,7 @@ import { isInheritedName } from './lookup';
 import { GATE_KINDS, STEP_KINDS } from '../contract/plan';
 
 /** A secret may only be written as a reference to an environment variable, never inline. */
-export const secretRef = z
-  .string()
-  .regex(/^\$\{[A-Z_][A-Z0-9_]*\}$/, 'a secret must be written as ${ENV_VAR}, never inline');
+export const secretRef = z.string().regex(/^\$\{[A-Z_][A-Z0-9_]*\}$/, 'a secret must be written as ${ENV_VAR}, never inline');
 
 const percent = z.number().min(0).max(100);
 const positive = z.number().positive();
@@ -90,10 +88,13 @@ export const metricsSchema = z.discriminatedUnion('type', [
  * Who may approve, reject, pause or roll back: a Slack user ID or a person's name (what `quad … --by`
  * sends), or a Slack user group as `group:S0614TZR7` (its ID) or `group:@release-managers` (its handle).
  */
-const approver = z.string().min(1).refine(
-  (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
-  'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
-);
+const approver = z
+  .string()
+  .min(1)
+  .refine(
+    (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
+    'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
+  );
 
 /**
  * A name people type to pick an entry (a service, a flag). Never one every JavaScript object already
@@ -157,7 +158,12 @@ const flagPlanFields = {
 /** A strategy only stands in for a missing rollout_plan: both at once would leave one of them ignored. */
 const oneSourceOfStages = (plan: { strategy?: unknown; rollout_plan?: unknown }, ctx: z.RefinementCtx) => {
   if (plan.strategy !== undefined && plan.rollout_plan !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['strategy'], input: plan.strategy, message: 'strategy picks the stages of a plan without rollout_plan; keep one of the two' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['strategy'],
+      input: plan.strategy,
+      message: 'strategy picks the stages of a plan without rollout_plan; keep one of the two',
+    });
   }
 };
 
@@ -223,9 +229,7 @@ export const configSchema = z.strictObject({
         .strictObject({ url: z.string().url().default('https://app.launchdarkly.com'), token: secretRef, project: z.string(), environment: z.string() })
         .optional(),
       file_flags: z.strictObject({ path: z.string() }).optional(),
-      slack: z
-        .strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: z.string().url().optional() })
-        .optional(),
+      slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: z.string().url().optional() }).optional(),
       email: z
         .strictObject({
           host: z.string(),
@@ -242,13 +246,21 @@ export const configSchema = z.strictObject({
       incidents: z
         .strictObject({
           type: z.enum(['file', 'webhook']),
-          url: z.string().url({ protocol: /^https?$/, message: 'an http(s) URL, e.g. https://hooks.example.com/incidents' }).optional(),
+          url: z
+            .string()
+            .url({ protocol: /^https?$/, message: 'an http(s) URL, e.g. https://hooks.example.com/incidents' })
+            .optional(),
           path: z.string().min(1).optional(),
         })
         .superRefine((inc, ctx) => {
           // Each setting belongs to one type; the other type's would be silently ignored.
           if (inc.type === 'webhook' && inc.url === undefined) {
-            ctx.addIssue({ code: 'custom', path: ['url'], params: { absent: true }, message: 'type webhook needs url, the address each incident is POSTed to (or use type: file with path)' });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['url'],
+              params: { absent: true },
+              message: 'type webhook needs url, the address each incident is POSTed to (or use type: file with path)',
+            });
           }
           if (inc.type === 'webhook' && inc.path !== undefined) {
             ctx.addIssue({ code: 'custom', path: ['path'], input: inc.path, message: 'path is for type: file; a webhook writes no file' });
@@ -271,9 +283,15 @@ export const configSchema = z.strictObject({
           /** the status whose arrival starts a release */
           status: z.string().min(1).default('Ready for Prod'),
           /** where the version is: `fixVersions` (the first one's name) or a field id like customfield_10042 */
-          version_field: z.string().regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like fixVersions or customfield_10042').default('fixVersions'),
+          version_field: z
+            .string()
+            .regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like fixVersions or customfield_10042')
+            .default('fixVersions'),
           /** a field holding the service name; else `services` maps labels / component names to services */
-          service_field: z.string().regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like customfield_10043').optional(),
+          service_field: z
+            .string()
+            .regex(/^[A-Za-z0-9_]{1,100}$/, 'a Jira field id like customfield_10043')
+            .optional(),
           /** label or component name → service */
           services: z.record(z.string(), z.string()).default({}),
         })

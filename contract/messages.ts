@@ -40,8 +40,20 @@ export interface CommandResult {
 export const commandUpdate = defineUpdate<CommandResult, [Command, Actor]>('command');
 
 export type Phase =
-  | 'planning' | 'validating' | 'waiting_window' | 'awaiting_approval' | 'dependencies' | 'rolling_out'
-  | 'paused' | 'post_checks' | 'rolling_back' | 'succeeded' | 'rolled_back' | 'failed' | 'rejected' | 'cancelled'
+  | 'planning'
+  | 'validating'
+  | 'waiting_window'
+  | 'awaiting_approval'
+  | 'dependencies'
+  | 'rolling_out'
+  | 'paused'
+  | 'post_checks'
+  | 'rolling_back'
+  | 'succeeded'
+  | 'rolled_back'
+  | 'failed'
+  | 'rejected'
+  | 'cancelled'
   | 'rollback_failed';
 
 /** `rollback_failed`: an undo step kept failing after its retries; a person must finish the rollback by hand. */

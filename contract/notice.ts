@@ -2,13 +2,37 @@
 // Serializable and secret-free.
 
 export type NoticeKind =
-  | 'started' | 'awaiting_approval' | 'approved' | 'rejected' | 'stage_started' | 'stage_passed'
-  | 'paused' | 'resumed' | 'breach' | 'rolling_back' | 'rolled_back' | 'succeeded' | 'failed' | 'rollback_failed';
+  | 'started'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'rejected'
+  | 'stage_started'
+  | 'stage_passed'
+  | 'paused'
+  | 'resumed'
+  | 'breach'
+  | 'rolling_back'
+  | 'rolled_back'
+  | 'succeeded'
+  | 'failed'
+  | 'rollback_failed';
 
 /** Every kind, for renderers and the test that each one is really sent. */
 export const NOTICE_KINDS = [
-  'started', 'awaiting_approval', 'approved', 'rejected', 'stage_started', 'stage_passed',
-  'paused', 'resumed', 'breach', 'rolling_back', 'rolled_back', 'succeeded', 'failed', 'rollback_failed',
+  'started',
+  'awaiting_approval',
+  'approved',
+  'rejected',
+  'stage_started',
+  'stage_passed',
+  'paused',
+  'resumed',
+  'breach',
+  'rolling_back',
+  'rolled_back',
+  'succeeded',
+  'failed',
+  'rollback_failed',
 ] as const satisfies readonly NoticeKind[];
 type Missing = Exclude<NoticeKind, (typeof NOTICE_KINDS)[number]>;
 /** fails to compile when a kind is added to NoticeKind and not to NOTICE_KINDS */

@@ -17,9 +17,7 @@ export interface ReleaseRequest {
 }
 
 /** What one stage changes in the world. */
-export type StageAction =
-  | { kind: 'traffic'; percent: number }
-  | { kind: 'flag'; flag: string; percent: number };
+export type StageAction = { kind: 'traffic'; percent: number } | { kind: 'flag'; flag: string; percent: number };
 
 export interface StagePlan {
   /** e.g. "canary 5 %" */

@@ -60,75 +60,109 @@ export function continuousSpecs(c: Criteria): [ContinuousKey, ContinuousSpec][] 
   if (c.latencyP95MaxMs !== undefined) {
     const limit = c.latencyP95MaxMs;
     const hasRatio = c.latencyP95MaxRatio !== undefined;
-    specs.push(['latencyAbsolute', {
-      metric: 'latency_p95', kind: 'absolute', limit, prior: 0.5, floor: 0.01,
-      observe: (s, scale = 0.5) => {
-        const cv = s.canary?.latencyP95Ms;
-        if (!s.canary || cv == null || cv <= 0 || s.canary.requests <= 0) return null;
-        const v = latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE;
-        const bv = s.baseline && s.baseline.requests > 0 ? s.baseline.latencyP95Ms : null;
-        const noise = latencyNoise(s, cv, v);
-        const vb = bv != null && bv > 0 ? latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE : 0;
-        // the most the baseline's p95 may be this interval: its reading is noisy too
-        const bUpper = bv != null && bv > 0 ? bv * Math.exp(2 * scale * Math.sqrt(vb)) : 0;
-        if (bv != null && bUpper > limit) {
-          // A burst or daily peak that takes (or may take) the previous version over the limit too is
-          // the environment, not the release. The canary is then compared with the baseline: by the
-          // ratio check when there is one, else here, held to the most the baseline may be. (Held to
-          // exactly the baseline, a healthy canary sits on the boundary for as long as the peak lasts.)
-          if (hasRatio) return null;
-          return { excess: log(cv / bUpper), varShape: v, noise, canary: cv, baseline: bv };
-        }
-        return { excess: log(cv / limit), varShape: v, noise, canary: cv, baseline: bv ?? NaN };
+    specs.push([
+      'latencyAbsolute',
+      {
+        metric: 'latency_p95',
+        kind: 'absolute',
+        limit,
+        prior: 0.5,
+        floor: 0.01,
+        observe: (s, scale = 0.5) => {
+          const cv = s.canary?.latencyP95Ms;
+          if (!s.canary || cv == null || cv <= 0 || s.canary.requests <= 0) return null;
+          const v = latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE;
+          const bv = s.baseline && s.baseline.requests > 0 ? s.baseline.latencyP95Ms : null;
+          const noise = latencyNoise(s, cv, v);
+          const vb = bv != null && bv > 0 ? latencyVar(s.baseline!.requests) + LATENCY_FLOOR_VARIANCE : 0;
+          // the most the baseline's p95 may be this interval: its reading is noisy too
+          const bUpper = bv != null && bv > 0 ? bv * Math.exp(2 * scale * Math.sqrt(vb)) : 0;
+          if (bv != null && bUpper > limit) {
+            // A burst or daily peak that takes (or may take) the previous version over the limit too is
+            // the environment, not the release. The canary is then compared with the baseline: by the
+            // ratio check when there is one, else here, held to the most the baseline may be. (Held to
+            // exactly the baseline, a healthy canary sits on the boundary for as long as the peak lasts.)
+            if (hasRatio) return null;
+            return { excess: log(cv / bUpper), varShape: v, noise, canary: cv, baseline: bv };
+          }
+          return { excess: log(cv / limit), varShape: v, noise, canary: cv, baseline: bv ?? NaN };
+        },
       },
-    }]);
+    ]);
   }
   if (c.latencyP95MaxRatio !== undefined) {
     const limit = c.latencyP95MaxRatio;
-    specs.push(['latencyRelative', {
-      metric: 'latency_p95', kind: 'ratio', limit, prior: 0.5, floor: 0.01,
-      observe: (s) => {
-        const cv = s.canary?.latencyP95Ms;
-        const bv = s.baseline?.latencyP95Ms;
-        if (!s.canary || !s.baseline || cv == null || bv == null || cv <= 0 || bv <= 0) return null;
-        if (s.canary.requests <= 0 || s.baseline.requests <= 0) return null;
-        const v = latencyVar(s.canary.requests) + latencyVar(s.baseline.requests) + LATENCY_FLOOR_VARIANCE;
-        const d = log(cv / bv);
-        return { excess: d - log(limit), varShape: v, noise: latencyNoise(s, cv, latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE), canary: cv, baseline: bv };
+    specs.push([
+      'latencyRelative',
+      {
+        metric: 'latency_p95',
+        kind: 'ratio',
+        limit,
+        prior: 0.5,
+        floor: 0.01,
+        observe: (s) => {
+          const cv = s.canary?.latencyP95Ms;
+          const bv = s.baseline?.latencyP95Ms;
+          if (!s.canary || !s.baseline || cv == null || bv == null || cv <= 0 || bv <= 0) return null;
+          if (s.canary.requests <= 0 || s.baseline.requests <= 0) return null;
+          const v = latencyVar(s.canary.requests) + latencyVar(s.baseline.requests) + LATENCY_FLOOR_VARIANCE;
+          const d = log(cv / bv);
+          return {
+            excess: d - log(limit),
+            varShape: v,
+            noise: latencyNoise(s, cv, latencyVar(s.canary.requests) + LATENCY_FLOOR_VARIANCE),
+            canary: cv,
+            baseline: bv,
+          };
+        },
       },
-    }]);
+    ]);
   }
   if (c.cpuMaxPct !== undefined) {
     const limit = c.cpuMaxPct;
-    specs.push(['cpuAbsolute', {
-      metric: 'cpu', kind: 'absolute', limit, prior: 0.05 * limit, floor: 0.5,
-      observe: (s, scale = 0.05 * limit) => {
-        const cv = s.canary?.cpuPct;
-        if (cv == null) return null;
-        const bv = s.baseline?.cpuPct ?? null;
-        // The baseline's CPU series is a second sample of the same kind of noise: it halves the
-        // time before the noise estimate can be trusted. As for latency, a baseline that is, or may
-        // be, over the limit too (a shared load peak) holds the canary to the most the baseline may
-        // be, not to exactly the baseline, where a healthy canary would sit on the boundary.
-        const noise: ([number, number] | null)[] = [[cv, 1], bv == null ? null : [bv, 1]];
-        const bUpper = bv == null ? -Infinity : bv + 2 * scale;
-        if (bUpper > limit) return { excess: cv - bUpper, varShape: 1, noise, canary: cv, baseline: bv! };
-        return { excess: cv - limit, varShape: 1, noise, canary: cv, baseline: bv ?? NaN };
+    specs.push([
+      'cpuAbsolute',
+      {
+        metric: 'cpu',
+        kind: 'absolute',
+        limit,
+        prior: 0.05 * limit,
+        floor: 0.5,
+        observe: (s, scale = 0.05 * limit) => {
+          const cv = s.canary?.cpuPct;
+          if (cv == null) return null;
+          const bv = s.baseline?.cpuPct ?? null;
+          // The baseline's CPU series is a second sample of the same kind of noise: it halves the
+          // time before the noise estimate can be trusted. As for latency, a baseline that is, or may
+          // be, over the limit too (a shared load peak) holds the canary to the most the baseline may
+          // be, not to exactly the baseline, where a healthy canary would sit on the boundary.
+          const noise: ([number, number] | null)[] = [[cv, 1], bv == null ? null : [bv, 1]];
+          const bUpper = bv == null ? -Infinity : bv + 2 * scale;
+          if (bUpper > limit) return { excess: cv - bUpper, varShape: 1, noise, canary: cv, baseline: bv! };
+          return { excess: cv - limit, varShape: 1, noise, canary: cv, baseline: bv ?? NaN };
+        },
       },
-    }]);
+    ]);
   }
   if (c.memoryMaxRatio !== undefined) {
     const limit = c.memoryMaxRatio;
-    specs.push(['memoryRelative', {
-      metric: 'memory', kind: 'ratio', limit, prior: 0.05, floor: 0.005,
-      observe: (s) => {
-        const cv = s.canary?.memoryMb;
-        const bv = s.baseline?.memoryMb;
-        if (cv == null || bv == null || cv <= 0 || bv <= 0) return null;
-        const d = log(cv / bv);
-        return { excess: d - log(limit), varShape: 1, noise: [[d, 1]], canary: cv, baseline: bv };
+    specs.push([
+      'memoryRelative',
+      {
+        metric: 'memory',
+        kind: 'ratio',
+        limit,
+        prior: 0.05,
+        floor: 0.005,
+        observe: (s) => {
+          const cv = s.canary?.memoryMb;
+          const bv = s.baseline?.memoryMb;
+          if (cv == null || bv == null || cv <= 0 || bv <= 0) return null;
+          const d = log(cv / bv);
+          return { excess: d - log(limit), varShape: 1, noise: [[d, 1]], canary: cv, baseline: bv };
+        },
       },
-    }]);
+    ]);
   }
   return specs;
 }
@@ -181,9 +215,10 @@ export function continuousBreachFinding(spec: ContinuousSpec, check: ContinuousC
   const n = run.z.length;
   const span = `median of the last ${n} interval${n === 1 ? '' : 's'}`;
   const tail = `${fmtConfidence(confidence)} confident it is above the limit`;
-  const explanation = spec.kind === 'ratio'
-    ? `${w.name} ${fmtNum(c, w.unit)} vs baseline ${fmtNum(b, w.unit)} (${span}): ${fmtRatio(c / b)} the baseline, limit ${fmtRatio(spec.limit)}; ${tail}`
-    : `${w.name} ${fmtNum(c, w.unit)} (${span}) vs limit ${fmtNum(spec.limit, w.unit)}${Number.isFinite(b) ? ` (baseline ${fmtNum(b, w.unit)})` : ''}; ${tail}`;
+  const explanation =
+    spec.kind === 'ratio'
+      ? `${w.name} ${fmtNum(c, w.unit)} vs baseline ${fmtNum(b, w.unit)} (${span}): ${fmtRatio(c / b)} the baseline, limit ${fmtRatio(spec.limit)}; ${tail}`
+      : `${w.name} ${fmtNum(c, w.unit)} (${span}) vs limit ${fmtNum(spec.limit, w.unit)}${Number.isFinite(b) ? ` (baseline ${fmtNum(b, w.unit)})` : ''}; ${tail}`;
   return {
     metric: spec.metric,
     status: 'breach',

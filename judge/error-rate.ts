@@ -90,7 +90,14 @@ export function relativeApplies(criteria: Criteria, c: SideAggregate | null, b: 
   return criteria.errorRateMaxRatio !== undefined && criteria.errorRateMaxRatio > 0 && !!c && !!b && c.requests > 0 && b.requests > 0;
 }
 
-export function updateScan(scan: ErrorScan, t: number, horizon: number | null, llr: (factor: number) => number, c: SideAggregate, b: SideAggregate | null): ErrorScan {
+export function updateScan(
+  scan: ErrorScan,
+  t: number,
+  horizon: number | null,
+  llr: (factor: number) => number,
+  c: SideAggregate,
+  b: SideAggregate | null,
+): ErrorScan {
   const stat: (number | null)[] = [];
   const sr: (number | null)[] = [];
   const segment: (ErrorSegment | null)[] = [];
@@ -155,7 +162,12 @@ export function errorFinding(
     status: breach ? 'breach' : 'ok',
     canary: cRate * 100,
     baseline: bRate === null ? null : bRate * 100,
-    limit: family === 'ratio' ? criteria.errorRateMaxRatio : family === 'absolute' ? criteria.errorRateMaxPct : criteria.errorRateMaxPct ?? criteria.errorRateMaxRatio,
+    limit:
+      family === 'ratio'
+        ? criteria.errorRateMaxRatio
+        : family === 'absolute'
+          ? criteria.errorRateMaxPct
+          : (criteria.errorRateMaxPct ?? criteria.errorRateMaxRatio),
     confidence,
     sampleSize: seg.canaryRequests,
     explanation: `error rate ${rateText(seg.canaryErrors, seg.canaryRequests)}${where} ${vs}, ${limit}; ${tail}`,

@@ -6,15 +6,27 @@ describe('end-of-window decision (burden of proof on safety)', () => {
   it('rolls back a weak but real regression that the strict tests leave unproven', () => {
     // canary at 3.5× a 0.15 % baseline from interval 30 on, ~20 canary requests an interval: too
     // little evidence for the sequential guard or the Bonferroni-corrected segment scan
-    const samples = windowOf(90, 69, () => steady(180, 0.0015), (t) => steady(20, t >= 30 ? 0.0055 : 0.0015));
+    const samples = windowOf(
+      90,
+      69,
+      () => steady(180, 0.0015),
+      (t) => steady(20, t >= 30 ? 0.0055 : 0.0015),
+    );
     const v = releaseVerdict(samples);
     expect(v.verdict).toBe('FAIL');
-    expect(v.explanation).toMatch(/^at the end of the window: error rate .* over the window vs baseline .*the baseline, limit 2×; \d+\.\d % confident it is above the limit \(promotion needs it not above the limit at 90\.0 %\)/);
+    expect(v.explanation).toMatch(
+      /^at the end of the window: error rate .* over the window vs baseline .*the baseline, limit 2×; \d+\.\d % confident it is above the limit \(promotion needs it not above the limit at 90\.0 %\)/,
+    );
   });
 
   it('never rolls back on too little traffic: that is INCONCLUSIVE (soak longer), not a lenient FAIL', () => {
     // 2 canary requests an interval: 180 in the window, fewer than min_requests
-    const samples = windowOf(90, 5, () => steady(400, 0.002), () => steady(2, 0.004));
+    const samples = windowOf(
+      90,
+      5,
+      () => steady(400, 0.002),
+      () => steady(2, 0.004),
+    );
     expect(releaseVerdict(samples).verdict).toBe('INCONCLUSIVE');
   });
 
@@ -32,7 +44,12 @@ describe('end-of-window decision (burden of proof on safety)', () => {
     const runs = 40;
     let rollbacks = 0;
     for (let i = 0; i < runs; i++) {
-      const samples = windowOf(90, 1000 + i, () => steady(9 * perInterval, 0.002), () => steady(perInterval, 0.002 * times));
+      const samples = windowOf(
+        90,
+        1000 + i,
+        () => steady(9 * perInterval, 0.002),
+        () => steady(perInterval, 0.002 * times),
+      );
       if (releaseVerdict(samples).verdict === 'FAIL') rollbacks++;
     }
     expect(rollbacks / runs).toBeLessThanOrEqual(bound);

@@ -28,7 +28,12 @@ function errorPValue(family: ErrorFamily, intervals: readonly IntervalSample[], 
   const strata: RateStratum[] = [];
   for (const x of intervals) {
     if (!relativeApplies(criteria, x.canary, x.baseline)) continue;
-    strata.push({ canaryErrors: x.canary!.errors, canaryRequests: x.canary!.requests, baselineErrors: x.baseline!.errors, baselineRequests: x.baseline!.requests });
+    strata.push({
+      canaryErrors: x.canary!.errors,
+      canaryRequests: x.canary!.requests,
+      baselineErrors: x.baseline!.errors,
+      baselineRequests: x.baseline!.requests,
+    });
   }
   return rateRatioUpperTail(strata, criteria.errorRateMaxRatio!).p;
 }
@@ -69,7 +74,9 @@ export function strictErrorTests(samples: IntervalSample[], criteria: Criteria):
     }
     const p = Math.min(1, best.p * usable);
     const from = best.p < 1 ? best.from : 0;
-    out.push(errorFinding(segmentCounts(family, samples.slice(from), criteria), criteria, family, 1 - p, p <= WINDOW_ALPHA, from > 0 ? ` since interval ${from}` : ''));
+    out.push(
+      errorFinding(segmentCounts(family, samples.slice(from), criteria), criteria, family, 1 - p, p <= WINDOW_ALPHA, from > 0 ? ` since interval ${from}` : ''),
+    );
   }
   return out;
 }
@@ -79,8 +86,6 @@ export function finalErrorTests(samples: IntervalSample[], criteria: Criteria): 
   return errorFamilies(criteria).map((family) => {
     const p = errorPValue(family, samples, criteria);
     const f = errorFinding(segmentCounts(family, samples, criteria), criteria, family, 1 - p, 1 - p >= FINAL_CONFIDENCE, ' over the window');
-    return f.status === 'breach'
-      ? { ...f, explanation: `${f.explanation} (promotion needs it not above the limit at ${fmtConfidence(FINAL_CONFIDENCE)})` }
-      : f;
+    return f.status === 'breach' ? { ...f, explanation: `${f.explanation} (promotion needs it not above the limit at ${fmtConfidence(FINAL_CONFIDENCE)})` } : f;
   });
 }

@@ -34,17 +34,30 @@ export function guardStep(
   if (relativeApplies(criteria, c, b)) {
     const rho = criteria.errorRateMaxRatio;
     const share = canaryErrorShare(rho, c!.requests, b!.requests);
-    next.errorsRelative = updateScan(state.errorsRelative, t, state.horizon, (f) => bernoulliLogLR(c!.errors, c!.errors + b!.errors, share, canaryErrorShare(rho * f, c!.requests, b!.requests)), c!, b);
+    next.errorsRelative = updateScan(
+      state.errorsRelative,
+      t,
+      state.horizon,
+      (f) => bernoulliLogLR(c!.errors, c!.errors + b!.errors, share, canaryErrorShare(rho * f, c!.requests, b!.requests)),
+      c!,
+      b,
+    );
   }
   // Two tests of one claim ("the canary's error rate is above its limit"), each a test martingale;
   // their average is one too, so the alarm at 1/alpha keeps the guarantee and takes whichever sees more.
-  const scans = [['both', next.errorsLimit], ['ratio', next.errorsRelative]] as const;
+  const scans = [
+    ['both', next.errorsLimit],
+    ['ratio', next.errorsRelative],
+  ] as const;
   const evidence = scans.map(([, scan]) => mixtureEvidence(scan));
   const total = logAddExp(evidence[0], evidence[1]) - Math.log(2);
   if (total >= Math.log(1 / alpha)) {
     const j = evidence[0] >= evidence[1] ? 0 : 1;
     const best = bestOf(scans[j][1]);
-    if (best) findings.push(errorFinding(best.segment, criteria, scans[j][0], scanConfidence(total), true, best.segment.from > 0 ? ` since interval ${best.segment.from}` : ''));
+    if (best)
+      findings.push(
+        errorFinding(best.segment, criteria, scans[j][0], scanConfidence(total), true, best.segment.from > 0 ? ` since interval ${best.segment.from}` : ''),
+      );
   }
 
   for (const [key, spec] of continuousSpecs(criteria)) {

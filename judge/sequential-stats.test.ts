@@ -31,7 +31,10 @@ describe('change-point scan', () => {
 
   it('false alarm rate stays under alpha for a stream exactly at the limit (Ville + union bound)', () => {
     const r = rng(42);
-    const p0 = 0.02, n = 25, factors = [1.5, 2, 3, 5, 10, 30], alpha = 0.05;
+    const p0 = 0.02,
+      n = 25,
+      factors = [1.5, 2, 3, 5, 10, 30],
+      alpha = 0.05;
     const alarm = Math.log(factors.length / alpha);
     let alarms = 0;
     const runs = 800;
@@ -104,7 +107,10 @@ describe('Shiryaev–Roberts mixture', () => {
 
   it('false alarm rate of the mean over alternatives stays under alpha at the limit (Ville)', () => {
     const r = rng(43);
-    const p0 = 0.02, n = 25, factors = [1.5, 2, 3, 5, 10, 30], alpha = 0.05;
+    const p0 = 0.02,
+      n = 25,
+      factors = [1.5, 2, 3, 5, 10, 30],
+      alpha = 0.05;
     let alarms = 0;
     const runs = 800;
     for (let run = 0; run < runs; run++) {

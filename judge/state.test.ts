@@ -6,7 +6,12 @@ import { judgeWindow } from './window';
 
 describe('guard state', () => {
   it('survives a JSON round trip (heartbeat details) and is never mutated', () => {
-    const samples = stream(40, 3, () => healthy(9_000), (t) => ({ ...healthy(1000), latency: t >= 25 ? 300 : 120, errorRate: t >= 25 ? 0.05 : 0.01 }));
+    const samples = stream(
+      40,
+      3,
+      () => healthy(9_000),
+      (t) => ({ ...healthy(1000), latency: t >= 25 ? 300 : 120, errorRate: t >= 25 ? 0.05 : 0.01 }),
+    );
     let direct: GuardState = newGuardState(40);
     let viaJson: GuardState = newGuardState(40);
     const breaches: [number | null, number | null] = [null, null];
@@ -26,7 +31,12 @@ describe('guard state', () => {
   });
 
   it('is deterministic', () => {
-    const samples = stream(90, 12, () => healthy(4_500), (t) => ({ ...healthy(500), errorRate: t > 40 ? 0.08 : 0.01 }));
+    const samples = stream(
+      90,
+      12,
+      () => healthy(4_500),
+      (t) => ({ ...healthy(500), errorRate: t > 40 ? 0.08 : 0.01 }),
+    );
     expect(JSON.stringify(judgeWindow(samples, criteria))).toBe(JSON.stringify(judgeWindow(samples, criteria)));
   });
 });

@@ -1,9 +1,17 @@
 // The statistical pieces against reference values (computed with mpmath at 30+ digits, or closed
 // forms) and against second, naive implementations.
 import { rng } from '../test/support/prng';
-import { bernoulliLogLR, binomialLowerBound, binomialSumUpperTail, binomialUpperBound, binomialUpperTail, canaryErrorShare, rateRatioUpperTail, signedRankUpperTail, stdNormalCdf } from './stats';
-
-
+import {
+  bernoulliLogLR,
+  binomialLowerBound,
+  binomialSumUpperTail,
+  binomialUpperBound,
+  binomialUpperTail,
+  canaryErrorShare,
+  rateRatioUpperTail,
+  signedRankUpperTail,
+  stdNormalCdf,
+} from './stats';
 
 /** P(X >= k) by direct summation of the pmf in log space: a second implementation */
 function naiveUpperTail(k: number, n: number, p: number): number {
@@ -27,7 +35,13 @@ describe('binomialUpperTail', () => {
   });
 
   it('agrees with direct summation over many cases', () => {
-    for (const [k, n, p] of [[0, 10, 0.3], [5, 50, 0.05], [12, 300, 0.02], [40, 1000, 0.03], [7, 7, 0.5]]) {
+    for (const [k, n, p] of [
+      [0, 10, 0.3],
+      [5, 50, 0.05],
+      [12, 300, 0.02],
+      [40, 1000, 0.03],
+      [7, 7, 0.5],
+    ]) {
       expect(binomialUpperTail(k, n, p)).toBeCloseTo(naiveUpperTail(k, n, p), 10);
     }
     expect(binomialUpperTail(0, 10, 0.3)).toBe(1);
@@ -74,7 +88,10 @@ describe('stdNormalCdf', () => {
 
 describe('bernoulliLogLR', () => {
   it('is the log ratio of the two binomial pmfs', () => {
-    const k = 7, n = 120, p0 = 0.01, p1 = 0.05;
+    const k = 7,
+      n = 120,
+      p0 = 0.01,
+      p1 = 0.05;
     const direct = Math.log(Math.pow(p1, k) * Math.pow(1 - p1, n - k)) - Math.log(Math.pow(p0, k) * Math.pow(1 - p0, n - k));
     expect(bernoulliLogLR(k, n, p0, p1)).toBeCloseTo(direct, 10);
     expect(bernoulliLogLR(0, 0, p0, p1)).toBe(0);
@@ -96,16 +113,29 @@ describe('sums of binomials and the paired rate-ratio test', () => {
     for (const { n, p } of parts) {
       const pmf = Array.from({ length: n + 1 }, (_, i) => naiveUpperTail(i, n, p) - (i < n ? naiveUpperTail(i + 1, n, p) : 0));
       const next = new Array(dist.length + n).fill(0);
-      dist.forEach((a, i) => pmf.forEach((b, j) => { next[i + j] += a * b; }));
+      dist.forEach((a, i) =>
+        pmf.forEach((b, j) => {
+          next[i + j] += a * b;
+        }),
+      );
       dist = next;
     }
     return dist.slice(k).reduce((a, x) => a + x, 0);
   }
 
   it('is exact for small sums (against full convolution) and the binomial for equal p', () => {
-    const parts = [{ n: 5, p: 0.1 }, { n: 12, p: 0.3 }, { n: 3, p: 0.6 }];
+    const parts = [
+      { n: 5, p: 0.1 },
+      { n: 12, p: 0.3 },
+      { n: 3, p: 0.6 },
+    ];
     for (const k of [0, 1, 3, 6, 9, 14, 20]) expect(binomialSumUpperTail(k, parts)).toBeCloseTo(convolvedUpperTail(k, parts), 12);
-    expect(binomialSumUpperTail(4, [{ n: 30, p: 0.05 }, { n: 20, p: 0.05 }])).toBeCloseTo(binomialUpperTail(4, 50, 0.05), 14);
+    expect(
+      binomialSumUpperTail(4, [
+        { n: 30, p: 0.05 },
+        { n: 20, p: 0.05 },
+      ]),
+    ).toBeCloseTo(binomialUpperTail(4, 50, 0.05), 14);
     expect(binomialSumUpperTail(21, parts)).toBe(0);
   });
 

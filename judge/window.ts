@@ -84,9 +84,10 @@ function windowTests(samples: IntervalSample[], criteria: Criteria, guard: Guard
     const w = METRIC_WORDS[spec.metric];
     const cMed = median(obs.map((o) => o.canary));
     const bMed = median(obs.map((o) => o.baseline).filter((x) => Number.isFinite(x)));
-    const what = spec.kind === 'ratio'
-      ? `${w.name} ${fmtNum(cMed, w.unit)} vs baseline ${fmtNum(bMed, w.unit)} (medians): ${fmtRatio(cMed / bMed)} the baseline, limit ${fmtRatio(spec.limit)}`
-      : `${w.name} ${fmtNum(cMed, w.unit)} (median) vs limit ${fmtNum(spec.limit, w.unit)}`;
+    const what =
+      spec.kind === 'ratio'
+        ? `${w.name} ${fmtNum(cMed, w.unit)} vs baseline ${fmtNum(bMed, w.unit)} (medians): ${fmtRatio(cMed / bMed)} the baseline, limit ${fmtRatio(spec.limit)}`
+        : `${w.name} ${fmtNum(cMed, w.unit)} (median) vs limit ${fmtNum(spec.limit, w.unit)}`;
     out.push({
       metric: spec.metric,
       status: breach ? 'breach' : 'ok',
@@ -134,9 +135,10 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
       metric: 'data',
       status: 'insufficient',
       sampleSize: intervals - tot.canaryDark,
-      explanation: intervals === 0
-        ? 'no canary metrics at all'
-        : `canary metrics missing in ${tot.canaryDark} of ${intervals} intervals${tot.trailingDark > 0 ? ` (the last ${tot.trailingDark} in a row)` : ''}`,
+      explanation:
+        intervals === 0
+          ? 'no canary metrics at all'
+          : `canary metrics missing in ${tot.canaryDark} of ${intervals} intervals${tot.trailingDark > 0 ? ` (the last ${tot.trailingDark} in a row)` : ''}`,
     });
   }
   const hasRatio = criteria.errorRateMaxRatio !== undefined || criteria.latencyP95MaxRatio !== undefined || criteria.memoryMaxRatio !== undefined;
@@ -150,7 +152,12 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
   }
   for (const g of metricGaps(samples, criteria)) {
     if (g.of > 0 && g.missing > Math.max(1, Math.floor(MAX_DARK_FRACTION * g.of))) {
-      problems.push({ metric: 'data', status: 'insufficient', sampleSize: g.of - g.missing, explanation: `canary ${g.metric} missing in ${g.missing} of ${g.of} intervals` });
+      problems.push({
+        metric: 'data',
+        status: 'insufficient',
+        sampleSize: g.of - g.missing,
+        explanation: `canary ${g.metric} missing in ${g.missing} of ${g.of} intervals`,
+      });
     }
   }
   if (tot.canaryRequests < criteria.minRequests) {
@@ -169,12 +176,22 @@ export function judgeWindow(samples: IntervalSample[], criteria: Criteria): Verd
   const final = finalErrorTests(samples, criteria);
   const against = final.filter((f) => f.status === 'breach');
   if (against.length > 0) {
-    return { verdict: 'FAIL', explanation: `at the end of the window: ${against.map((f) => f.explanation).join('; and ')}`, findings: [...final, ...findings.filter((f) => f.metric !== 'error_rate')], ...base };
+    return {
+      verdict: 'FAIL',
+      explanation: `at the end of the window: ${against.map((f) => f.explanation).join('; and ')}`,
+      findings: [...final, ...findings.filter((f) => f.metric !== 'error_rate')],
+      ...base,
+    };
   }
   const shown = [...final, ...findings.filter((f) => f.metric !== 'error_rate')];
   // One short clause per metric for Slack and the CLI; every check's full wording stays in `findings`.
   const perMetric = new Map<string, string>();
   for (const f of shown) if (!perMetric.has(f.metric)) perMetric.set(f.metric, f.explanation.split(/[:;]/)[0].trim());
   const summary = perMetric.size > 0 ? [...perMetric.values()].join('; ') : 'no criteria to check';
-  return { verdict: 'PASS', explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`, findings: shown, ...base };
+  return {
+    verdict: 'PASS',
+    explanation: `within limits over ${intervals} intervals and ${tot.canaryRequests} canary requests: ${summary}`,
+    findings: shown,
+    ...base,
+  };
 }

@@ -5,13 +5,33 @@ import type { ReleaseStatus } from '../contract/messages';
 import type { Notice } from '../contract/notice';
 
 const status = (over: Partial<ReleaseStatus> = {}): ReleaseStatus => ({
-  service: 'checkout', version: 'v1.2.3', previousVersion: 'v1.2.2', strategy: 'canary', requestedBy: 'U024BE7LH', startedAt: 1_700_000_000_000,
-  phase: 'rolling_out', status: 'running', stageIndex: 1, stageCount: 3, stage: 'canary 25 %', trafficPercent: 25, windowEndsAt: null,
-  lastVerdict: { verdict: 'PASS', explanation: 'within limits over 90 intervals', findings: [
-    { metric: 'error_rate', status: 'ok', explanation: 'error rate 0.2 % vs baseline 0.1 %, limit 1 %' },
-    { metric: 'latency_p95', status: 'breach', explanation: 'p95 620 ms, limit 500 ms' },
-  ], canaryRequests: 5000, intervals: 90 },
-  approvals: [], paused: false, timeline: [{ at: 1_700_000_060_000, event: 'shifted' }], ...over,
+  service: 'checkout',
+  version: 'v1.2.3',
+  previousVersion: 'v1.2.2',
+  strategy: 'canary',
+  requestedBy: 'U024BE7LH',
+  startedAt: 1_700_000_000_000,
+  phase: 'rolling_out',
+  status: 'running',
+  stageIndex: 1,
+  stageCount: 3,
+  stage: 'canary 25 %',
+  trafficPercent: 25,
+  windowEndsAt: null,
+  lastVerdict: {
+    verdict: 'PASS',
+    explanation: 'within limits over 90 intervals',
+    findings: [
+      { metric: 'error_rate', status: 'ok', explanation: 'error rate 0.2 % vs baseline 0.1 %, limit 1 %' },
+      { metric: 'latency_p95', status: 'breach', explanation: 'p95 620 ms, limit 500 ms' },
+    ],
+    canaryRequests: 5000,
+    intervals: 90,
+  },
+  approvals: [],
+  paused: false,
+  timeline: [{ at: 1_700_000_060_000, event: 'shifted' }],
+  ...over,
 });
 const actionIds = (blocks: any[]) => blocks.find((b) => b.type === 'actions')?.elements.map((e: any) => e.action_id) ?? [];
 
@@ -42,7 +62,18 @@ test('awaiting approval makes Approve the primary button; paused offers Resume; 
 });
 
 test('from a notice alone', () => {
-  const n: Notice = { kind: 'awaiting_approval', releaseId: 'flag:dark_mode', service: 'checkout', version: 'flag:dark_mode', strategy: 'flag-ramp', requestedBy: 'ana', text: 'needs approval: 100 %', at: 1_700_000_000_000, trafficPercent: 50, stage: 'flag 50 %' };
+  const n: Notice = {
+    kind: 'awaiting_approval',
+    releaseId: 'flag:dark_mode',
+    service: 'checkout',
+    version: 'flag:dark_mode',
+    strategy: 'flag-ramp',
+    requestedBy: 'ana',
+    text: 'needs approval: 100 %',
+    at: 1_700_000_000_000,
+    trafficPercent: 50,
+    stage: 'flag 50 %',
+  };
   const { blocks, text } = releaseBlocks(viewOfNotice(n));
   expect(blockProblem(blocks)).toBeNull();
   expect(text).toContain('awaiting approval');
@@ -53,7 +84,22 @@ test('from a notice alone', () => {
 
 test('long texts are clipped to Slack limits', () => {
   const long = 'x'.repeat(10_000);
-  const { blocks, text } = releaseBlocks(viewOfStatus('release:checkout', status({ lastVerdict: { verdict: 'FAIL', explanation: long, findings: Array(30).fill({ metric: 'cpu', status: 'breach', explanation: long }), canaryRequests: 1, intervals: 1 } }), null, long));
+  const { blocks, text } = releaseBlocks(
+    viewOfStatus(
+      'release:checkout',
+      status({
+        lastVerdict: {
+          verdict: 'FAIL',
+          explanation: long,
+          findings: Array(30).fill({ metric: 'cpu', status: 'breach', explanation: long }),
+          canaryRequests: 1,
+          intervals: 1,
+        },
+      }),
+      null,
+      long,
+    ),
+  );
   expect(blockProblem(blocks)).toBeNull();
   expect(text.length).toBeLessThanOrEqual(3000);
 });

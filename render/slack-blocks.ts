@@ -43,35 +43,77 @@ export const ACTION_IDS = {
 } as const;
 
 const PHASE_WORDS: Record<Phase, string> = {
-  planning: 'planning', validating: 'checking gates', waiting_window: 'waiting for the release window',
-  awaiting_approval: 'awaiting approval', dependencies: 'running dependencies', rolling_out: 'rolling out',
-  paused: 'paused', post_checks: 'post-deploy checks', rolling_back: 'rolling back', succeeded: 'succeeded',
-  rolled_back: 'rolled back', failed: 'failed', rejected: 'rejected', cancelled: 'cancelled',
+  planning: 'planning',
+  validating: 'checking gates',
+  waiting_window: 'waiting for the release window',
+  awaiting_approval: 'awaiting approval',
+  dependencies: 'running dependencies',
+  rolling_out: 'rolling out',
+  paused: 'paused',
+  post_checks: 'post-deploy checks',
+  rolling_back: 'rolling back',
+  succeeded: 'succeeded',
+  rolled_back: 'rolled back',
+  failed: 'failed',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
   rollback_failed: 'rollback failed: act by hand',
 };
 
 const KIND_WORDS: Record<NoticeKind, string> = {
-  started: 'started', awaiting_approval: 'awaiting approval', approved: 'approved', rejected: 'rejected',
-  stage_started: 'rolling out', stage_passed: 'rolling out', paused: 'paused', resumed: 'rolling out',
-  breach: 'guardrail breached', rolling_back: 'rolling back', rolled_back: 'rolled back', succeeded: 'succeeded', failed: 'failed',
+  started: 'started',
+  awaiting_approval: 'awaiting approval',
+  approved: 'approved',
+  rejected: 'rejected',
+  stage_started: 'rolling out',
+  stage_passed: 'rolling out',
+  paused: 'paused',
+  resumed: 'rolling out',
+  breach: 'guardrail breached',
+  rolling_back: 'rolling back',
+  rolled_back: 'rolled back',
+  succeeded: 'succeeded',
+  failed: 'failed',
   rollback_failed: 'rollback failed: act by hand',
 };
 
 const ENDED: NoticeKind[] = ['rejected', 'rolled_back', 'succeeded', 'failed', 'rolling_back', 'rollback_failed'];
 
 const STATE_ICON: Record<string, string> = {
-  succeeded: ':white_check_mark:', 'rolled back': ':rewind:', 'rolling back': ':rewind:', failed: ':x:', rejected: ':no_entry:',
-  cancelled: ':no_entry:', 'rollback failed: act by hand': ':sos:', 'awaiting approval': ':raised_hand:', paused: ':double_vertical_bar:', 'guardrail breached': ':rotating_light:',
+  succeeded: ':white_check_mark:',
+  'rolled back': ':rewind:',
+  'rolling back': ':rewind:',
+  failed: ':x:',
+  rejected: ':no_entry:',
+  cancelled: ':no_entry:',
+  'rollback failed: act by hand': ':sos:',
+  'awaiting approval': ':raised_hand:',
+  paused: ':double_vertical_bar:',
+  'guardrail breached': ':rotating_light:',
 };
 
 export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | null = null, latest: string | null = null): ReleaseView {
   return {
-    releaseId, service: s.service, version: s.version, previousVersion: s.previousVersion, strategy: s.strategy,
-    requestedBy: s.requestedBy, state: PHASE_WORDS[s.phase] ?? s.phase, running: s.status === 'running' && s.phase !== 'rolling_back',
-    awaitingApproval: s.phase === 'awaiting_approval', paused: s.paused, stage: s.stage,
-    stageIndex: s.stageIndex >= 0 ? s.stageIndex : null, stageCount: s.stageCount, trafficPercent: s.trafficPercent,
-    verdict: s.lastVerdict, approvals: s.approvals.map((a) => ({ by: a.by, stage: a.stage })),
-    latest, detail: null, url, at: s.timeline.at(-1)?.at ?? s.startedAt,
+    releaseId,
+    service: s.service,
+    version: s.version,
+    previousVersion: s.previousVersion,
+    strategy: s.strategy,
+    requestedBy: s.requestedBy,
+    state: PHASE_WORDS[s.phase] ?? s.phase,
+    running: s.status === 'running' && s.phase !== 'rolling_back',
+    awaitingApproval: s.phase === 'awaiting_approval',
+    paused: s.paused,
+    stage: s.stage,
+    stageIndex: s.stageIndex >= 0 ? s.stageIndex : null,
+    stageCount: s.stageCount,
+    trafficPercent: s.trafficPercent,
+    verdict: s.lastVerdict,
+    approvals: s.approvals.map((a) => ({ by: a.by, stage: a.stage })),
+    latest,
+    detail: null,
+    url,
+    at: s.timeline.at(-1)?.at ?? s.startedAt,
     attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
   };
 }
@@ -82,11 +124,26 @@ export function viewOfNotice(n: Notice, status?: ReleaseStatus | null): ReleaseV
     return { ...viewOfStatus(n.releaseId, status, n.url ?? null, n.text), detail: n.detail ?? null, at: Math.max(n.at, status.timeline.at(-1)?.at ?? 0) };
   }
   return {
-    releaseId: n.releaseId, service: n.service, version: n.version, previousVersion: null, strategy: n.strategy,
-    requestedBy: n.requestedBy, state: KIND_WORDS[n.kind] ?? n.kind, running: !ENDED.includes(n.kind),
-    awaitingApproval: n.kind === 'awaiting_approval', paused: n.kind === 'paused', stage: n.stage ?? null,
-    stageIndex: null, stageCount: null, trafficPercent: n.trafficPercent ?? null, verdict: null, approvals: [],
-    latest: n.text, detail: n.detail ?? null, url: n.url ?? null, at: n.at,
+    releaseId: n.releaseId,
+    service: n.service,
+    version: n.version,
+    previousVersion: null,
+    strategy: n.strategy,
+    requestedBy: n.requestedBy,
+    state: KIND_WORDS[n.kind] ?? n.kind,
+    running: !ENDED.includes(n.kind),
+    awaitingApproval: n.kind === 'awaiting_approval',
+    paused: n.kind === 'paused',
+    stage: n.stage ?? null,
+    stageIndex: null,
+    stageCount: null,
+    trafficPercent: n.trafficPercent ?? null,
+    verdict: null,
+    approvals: [],
+    latest: n.text,
+    detail: n.detail ?? null,
+    url: n.url ?? null,
+    at: n.at,
   };
 }
 
@@ -131,7 +188,9 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     const prev = v.previousVersion ? ` · ${escapeMrkdwn(v.previousVersion)} on ${100 - v.trafficPercent} %` : '';
     lines.push(`\`${trafficBar(v.trafficPercent)}\` *${v.trafficPercent} %* on ${escapeMrkdwn(v.version)}${prev}`);
   }
-  lines.push(`Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`);
+  lines.push(
+    `Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`,
+  );
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } });
   if (v.attention) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:warning: ${escapeMrkdwn(v.attention)}`, 3000) } });
 
@@ -143,34 +202,63 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(v.detail), 3000) } });
   }
 
-  const context = [v.latest ? escapeMrkdwn(clip(v.latest, 1500)) : null, `<!date^${Math.floor(v.at / 1000)}^{date_short_pretty} {time_secs}|${new Date(v.at).toISOString()}>`]
+  const context = [
+    v.latest ? escapeMrkdwn(clip(v.latest, 1500)) : null,
+    `<!date^${Math.floor(v.at / 1000)}^{date_short_pretty} {time_secs}|${new Date(v.at).toISOString()}>`,
+  ]
     .filter(Boolean)
     .join(' · ');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(context, 2000) }] });
 
   if (opts.actions !== false) {
     const buttons: Block[] = [];
-    const button = (actionId: string, label: string, extra: Block = {}) => ({ type: 'button', action_id: actionId, text: { type: 'plain_text', text: label }, value: v.releaseId, ...extra });
+    const button = (actionId: string, label: string, extra: Block = {}) => ({
+      type: 'button',
+      action_id: actionId,
+      text: { type: 'plain_text', text: label },
+      value: v.releaseId,
+      ...extra,
+    });
     if (v.running) {
       buttons.push(button(ACTION_IDS.approve, 'Approve', v.awaitingApproval ? { style: 'primary' } : {}));
-      buttons.push(button(ACTION_IDS.reject, 'Reject', { style: 'danger', confirm: confirm('Reject this release?', `${title} will be stopped and everything it changed undone.`, 'Reject') }));
-      buttons.push(button(ACTION_IDS.rollback, 'Rollback', { style: 'danger', confirm: confirm('Roll back now?', `Traffic goes back to ${v.previousVersion ?? 'the previous version'} at once.`, 'Roll back') }));
+      buttons.push(
+        button(ACTION_IDS.reject, 'Reject', {
+          style: 'danger',
+          confirm: confirm('Reject this release?', `${title} will be stopped and everything it changed undone.`, 'Reject'),
+        }),
+      );
+      buttons.push(
+        button(ACTION_IDS.rollback, 'Rollback', {
+          style: 'danger',
+          confirm: confirm('Roll back now?', `Traffic goes back to ${v.previousVersion ?? 'the previous version'} at once.`, 'Roll back'),
+        }),
+      );
       buttons.push(v.paused ? button(ACTION_IDS.resume, 'Resume') : button(ACTION_IDS.pause, 'Pause'));
     }
-    if (v.url && /^https?:\/\//.test(v.url)) buttons.push({ type: 'button', action_id: ACTION_IDS.open, text: { type: 'plain_text', text: 'Open in Temporal' }, url: v.url });
+    if (v.url && /^https?:\/\//.test(v.url))
+      buttons.push({ type: 'button', action_id: ACTION_IDS.open, text: { type: 'plain_text', text: 'Open in Temporal' }, url: v.url });
     if (buttons.length) blocks.push({ type: 'actions', block_id: 'quad_actions', elements: buttons });
   }
   return { text, blocks };
 }
 
 function confirm(title: string, text: string, ok: string) {
-  return { title: { type: 'plain_text', text: title }, text: { type: 'plain_text', text: clip(text, 300) }, confirm: { type: 'plain_text', text: ok }, deny: { type: 'plain_text', text: 'Cancel' }, style: 'danger' };
+  return {
+    title: { type: 'plain_text', text: title },
+    text: { type: 'plain_text', text: clip(text, 300) },
+    confirm: { type: 'plain_text', text: ok },
+    deny: { type: 'plain_text', text: 'Cancel' },
+    style: 'danger',
+  };
 }
 
 /** One line per running release, for `/quad status` without a service. */
 export function releaseListText(rows: { workflowId: string; service?: string; version?: string; stage?: string; status?: string; url: string }[]): string {
   if (rows.length === 0) return 'No release is running.';
   return rows
-    .map((r) => `• *${escapeMrkdwn(r.service ?? r.workflowId)} ${escapeMrkdwn(r.version ?? '')}* — ${escapeMrkdwn(r.stage ?? '?')} (${escapeMrkdwn(r.status ?? '?')}) · <${r.url}|Temporal>`)
+    .map(
+      (r) =>
+        `• *${escapeMrkdwn(r.service ?? r.workflowId)} ${escapeMrkdwn(r.version ?? '')}* — ${escapeMrkdwn(r.stage ?? '?')} (${escapeMrkdwn(r.status ?? '?')}) · <${r.url}|Temporal>`,
+    )
     .join('\n');
 }

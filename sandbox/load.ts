@@ -67,18 +67,15 @@ export function startLoad(options: LoadOptions): Load {
     counts.sent += 1;
     const headers: Record<string, string> = options.service ? { 'x-quad-service': options.service } : {};
     if (users > 0) headers[USER_HEADER] = `user-${Math.floor(Math.random() * users)}`;
-    const req = http.get(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, agent, headers, timeout: timeoutMs },
-      (res) => {
-        const version = res.headers['x-sandbox-version'];
-        if (typeof version === 'string') counts.byVersion[version] = (counts.byVersion[version] ?? 0) + 1;
-        if ((res.statusCode ?? 0) >= 500) counts.errors += 1;
-        else counts.ok += 1;
-        res.resume();
-        res.on('end', done);
-        res.on('error', done);
-      },
-    );
+    const req = http.get({ host: target.hostname, port: target.port, path: target.pathname + target.search, agent, headers, timeout: timeoutMs }, (res) => {
+      const version = res.headers['x-sandbox-version'];
+      if (typeof version === 'string') counts.byVersion[version] = (counts.byVersion[version] ?? 0) + 1;
+      if ((res.statusCode ?? 0) >= 500) counts.errors += 1;
+      else counts.ok += 1;
+      res.resume();
+      res.on('end', done);
+      res.on('error', done);
+    });
     let finished = false;
     function done(): void {
       if (finished) return;

@@ -70,9 +70,15 @@ describe('sandbox', () => {
   });
 
   it('splits traffic exactly by the absolute percent, and the same request twice changes nothing', async () => {
-    const first = await json(`${admin}/admin/services/checkout/traffic`, { method: 'PUT', body: { version: 'v1.2.4', previousVersion: 'v1.2.3', percent: 25 } });
+    const first = await json(`${admin}/admin/services/checkout/traffic`, {
+      method: 'PUT',
+      body: { version: 'v1.2.4', previousVersion: 'v1.2.3', percent: 25 },
+    });
     expect(first).toMatchObject({ percent: 25, changed: true, changeCount: 2 });
-    const again = await json(`${admin}/admin/services/checkout/traffic`, { method: 'PUT', body: { version: 'v1.2.4', previousVersion: 'v1.2.3', percent: 25 } });
+    const again = await json(`${admin}/admin/services/checkout/traffic`, {
+      method: 'PUT',
+      body: { version: 'v1.2.4', previousVersion: 'v1.2.3', percent: 25 },
+    });
     expect(again).toMatchObject({ percent: 25, changed: false, changeCount: 2 });
 
     const replies = await burst(`${sandbox.url}/`, 200);
@@ -106,7 +112,10 @@ describe('sandbox', () => {
     expect(errors).toBeGreaterThanOrEqual(19);
     expect(errors).toBeLessThanOrEqual(61);
 
-    const rolledBack = await json(`${admin}/admin/services/checkout/traffic`, { method: 'PUT', body: { version: 'v1.2.5-bad', previousVersion: 'v1.2.3', percent: 0 } });
+    const rolledBack = await json(`${admin}/admin/services/checkout/traffic`, {
+      method: 'PUT',
+      body: { version: 'v1.2.5-bad', previousVersion: 'v1.2.3', percent: 0 },
+    });
     expect(rolledBack).toMatchObject({ percent: 0, changed: true });
     const after = await burst(`${sandbox.url}/`, 100);
     expect(count(after, (r) => r.version === 'v1.2.3' && r.status === 200)).toBe(100);
@@ -186,7 +195,10 @@ describe('sandbox with the admin API on the router port', () => {
     try {
       expect(sandbox.adminUrl).toBe(sandbox.url);
       expect((await request(`${sandbox.url}/`)).status).toBe(503); // nothing deployed yet
-      const set = await json(`${sandbox.url}/admin/services/checkout/traffic`, { method: 'PUT', body: { version: 'v1.0.0', previousVersion: null, percent: 10 } });
+      const set = await json(`${sandbox.url}/admin/services/checkout/traffic`, {
+        method: 'PUT',
+        body: { version: 'v1.0.0', previousVersion: null, percent: 10 },
+      });
       expect(set).toMatchObject({ version: 'v1.0.0', previousVersion: null, percent: 10, changed: true });
       // a first release has no previous version: the only version serves everything
       const replies = await burst(`${sandbox.url}/`, 10, 5);

@@ -284,11 +284,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const url = new URL(req.url ?? '/', `http://${HOST}`);
       const isAdmin = url.pathname === '/admin' || url.pathname.startsWith('/admin/');
       const work =
-        isAdmin && adminHere
-          ? handleAdmin(req, res, url)
-          : trafficHere
-            ? handleTraffic(req, res, url)
-            : Promise.reject(new HttpError(404, 'not found'));
+        isAdmin && adminHere ? handleAdmin(req, res, url) : trafficHere ? handleTraffic(req, res, url) : Promise.reject(new HttpError(404, 'not found'));
       work.catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });

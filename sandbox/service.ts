@@ -71,12 +71,7 @@ export class SandboxService {
   /** Sets the split. Returns the change, or null when the split already was exactly this. */
   setTraffic(split: TrafficSplit): TrafficChange | null {
     const current = this.traffic;
-    if (
-      current &&
-      current.version === split.version &&
-      current.previousVersion === split.previousVersion &&
-      current.percent === split.percent
-    ) {
+    if (current && current.version === split.version && current.previousVersion === split.previousVersion && current.percent === split.percent) {
       return null;
     }
     const change: TrafficChange = { ...split, seq: this.changes.length + 1, at: Date.now(), before: current };

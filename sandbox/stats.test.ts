@@ -28,8 +28,15 @@ describe('flagBehaviourFor', () => {
 
 describe('intervalEdges', () => {
   it('covers [from, to) with the last interval clipped', () => {
-    expect(intervalEdges(1000, 6500, 2)).toEqual([[1000, 3000], [3000, 5000], [5000, 6500]]);
-    expect(intervalEdges(1000, 5000, 2)).toEqual([[1000, 3000], [3000, 5000]]);
+    expect(intervalEdges(1000, 6500, 2)).toEqual([
+      [1000, 3000],
+      [3000, 5000],
+      [5000, 6500],
+    ]);
+    expect(intervalEdges(1000, 5000, 2)).toEqual([
+      [1000, 3000],
+      [3000, 5000],
+    ]);
     expect(intervalEdges(1000, 1000, 2)).toEqual([]);
   });
 });
@@ -43,12 +50,7 @@ describe('RequestLog + aggregateIntervals', () => {
       { at: 10_500, cpuPct: 10, rssMb: 50 },
       { at: 11_000, cpuPct: 20, rssMb: 60 },
     ];
-    const [first, second] = aggregateIntervals(
-      [{ version: 'v1', log, usageBetween: (a, b) => usage.filter((u) => u.at >= a && u.at < b) }],
-      10_000,
-      14_000,
-      2,
-    );
+    const [first, second] = aggregateIntervals([{ version: 'v1', log, usageBetween: (a, b) => usage.filter((u) => u.at >= a && u.at < b) }], 10_000, 14_000, 2);
     expect(first.versions.v1).toEqual({ requests: 100, errors: 10, latencyP95Ms: 95, cpuPct: 15, memoryMb: 55 });
     expect(second).toMatchObject({ from: 12_000, to: 14_000, at: 14_000 });
     expect(second.versions.v1).toEqual({ requests: 0, errors: 0, latencyP95Ms: null, cpuPct: null, memoryMb: null });
@@ -62,16 +64,10 @@ describe('RequestLog + aggregateIntervals', () => {
       versionLog.record(10_000 + i, i, i === 20);
       (i % 4 === 0 ? on : off).record(10_000 + i, i, i === 20);
     }
-    const [first, second] = aggregateIntervals(
-      [{ version: 'v1', log: versionLog, usageBetween: () => [] }],
-      10_000,
-      14_000,
-      2,
-      [
-        { key: 'flag:f=on', log: on },
-        { key: 'flag:f=off', log: off },
-      ],
-    );
+    const [first, second] = aggregateIntervals([{ version: 'v1', log: versionLog, usageBetween: () => [] }], 10_000, 14_000, 2, [
+      { key: 'flag:f=on', log: on },
+      { key: 'flag:f=off', log: off },
+    ]);
     // on: 4, 8, 12, 16, 20 ms (20 an error); off: the other 15, p95 of 1..19 without multiples of 4
     expect(first.versions['flag:f=on']).toEqual({ requests: 5, errors: 1, latencyP95Ms: 20, cpuPct: null, memoryMb: null });
     expect(first.versions['flag:f=off']).toEqual({ requests: 15, errors: 0, latencyP95Ms: 19, cpuPct: null, memoryMb: null });

@@ -120,13 +120,7 @@ function requestsBetween(histogram: Histogram, log: RequestLog, from: number, to
  * Every version in every interval (with zeros when it got nothing), plus each variant in the intervals
  * where it saw requests: a variant without requests is absent, so a reader takes that side as no data.
  */
-export function aggregateIntervals(
-  sources: VersionSource[],
-  from: number,
-  to: number,
-  intervalS: number,
-  variants: VariantSource[] = [],
-): IntervalBucket[] {
+export function aggregateIntervals(sources: VersionSource[], from: number, to: number, intervalS: number, variants: VariantSource[] = []): IntervalBucket[] {
   // microseconds, 3 significant digits: p95 to 0.1 % of its value
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   try {

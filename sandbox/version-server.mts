@@ -31,7 +31,7 @@ const server = http.createServer((req, res) => {
   served += 1;
   const fail = Math.random() < behaviour.errorRate;
   // a little real work per request (a cart total and an ETag), so CPU follows traffic
-  const items = Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, qty: (served + i) % 3 + 1, price: 9.99 + i }));
+  const items = Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, qty: ((served + i) % 3) + 1, price: 9.99 + i }));
   const body = JSON.stringify({ version, items, total: items.reduce((s, it) => s + it.qty * it.price, 0) });
   const etag = createHash('sha1').update(body).digest('hex');
   req.resume();

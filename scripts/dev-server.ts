@@ -25,8 +25,23 @@ async function main() {
   }
   const db = resolve(ROOT, s.db_filename);
   mkdirSync(dirname(db), { recursive: true });
-  const args = ['server', 'start-dev', '--ip', s.ip, '--port', String(s.port), '--ui-port', String(s.ui_port), '--namespace', s.namespace,
-    '--db-filename', db, '--log-level', s.log_level, ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    s.ip,
+    '--port',
+    String(s.port),
+    '--ui-port',
+    String(s.ui_port),
+    '--namespace',
+    s.namespace,
+    '--db-filename',
+    db,
+    '--log-level',
+    s.log_level,
+    ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+  ];
   const foreground = process.argv.includes('--foreground');
   const log = openSync(join(ROOT, '.data', 'temporal.log'), 'a');
   const child = spawn(bin, args, { stdio: foreground ? 'inherit' : ['ignore', log, log], detached: !foreground });
@@ -53,8 +68,9 @@ export function stopDevServer() {
 
 if (require.main === module) {
   if (process.argv.includes('--stop')) stopDevServer();
-  else main().catch((err) => {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  else
+    main().catch((err) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    });
 }

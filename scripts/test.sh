@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing first (Node 24, npm packages, the Temporal CLI dev server, the
-# time-skipping test server, Chromium, PostgreSQL, moto), then one jest run over unit, provider,
+# time-skipping test server, Chromium, PostgreSQL, moto), type-checks and lints, then one jest run over unit, provider,
 # workflow, replay and end-to-end tests. Extra arguments go to jest (e.g. a path to run one file).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,6 +10,9 @@ bash scripts/tools.sh node npm temporal test-server chromium postgres moto
 mkdir -p .data
 echo "[test] node $(node --version), $(temporal --version 2>/dev/null | head -1 || echo 'temporal: SDK download')"
 npx tsc --noEmit -p tsconfig.json
+# The folder arrows and the code rules (eslint.config.mjs), then the layout (Prettier).
+npx eslint .
+npx prettier --check . --log-level warn
 status=0
 npx jest --json --outputFile=.data/jest-results.json "$@" || status=$?
 # jest's own summary is not a line CI reads; print the plain one: "N passed, N failed, N skipped".

@@ -34,7 +34,10 @@ export function connectionOptions(s: TemporalSettings) {
   return { address: s.address, ...(s.tls ? { tls: s.tls } : {}), ...(s.apiKey ? { apiKey: s.apiKey } : {}) };
 }
 
-export async function connectClient(cfg: QuadConfig, env: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; settings: TemporalSettings; close: () => Promise<void> }> {
+export async function connectClient(
+  cfg: QuadConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ client: Client; settings: TemporalSettings; close: () => Promise<void> }> {
   const settings = temporalSettings(cfg, env);
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: settings.namespace });

@@ -58,7 +58,8 @@ test('secrets are not read or copied at build time: only env var names are kept'
 
 test('an unknown service and a missing provider section are non-retryable ConfigurationErrors (the activities call these)', () => {
   const p = buildProviders(parseConfig('services: { checkout: {} }'));
-  const config = (message: string | RegExp) => expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(message) });
+  const config = (message: string | RegExp) =>
+    expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(message) });
   expect(() => p.deployer('payments')).toThrow(config(/^unknown service "payments": this worker's config has no services\.payments \(known: checkout\)/));
   expect(() => p.metrics('payments')).toThrow(config(/^unknown service "payments"/));
   expect(() => buildProviders(parseConfig('feature_flags: { provider: unleash }\nservices: { checkout: {} }')).flags()).toThrow(
@@ -70,8 +71,15 @@ test('a webhook deployer names its own service in messages', async () => {
   const p = buildProviders(parseConfig(yaml('file')), { root: '/tmp', env: {} });
   const saved = process.env.DEPLOY_TOKEN;
   delete process.env.DEPLOY_TOKEN;
-  const err = await p.deployer('payments').setTraffic({ service: 'payments', version: 'v2', previousVersion: 'v1' }, 10).catch((e: unknown) => e);
+  const err = await p
+    .deployer('payments')
+    .setTraffic({ service: 'payments', version: 'v2', previousVersion: 'v1' }, 10)
+    .catch((e: unknown) => e);
   if (saved !== undefined) process.env.DEPLOY_TOKEN = saved;
-  expect(err).toMatchObject({ type: 'ConfigurationError', nonRetryable: true,
-    message: 'webhook deployer: the env var DEPLOY_TOKEN (named by services.payments.deployer.token) is not set on the worker: set it where the worker runs, then retry the release' });
+  expect(err).toMatchObject({
+    type: 'ConfigurationError',
+    nonRetryable: true,
+    message:
+      'webhook deployer: the env var DEPLOY_TOKEN (named by services.payments.deployer.token) is not set on the worker: set it where the worker runs, then retry the release',
+  });
 });

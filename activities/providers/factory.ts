@@ -72,10 +72,21 @@ function flagsFor(cfg: QuadConfig, root: string): FlagProvider {
       return new FileFlagProvider({ path: resolve(root, p.file_flags?.path ?? '.data/flags.json') });
     case 'unleash':
       if (!p.unleash) throw configurationError('feature_flags.provider is unleash but providers.unleash is not configured (url, token)');
-      return new UnleashFlagProvider({ url: p.unleash.url, project: p.unleash.project, environment: p.unleash.environment, tokenEnv: envName(p.unleash.token) });
+      return new UnleashFlagProvider({
+        url: p.unleash.url,
+        project: p.unleash.project,
+        environment: p.unleash.environment,
+        tokenEnv: envName(p.unleash.token),
+      });
     case 'launchdarkly':
-      if (!p.launchdarkly) throw configurationError('feature_flags.provider is launchdarkly but providers.launchdarkly is not configured (project, environment, token)');
-      return new LaunchDarklyFlagProvider({ baseUrl: p.launchdarkly.url, projectKey: p.launchdarkly.project, environmentKey: p.launchdarkly.environment, tokenEnv: envName(p.launchdarkly.token) });
+      if (!p.launchdarkly)
+        throw configurationError('feature_flags.provider is launchdarkly but providers.launchdarkly is not configured (project, environment, token)');
+      return new LaunchDarklyFlagProvider({
+        baseUrl: p.launchdarkly.url,
+        projectKey: p.launchdarkly.project,
+        environmentKey: p.launchdarkly.environment,
+        tokenEnv: envName(p.launchdarkly.token),
+      });
   }
 }
 
@@ -94,13 +105,20 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
   let flags: FlagProvider | undefined;
   const notifiers: Record<string, Notifier> = { console: new ConsoleNotifier() };
   if (cfg.notifications.file) notifiers.file = new JsonlFileNotifier(resolve(root, cfg.notifications.file));
-  if (cfg.notifications.slack_enabled) notifiers.slack = slackNotifierFromConfig(cfg, { ...(opts.statusOf ? { statusOf: opts.statusOf } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  if (cfg.notifications.slack_enabled)
+    notifiers.slack = slackNotifierFromConfig(cfg, { ...(opts.statusOf ? { statusOf: opts.statusOf } : {}), ...(opts.env ? { env: opts.env } : {}) });
   const email = cfg.providers.email;
   if (cfg.notifications.email_enabled) {
     if (!email) throw configurationError('notifications.email_enabled is true but providers.email is not configured');
     notifiers.email = new EmailNotifier({
-      host: email.host, port: email.port, secure: email.secure, from: email.from, to: email.to, customers: email.customers,
-      ...(email.user ? { user: email.user } : {}), ...(email.password ? { passwordEnv: envName(email.password) } : {}),
+      host: email.host,
+      port: email.port,
+      secure: email.secure,
+      from: email.from,
+      to: email.to,
+      customers: email.customers,
+      ...(email.user ? { user: email.user } : {}),
+      ...(email.password ? { passwordEnv: envName(email.password) } : {}),
     });
   }
   const inc = cfg.providers.incidents;
@@ -109,8 +127,10 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
     inc?.type === 'webhook' ? new WebhookIncidentSink(inc.url ?? '') : new JsonlIncidentSink(resolve(root, inc?.path ?? '.data/incidents.jsonl'));
   const known = (service: string) => {
     if (!deployers.has(service)) {
-      throw configurationError(`unknown service ${JSON.stringify(service)}: this worker's config has no services.${service} (known: ${[...deployers.keys()].join(', ')}); ` +
-        'give the worker the same .quad/production-agent.yml as the client that started the release');
+      throw configurationError(
+        `unknown service ${JSON.stringify(service)}: this worker's config has no services.${service} (known: ${[...deployers.keys()].join(', ')}); ` +
+          'give the worker the same .quad/production-agent.yml as the client that started the release',
+      );
     }
   };
   return {

@@ -6,9 +6,22 @@ const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
 function status(over: Partial<ReleaseStatus> = {}): ReleaseStatus {
   return {
-    service: 'checkout', version: 'v1.2.3', previousVersion: 'v1.2.2', strategy: 'canary', requestedBy: 'ana', startedAt: T0,
-    phase: 'rolling_out', status: 'running', stageIndex: 0, stageCount: 3, stage: 'canary 5 %', trafficPercent: 5,
-    windowEndsAt: T0 + 15 * 60_000, lastVerdict: null, approvals: [], paused: false,
+    service: 'checkout',
+    version: 'v1.2.3',
+    previousVersion: 'v1.2.2',
+    strategy: 'canary',
+    requestedBy: 'ana',
+    startedAt: T0,
+    phase: 'rolling_out',
+    status: 'running',
+    stageIndex: 0,
+    stageCount: 3,
+    stage: 'canary 5 %',
+    trafficPercent: 5,
+    windowEndsAt: T0 + 15 * 60_000,
+    lastVerdict: null,
+    approvals: [],
+    paused: false,
     timeline: [{ at: T0, event: 'requested', by: 'ana', detail: 'checkout v1.2.3 (canary) from cli' }],
     ...over,
   };
@@ -28,14 +41,26 @@ test('formatDuration', () => {
 });
 
 test('the terminal block: stage n/m, traffic, window left, verdict with its findings, approvals', () => {
-  const lines = describeStatus(status({
-    stageIndex: 1, stage: 'canary 25 %', trafficPercent: 25, windowEndsAt: T0 + 20 * 60_000 + 30_000,
-    lastVerdict: { verdict: 'PASS', explanation: 'error rate 0.1 % ≤ 1 %', canaryRequests: 5000, intervals: 90, findings: [
-      { metric: 'error_rate', status: 'ok', canary: 0.1, baseline: 0.1, limit: 1, explanation: 'error rate 0.1 % vs 0.1 %, limit 1 %' },
-      { metric: 'latency_p95', status: 'breach', canary: 620, limit: 500, explanation: 'p95 620 ms > 500 ms' },
-    ] },
-    approvals: [{ by: 'ana', at: T0, stage: 'canary 25 %' }],
-  }), T0 + 5 * 60_000);
+  const lines = describeStatus(
+    status({
+      stageIndex: 1,
+      stage: 'canary 25 %',
+      trafficPercent: 25,
+      windowEndsAt: T0 + 20 * 60_000 + 30_000,
+      lastVerdict: {
+        verdict: 'PASS',
+        explanation: 'error rate 0.1 % ≤ 1 %',
+        canaryRequests: 5000,
+        intervals: 90,
+        findings: [
+          { metric: 'error_rate', status: 'ok', canary: 0.1, baseline: 0.1, limit: 1, explanation: 'error rate 0.1 % vs 0.1 %, limit 1 %' },
+          { metric: 'latency_p95', status: 'breach', canary: 620, limit: 500, explanation: 'p95 620 ms > 500 ms' },
+        ],
+      },
+      approvals: [{ by: 'ana', at: T0, stage: 'canary 25 %' }],
+    }),
+    T0 + 5 * 60_000,
+  );
   expect(lines).toEqual([
     'checkout v1.2.3 · canary · by ana · started 5m 00s ago',
     '  rolling out · stage 2/3 canary 25 % · traffic 25 % · window 15m 30s left',
@@ -91,15 +116,33 @@ test('plain output writes only when something changed, and each new timeline ent
 
 test('the last line says how it ended and why, without repeating itself', () => {
   const done = status({ status: 'succeeded', phase: 'succeeded', trafficPercent: 100 });
-  expect(finalLine(done, { status: 'succeeded', version: 'v1.2.3', trafficPercent: 100, reason: 'released', lastVerdict: null })).toBe('released checkout v1.2.3 · traffic 100 %');
+  expect(finalLine(done, { status: 'succeeded', version: 'v1.2.3', trafficPercent: 100, reason: 'released', lastVerdict: null })).toBe(
+    'released checkout v1.2.3 · traffic 100 %',
+  );
   const back = status({ status: 'rolled_back', phase: 'rolled_back', trafficPercent: 0 });
-  expect(finalLine(back, { status: 'rolled_back', version: 'v1.2.3', trafficPercent: 0, reason: 'canary 5 %: error rate 8 %', lastVerdict: null, incident: 'INC-7' }))
-    .toBe('rolled back checkout v1.2.3 · traffic 0 % · canary 5 %: error rate 8 % (incident INC-7)');
+  expect(
+    finalLine(back, {
+      status: 'rolled_back',
+      version: 'v1.2.3',
+      trafficPercent: 0,
+      reason: 'canary 5 %: error rate 8 %',
+      lastVerdict: null,
+      incident: 'INC-7',
+    }),
+  ).toBe('rolled back checkout v1.2.3 · traffic 0 % · canary 5 %: error rate 8 % (incident INC-7)');
 });
 
 test('list table: padded columns, the link last', () => {
   const t = listTable([
-    { workflowId: 'release:checkout', version: 'v1.2.4-bad', strategy: 'canary', stage: 'canary 5 %', status: 'rolled_back', startTime: new Date(T0), url: 'http://ui/x' },
+    {
+      workflowId: 'release:checkout',
+      version: 'v1.2.4-bad',
+      strategy: 'canary',
+      stage: 'canary 5 %',
+      status: 'rolled_back',
+      startTime: new Date(T0),
+      url: 'http://ui/x',
+    },
     { workflowId: 'flag:dark_mode', startTime: new Date(T0), url: 'http://ui/y' },
   ]);
   expect(t.split('\n')).toEqual([

@@ -59,7 +59,12 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
 
 /** One line for logs: what a person needs to see that something moved. */
 export function statusLine(s: ReleaseStatus, now: number): string {
-  const parts = [`${s.service} ${s.version}`, phaseWords(s.phase) + (s.paused && s.phase !== 'paused' ? ' (paused)' : ''), stageText(s), `traffic ${s.trafficPercent} %`];
+  const parts = [
+    `${s.service} ${s.version}`,
+    phaseWords(s.phase) + (s.paused && s.phase !== 'paused' ? ' (paused)' : ''),
+    stageText(s),
+    `traffic ${s.trafficPercent} %`,
+  ];
   const w = windowText(s, now);
   if (w) parts.push(w);
   if (s.lastVerdict) parts.push(`verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
@@ -69,7 +74,19 @@ export function statusLine(s: ReleaseStatus, now: number): string {
 
 /** What counts as "something changed" for plain output: everything but the countdown. */
 export function changeKey(s: ReleaseStatus): string {
-  return JSON.stringify([s.phase, s.status, s.stageIndex, s.trafficPercent, s.paused, s.pauseReason, s.actionRequired, s.lastVerdict?.verdict, s.lastVerdict?.explanation, s.approvals.length, s.windowEndsAt]);
+  return JSON.stringify([
+    s.phase,
+    s.status,
+    s.stageIndex,
+    s.trafficPercent,
+    s.paused,
+    s.pauseReason,
+    s.actionRequired,
+    s.lastVerdict?.verdict,
+    s.lastVerdict?.explanation,
+    s.approvals.length,
+    s.windowEndsAt,
+  ]);
 }
 
 export function timelineText(t: TimelineEntry): string {
@@ -88,7 +105,10 @@ export class ProgressView {
   private lastKey = '';
   private seen = 0;
 
-  constructor(private readonly out: Out, private readonly tty = out.isTTY === true) {}
+  constructor(
+    private readonly out: Out,
+    private readonly tty = out.isTTY === true,
+  ) {}
 
   update(s: ReleaseStatus, now = Date.now()): void {
     if (this.tty) {
@@ -143,7 +163,16 @@ export interface ListRow {
 export function listTable(rows: ListRow[]): string {
   if (rows.length === 0) return 'no releases found\n';
   const cells = [['RELEASE', 'VERSION', 'STRATEGY', 'STAGE', 'STATUS', 'STARTED', 'WEB UI']];
-  for (const r of rows) cells.push([r.workflowId, r.version ?? '-', r.strategy ?? '-', r.stage ?? '-', r.status ?? '-', r.startTime.toISOString().slice(0, 19).replace('T', ' '), r.url]);
+  for (const r of rows)
+    cells.push([
+      r.workflowId,
+      r.version ?? '-',
+      r.strategy ?? '-',
+      r.stage ?? '-',
+      r.status ?? '-',
+      r.startTime.toISOString().slice(0, 19).replace('T', ' '),
+      r.url,
+    ]);
   const widths = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
   return cells.map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }

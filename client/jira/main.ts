@@ -16,7 +16,9 @@ async function main(env: NodeJS.ProcessEnv = process.env) {
   const hook = createJiraWebhook({ releases, config, secret });
   const host = env.QUAD_JIRA_HOST ?? '0.0.0.0';
   const { port } = await hook.start({ port: Number(env.QUAD_JIRA_PORT ?? 3001), host });
-  console.log(`quad jira webhook listening on http://${host}:${port}${JIRA_ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`);
+  console.log(
+    `quad jira webhook listening on http://${host}:${port}${JIRA_ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`,
+  );
   stopOnSignals(() => hook.stop(), close);
 }
 

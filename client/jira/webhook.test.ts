@@ -46,7 +46,13 @@ const taskQueue = `jira-test-${process.pid}`;
 beforeAll(async () => {
   const [e, bundle] = await Promise.all([localEnv(), workflowBundle()]);
   env = e;
-  worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: stubActivities().acts });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: bundle,
+    activities: stubActivities().acts,
+  });
   running = worker.run();
   cfg = parseConfig(TEST_CONFIG, 'test config');
   hook = createJiraWebhook({ releases: new Releases(env.client, cfg, taskQueue), config: cfg, secret: SECRET, log: () => undefined });
@@ -56,7 +62,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hook?.stop();
-  for (const id of ['release:cart', 'release:payments']) await env?.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  for (const id of ['release:cart', 'release:payments'])
+    await env?.client.workflow
+      .getHandle(id)
+      .terminate('test over')
+      .catch(() => undefined);
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -102,7 +112,10 @@ test('a transition to Ready for Prod starts the release; a second one while it r
   expect(r.body.url).toContain('/workflows/release%3Acart/');
 
   const handle = env.client.workflow.getHandle('release:cart');
-  const status = await eventually(() => handle.query(statusQuery), (s) => s.phase !== 'planning');
+  const status = await eventually(
+    () => handle.query(statusQuery),
+    (s) => s.phase !== 'planning',
+  );
   expect(status).toMatchObject({ service: 'cart', version: 'v2.0.0', status: 'running', requestedBy: 'jira-712020-3f2a9c1e-77aa-4b1b' });
   const sa = (await handle.describe()).typedSearchAttributes;
   expect([sa.get(QuadService), sa.get(QuadVersion), sa.get(QuadStatus)]).toEqual(['cart', 'v2.0.0', 'running']);
@@ -159,7 +172,10 @@ test('labels, components or a service field naming what every object inherits ar
     for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
       const ev = event({ version: 'v3.0.0' });
       ev.issue!.fields = { ...ev.issue!.fields, customfield_10043: { value: name } };
-      expect(await post(ev, SECRET, `http://127.0.0.1:${port}`)).toEqual({ code: 422, body: { error: `unknown service ${JSON.stringify(name)}; configured: cart, payments` } });
+      expect(await post(ev, SECRET, `http://127.0.0.1:${port}`)).toEqual({
+        code: 422,
+        body: { error: `unknown service ${JSON.stringify(name)}; configured: cart, payments` },
+      });
       await expect(env.client.workflow.getHandle(`release:${name}`).describe()).rejects.toThrow(/not found/i);
     }
   } finally {
@@ -181,5 +197,7 @@ test('the pure parts: person ids, version fields, the secret from its env var', 
   expect(() => releaseAskOf(cfg, jira, ev)).toThrow('REL-42 has no version in its fixVersions field');
   expect(jiraSecretFromEnv(cfg, { JIRA_TEST_SECRET: 'x' })).toBe('x');
   expect(() => jiraSecretFromEnv(cfg, {})).toThrow('the Jira webhook secret env var JIRA_TEST_SECRET is not set');
-  expect(() => parseConfig('services: {a: {}}\ntriggers: {jira: {secret: "inline-secret"}}')).toThrow(/triggers\.jira\.secret: a secret must be written as \$\{ENV_VAR\}/);
+  expect(() => parseConfig('services: {a: {}}\ntriggers: {jira: {secret: "inline-secret"}}')).toThrow(
+    /triggers\.jira\.secret: a secret must be written as \$\{ENV_VAR\}/,
+  );
 });

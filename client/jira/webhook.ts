@@ -74,7 +74,9 @@ function serviceOf(cfg: QuadConfig, jira: JiraTriggerConfig, fields: Record<stri
   if (mapped.length > 1) throw new InputError(`the issue's labels and components name several services (${mapped.join(', ')}); keep one`);
   const names = Object.keys(cfg.services);
   if (names.length === 1) return names[0];
-  throw new InputError(`which service? Give the issue a label or component listed under triggers.jira.services (${Object.keys(jira.services).join(', ') || 'none listed'})`);
+  throw new InputError(
+    `which service? Give the issue a label or component listed under triggers.jira.services (${Object.keys(jira.services).join(', ') || 'none listed'})`,
+  );
 }
 
 /**
@@ -175,7 +177,12 @@ export function createJiraWebhook(o: JiraWebhookOptions): JiraWebhook {
     handle(req, res).catch((err) => {
       log(`quad jira: ${(err as Error)?.stack ?? String(err)}`);
       // Jira retries on 5xx; the message says what went wrong without internals
-      if (!res.headersSent) send(res, 500, { error: `could not start the release: ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 200)}` });
+      if (!res.headersSent)
+        send(res, 500, {
+          error: `could not start the release: ${String((err as Error)?.message ?? err)
+            .split('\n')[0]
+            .slice(0, 200)}`,
+        });
     });
   });
 

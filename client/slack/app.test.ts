@@ -24,8 +24,9 @@ test('secrets come from the env vars the config names; a missing one is named, n
 
 test('Socket Mode needs an app-level token', () => {
   const releases = {} as Releases;
-  expect(() => createSlackApp({ releases, config: cfg, secrets: { botToken: 'xoxb-1', signingSecret: 's' }, socketMode: true, logger: quiet }))
-    .toThrow(/app-level token/);
+  expect(() => createSlackApp({ releases, config: cfg, secrets: { botToken: 'xoxb-1', signingSecret: 's' }, socketMode: true, logger: quiet })).toThrow(
+    /app-level token/,
+  );
 });
 
 test('the manifest names the command, the request URLs and the scopes the app uses', () => {
@@ -56,7 +57,10 @@ describe('names every object inherits, typed into Slack, are unknown services an
 
   beforeAll(async () => {
     fake = await startSlackFake({ token: TOKEN, botUserId: BOT });
-    const config = configSchema.parse({ services: { checkout: { approvers: [APPROVER] }, payments: {} }, feature_flag: { name: 'dark_mode', service: 'checkout', rollout_plan: [{ users_percent: 10 }] } });
+    const config = configSchema.parse({
+      services: { checkout: { approvers: [APPROVER] }, payments: {} },
+      feature_flag: { name: 'dark_mode', service: 'checkout', rollout_plan: [{ users_percent: 10 }] },
+    });
     slack = createSlackApp({
       releases: new Releases(noTemporal, config, 'app-test'),
       config,
@@ -76,7 +80,12 @@ describe('names every object inherits, typed into Slack, are unknown services an
 
   const slash = async (text: string) => {
     const responseUrl = fake.responseUrl();
-    const res = await postSigned(url, slashCommandBody({ text, userId: APPROVER, channelId: fake.channelId('releases'), responseUrl }), 'application/x-www-form-urlencoded', SECRET);
+    const res = await postSigned(
+      url,
+      slashCommandBody({ text, userId: APPROVER, channelId: fake.channelId('releases'), responseUrl }),
+      'application/x-www-form-urlencoded',
+      SECRET,
+    );
     expect(res.status).toBe(200);
     const answer = await fake.waitForResponse((r) => r.id === responseUrl.split('/').pop());
     expect(answer.body.response_type).toBe('ephemeral');

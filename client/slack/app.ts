@@ -33,7 +33,11 @@ export function slackSecretsFromEnv(cfg: QuadConfig, env: NodeJS.ProcessEnv = pr
     if (!value) throw new InputError(`the Slack ${what} env var ${name} is not set`);
     return value;
   };
-  return { botToken: read(slack.bot_token, 'bot token'), signingSecret: read(slack.signing_secret, 'signing secret'), ...(env[appTokenEnv] ? { appToken: env[appTokenEnv] } : {}) };
+  return {
+    botToken: read(slack.bot_token, 'bot token'),
+    signingSecret: read(slack.signing_secret, 'signing secret'),
+    ...(env[appTokenEnv] ? { appToken: env[appTokenEnv] } : {}),
+  };
 }
 
 export interface SlackAppOptions {
@@ -85,7 +89,14 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
   let app: App;
   if (o.socketMode) {
     if (!o.secrets.appToken) throw new InputError('Socket Mode needs an app-level token (xapp-...) in SLACK_APP_TOKEN');
-    app = new App({ token: o.secrets.botToken, appToken: o.secrets.appToken, socketMode: true, clientOptions, ...(o.logger ? { logger: o.logger } : {}), logLevel });
+    app = new App({
+      token: o.secrets.botToken,
+      appToken: o.secrets.appToken,
+      socketMode: true,
+      clientOptions,
+      ...(o.logger ? { logger: o.logger } : {}),
+      logLevel,
+    });
   } else {
     receiver = new HTTPReceiver({
       signingSecret: o.secrets.signingSecret,
@@ -105,7 +116,9 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
   const answer = (err: unknown): string => {
     if (err instanceof InputError) return err.message;
     log.error(`quad slack: ${(err as Error)?.stack ?? String(err)}`);
-    return `Something went wrong on our side (${(err as Error)?.name ?? 'error'}): ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 200)}. Try again in a minute; if it persists, tell the release team.`;
+    return `Something went wrong on our side (${(err as Error)?.name ?? 'error'}): ${String((err as Error)?.message ?? err)
+      .split('\n')[0]
+      .slice(0, 200)}. Try again in a minute; if it persists, tell the release team.`;
   };
 
   const onlyService = (): string => {
@@ -128,11 +141,15 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
       case 'release': {
         const service = c.service ?? onlyService();
         const started = await releases.release({ service, version: c.version, requestedBy: user, source: 'slack' });
-        return { text: `:rocket: Started ${escapeMrkdwn(service)} ${escapeMrkdwn(c.version)}. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.` };
+        return {
+          text: `:rocket: Started ${escapeMrkdwn(service)} ${escapeMrkdwn(c.version)}. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.`,
+        };
       }
       case 'flag': {
         const started = await releases.flagRamp({ flag: c.flag, requestedBy: user, source: 'slack' });
-        return { text: `:rocket: Started the ${escapeMrkdwn(c.flag)} flag ramp. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.` };
+        return {
+          text: `:rocket: Started the ${escapeMrkdwn(c.flag)} flag ramp. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.`,
+        };
       }
       case 'status': {
         if (!c.service) {
@@ -187,34 +204,40 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
   });
 
   // The link button also sends an action; it needs only an ack.
-  app.action(ACTION_IDS.open, async ({ ack }) => { await ack(); });
-
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${Object.keys(BUTTON_COMMANDS).join('|')})$`) }, async ({ ack, body, action, client }) => {
+  app.action(ACTION_IDS.open, async ({ ack }) => {
     await ack();
-    const cmd = BUTTON_COMMANDS[action.action_id];
-    const user = body.user.id;
-    const releaseId = action.value ?? '';
-    const channel = body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id;
-    const ts = body.message?.ts;
-    if (!channel) return;
-    const tell = (text: string) => client.chat.postEphemeral({ channel, user, text }).catch((err) => log.error(`quad slack: ephemeral answer failed: ${(err as Error).message}`));
-
-    const may = await mayCommand(config, releaseId, user, groups);
-    if (!may.allowed) {
-      // Nothing reaches the workflow: the person learns why at once.
-      await tell(`:no_entry: Not allowed: ${may.why}. Ask one of them, or the release team.`);
-      return;
-    }
-    try {
-      const r = await releases.command(releaseId, cmd, user, undefined, may.via);
-      await Promise.all([
-        tell(r.accepted ? `:white_check_mark: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}`),
-        ts ? refresh(client, releaseId, channel, ts) : Promise.resolve(),
-      ]);
-    } catch (err) {
-      await tell(answer(err));
-    }
   });
+
+  app.action<BlockAction<ButtonAction>>(
+    { type: 'block_actions', action_id: new RegExp(`^(${Object.keys(BUTTON_COMMANDS).join('|')})$`) },
+    async ({ ack, body, action, client }) => {
+      await ack();
+      const cmd = BUTTON_COMMANDS[action.action_id];
+      const user = body.user.id;
+      const releaseId = action.value ?? '';
+      const channel = body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id;
+      const ts = body.message?.ts;
+      if (!channel) return;
+      const tell = (text: string) =>
+        client.chat.postEphemeral({ channel, user, text }).catch((err) => log.error(`quad slack: ephemeral answer failed: ${(err as Error).message}`));
+
+      const may = await mayCommand(config, releaseId, user, groups);
+      if (!may.allowed) {
+        // Nothing reaches the workflow: the person learns why at once.
+        await tell(`:no_entry: Not allowed: ${may.why}. Ask one of them, or the release team.`);
+        return;
+      }
+      try {
+        const r = await releases.command(releaseId, cmd, user, undefined, may.via);
+        await Promise.all([
+          tell(r.accepted ? `:white_check_mark: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}`),
+          ts ? refresh(client, releaseId, channel, ts) : Promise.resolve(),
+        ]);
+      } catch (err) {
+        await tell(answer(err));
+      }
+    },
+  );
 
   /** Re-render the release message from the workflow's status, right after a button changed it. */
   const refresh = async (client: WebClient, releaseId: string, channel: string, ts: string) => {

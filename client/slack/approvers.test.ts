@@ -65,12 +65,18 @@ test('members are asked of Slack once a minute, not once a click', async () => {
 });
 
 test('when Slack cannot answer, the answer is no, with the reason; the failure is not cached', async () => {
-  const broken = await startSlackFake({ token: TOKEN, failures: { 'usergroups.users.list': 'missing_scope' }, usergroups: { S0RELMGRS: { handle: 'release-managers', users: ['U0MEMBER1'] } } });
+  const broken = await startSlackFake({
+    token: TOKEN,
+    failures: { 'usergroups.users.list': 'missing_scope' },
+    usergroups: { S0RELMGRS: { handle: 'release-managers', users: ['U0MEMBER1'] } },
+  });
   try {
     const groups = slackGroupDirectory(new WebClient(TOKEN, { slackApiUrl: broken.apiUrl, retryConfig: { retries: 0 } }));
     const may = await mayCommand(cfg, 'release:checkout', 'U0MEMBER1', groups);
     expect(may).toMatchObject({ allowed: false });
-    expect(may.allowed === false && may.why).toMatch(/^only the approvers of checkout may do that, and could not check group:S0RELMGRS with Slack \(.*missing_scope.*\)$/);
+    expect(may.allowed === false && may.why).toMatch(
+      /^only the approvers of checkout may do that, and could not check group:S0RELMGRS with Slack \(.*missing_scope.*\)$/,
+    );
     await mayCommand(cfg, 'release:checkout', 'U0MEMBER1', groups);
     expect(broken.callsTo('usergroups.users.list')).toHaveLength(2);
   } finally {

@@ -28,7 +28,13 @@ test.each([
   ['status a b', /one service at most/],
   ['deploy-all-the-things now', /I don't know "deploy-all-the-things". Try `\/quad help`/],
 ])('%j is answered in plain words', (text, message) => {
-  const err = (() => { try { parseCommand(text); } catch (e) { return e; } })();
+  const err = (() => {
+    try {
+      parseCommand(text);
+    } catch (e) {
+      return e;
+    }
+  })();
   expect(err).toBeInstanceOf(InputError);
   expect((err as Error).message).toMatch(message);
 });

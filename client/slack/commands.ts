@@ -23,11 +23,16 @@ const looksLikeVersion = (s: string) => /^v?\d+\.\d+/.test(s);
 
 /** Mentions (`<@U123>`) and Slack's link markup are removed; `@quad release v1` reads as `release v1`. */
 export function stripMentions(text: string): string {
-  return text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ').replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2').trim();
+  return text
+    .replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2')
+    .trim();
 }
 
 export function parseCommand(text: string): QuadCommand {
-  const words = stripMentions(text ?? '').split(/\s+/).filter(Boolean);
+  const words = stripMentions(text ?? '')
+    .split(/\s+/)
+    .filter(Boolean);
   const [verb, ...args] = words;
   switch ((verb ?? 'help').toLowerCase()) {
     case 'help':

@@ -19,9 +19,11 @@ async function main(env: NodeJS.ProcessEnv = process.env) {
   const slack = createSlackApp({ releases, config, secrets, socketMode });
   const host = env.QUAD_SLACK_HOST ?? '0.0.0.0';
   const { port } = await slack.start({ port: Number(env.QUAD_SLACK_PORT ?? env.PORT ?? 3000), host });
-  console.log(socketMode
-    ? `quad slack app connected over Socket Mode (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`
-    : `quad slack app listening on http://${host}:${port}${ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`);
+  console.log(
+    socketMode
+      ? `quad slack app connected over Socket Mode (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`
+      : `quad slack app listening on http://${host}:${port}${ENDPOINT} (Temporal ${settings.address}, namespace ${settings.namespace}, queue ${settings.taskQueue})`,
+  );
   stopOnSignals(() => slack.stop(), close);
 }
 

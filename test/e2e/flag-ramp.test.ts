@@ -24,7 +24,15 @@ function flagConfig(name: string, secondWindowMin: number): { file: string; flag
   const taskQueue = `e2e-flag-${name}-${process.pid}`;
   const sub = join(dir.path, name);
   mkdirSync(sub);
-  const file = writeStackConfig(sub, { sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages: [{ traffic_percent: 100 }], dataDir: sub });
+  const file = writeStackConfig(sub, {
+    sandboxUrl: sandbox.url,
+    address: env.address,
+    taskQueue,
+    pollIntervalS: 1,
+    minRequests: 20,
+    stages: [{ traffic_percent: 100 }],
+    dataDir: sub,
+  });
   const doc = JSON.parse(readFileSync(file, 'utf8'));
   doc.feature_flag = {
     name: 'dark_mode',
@@ -43,7 +51,11 @@ const flagIn = (path: string) => JSON.parse(readFileSync(path, 'utf8')).flags.da
 
 beforeAll(async () => {
   dir = tempDir('quad-e2e-flag-');
-  [env, sandbox, bundle] = await Promise.all([localEnv(), startSandboxProcess({ serve: { checkout: 'v1.2.2' }, loadRps: 100, loadMaxS: 300 }), bundleFile(dir.path)]);
+  [env, sandbox, bundle] = await Promise.all([
+    localEnv(),
+    startSandboxProcess({ serve: { checkout: 'v1.2.2' }, loadRps: 100, loadMaxS: 300 }),
+    bundleFile(dir.path),
+  ]);
 });
 
 afterAll(async () => {
@@ -59,7 +71,11 @@ test('dark_mode ramps 10 % → 50 % → approval → 100 % in the flag file', as
   const rel = new Releases(env.client, loadConfig(file), taskQueue);
   const started = await rel.flagRamp({ flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
   expect(started.workflowId).toBe('flag:dark_mode');
-  await eventually(() => rel.status('flag:dark_mode'), (s) => s.phase === 'awaiting_approval', 60_000);
+  await eventually(
+    () => rel.status('flag:dark_mode'),
+    (s) => s.phase === 'awaiting_approval',
+    60_000,
+  );
   expect(flagIn(flags)).toMatchObject({ enabled: true, rolloutPercent: 50 });
   expect(await rel.command('flag:dark_mode', 'approve', 'mallory')).toMatchObject({ accepted: false });
   expect(await rel.command('flag:dark_mode', 'approve', 'ana')).toMatchObject({ accepted: true });
@@ -75,7 +91,11 @@ test('a ramp rolled back mid-stage restores the flag exactly as it was', async (
   workers.push(await startWorkerProcess({ configFile: file, address: env.address, taskQueue, bundle }));
   const rel = new Releases(env.client, loadConfig(file), taskQueue);
   await rel.flagRamp({ flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
-  await eventually(() => rel.status('flag:dark_mode'), (s) => s.trafficPercent === 50 && s.windowEndsAt !== null, 60_000);
+  await eventually(
+    () => rel.status('flag:dark_mode'),
+    (s) => s.trafficPercent === 50 && s.windowEndsAt !== null,
+    60_000,
+  );
   expect(flagIn(flags).rolloutPercent).toBe(50);
   expect(await rel.command('flag:dark_mode', 'rollback', 'ana', 'support tickets about contrast')).toMatchObject({ accepted: true });
   const result = await rel.result('flag:dark_mode');
@@ -96,7 +116,15 @@ describe('judged by variant (feature_flag.watch: variants): users with the flag 
     // a sandbox of its own that evaluates this folder's flag file for every request's user
     own = await startSandboxProcess({ serve: { checkout: 'v1.2.2' }, loadRps: 150, loadMaxS: 300, flagsFile: flags });
     const taskQueue = `e2e-flag-variants-${process.pid}`;
-    const file = writeStackConfig(sub, { sandboxUrl: own.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages: [{ traffic_percent: 100 }], dataDir: sub });
+    const file = writeStackConfig(sub, {
+      sandboxUrl: own.url,
+      address: env.address,
+      taskQueue,
+      pollIntervalS: 1,
+      minRequests: 20,
+      stages: [{ traffic_percent: 100 }],
+      dataDir: sub,
+    });
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     const plan = { service: 'checkout', watch: 'variants', rollout_plan: [{ users_percent: 10, duration_minutes: 0.15 }, { users_percent: 100 }] };
     // `new_checkout_bad`: the sandbox fails 8 % of the requests of users who have it on
@@ -118,7 +146,7 @@ describe('judged by variant (feature_flag.watch: variants): users with the flag 
     expect(JSON.parse(readFileSync(flags, 'utf8')).flags.new_checkout).toMatchObject({ enabled: true, rolloutPercent: 100 });
   });
 
-  test('a bad flag is caught at 10 % — its users\' error rate against everyone else\'s — and removed again', async () => {
+  test("a bad flag is caught at 10 % — its users' error rate against everyone else's — and removed again", async () => {
     const rel = new Releases(env.client, loadConfig(cfg.file), cfg.taskQueue);
     const t0 = Date.now();
     await rel.flagRamp({ flag: 'new_checkout_bad', requestedBy: 'ana', source: 'cli' });

@@ -49,8 +49,22 @@ async function startDevServer(port: number, db: string): Promise<DevServer> {
   const bin = temporalCliPath();
   if (!bin) throw new Error('no temporal CLI: run scripts/tools.sh temporal (or set QUAD_TEMPORAL_BIN)');
   const s = devServerSettings();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', s.namespace,
-    '--db-filename', db, '--log-level', 'warn', ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--namespace',
+    s.namespace,
+    '--db-filename',
+    db,
+    '--log-level',
+    'warn',
+    ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+  ];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => (out = (out + b.toString('utf8')).slice(-64 * 1024));
@@ -104,7 +118,12 @@ afterAll(async () => {
 test('SIGKILL of the Temporal server mid-window: it restarts on the same SQLite file and the release finishes, each step once', async () => {
   const address = `127.0.0.1:${port}`;
   const cfg = writeStackConfig(dir.path, {
-    sandboxUrl: sandbox!.url, address, taskQueue, pollIntervalS: 1, minRequests: 50, dataDir: dir.path,
+    sandboxUrl: sandbox!.url,
+    address,
+    taskQueue,
+    pollIntervalS: 1,
+    minRequests: 50,
+    dataDir: dir.path,
     stages: [{ traffic_percent: 25, duration_minutes: 0.25 }, { traffic_percent: 100 }],
   });
   const worker = await startWorkerProcess({ configFile: cfg, address, taskQueue, bundle });
@@ -133,7 +152,11 @@ test('SIGKILL of the Temporal server mid-window: it restarts on the same SQLite 
   const upAt = Date.now();
   // The first status answered after the restart: a query needs the worker to poll and run a workflow
   // task, so this is the moment the release is served again.
-  const resumed = await eventually(() => rel.status('checkout'), (s: ReleaseStatus) => s.version === VERSION, 30_000);
+  const resumed = await eventually(
+    () => rel.status('checkout'),
+    (s: ReleaseStatus) => s.version === VERSION,
+    30_000,
+  );
   const resumedAt = Date.now();
   expect(resumed.stageIndex).toBe(0);
   expect(worker.output()).not.toMatch(/Unhandled|FATAL|panic/i);
@@ -144,7 +167,7 @@ test('SIGKILL of the Temporal server mid-window: it restarts on the same SQLite 
   expect(result.lastVerdict?.verdict).toBe('PASS');
   // the worker process lived through the outage: no second worker was needed
   expect(workers).toHaveLength(1);
-  expect((await Promise.race([worker.exited, sleep(0).then(() => 'running')]))).toBe('running');
+  expect(await Promise.race([worker.exited, sleep(0).then(() => 'running')])).toBe('running');
 
   // each step reached the router exactly once: nothing re-deployed when the server came back
   const changes = (await sandbox!.changes('checkout')).filter((c) => c.version === VERSION);

@@ -38,9 +38,13 @@ let worker: Worker;
 let running: Promise<void>;
 const logs: string[] = [];
 const logger: Logger = {
-  debug: (...m: unknown[]) => void logs.push(m.join(' ')), info: (...m: unknown[]) => void logs.push(m.join(' ')),
-  warn: (...m: unknown[]) => void logs.push(m.join(' ')), error: (...m: unknown[]) => void logs.push(m.join(' ')),
-  setLevel() {}, getLevel: () => LogLevel.DEBUG, setName() {},
+  debug: (...m: unknown[]) => void logs.push(m.join(' ')),
+  info: (...m: unknown[]) => void logs.push(m.join(' ')),
+  warn: (...m: unknown[]) => void logs.push(m.join(' ')),
+  error: (...m: unknown[]) => void logs.push(m.join(' ')),
+  setLevel() {},
+  getLevel: () => LogLevel.DEBUG,
+  setName() {},
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,7 +56,13 @@ beforeAll(async () => {
     workflowBundle(),
   ]);
   channel = fake.channelId('releases');
-  const twoStages = { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 0 }, { traffic_percent: 100, team_approval: 'required' }] };
+  const twoStages = {
+    approvers: [APPROVER],
+    rollout_plan: [
+      { traffic_percent: 10, duration_minutes: 0 },
+      { traffic_percent: 100, team_approval: 'required' },
+    ],
+  };
   cfg = configSchema.parse({
     notifications: { slack_enabled: true, slack_channel: '#releases' },
     temporal: { task_queue: `slack-e2e-${process.pid}` },
@@ -72,7 +82,13 @@ beforeAll(async () => {
   // the production fan-out, with the real Slack notifier and a silent console
   const notifiers = { slack: notifier, console: { name: 'console', notify: async () => undefined } };
   const activities: ReleaseActivities = { ...acts, notify: (names, notice, refs) => fanOutNotice(notifiers, names, notice, refs) };
-  worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: cfg.temporal.task_queue, workflowBundle: await workflowBundle(), activities });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: cfg.temporal.task_queue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
   running = worker.run();
   releases = new Releases(env.client, cfg);
   slack = createSlackApp({ releases, config: cfg, secrets: slackSecretsFromEnv(cfg), logger });
@@ -103,15 +119,19 @@ const click = (actionId: string, releaseId: string, messageTs: string, userId = 
 const status = (id: string) => env.client.workflow.getHandle(id).query(statusQuery);
 const topLevelPost = (service: string, version: string) => (c: SlackCall) =>
   c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).startsWith(`${service} ${version}`);
-const updateOf = (ts: string, contains: string, after = 0) => (c: SlackCall) =>
-  c.method === 'chat.update' && c.body.ts === ts && c.at >= after && JSON.stringify(c.body.blocks).includes(contains);
+const updateOf =
+  (ts: string, contains: string, after = 0) =>
+  (c: SlackCall) =>
+    c.method === 'chat.update' && c.body.ts === ts && c.at >= after && JSON.stringify(c.body.blocks).includes(contains);
 const ackMs: number[] = [];
 
 test('/quad release starts the workflow on the dev server; its message is posted once, then updated in place', async () => {
   const res = await slash('release v1.2.3 checkout');
   expect(res.status).toBe(200);
   ackMs.push(res.ms);
-  expect(await reply(res.responseId)).toMatch(/^:rocket: Started checkout v1\.2\.3\. Follow it in #releases or <http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/release%3Acheckout\/[\w-]+\|in Temporal>\.$/);
+  expect(await reply(res.responseId)).toMatch(
+    /^:rocket: Started checkout v1\.2\.3\. Follow it in #releases or <http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/release%3Acheckout\/[\w-]+\|in Temporal>\.$/,
+  );
 
   const s = await status('release:checkout');
   expect(s).toMatchObject({ service: 'checkout', version: 'v1.2.3', requestedBy: APPROVER, status: 'running' });
@@ -120,7 +140,9 @@ test('/quad release starts the workflow on the dev server; its message is posted
 
   const posted = await fake.waitForCall(topLevelPost('checkout', 'v1.2.3'));
   expect(posted.body.channel).toBe('#releases');
-  const ts = fake.messages.get([...fake.messages.keys()].find((k) => fake.messages.get(k)!.text?.startsWith('checkout v1.2.3') && !fake.messages.get(k)!.thread_ts)!)!.ts;
+  const ts = fake.messages.get(
+    [...fake.messages.keys()].find((k) => fake.messages.get(k)!.text?.startsWith('checkout v1.2.3') && !fake.messages.get(k)!.thread_ts)!,
+  )!.ts;
   // moved on without a new message: the same ts is updated, by channel ID, until it awaits approval
   const waiting = await fake.waitForCall(updateOf(ts, 'awaiting approval'), 20_000);
   expect(waiting.body.channel).toBe(channel);
@@ -138,7 +160,10 @@ test('a click by someone who is not an approver gets an ephemeral refusal, and n
     const res = await click(action, 'release:checkout', msg.ts, OTHER);
     expect(res.status).toBe(200);
   }
-  const refusals = await eventually(async () => fake.callsTo('chat.postEphemeral').filter((c) => c.body.user === OTHER), (r) => r.length === 3);
+  const refusals = await eventually(
+    async () => fake.callsTo('chat.postEphemeral').filter((c) => c.body.user === OTHER),
+    (r) => r.length === 3,
+  );
   for (const r of refusals) {
     expect(r.body.channel).toBe(channel);
     expect(r.body.text).toContain('Not allowed: only the approvers of checkout may do that');
@@ -171,17 +196,31 @@ test('Approve by an approver: update → workflow approves and finishes → the 
   expect(s.approvals).toEqual([expect.objectContaining({ by: APPROVER, stage: 'full rollout 100 %' })]);
   const done = await fake.waitForCall(updateOf(msg.ts, ':white_check_mark: *succeeded*', t0), 15_000);
   expect(done.body.channel).toBe(channel);
-  expect(fake.messages.get(`${channel}/${msg.ts}`)!.blocks!.find((b) => b.type === 'actions').elements.map((e: any) => e.action_id)).toEqual(['quad_open']);
+  expect(
+    fake.messages
+      .get(`${channel}/${msg.ts}`)!
+      .blocks!.find((b) => b.type === 'actions')
+      .elements.map((e: any) => e.action_id),
+  ).toEqual(['quad_open']);
   expect(fake.calls.filter(topLevelPost('checkout', 'v1.2.3'))).toHaveLength(1);
-  console.log(`button (Approve) → message updated: ${buttonToUpdateMs} ms (click acked in ${res.ms.toFixed(1)} ms; ${(performance.now() - p0).toFixed(0)} ms to the end of the release)`);
+  console.log(
+    `button (Approve) → message updated: ${buttonToUpdateMs} ms (click acked in ${res.ms.toFixed(1)} ms; ${(performance.now() - p0).toFixed(0)} ms to the end of the release)`,
+  );
 });
 
 test('approvers as a Slack user group: a member approves; a non-member, or a forged group claim, does not', async () => {
   const res = await slash('release v2.0.0 orders', GROUP_MEMBER);
   expect(await reply(res.responseId)).toMatch(/^:rocket: Started orders v2\.0\.0/);
   await fake.waitForCall(topLevelPost('orders', 'v2.0.0'));
-  const msg = await eventually(async () => [...fake.messages.values()].find((m) => m.text?.startsWith('orders v2.0.0') && !m.thread_ts), (m) => !!m);
-  await eventually(() => status('release:orders'), (s) => s.phase === 'awaiting_approval', 20_000);
+  const msg = await eventually(
+    async () => [...fake.messages.values()].find((m) => m.text?.startsWith('orders v2.0.0') && !m.thread_ts),
+    (m) => !!m,
+  );
+  await eventually(
+    () => status('release:orders'),
+    (s) => s.phase === 'awaiting_approval',
+    20_000,
+  );
 
   // not in the group: refused by the app, nothing reaches the workflow
   const t0 = Date.now();
@@ -203,7 +242,10 @@ test('approvers as a Slack user group: a member approves; a non-member, or a for
   expect(await releases.result('orders')).toMatchObject({ status: 'succeeded', trafficPercent: 100 });
   const s = await status('release:orders');
   expect(s.approvals).toEqual([expect.objectContaining({ by: GROUP_MEMBER, stage: 'full rollout 100 %' })]);
-  expect(s.timeline.find((t) => t.event === 'approved')).toMatchObject({ by: GROUP_MEMBER, detail: 'full rollout 100 % (as a member of group:@release-managers)' });
+  expect(s.timeline.find((t) => t.event === 'approved')).toMatchObject({
+    by: GROUP_MEMBER,
+    detail: 'full rollout 100 % (as a member of group:@release-managers)',
+  });
 });
 
 test('Pause then Rollback from the buttons: the release stops and rolls back, and its message says so', async () => {
@@ -212,11 +254,17 @@ test('Pause then Rollback from the buttons: the release stops and rolls back, an
   await reply(res.responseId);
   await fake.waitForCall(topLevelPost('payments', 'v2.0.0'));
   const msg = [...fake.messages.values()].find((m) => m.text?.startsWith('payments v2.0.0') && !m.thread_ts)!;
-  await eventually(() => status('release:payments'), (s) => s.phase === 'rolling_out' && s.windowEndsAt !== null, 15_000);
+  await eventually(
+    () => status('release:payments'),
+    (s) => s.phase === 'rolling_out' && s.windowEndsAt !== null,
+    15_000,
+  );
 
   // a second release of the same service: refused in plain words, no second workflow
   const again = await slash('release v2.0.1 payments');
-  expect(await reply(again.responseId)).toMatch(/^payments v2\.0\.0 is already releasing \(canary 10 %, 10 % traffic\), started by U024BE7LH just now; wait for it, or roll it back first$/);
+  expect(await reply(again.responseId)).toMatch(
+    /^payments v2\.0\.0 is already releasing \(canary 10 %, 10 % traffic\), started by U024BE7LH just now; wait for it, or roll it back first$/,
+  );
 
   // Pause / Resume ten times each: click → the message shows the other button
   const clickToUpdate: number[] = [];
@@ -231,9 +279,16 @@ test('Pause then Rollback from the buttons: the release stops and rolls back, an
   }
   const pauseMs = `median ${median(clickToUpdate)} ms, max ${Math.max(...clickToUpdate)} ms over ${clickToUpdate.length} clicks`;
   await click('quad_pause', 'release:payments', msg.ts);
-  await eventually(() => status('release:payments'), (s) => s.paused);
+  await eventually(
+    () => status('release:payments'),
+    (s) => s.paused,
+  );
   // let the notices of those 21 clicks drain (they are sent one at a time per release) before timing the rollback
-  await eventually(async () => fake.calls.length, (n) => n > 0 && fake.calls.at(-1)!.at < Date.now() - 300, 20_000);
+  await eventually(
+    async () => fake.calls.length,
+    (n) => n > 0 && fake.calls.at(-1)!.at < Date.now() - 300,
+    20_000,
+  );
 
   t0 = Date.now();
   await click('quad_rollback', 'release:payments', msg.ts);
@@ -251,14 +306,24 @@ test('Pause then Rollback from the buttons: the release stops and rolls back, an
 test('forged, stale or unsigned requests get 401 and start nothing', async () => {
   const calls = fake.calls.length;
   const forged = await slash('release v9.9.9 inventory', APPROVER, { signature: 'v0=' + 'ab'.repeat(32) });
-  const wrongSecret = await postSigned(url, slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }), FORM, 'not-the-secret');
+  const wrongSecret = await postSigned(
+    url,
+    slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }),
+    FORM,
+    'not-the-secret',
+  );
   const stale = await slash('release v9.9.9 inventory', APPROVER, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
   const unsigned = await slash('release v9.9.9 inventory', APPROVER, { signature: null });
   // a genuine signature over a different body (replayed header, tampered text)
   const ts = Math.floor(Date.now() / 1000);
   const { slackSignature } = await import('../support/slack-fake');
-  const tampered = await postSigned(url, slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }), FORM, SECRET,
-    { timestamp: ts, signature: slackSignature(SECRET, ts, slashCommandBody({ text: 'status', userId: APPROVER, channelId: channel, responseUrl: 'x' })) });
+  const tampered = await postSigned(
+    url,
+    slashCommandBody({ text: 'release v9.9.9 inventory', userId: APPROVER, channelId: channel, responseUrl: fake.responseUrl() }),
+    FORM,
+    SECRET,
+    { timestamp: ts, signature: slackSignature(SECRET, ts, slashCommandBody({ text: 'status', userId: APPROVER, channelId: channel, responseUrl: 'x' })) },
+  );
   expect([forged.status, wrongSecret.status, stale.status, unsigned.status, tampered.status]).toEqual([401, 401, 401, 401, 401]);
   await new Promise((r) => setTimeout(r, 300));
   await expect(env.client.workflow.getHandle('release:inventory').describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -285,7 +350,12 @@ test('mistakes are answered in plain words', async () => {
 
 test('@quad release v1.2.3 as an app mention starts the release and answers in the thread', async () => {
   const ts = fake.seedMessage(channel, `<@${BOT}> release v3.1.0 inventory`, APPROVER);
-  const res = await postSigned(url, appMentionBody({ userId: APPROVER, channelId: channel, text: `<@${BOT}> release v3.1.0 inventory`, ts, botUserId: BOT }), 'application/json', SECRET);
+  const res = await postSigned(
+    url,
+    appMentionBody({ userId: APPROVER, channelId: channel, text: `<@${BOT}> release v3.1.0 inventory`, ts, botUserId: BOT }),
+    'application/json',
+    SECRET,
+  );
   expect(res.status).toBe(200);
   const answer = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
   expect(answer.body.channel).toBe(channel);

@@ -66,13 +66,24 @@ maybe('Temporal Web UI in a real browser', () => {
       }),
     ]);
     const configFile = writeStackConfig(dir.path, {
-      sandboxUrl: sandbox.url, address: env.address, taskQueue, webUiUrl: ui, pollIntervalS: 1, minRequests: 50, dataDir: dir.path,
+      sandboxUrl: sandbox.url,
+      address: env.address,
+      taskQueue,
+      webUiUrl: ui,
+      pollIntervalS: 1,
+      minRequests: 50,
+      dataDir: dir.path,
       // a long canary window: the release is still running while the browser looks at it
       stages: [{ traffic_percent: 25, duration_minutes: 1 }, { traffic_percent: 100 }],
     });
     worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const started = await new Releases(env.client, loadConfig(configFile), taskQueue).release({ service: 'checkout', version: VERSION, requestedBy: 'ana', source: 'cli' });
+    const started = await new Releases(env.client, loadConfig(configFile), taskQueue).release({
+      service: 'checkout',
+      version: VERSION,
+      requestedBy: 'ana',
+      source: 'cli',
+    });
     runId = started.runId;
     detailUrl = started.url;
   });

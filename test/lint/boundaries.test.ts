@@ -46,10 +46,22 @@ const refused: [string, string][] = [
 ];
 
 const allowed: [string, string][] = [
-  ['workflows/release/probe.ts', "import * as wf from '@temporalio/workflow';\nimport { judgeWindow } from '../../judge';\nimport type { ReleasePlan } from '../../contract/plan';\nexport const x = (p: ReleasePlan) => [wf, judgeWindow, p];"],
-  ['activities/probe.ts', "import { judgeWindow } from '../judge';\nimport { releaseBlocks } from '../render/slack-blocks';\nexport const x = [judgeWindow, releaseBlocks];"],
-  ['client/probe.ts', "import type { releaseWorkflow } from '../workflows';\nimport { releaseBlocks } from '../render/slack-blocks';\nexport type X = typeof releaseWorkflow;\nexport const y = releaseBlocks;"],
-  ['worker/probe.ts', "import { createActivities } from '../activities';\nimport { connectionOptions } from '../temporal/connection';\nexport const x = [createActivities, connectionOptions];"],
+  [
+    'workflows/release/probe.ts',
+    "import * as wf from '@temporalio/workflow';\nimport { judgeWindow } from '../../judge';\nimport type { ReleasePlan } from '../../contract/plan';\nexport const x = (p: ReleasePlan) => [wf, judgeWindow, p];",
+  ],
+  [
+    'activities/probe.ts',
+    "import { judgeWindow } from '../judge';\nimport { releaseBlocks } from '../render/slack-blocks';\nexport const x = [judgeWindow, releaseBlocks];",
+  ],
+  [
+    'client/probe.ts',
+    "import type { releaseWorkflow } from '../workflows';\nimport { releaseBlocks } from '../render/slack-blocks';\nexport type X = typeof releaseWorkflow;\nexport const y = releaseBlocks;",
+  ],
+  [
+    'worker/probe.ts',
+    "import { createActivities } from '../activities';\nimport { connectionOptions } from '../temporal/connection';\nexport const x = [createActivities, connectionOptions];",
+  ],
 ];
 
 test('the lint refuses every import that crosses the wrong way, and accepts the allowed ones', () => {

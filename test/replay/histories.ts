@@ -21,7 +21,11 @@ export interface StoredHistory {
 }
 
 export function loadHistories(names?: string[], dir = HISTORY_DIR): StoredHistory[] {
-  const files = names ? names.map((n) => `${n}.json`) : readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = names
+    ? names.map((n) => `${n}.json`)
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
   return files.map((f) => ({ name: basename(f, '.json'), history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
 }
 

@@ -79,7 +79,7 @@ test('there are legacy histories, recorded before the release workflow took its 
   expect(histories.length - current.length).toBeGreaterThanOrEqual(10);
 });
 
-test('every recorded history, today\'s and legacy, replays against workflows/ without nondeterminism', async () => {
+test("every recorded history, today's and legacy, replays against workflows/ without nondeterminism", async () => {
   const results = await replayAll({ workflowBundle: original }, histories);
   expect(results.map((r) => r.name)).toEqual(histories.map((h) => h.name));
   // name → error message, so a failure says which history and why
@@ -89,7 +89,7 @@ test('every recorded history, today\'s and legacy, replays against workflows/ wi
 }, 60_000);
 
 test('a copy changed only in non-command state (a timeline label) still replays: the copying itself is sound', async () => {
-  const bundle = await bundleVariant('benign', [{ file: 'release/index.ts', find: "note('requested', request.requestedBy,", replace: "note('release requested', request.requestedBy," }]);
+  const bundle = await bundleVariant('benign', [{ file: 'release/index.ts', find: "'requested',", replace: "'release requested'," }]);
   const results = await replayAll({ workflowBundle: bundle }, histories);
   expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.message}`)).toEqual([]);
 }, 120_000);
@@ -99,30 +99,48 @@ test.each([
     change: 'an extra activity call before anything else (a new, unversioned step)',
     edits: [
       { file: 'release/index.ts', find: "import { Stop } from './stop';", replace: "import { Stop } from './stop';\nimport { world } from './activities';" },
-      { file: 'release/index.ts', find: 'const rollout = async () => {', replace: "const rollout = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [release.target()]);" },
+      {
+        file: 'release/index.ts',
+        find: 'const rollout = async () => {',
+        replace: "const rollout = async () => {\n    await world.servingVersion.executeWithOptions({ summary: 'mutant: a new step' }, [release.target()]);",
+      },
     ],
   },
   {
     change: 'a settle timer inserted before each traffic shift',
     edits: [
-      { file: 'release/rollout.ts', find: "import type { StageAction, StagePlan }", replace: "import { sleep } from '@temporalio/workflow';\nimport type { StageAction, StagePlan }" },
-      { file: 'release/rollout.ts', find: '  await shift(release, stage.action, stage.name);', replace: "  await sleep('1s');\n  await shift(release, stage.action, stage.name);" },
+      {
+        file: 'release/rollout.ts',
+        find: 'import type { StageAction, StagePlan }',
+        replace: "import { sleep } from '@temporalio/workflow';\nimport type { StageAction, StagePlan }",
+      },
+      {
+        file: 'release/rollout.ts',
+        find: '  await shift(release, stage.action, stage.name);',
+        replace: "  await sleep('1s');\n  await shift(release, stage.action, stage.name);",
+      },
     ],
   },
-])('replay bites: $change fails every history with a DeterminismViolationError', async ({ change, edits }) => {
-  const bundle = await bundleVariant(change.replace(/\W+/g, '-').slice(0, 40), edits);
-  const results = await replayAll({ workflowBundle: bundle }, histories);
-  expect(results).toHaveLength(histories.length);
-  for (const r of results) {
-    expect({ name: r.name, error: r.error?.name }).toEqual({ name: r.name, error: 'DeterminismViolationError' });
-    expect(r.error).toBeInstanceOf(DeterminismViolationError);
-  }
-}, 120_000);
+])(
+  'replay bites: $change fails every history with a DeterminismViolationError',
+  async ({ change, edits }) => {
+    const bundle = await bundleVariant(change.replace(/\W+/g, '-').slice(0, 40), edits);
+    const results = await replayAll({ workflowBundle: bundle }, histories);
+    expect(results).toHaveLength(histories.length);
+    for (const r of results) {
+      expect({ name: r.name, error: r.error?.name }).toEqual({ name: r.name, error: 'DeterminismViolationError' });
+      expect(r.error).toBeInstanceOf(DeterminismViolationError);
+    }
+  },
+  120_000,
+);
 
 test('patched() is what keeps the legacy histories green: without it, exactly the ones through the changed path fail', async () => {
   const legacy = histories.filter((h) => !current.includes(h));
   const bundle = await bundleVariant('unpatched', [{ file: 'release/rollout.ts', find: "wf.patched('previous-checks-pass')", replace: 'true' }]);
   const results = await replayAll({ workflowBundle: bundle }, legacy);
   // only that release resumed a stage after INCONCLUSIVE before one with all_previous_checks_pass
-  expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.name}`)).toEqual(['before-phases/inconclusive-extend-pause-resume: DeterminismViolationError']);
+  expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.name}`)).toEqual([
+    'before-phases/inconclusive-extend-pause-resume: DeterminismViolationError',
+  ]);
 }, 120_000);

@@ -7,7 +7,16 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, advanceUntil, eventually } from '../support/release-harness';
 import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { Releases } from '../../client/releases';
-import { statusQuery, approveSignal, rejectSignal, rollbackSignal, resumeSignal, promoteSignal, commandUpdate, type ReleaseStatus } from '../../contract/messages';
+import {
+  statusQuery,
+  approveSignal,
+  rejectSignal,
+  rollbackSignal,
+  resumeSignal,
+  promoteSignal,
+  commandUpdate,
+  type ReleaseStatus,
+} from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
 
 export type History = temporal.api.history.v1.IHistory;

@@ -111,7 +111,12 @@ export function draw(r: () => number, s: Behaviour): SideAggregate {
   };
 }
 
-export function windowOf(n: number, seed: number, baseline: (t: number, r: () => number) => Behaviour, canary: (t: number, r: () => number) => Behaviour): IntervalSample[] {
+export function windowOf(
+  n: number,
+  seed: number,
+  baseline: (t: number, r: () => number) => Behaviour,
+  canary: (t: number, r: () => number) => Behaviour,
+): IntervalSample[] {
   const r = rng(seed);
   return Array.from({ length: n }, (_, t) => ({ at: (t + 1) * 10_000, intervalS: 10, baseline: draw(r, baseline(t, r)), canary: draw(r, canary(t, r)) }));
 }

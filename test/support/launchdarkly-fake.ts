@@ -13,21 +13,64 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-export interface LdVariation { _id: string; value: unknown; name?: string }
-export interface LdRollout { variations: { variation: number; weight: number }[]; bucketBy?: string; contextKind?: string }
-export interface LdFallthrough { variation?: number; rollout?: LdRollout }
-export interface LdEnvironment { on: boolean; archived: boolean; salt: string; version: number; lastModified: number;
-  fallthrough: LdFallthrough; offVariation: number; rules: unknown[]; targets: unknown[]; contextTargets: unknown[] }
-export interface LdFlag { key: string; name: string; kind: 'boolean' | 'multivariate'; _version: number; creationDate: number;
-  variations: LdVariation[]; temporary: boolean; archived: boolean; tags: string[]; environments: Record<string, LdEnvironment> }
+export interface LdVariation {
+  _id: string;
+  value: unknown;
+  name?: string;
+}
+export interface LdRollout {
+  variations: { variation: number; weight: number }[];
+  bucketBy?: string;
+  contextKind?: string;
+}
+export interface LdFallthrough {
+  variation?: number;
+  rollout?: LdRollout;
+}
+export interface LdEnvironment {
+  on: boolean;
+  archived: boolean;
+  salt: string;
+  version: number;
+  lastModified: number;
+  fallthrough: LdFallthrough;
+  offVariation: number;
+  rules: unknown[];
+  targets: unknown[];
+  contextTargets: unknown[];
+}
+export interface LdFlag {
+  key: string;
+  name: string;
+  kind: 'boolean' | 'multivariate';
+  _version: number;
+  creationDate: number;
+  variations: LdVariation[];
+  temporary: boolean;
+  archived: boolean;
+  tags: string[];
+  environments: Record<string, LdEnvironment>;
+}
 
-export interface RecordedRequest { method: string; path: string; query: Record<string, string>; headers: Record<string, string | undefined>; body: unknown }
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
 
 const SEMANTIC_PATCH = 'domain-model=launchdarkly.semanticpatch';
 const ENV_INSTRUCTIONS = new Set(['turnFlagOn', 'turnFlagOff', 'updateFallthroughVariationOrRollout', 'updateOffVariation']);
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class LaunchDarklyFake {
@@ -46,10 +89,16 @@ export class LaunchDarklyFake {
   rateLimitedToAnswer = 0;
   url = '';
 
-  constructor(readonly token: string, readonly projectKey = 'default', readonly environments = ['production', 'test']) {}
+  constructor(
+    readonly token: string,
+    readonly projectKey = 'default',
+    readonly environments = ['production', 'test'],
+  ) {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     const addr = this.server.address();
     this.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -81,12 +130,21 @@ export class LaunchDarklyFake {
     const environments: Record<string, LdEnvironment> = {};
     for (const env of this.environments) {
       // LD's defaults for a new flag: off, serves variation 1 when off and variation 0 by default when on.
-      environments[env] = { on: false, archived: false, salt: randomUUID().replace(/-/g, ''), version: 1, lastModified: now,
-        fallthrough: { variation: 0 }, offVariation: 1, rules: [], targets: [], contextTargets: [] };
+      environments[env] = {
+        on: false,
+        archived: false,
+        salt: randomUUID().replace(/-/g, ''),
+        version: 1,
+        lastModified: now,
+        fallthrough: { variation: 0 },
+        offVariation: 1,
+        rules: [],
+        targets: [],
+        contextTargets: [],
+      };
     }
     const kind = variations.length === 2 && variations.every((v) => typeof v.value === 'boolean') ? 'boolean' : 'multivariate';
-    return { key: body.key, name: body.name, kind, _version: 1, creationDate: now, variations, temporary: true, archived: false,
-      tags: [], environments };
+    return { key: body.key, name: body.name, kind, _version: 1, creationDate: now, variations, temporary: true, archived: false, tags: [], environments };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -95,8 +153,14 @@ export class LaunchDarklyFake {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString();
     const rec: RecordedRequest = {
-      method: req.method ?? '', path: u.pathname, query: Object.fromEntries(u.searchParams),
-      headers: { authorization: req.headers.authorization, 'content-type': req.headers['content-type'], 'ld-api-version': req.headers['ld-api-version'] as string | undefined },
+      method: req.method ?? '',
+      path: u.pathname,
+      query: Object.fromEntries(u.searchParams),
+      headers: {
+        authorization: req.headers.authorization,
+        'content-type': req.headers['content-type'],
+        'ld-api-version': req.headers['ld-api-version'] as string | undefined,
+      },
       body: undefined,
     };
     this.requests.push(rec);
@@ -115,7 +179,11 @@ export class LaunchDarklyFake {
         throw new HttpError(403, 'forbidden', 'Access to the requested resource was denied');
       }
       if (raw) {
-        try { rec.body = JSON.parse(raw); } catch { throw new HttpError(400, 'invalid_request', 'Invalid request body: not JSON'); }
+        try {
+          rec.body = JSON.parse(raw);
+        } catch {
+          throw new HttpError(400, 'invalid_request', 'Invalid request body: not JSON');
+        }
       }
       const m = /^\/api\/v2\/flags\/([^/]+)(?:\/([^/]+))?$/.exec(u.pathname);
       if (!m) throw new HttpError(404, 'not_found', 'Invalid resource identifier');
@@ -129,7 +197,10 @@ export class LaunchDarklyFake {
       const flag = this.flags.get(id);
       if (!flag) throw new HttpError(404, 'not_found', 'Invalid resource identifier');
       if (req.method === 'GET') return send(200, view(flag, u.searchParams.get('env')));
-      if (req.method === 'DELETE') { this.flags.delete(id); return send(204); }
+      if (req.method === 'DELETE') {
+        this.flags.delete(id);
+        return send(204);
+      }
       if (req.method === 'PATCH') {
         this.patch(flag, req.headers['content-type'] ?? '', rec.body, u.searchParams.get('ignoreConflicts') === 'true');
         return send(200, view(flag, null));
@@ -206,9 +277,18 @@ function applyInstruction(flag: LdFlag, env: LdEnvironment, ins: Record<string, 
     return i;
   };
   switch (ins.kind) {
-    case 'turnFlagOn': allow([]); env.on = true; return;
-    case 'turnFlagOff': allow([]); env.on = false; return;
-    case 'updateOffVariation': allow(['variationId']); env.offVariation = indexOf(ins.variationId); return;
+    case 'turnFlagOn':
+      allow([]);
+      env.on = true;
+      return;
+    case 'turnFlagOff':
+      allow([]);
+      env.on = false;
+      return;
+    case 'updateOffVariation':
+      allow(['variationId']);
+      env.offVariation = indexOf(ins.variationId);
+      return;
     case 'updateFallthroughVariationOrRollout': {
       allow(['variationId', 'rolloutWeights', 'rolloutBucketBy', 'rolloutContextKind']);
       const hasVariation = ins.variationId !== undefined;

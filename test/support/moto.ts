@@ -63,34 +63,57 @@ export async function startMoto(timeoutMs = 30_000): Promise<LocalMoto> {
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
   });
   let stderrTail = '';
-  child.stderr?.on('data', (d: Buffer) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-2000);
+  });
   let exited = false;
-  const exitedP = new Promise<void>((r) => child.once('exit', () => { exited = true; r(); }));
+  const exitedP = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
 
   const stop = async () => {
     if (exited) return;
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exitedP, new Promise<void>((r) => { timer = setTimeout(r, 3000); })]);
+    await Promise.race([
+      exitedP,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 3000);
+      }),
+    ]);
     clearTimeout(timer);
-    if (!exited) { child.kill('SIGKILL'); await exitedP; }
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exitedP;
+    }
   };
 
   // moto answers its own API at /moto-api/; poll until it does.
   for (;;) {
     if (exited) throw new Error(`moto_server exited before answering: ${stderrTail}`);
-    if (Date.now() - t0 > timeoutMs) { await stop(); throw new Error(`moto_server did not answer within ${timeoutMs} ms`); }
+    if (Date.now() - t0 > timeoutMs) {
+      await stop();
+      throw new Error(`moto_server did not answer within ${timeoutMs} ms`);
+    }
     try {
       const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.ok) break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(100);
   }
   const startMs = Date.now() - t0;
 
   return {
-    endpoint, port, startMs, stop,
+    endpoint,
+    port,
+    startMs,
+    stop,
     async reset() {
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`moto reset answered ${res.status}`);

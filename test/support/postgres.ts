@@ -28,7 +28,9 @@ export function findPostgresBin(): string {
   if (fromEnv) return fromEnv;
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base)
-    ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(base)
+        .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
     throw new Error('PostgreSQL not found: run scripts/tools.sh postgres, or set QUAD_PG_BIN to a folder holding initdb and pg_ctl');
@@ -56,14 +58,13 @@ export async function startPostgres(): Promise<LocalPostgres> {
   let osUser = userInfo().username;
   if (asRoot) {
     const pg = await run('id', ['-u', 'postgres']).catch(() => null);
-    if (!pg) throw new Error('running as root needs the `postgres` OS user (Debian\'s postgresql package creates it)');
+    if (!pg) throw new Error("running as root needs the `postgres` OS user (Debian's postgresql package creates it)");
     const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
     chownSync(dir, Number(pg.stdout.trim()), gid);
     osUser = 'postgres';
   }
   // Runs a pg binary as the OS user that may own the cluster.
-  const pgExec = (cmd: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
+  const pgExec = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args));
 
   const data = join(dir, 'data');
   const port = await freePort();
@@ -74,14 +75,34 @@ export async function startPostgres(): Promise<LocalPostgres> {
     const initdbMs = Date.now() - t;
     t = Date.now();
     // fsync off: a throwaway test cluster needs no durability, and it keeps the 2-core box responsive.
-    await pgExec('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'postgres.log'),
-      '-o', `-k '${dir}' -p ${port} -h 127.0.0.1 -c fsync=off -c full_page_writes=off`]);
+    await pgExec('pg_ctl', [
+      'start',
+      '-w',
+      '-t',
+      '30',
+      '-D',
+      data,
+      '-l',
+      join(dir, 'postgres.log'),
+      '-o',
+      `-k '${dir}' -p ${port} -h 127.0.0.1 -c fsync=off -c full_page_writes=off`,
+    ]);
     const startMs = Date.now() - t;
     let stopped = false;
     const logFile = join(dir, 'postgres.log');
     return {
-      host: '127.0.0.1', port, user: dbUser, database: 'postgres', timings: { initdbMs, startMs },
-      logTail: () => { try { return readFileSync(logFile, 'utf8').slice(-4000); } catch (e) { return `(no log: ${(e as Error).message})`; } },
+      host: '127.0.0.1',
+      port,
+      user: dbUser,
+      database: 'postgres',
+      timings: { initdbMs, startMs },
+      logTail: () => {
+        try {
+          return readFileSync(logFile, 'utf8').slice(-4000);
+        } catch (e) {
+          return `(no log: ${(e as Error).message})`;
+        }
+      },
       async stop() {
         if (stopped) return;
         stopped = true;

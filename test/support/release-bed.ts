@@ -18,7 +18,11 @@ export interface ReleaseBed {
   cfg(): QuadConfig;
   /** checkout's seed plan from the repo config, with `over` replacing plan fields */
   seedPlan(over?: Partial<ReleaseInput['plan']>, version?: string): ReleaseInput;
-  run(script: StubScript, input: ReleaseInput, drive?: (h: Handle) => Promise<void>): Promise<{ result: any; status: ReleaseStatus; calls: ReturnType<typeof stubActivities>['calls']; handle: Handle }>;
+  run(
+    script: StubScript,
+    input: ReleaseInput,
+    drive?: (h: Handle) => Promise<void>,
+  ): Promise<{ result: any; status: ReleaseStatus; calls: ReturnType<typeof stubActivities>['calls']; handle: Handle }>;
 }
 
 /** Registers the file's beforeAll/afterAll and returns the bed. */

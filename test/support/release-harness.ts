@@ -54,7 +54,13 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
  * Time-skipping: a query does not move time, and awaiting the result would skip straight through an
  * approval's timeout. So advance workflow time in steps of `stepMs` until the predicate holds.
  */
-export async function advanceUntil<T>(env: TestWorkflowEnvironment, fn: () => Promise<T>, ok: (v: T) => boolean, stepMs = 5 * 60_000, maxSteps = 200): Promise<T> {
+export async function advanceUntil<T>(
+  env: TestWorkflowEnvironment,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  stepMs = 5 * 60_000,
+  maxSteps = 200,
+): Promise<T> {
   for (let i = 0; i < maxSteps; i++) {
     const v = await eventually(fn, () => true, 5000);
     if (ok(v)) return v;

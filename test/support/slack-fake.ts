@@ -93,7 +93,8 @@ export function blockProblem(blocks: unknown): string | null {
   if (blocks.length > LIMITS.blocks) return `more than ${LIMITS.blocks} blocks`;
   for (const [i, b] of blocks.entries()) {
     if (!b || typeof b.type !== 'string') return `block ${i} has no type`;
-    if (b.type === 'header' && (b.text?.type !== 'plain_text' || String(b.text.text).length > LIMITS.headerText)) return `header ${i}: plain_text of at most ${LIMITS.headerText}`;
+    if (b.type === 'header' && (b.text?.type !== 'plain_text' || String(b.text.text).length > LIMITS.headerText))
+      return `header ${i}: plain_text of at most ${LIMITS.headerText}`;
     if (b.type === 'section') {
       if (!b.text && !b.fields) return `section ${i} has neither text nor fields`;
       if (b.text && String(b.text.text ?? '').length > LIMITS.sectionText) return `section ${i} text over ${LIMITS.sectionText}`;
@@ -101,11 +102,13 @@ export function blockProblem(blocks: unknown): string | null {
       if (b.fields && (b.fields.length > 10 || b.fields.some((f: any) => String(f.text).length > 2000))) return `section ${i} fields over limits`;
     }
     if (b.type === 'actions') {
-      if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > LIMITS.actionElements) return `actions ${i}: 1..${LIMITS.actionElements} elements`;
+      if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > LIMITS.actionElements)
+        return `actions ${i}: 1..${LIMITS.actionElements} elements`;
       const ids = new Set<string>();
       for (const e of b.elements) {
         if (e.type !== 'button') continue;
-        if (e.text?.type !== 'plain_text' || String(e.text.text).length > LIMITS.buttonText) return `button in block ${i}: plain_text of at most ${LIMITS.buttonText}`;
+        if (e.text?.type !== 'plain_text' || String(e.text.text).length > LIMITS.buttonText)
+          return `button in block ${i}: plain_text of at most ${LIMITS.buttonText}`;
         if (e.value !== undefined && String(e.value).length > LIMITS.buttonValue) return `button value over ${LIMITS.buttonValue}`;
         if (e.action_id !== undefined) {
           if (String(e.action_id).length > LIMITS.actionId) return 'action_id too long';
@@ -142,7 +145,15 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
   };
 
   const methods: Record<string, (b: Record<string, any>) => Record<string, unknown>> = {
-    'auth.test': () => ({ url: 'https://quad-test.slack.com/', team: 'Quad Test', user: 'quad', team_id: 'T0QUADTST', user_id: botUserId, bot_id: 'B0QUADBOT', is_enterprise_install: false }),
+    'auth.test': () => ({
+      url: 'https://quad-test.slack.com/',
+      team: 'Quad Test',
+      user: 'quad',
+      team_id: 'T0QUADTST',
+      user_id: botUserId,
+      bot_id: 'B0QUADBOT',
+      is_enterprise_install: false,
+    }),
     'chat.postMessage': (b) => {
       const channel = resolveChannel(b.channel, false);
       if (!channel) return { ok: false, error: 'channel_not_found' };
@@ -152,7 +163,11 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       const ts = nextTs();
       const m: FakeMessage = { channel, ts, text: b.text, blocks: b.blocks, ...(b.thread_ts ? { thread_ts: b.thread_ts } : {}), updates: 0 };
       messages.set(`${channel}/${ts}`, m);
-      return { channel, ts, message: { type: 'message', bot_id: 'B0QUADBOT', user: botUserId, text: b.text ?? '', ts, ...(b.blocks ? { blocks: b.blocks } : {}) } };
+      return {
+        channel,
+        ts,
+        message: { type: 'message', bot_id: 'B0QUADBOT', user: botUserId, text: b.text ?? '', ts, ...(b.blocks ? { blocks: b.blocks } : {}) },
+      };
     },
     'chat.update': (b) => {
       // The real API wants the channel's ID here; a #name is refused.
@@ -169,7 +184,13 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     },
     'usergroups.list': () => ({
       usergroups: Object.entries(opts.usergroups ?? {}).map(([id, g]) => ({
-        id, team_id: 'T0QUADTST', is_usergroup: true, name: g.handle, handle: g.handle, description: '', user_count: g.users.length,
+        id,
+        team_id: 'T0QUADTST',
+        is_usergroup: true,
+        name: g.handle,
+        handle: g.handle,
+        description: '',
+        user_count: g.users.length,
       })),
     }),
     'usergroups.users.list': (b) => {
@@ -230,7 +251,10 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
 
   function waitFor<T>(list: T[], pred: (x: T) => boolean, timeoutMs: number, what: string): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`slack fake: no ${what} matched in ${timeoutMs} ms; seen: ${JSON.stringify(list).slice(0, 1500)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`slack fake: no ${what} matched in ${timeoutMs} ms; seen: ${JSON.stringify(list).slice(0, 1500)}`)),
+        timeoutMs,
+      );
       const check = () => {
         const hit = list.find(pred);
         if (hit) {
@@ -259,7 +283,11 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     },
     waitForCall: (pred, timeoutMs = 10_000) => waitFor(calls, pred, timeoutMs, 'call'),
     waitForResponse: (pred, timeoutMs = 10_000) => waitFor(responses, pred, timeoutMs, 'response_url post'),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -278,7 +306,13 @@ export interface SignedPost {
 }
 
 /** POSTs a body signed like Slack does; `timestamp` / `signature` override for forged or stale requests. */
-export async function postSigned(url: string, rawBody: string, contentType: string, secret: string, over: { timestamp?: number; signature?: string | null } = {}): Promise<SignedPost> {
+export async function postSigned(
+  url: string,
+  rawBody: string,
+  contentType: string,
+  secret: string,
+  over: { timestamp?: number; signature?: string | null } = {},
+): Promise<SignedPost> {
   const timestamp = over.timestamp ?? Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = { 'content-type': contentType, 'x-slack-request-timestamp': String(timestamp) };
   const signature = over.signature === undefined ? slackSignature(secret, timestamp, rawBody) : over.signature;
@@ -292,23 +326,56 @@ export async function postSigned(url: string, rawBody: string, contentType: stri
 /** The form body of a slash command, with the fields Slack sends. */
 export function slashCommandBody(o: { text: string; userId: string; channelId: string; responseUrl: string; command?: string }): string {
   return new URLSearchParams({
-    token: 'deprecated-verification-token', team_id: 'T0QUADTST', team_domain: 'quad-test', channel_id: o.channelId, channel_name: 'releases',
-    user_id: o.userId, user_name: o.userId.toLowerCase(), command: o.command ?? '/quad', text: o.text, api_app_id: 'A0QUADAPP',
-    is_enterprise_install: 'false', response_url: o.responseUrl, trigger_id: `${Date.now()}.123.abc`,
+    token: 'deprecated-verification-token',
+    team_id: 'T0QUADTST',
+    team_domain: 'quad-test',
+    channel_id: o.channelId,
+    channel_name: 'releases',
+    user_id: o.userId,
+    user_name: o.userId.toLowerCase(),
+    command: o.command ?? '/quad',
+    text: o.text,
+    api_app_id: 'A0QUADAPP',
+    is_enterprise_install: 'false',
+    response_url: o.responseUrl,
+    trigger_id: `${Date.now()}.123.abc`,
   }).toString();
 }
 
 /** The `payload=` form body of a button click on a message. */
-export function buttonClickBody(o: { userId: string; channelId: string; messageTs: string; actionId: string; value: string; responseUrl: string; blocks?: unknown[] }): string {
+export function buttonClickBody(o: {
+  userId: string;
+  channelId: string;
+  messageTs: string;
+  actionId: string;
+  value: string;
+  responseUrl: string;
+  blocks?: unknown[];
+}): string {
   const payload = {
-    type: 'block_actions', user: { id: o.userId, username: o.userId.toLowerCase(), name: o.userId.toLowerCase(), team_id: 'T0QUADTST' },
-    api_app_id: 'A0QUADAPP', token: 'deprecated-verification-token',
+    type: 'block_actions',
+    user: { id: o.userId, username: o.userId.toLowerCase(), name: o.userId.toLowerCase(), team_id: 'T0QUADTST' },
+    api_app_id: 'A0QUADAPP',
+    token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: o.messageTs, channel_id: o.channelId, is_ephemeral: false },
-    trigger_id: `${Date.now()}.123.abc`, team: { id: 'T0QUADTST', domain: 'quad-test' }, enterprise: null, is_enterprise_install: false,
+    trigger_id: `${Date.now()}.123.abc`,
+    team: { id: 'T0QUADTST', domain: 'quad-test' },
+    enterprise: null,
+    is_enterprise_install: false,
     channel: { id: o.channelId, name: 'releases' },
     message: { type: 'message', subtype: 'bot_message', text: 'release', ts: o.messageTs, bot_id: 'B0QUADBOT', blocks: o.blocks ?? [] },
-    state: { values: {} }, response_url: o.responseUrl,
-    actions: [{ action_id: o.actionId, block_id: 'quad_actions', text: { type: 'plain_text', text: o.actionId, emoji: true }, value: o.value, type: 'button', action_ts: `${Date.now() / 1000}` }],
+    state: { values: {} },
+    response_url: o.responseUrl,
+    actions: [
+      {
+        action_id: o.actionId,
+        block_id: 'quad_actions',
+        text: { type: 'plain_text', text: o.actionId, emoji: true },
+        value: o.value,
+        type: 'button',
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
@@ -316,9 +383,13 @@ export function buttonClickBody(o: { userId: string; channelId: string; messageT
 /** The JSON body of an app_mention event (Events API). */
 export function appMentionBody(o: { userId: string; channelId: string; text: string; ts: string; botUserId: string }): string {
   return JSON.stringify({
-    token: 'deprecated-verification-token', team_id: 'T0QUADTST', api_app_id: 'A0QUADAPP', type: 'event_callback',
+    token: 'deprecated-verification-token',
+    team_id: 'T0QUADTST',
+    api_app_id: 'A0QUADAPP',
+    type: 'event_callback',
     event: { type: 'app_mention', user: o.userId, text: o.text, ts: o.ts, channel: o.channelId, event_ts: o.ts },
-    event_id: `Ev${Date.now()}`, event_time: Math.floor(Date.now() / 1000),
+    event_id: `Ev${Date.now()}`,
+    event_time: Math.floor(Date.now() / 1000),
     authorizations: [{ enterprise_id: null, team_id: 'T0QUADTST', user_id: o.botUserId, is_bot: true, is_enterprise_install: false }],
     is_ext_shared_channel: false,
   });

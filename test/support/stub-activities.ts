@@ -82,8 +82,15 @@ export function stubActivities(script: StubScript = {}) {
       const where = input.region ? `${input.stage}@${input.region}` : input.stage;
       if ((script.breachAt ?? []).includes(where)) {
         return {
-          kind: 'breach', at: input.from, polls: 2,
-          breach: { kind: 'breach', explanation: `error rate 8 % vs baseline 0.1 % at ${input.stage}`, interval: 1, findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, explanation: 'error rate 8 %' }] },
+          kind: 'breach',
+          at: input.from,
+          polls: 2,
+          breach: {
+            kind: 'breach',
+            explanation: `error rate 8 % vs baseline 0.1 % at ${input.stage}`,
+            interval: 1,
+            findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, explanation: 'error rate 8 %' }],
+          },
         };
       }
       return { kind: 'quiet', polls: 0 };
@@ -91,7 +98,8 @@ export function stubActivities(script: StubScript = {}) {
     async judge(input) {
       calls.judged.push(input.stage);
       calls.watched.push(`${input.version} vs ${input.previousVersion}`);
-      if ((script.judgeFails ?? []).includes(input.stage)) throw ApplicationFailure.nonRetryable('CloudWatch answered 503 Service Unavailable', 'MetricsUnavailable');
+      if ((script.judgeFails ?? []).includes(input.stage))
+        throw ApplicationFailure.nonRetryable('CloudWatch answered 503 Service Unavailable', 'MetricsUnavailable');
       const list = script.verdicts?.[input.stage] ?? ['PASS'];
       const n = (judgedCount[input.stage] = (judgedCount[input.stage] ?? 0) + 1);
       return verdict(list[Math.min(n - 1, list.length - 1)]);

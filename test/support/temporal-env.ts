@@ -9,9 +9,7 @@ const INDEXED_VALUE_TYPE = { Keyword: 2, Text: 1, Int: 3, Double: 4, Bool: 5, Da
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: executable(testServerPath()) } });
   // Without these an upsert fails with "search attribute QuadStage is not defined" and the task retries forever.
-  const searchAttributes = Object.fromEntries(
-    Object.entries(devServerSettings().search_attributes).map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]]),
-  );
+  const searchAttributes = Object.fromEntries(Object.entries(devServerSettings().search_attributes).map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]]));
   await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
   return env;
 }

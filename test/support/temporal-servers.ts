@@ -57,5 +57,4 @@ export function testServerPath(): string | undefined {
   return existsSync(jar) ? join(ROOT, 'scripts', 'test-server', 'temporal-test-server') : undefined;
 }
 
-export const executable = (path: string | undefined) =>
-  path ? { type: 'existing-path' as const, path } : { type: 'cached-download' as const };
+export const executable = (path: string | undefined) => (path ? { type: 'existing-path' as const, path } : { type: 'cached-download' as const });

@@ -52,9 +52,15 @@ function waitForPort(child: ChildProcess, output: () => string, timeoutMs: numbe
     const timer = setTimeout(() => reject(new Error(`Unleash did not start in ${timeoutMs} ms:\n${output()}`)), timeoutMs);
     child.stdout!.on('data', () => {
       const m = /QUAD_UNLEASH_PORT=(\d+)/.exec(output());
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`Unleash exited (${code}) before it started:\n${output()}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Unleash exited (${code}) before it started:\n${output()}`));
+    });
   });
 }
 
@@ -96,19 +102,28 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
     // stopped by PID below, and killed if this process exits first.
     detached: true,
   });
-  const killOnExit = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  const killOnExit = () => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.once('exit', killOnExit);
   let output = '';
   let stopping = false;
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   // An exit nobody asked for is reported at once with what Unleash and PostgreSQL printed: the tests that
   // then fail with "fetch failed" would say nothing about why.
   child.once('exit', (code, signal) => {
     process.removeListener('exit', killOnExit);
     if (stopping) return;
-    console.error(`Unleash exited unexpectedly (code ${code}, signal ${signal}). Its output:\n${output.slice(-4000)}\n` +
-      `PostgreSQL log:\n${pg.logTail()}`);
+    console.error(`Unleash exited unexpectedly (code ${code}, signal ${signal}). Its output:\n${output.slice(-4000)}\n` + `PostgreSQL log:\n${pg.logTail()}`);
   });
 
   const stopChild = async () => {
@@ -128,7 +143,10 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
     await waitHealthy(url, Date.now() + timeoutMs);
     const now = Date.now();
     return {
-      url, adminToken, clientToken, environment,
+      url,
+      adminToken,
+      clientToken,
+      environment,
       timings: { initdbMs: pg.timings.initdbMs, pgStartMs: pg.timings.startMs, unleashMs: now - tUnleash, totalMs: now - t0 },
       output: () => output,
       async stop() {

@@ -4,7 +4,16 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { advanceUntil } from '../support/release-harness';
 import { useReleaseBed, type Handle } from '../support/release-bed';
-import { approveSignal, rejectSignal, pauseSignal, resumeSignal, rollbackSignal, commandUpdate, statusQuery, type ReleaseStatus } from '../../contract/messages';
+import {
+  approveSignal,
+  rejectSignal,
+  pauseSignal,
+  resumeSignal,
+  rollbackSignal,
+  commandUpdate,
+  statusQuery,
+  type ReleaseStatus,
+} from '../../contract/messages';
 import { NOTICE_KINDS, type NoticeKind } from '../../contract/notice';
 import { describeStatus } from '../../client/cli/render';
 import { releaseBlocks, viewOfStatus } from '../../render/slack-blocks';
@@ -12,7 +21,8 @@ import { releaseBlocks, viewOfStatus } from '../../render/slack-blocks';
 const { env, seedPlan, run } = useReleaseBed();
 
 const until = (h: Handle, ok: (s: ReleaseStatus) => boolean) => advanceUntil(env(), () => h.query(statusQuery), ok);
-const awaiting = (stage: string) => (s: ReleaseStatus) => s.phase === 'awaiting_approval' && s.timeline.some((t) => t.event === 'awaiting approval' && t.detail === stage);
+const awaiting = (stage: string) => (s: ReleaseStatus) =>
+  s.phase === 'awaiting_approval' && s.timeline.some((t) => t.event === 'awaiting approval' && t.detail === stage);
 
 test('every notice kind is sent when it happens', async () => {
   const kinds = new Map<NoticeKind, string>();
@@ -41,7 +51,10 @@ test('every notice kind is sent when it happens', async () => {
   expect(bad.result.status).toBe('rolled_back');
   const tail = bad.calls.notices.map((n) => n.kind).slice(-3);
   expect(tail).toEqual(['breach', 'rolling_back', 'rolled_back']);
-  expect(bad.calls.notices.find((n) => n.kind === 'breach')).toMatchObject({ stage: 'canary 25 %', text: expect.stringContaining('guardrail breached at canary 25 %: error rate 8 %') });
+  expect(bad.calls.notices.find((n) => n.kind === 'breach')).toMatchObject({
+    stage: 'canary 25 %',
+    text: expect.stringContaining('guardrail breached at canary 25 %: error rate 8 %'),
+  });
   collect('breach', bad.calls.notices);
 
   // rejected at the approval: announced as rejected, not as failed or rolled back
@@ -75,11 +88,18 @@ test('a failing undo step does not stop the later ones, and the release says a p
   expect(status.timeline.map((t) => `${t.event}: ${t.detail ?? ''}`)).toEqual(
     expect.arrayContaining([expect.stringMatching(/^undo failed: traffic: the load balancer answered 503/), 'undone: undo db migration']),
   );
-  expect(calls.notices.at(-1)).toMatchObject({ kind: 'rollback_failed', text: expect.stringContaining('act by hand: traffic: the load balancer answered 503') });
+  expect(calls.notices.at(-1)).toMatchObject({
+    kind: 'rollback_failed',
+    text: expect.stringContaining('act by hand: traffic: the load balancer answered 503'),
+  });
   expect(calls.incidents).toEqual([expect.stringMatching(/^checkout v1.2.3 rollback failed: act by hand/)]);
   // quad status and Slack say which step and why
-  expect(describeStatus(status, Date.now()).join('\n')).toContain('ACT BY HAND: the rollback did not finish; restore by hand: traffic: the load balancer answered 503');
-  expect(JSON.stringify(releaseBlocks(viewOfStatus('release:checkout', status)).blocks)).toContain(':warning: the rollback did not finish; restore by hand: traffic');
+  expect(describeStatus(status, Date.now()).join('\n')).toContain(
+    'ACT BY HAND: the rollback did not finish; restore by hand: traffic: the load balancer answered 503',
+  );
+  expect(JSON.stringify(releaseBlocks(viewOfStatus('release:checkout', status)).blocks)).toContain(
+    ':warning: the rollback did not finish; restore by hand: traffic',
+  );
 });
 
 test('a bad signal payload is recorded as ignored, never rendered; a bad update payload is refused by its validator', async () => {

@@ -11,10 +11,16 @@ import { statusQuery, approveSignal, rollbackSignal, resumeSignal, commandUpdate
 const bed = useReleaseBed();
 const { seedPlan, run } = bed;
 
-const approveWhenAsked = (stage: string, by = 'ana') => async (h: any) => {
-  await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage));
-  await h.signal(approveSignal, { by });
-};
+const approveWhenAsked =
+  (stage: string, by = 'ana') =>
+  async (h: any) => {
+    await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage),
+    );
+    await h.signal(approveSignal, { by });
+  };
 
 test('the seed plan completes: 5 % → 25 % → approval → 100 % (45 min of windows under time skipping)', async () => {
   const t0 = Date.now();
@@ -52,7 +58,11 @@ test('a FAIL verdict at the end of a window rolls back', async () => {
 
 test('a manual rollback mid-stage restores the previous version at once', async () => {
   const { result, status, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null);
+    await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null,
+    );
     await h.signal(rollbackSignal, { by: 'ana', reason: 'customers complain' });
   });
   expect(result.status).toBe('rolled_back');
@@ -63,7 +73,11 @@ test('a manual rollback mid-stage restores the previous version at once', async 
 
 test('approval rejected: nothing goes to 100 %, the canary is undone', async () => {
   const { result, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.phase === 'awaiting_approval',
+    );
     await h.signal('reject', { by: 'U024BE7LH', reason: 'not today' });
   });
   expect(result.status).toBe('rejected');
@@ -79,9 +93,16 @@ test('approval timed out after approval_timeout_minutes: undone', async () => {
 
 test("a non-approver's approval is ignored and recorded; an approver's counts", async () => {
   const { result, status } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'awaiting_approval');
+    await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.phase === 'awaiting_approval',
+    );
     await h.signal(approveSignal, { by: 'mallory' });
-    const s = await eventually(() => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'approve ignored'));
+    const s = await eventually(
+      () => h.query(statusQuery),
+      (s: any) => s.timeline.some((t: any) => t.event === 'approve ignored'),
+    );
     expect(s.phase).toBe('awaiting_approval');
     await h.signal(approveSignal, { by: 'ana' });
   });
@@ -101,7 +122,10 @@ test('a second release of a running service is refused, naming what runs', async
   await withWorker(bed.env(), acts, async (taskQueue) => {
     const releases = new Releases(bed.env().client, bed.cfg(), taskQueue);
     const first = await releases.start(seedPlan());
-    await eventually(() => releases.status('checkout'), (s) => s.stage === 'canary 5 %');
+    await eventually(
+      () => releases.status('checkout'),
+      (s) => s.stage === 'canary 5 %',
+    );
     const err = await releases.start(seedPlan({}, 'v1.2.4')).catch((e) => e);
     expect(err).toBeInstanceOf(AlreadyReleasingError);
     expect(err.message).toMatch(/^checkout v1\.2\.3 is already releasing \(canary 5 %, 5 % traffic\), started by ana (just now|\d+ min ago)/);
@@ -112,7 +136,11 @@ test('a second release of a running service is refused, naming what runs', async
 
 test('cancelling the workflow runs the compensations', async () => {
   const { result, calls } = await run({}, seedPlan(), async (h) => {
-    await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.stage === 'canary 25 %');
+    await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.stage === 'canary 25 %',
+    );
     await h.cancel();
   });
   expect(result).toBeInstanceOf(WorkflowFailedError);
@@ -121,22 +149,37 @@ test('cancelling the workflow runs the compensations', async () => {
 
 test('INCONCLUSIVE extends the window once, then pauses until a person resumes; all_previous_checks_pass then holds canary 25 % until a hand promote', async () => {
   const { result, calls, status } = await run({ verdicts: { 'canary 5 %': ['INCONCLUSIVE', 'INCONCLUSIVE'] } }, seedPlan(), async (h) => {
-    const paused = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    const paused = await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.phase === 'paused',
+    );
     expect(paused.pauseReason).toMatch(/^inconclusive: judge says INCONCLUSIVE/);
     await h.signal(resumeSignal, { by: 'ana' });
     // canary 25 % has all_previous_checks_pass: a resume after INCONCLUSIVE is no pass
-    const held = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.timeline.some((t: any) => t.event === 'held'));
+    const held = await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.timeline.some((t: any) => t.event === 'held'),
+    );
     expect(held).toMatchObject({ phase: 'paused', paused: true, stage: 'canary 5 %', trafficPercent: 5 });
     expect(held.pauseReason).toBe('canary 25 % needs every earlier stage to have passed its judge: canary 5 % was resumed by hand after INCONCLUSIVE');
     expect(held.stageResults).toEqual([{ stage: 'canary 5 %', outcome: 'resumed', verdict: 'INCONCLUSIVE' }]);
-    await expect(h.executeUpdate(commandUpdate, { args: ['resume', { by: 'ana' }] })).resolves.toMatchObject({ accepted: false, message: expect.stringMatching(/^held: .*promote to go on anyway/) });
-    await expect(h.executeUpdate(commandUpdate, { args: ['promote', { by: 'ana', reason: 'metrics pipeline lag, checked by hand' }] })).resolves.toMatchObject({ accepted: true });
+    await expect(h.executeUpdate(commandUpdate, { args: ['resume', { by: 'ana' }] })).resolves.toMatchObject({
+      accepted: false,
+      message: expect.stringMatching(/^held: .*promote to go on anyway/),
+    });
+    await expect(h.executeUpdate(commandUpdate, { args: ['promote', { by: 'ana', reason: 'metrics pipeline lag, checked by hand' }] })).resolves.toMatchObject({
+      accepted: true,
+    });
     await approveWhenAsked('full rollout 100 %')(h);
   });
   expect(result.status).toBe('succeeded');
   expect(calls.judged).toEqual(['canary 5 %', 'canary 5 %', 'canary 25 %']);
   const events = status.timeline.map((t: any) => `${t.event}${t.by ? ` by ${t.by}` : ''}`);
-  expect(events).toEqual(expect.arrayContaining(['window extended', 'resumed by ana', 'held', 'resume ignored by ana', 'promoted by hand by ana', 'stage passed']));
+  expect(events).toEqual(
+    expect.arrayContaining(['window extended', 'resumed by ana', 'held', 'resume ignored by ana', 'promoted by hand by ana', 'stage passed']),
+  );
   // the timeline says how each stage ended: canary 5 % did not pass, canary 25 % did
   expect(status.timeline.filter((t: any) => t.event.startsWith('stage ')).map((t: any) => `${t.event}: ${t.detail}`)).toEqual([
     'stage done: canary 5 %: resumed by hand',
@@ -169,7 +212,12 @@ test('a notifier that is down is recorded, not fatal', async () => {
 });
 
 test('dependencies run first and their undo runs on rollback, in reverse', async () => {
-  const plan = seedPlan({ dependencies: [{ name: 'db migration', kind: 'noop', undo: { kind: 'noop' } }, { name: 'cache warm-up', kind: 'noop' }] });
+  const plan = seedPlan({
+    dependencies: [
+      { name: 'db migration', kind: 'noop', undo: { kind: 'noop' } },
+      { name: 'cache warm-up', kind: 'noop' },
+    ],
+  });
   const { result, calls } = await run({ breachAt: ['canary 5 %'] }, plan);
   expect(result.status).toBe('rolled_back');
   expect(calls.steps).toEqual(['db migration', 'cache warm-up', 'undo db migration']);
@@ -189,7 +237,10 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
 });
 
 test('a flag ramp judged by variant watches users with the flag on against those with it off', async () => {
-  const byVariant = resolveFlagRamp({ ...bed.cfg(), feature_flag: { ...bed.cfg().feature_flag!, watch: 'variants' } }, { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const byVariant = resolveFlagRamp(
+    { ...bed.cfg(), feature_flag: { ...bed.cfg().feature_flag!, watch: 'variants' } },
+    { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' },
+  );
   const ok = await run({}, byVariant, approveWhenAsked('dark_mode 100 %'));
   expect(ok.result.status).toBe('succeeded');
   expect(new Set(ok.calls.watched)).toEqual(new Set(['flag:dark_mode=on vs flag:dark_mode=off']));
@@ -198,10 +249,13 @@ test('a flag ramp judged by variant watches users with the flag on against those
   expect(new Set(plain.calls.watched)).toEqual(new Set(['v1.2.2 vs null']));
 });
 
-
 test('metrics that cannot be read at the end of a window are INCONCLUSIVE (extend, then pause), never a rollback', async () => {
   const { status, calls } = await run({ judgeFails: ['canary 5 %'] }, seedPlan(), async (h) => {
-    const s = await advanceUntil(bed.env(), () => h.query(statusQuery), (s: any) => s.phase === 'paused');
+    const s = await advanceUntil(
+      bed.env(),
+      () => h.query(statusQuery),
+      (s: any) => s.phase === 'paused',
+    );
     expect(s.lastVerdict).toMatchObject({ verdict: 'INCONCLUSIVE', explanation: expect.stringContaining('metrics unavailable: CloudWatch answered 503') });
     await h.signal(rollbackSignal, { by: 'ana', reason: 'metrics are down; try tomorrow' });
   });

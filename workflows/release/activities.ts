@@ -14,7 +14,11 @@ export const world = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout
  * half a minute of retries, then the failure is recorded and the rollback goes on (rollback.ts).
  */
 export const undoActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
-const stepActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '11m', heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS, retry: { ...FAST, maximumAttempts: 3 } });
+const stepActs = wf.proxyActivities<ReleaseActivities>({
+  startToCloseTimeout: '11m',
+  heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS,
+  retry: { ...FAST, maximumAttempts: 3 },
+});
 
 /**
  * Runs a dependency step (a migration, a warm-up) or its undo. Its activity gets a timeout above the

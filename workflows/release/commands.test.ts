@@ -2,8 +2,14 @@
 import { decide, parseActor, isCommand, LIMITS, type CommandView } from './commands';
 
 const view = (over: Partial<CommandView> = {}): CommandView => ({
-  service: 'checkout', approvers: ['ana', 'group:S0RELEASE'], status: 'running', phase: 'rolling_out', paused: false,
-  awaitingApproval: null, watching: true, ...over,
+  service: 'checkout',
+  approvers: ['ana', 'group:S0RELEASE'],
+  status: 'running',
+  phase: 'rolling_out',
+  paused: false,
+  awaitingApproval: null,
+  watching: true,
+  ...over,
 });
 
 describe('parseActor', () => {
@@ -46,7 +52,10 @@ describe('decide', () => {
   });
 
   test('only approvers act; a group member only through a group entry the plan names', () => {
-    expect(decide(view(), 'rollback', { by: 'mallory' })).toMatchObject({ result: { accepted: false, message: 'mallory is not an approver of checkout' }, note: { event: 'rollback ignored', by: 'mallory' } });
+    expect(decide(view(), 'rollback', { by: 'mallory' })).toMatchObject({
+      result: { accepted: false, message: 'mallory is not an approver of checkout' },
+      note: { event: 'rollback ignored', by: 'mallory' },
+    });
     expect(decide(view(), 'rollback', { by: 'U9', via: 'group:S0OTHER' }).result.accepted).toBe(false);
     expect(decide(view(), 'rollback', { by: 'U9', via: 'group:S0RELEASE' }).result.accepted).toBe(true);
   });
@@ -63,7 +72,10 @@ describe('decide', () => {
 
   test('reject and rollback stop the release, with who and why', () => {
     expect(decide(view(), 'reject', { by: 'ana', reason: 'not today' }).effect).toEqual({ kind: 'reject', why: 'rejected by ana: not today' });
-    expect(decide(view(), 'rollback', { by: 'ana' })).toMatchObject({ effect: { kind: 'rollback', why: 'rollback requested by ana' }, note: { event: 'rollback requested', by: 'ana' } });
+    expect(decide(view(), 'rollback', { by: 'ana' })).toMatchObject({
+      effect: { kind: 'rollback', why: 'rollback requested by ana' },
+      note: { event: 'rollback requested', by: 'ana' },
+    });
   });
 
   test('pause and resume only change what they can', () => {
@@ -76,7 +88,11 @@ describe('decide', () => {
   test('a stage held by all_previous_checks_pass is not resumed, only promoted by hand', () => {
     const held = view({ paused: true, watching: false, held: true });
     expect(decide(held, 'resume', { by: 'ana' }).result).toMatchObject({ accepted: false, message: expect.stringMatching(/^held: .*promote to go on anyway/) });
-    expect(decide(held, 'promote', { by: 'ana' })).toMatchObject({ result: { accepted: true }, note: { event: 'promoted by hand', by: 'ana' }, effect: { kind: 'promote' } });
+    expect(decide(held, 'promote', { by: 'ana' })).toMatchObject({
+      result: { accepted: true },
+      note: { event: 'promoted by hand', by: 'ana' },
+      effect: { kind: 'promote' },
+    });
   });
 
   test('promote needs a stage being watched or a pause', () => {

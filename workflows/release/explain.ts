@@ -14,11 +14,15 @@ export function rootCauseHint(plan: ReleasePlan, state: ReleaseStatus, why: stri
   const hints: string[] = [];
   const breached = state.lastVerdict?.findings.filter((f) => f.status === 'breach').map((f) => f.metric) ?? [];
   const at = state.stage ? ` at ${state.stage}` : '';
-  if (breached.includes('error_rate')) hints.push(`${plan.version} raised the error rate${at} while ${state.previousVersion ?? 'the previous version'} stayed healthy: look at the error logs of ${plan.version} and the changes since ${state.previousVersion ?? 'the last release'}`);
+  if (breached.includes('error_rate'))
+    hints.push(
+      `${plan.version} raised the error rate${at} while ${state.previousVersion ?? 'the previous version'} stayed healthy: look at the error logs of ${plan.version} and the changes since ${state.previousVersion ?? 'the last release'}`,
+    );
   if (breached.includes('latency_p95')) hints.push(`${plan.version} is slower${at}: look for new calls on the request path, missing indexes or a cold cache`);
   if (breached.includes('cpu')) hints.push(`${plan.version} uses more CPU${at}: look for hot loops or heavier serialization`);
   if (breached.includes('memory')) hints.push(`${plan.version} uses more memory${at}: look for a leak or an unbounded cache`);
-  if (plan.dependencies.length > 0) hints.push(`this release also ran ${plan.dependencies.map((d) => d.name).join(', ')}: check whether the new version depends on them behaving differently`);
+  if (plan.dependencies.length > 0)
+    hints.push(`this release also ran ${plan.dependencies.map((d) => d.name).join(', ')}: check whether the new version depends on them behaving differently`);
   if (hints.length === 0) hints.push(why);
   return hints.join('; ');
 }

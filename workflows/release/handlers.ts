@@ -49,8 +49,14 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
   }
   const { status, plan } = release;
   const view = {
-    service: plan.service, approvers: plan.approvers, status: status.status, phase: status.phase, paused: status.paused,
-    awaitingApproval: release.awaitingApproval, watching: status.windowEndsAt !== null, held: release.held,
+    service: plan.service,
+    approvers: plan.approvers,
+    status: status.status,
+    phase: status.phase,
+    paused: status.paused,
+    awaitingApproval: release.awaitingApproval,
+    watching: status.windowEndsAt !== null,
+    held: release.held,
   };
   return apply(release, decide(view, cmd, parsed.actor));
 }

@@ -26,7 +26,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       { key: QuadVersion, value: plan.version },
       { key: QuadStrategy, value: plan.strategy },
     ]);
-    release.note('requested', request.requestedBy, `${plan.service} ${plan.version} (${plan.strategy}) from ${request.source}${request.reason ? `: ${request.reason}` : ''}`);
+    release.note(
+      'requested',
+      request.requestedBy,
+      `${plan.service} ${plan.version} (${plan.strategy}) from ${request.source}${request.reason ? `: ${request.reason}` : ''}`,
+    );
     // Each step is awaited only when it has work: an idle await would reorder the commands of the notices
     // queued before it, and recorded histories must replay.
     if (plan.gates.length > 0) await runChecks(release, 'gate', plan.gates);

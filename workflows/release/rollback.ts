@@ -67,19 +67,29 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
   const end = endOf(f, cancelledFromOutside, changed, failed.length > 0);
   if (failed.length > 0) status.actionRequired = `the rollback did not finish; restore by hand: ${failed.join('; ')}`;
   release.setPhase(end, end);
-  release.note(end, f.by, failed.length > 0 ? status.actionRequired ?? f.why : f.why);
+  release.note(end, f.by, failed.length > 0 ? (status.actionRequired ?? f.why) : f.why);
   let incident: string | undefined;
   await wf.CancellationScope.nonCancellable(async () => {
     const evidence = status.lastVerdict ? describeVerdict(status.lastVerdict) : undefined;
-    if (failed.length > 0) release.notify('rollback_failed', `${plan.service} ${plan.version} rollback failed, act by hand: ${failed.join('; ')} (stopped because ${f.why})`, evidence);
+    if (failed.length > 0)
+      release.notify(
+        'rollback_failed',
+        `${plan.service} ${plan.version} rollback failed, act by hand: ${failed.join('; ')} (stopped because ${f.why})`,
+        evidence,
+      );
     else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
     else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence);
     if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0) {
       incident = await judging.openIncident
         .executeWithOptions({ summary: 'open incident' }, [
           {
-            releaseId: info.workflowId, service: plan.service, version: plan.version,
-            title: failed.length > 0 ? `${plan.service} ${plan.version} rollback failed: act by hand` : `${plan.service} ${plan.version} rolled back: ${status.stage ?? 'before rollout'}`,
+            releaseId: info.workflowId,
+            service: plan.service,
+            version: plan.version,
+            title:
+              failed.length > 0
+                ? `${plan.service} ${plan.version} rollback failed: act by hand`
+                : `${plan.service} ${plan.version} rolled back: ${status.stage ?? 'before rollout'}`,
             evidence: [status.actionRequired, status.lastVerdict ? describeVerdict(status.lastVerdict) : f.why].filter(Boolean).join('\n'),
             rootCauseHint: rootCauseHint(plan, status, f.why),
             at: Date.now(),

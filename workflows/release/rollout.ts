@@ -18,9 +18,13 @@ export async function findWatchedSides(release: ReleaseState): Promise<void> {
     release.watched = flagVariantSides(plan.version.replace(/^flag:/, ''));
   } else if (plan.strategy === 'flag-ramp') {
     // A flag ramp changes no version: its metrics are the serving version's, judged on absolute limits.
-    release.watched = { version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target()])) ?? plan.version, previousVersion: null };
+    release.watched = {
+      version: (await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target()])) ?? plan.version,
+      previousVersion: null,
+    };
   } else {
-    if (status.previousVersion === null) status.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target(release.regions[0])]);
+    if (status.previousVersion === null)
+      status.previousVersion = await world.servingVersion.executeWithOptions({ summary: 'find the serving version' }, [release.target(release.regions[0])]);
     release.watched = { version: plan.version, previousVersion: status.previousVersion };
   }
 }
@@ -33,7 +37,11 @@ export async function runDependencies(release: ReleaseState): Promise<void> {
     const out = await runStep(`dependency: ${dep.name}`, plan.service, plan.version, dep);
     release.note('dependency done', undefined, `${dep.name}: ${out}`);
     const u = dep.undo;
-    if (u) release.undo.push({ name: `undo ${dep.name}`, run: () => runStep(`undo ${dep.name}`, plan.service, plan.version, { name: `undo ${dep.name}`, ...u }, 10) });
+    if (u)
+      release.undo.push({
+        name: `undo ${dep.name}`,
+        run: () => runStep(`undo ${dep.name}`, plan.service, plan.version, { name: `undo ${dep.name}`, ...u }, 10),
+      });
   }
 }
 
@@ -46,12 +54,23 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
       release.undo.push({
         name: 'traffic',
         run: () =>
-          Promise.all(regions.map((r) => undoActs.setTraffic.executeWithOptions({ summary: inRegion(`restore ${status.previousVersion ?? 'previous'} to 100 %`, r) }, [release.target(r), 0]))).then(() => {
+          Promise.all(
+            regions.map((r) =>
+              undoActs.setTraffic.executeWithOptions({ summary: inRegion(`restore ${status.previousVersion ?? 'previous'} to 100 %`, r) }, [
+                release.target(r),
+                0,
+              ]),
+            ),
+          ).then(() => {
             status.trafficPercent = 0;
           }),
       });
     }
-    await Promise.all(regions.map((r) => world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [release.target(r), action.percent])));
+    await Promise.all(
+      regions.map((r) =>
+        world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [release.target(r), action.percent]),
+      ),
+    );
   } else {
     if (!release.flagPrior) {
       const prior = await world.getFlagState.executeWithOptions({ summary: `read ${action.flag}` }, [plan.service, action.flag]);
@@ -128,5 +147,6 @@ export async function runStage(release: ReleaseState, stage: StagePlan, index: n
   (status.stageResults ??= []).push({ stage: stage.name, outcome, verdict: outcome === 'promoted' ? null : (verdict?.verdict ?? null) });
   if (outcome !== 'passed') return release.note('stage done', undefined, `${stage.name}: ${OUTCOME_WORDS[outcome]}`);
   release.note('stage passed', undefined, stage.name);
-  if (wf.patched('notice-kinds')) release.notify('stage_passed', `${plan.service} ${plan.version}: ${stage.name} passed`, verdict ? describeVerdict(verdict) : undefined);
+  if (wf.patched('notice-kinds'))
+    release.notify('stage_passed', `${plan.service} ${plan.version}: ${stage.name} passed`, verdict ? describeVerdict(verdict) : undefined);
 }

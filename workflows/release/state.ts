@@ -115,8 +115,14 @@ export class ReleaseState {
   notify(kind: NoticeKind, text: string, detail?: string): void {
     const { plan, info, status } = this;
     const notice: Notice = {
-      kind, releaseId: info.workflowId, service: plan.service, version: plan.version, strategy: plan.strategy,
-      requestedBy: this.request.requestedBy, text, at: Date.now(),
+      kind,
+      releaseId: info.workflowId,
+      service: plan.service,
+      version: plan.version,
+      strategy: plan.strategy,
+      requestedBy: this.request.requestedBy,
+      text,
+      at: Date.now(),
       ...(status.stage ? { stage: status.stage } : {}),
       trafficPercent: status.trafficPercent,
       ...(detail ? { detail } : {}),

@@ -28,7 +28,18 @@ function startGuard(release: ReleaseState, stage: StagePlan, from: number, deadl
           heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
           retry: { ...FAST },
         },
-        [{ service: plan.service, ...release.watched, ...(region ? { region } : {}), stage: stage.name, criteria: stage.criteria, pollIntervalS: plan.pollIntervalS, from, deadline }],
+        [
+          {
+            service: plan.service,
+            ...release.watched,
+            ...(region ? { region } : {}),
+            stage: stage.name,
+            criteria: stage.criteria,
+            pollIntervalS: plan.pollIntervalS,
+            from,
+            deadline,
+          },
+        ],
       ),
     )
     .catch((err): GuardOutcome | null => {
@@ -56,14 +67,18 @@ export async function watchUntil(release: ReleaseState, stage: StagePlan, ms: nu
     );
     return g;
   });
-  const ended = ms === undefined ? (await wf.condition(() => seen.breach !== null || done()), true) : await wf.condition(() => seen.breach !== null || done(), ms, { summary });
+  const ended =
+    ms === undefined
+      ? (await wf.condition(() => seen.breach !== null || done()), true)
+      : await wf.condition(() => seen.breach !== null || done(), ms, { summary });
   for (const g of guards) g.scope.cancel();
   const b = seen.breach;
   if (b) {
     const explanation = regionLabel(b.region, b.outcome.breach.explanation);
     status.lastVerdict = { verdict: 'FAIL', explanation, findings: b.outcome.breach.findings, canaryRequests: 0, intervals: b.outcome.polls };
     release.note('breach', undefined, explanation);
-    if (wf.patched('notice-kinds')) release.notify('breach', `${plan.service} ${plan.version}: guardrail breached at ${stage.name}: ${explanation}`, describeVerdict(status.lastVerdict));
+    if (wf.patched('notice-kinds'))
+      release.notify('breach', `${plan.service} ${plan.version}: guardrail breached at ${stage.name}: ${explanation}`, describeVerdict(status.lastVerdict));
     throw new Stop('breach', `${stage.name}: ${explanation}`);
   }
   return { from, ended };
@@ -106,13 +121,28 @@ async function judgeWindow(release: ReleaseState, stage: StagePlan, from: number
     release.regions.map((r) =>
       judging.judge
         .executeWithOptions({ summary: inRegion(`judge ${stage.name}`, r) }, [
-          { service: plan.service, ...release.watched, ...(r ? { region: r } : {}), stage: stage.name, criteria: stage.criteria, intervalS: plan.pollIntervalS, from, to },
+          {
+            service: plan.service,
+            ...release.watched,
+            ...(r ? { region: r } : {}),
+            stage: stage.name,
+            criteria: stage.criteria,
+            intervalS: plan.pollIntervalS,
+            from,
+            to,
+          },
         ])
         // INCONCLUSIVE (extend, then pause), not a rollback.
         .catch((err): Verdict => {
           if (wf.isCancellation(err)) throw err;
           const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-          return { verdict: 'INCONCLUSIVE', explanation: `metrics unavailable: ${cause}`, findings: [{ metric: 'data', status: 'insufficient', explanation: `metrics unavailable: ${cause}` }], canaryRequests: 0, intervals: 0 };
+          return {
+            verdict: 'INCONCLUSIVE',
+            explanation: `metrics unavailable: ${cause}`,
+            findings: [{ metric: 'data', status: 'insufficient', explanation: `metrics unavailable: ${cause}` }],
+            canaryRequests: 0,
+            intervals: 0,
+          };
         }),
     ),
   );

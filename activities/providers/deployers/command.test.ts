@@ -33,13 +33,34 @@ describe('CommandDeployer', () => {
 
   it('passes each templated element as one argument, no shell splitting', async () => {
     const deployer = new CommandDeployer({
-      command: [path.join(dir, 'record.sh'), '--service', '${service}', '--version', '${version}', '--percent', '${percent}',
-        '--note=moving ${service} to ${version}', '--previous', '${previousVersion}', '$HOME', '*'],
+      command: [
+        path.join(dir, 'record.sh'),
+        '--service',
+        '${service}',
+        '--version',
+        '${version}',
+        '--percent',
+        '${percent}',
+        '--note=moving ${service} to ${version}',
+        '--previous',
+        '${previousVersion}',
+        '$HOME',
+        '*',
+      ],
     });
     expect(await deployer.setTraffic(target, 25)).toEqual({ percent: 25, version: 'v1.2.4', previousVersion: 'v1.2.3' });
     expect(recordedArgv()).toEqual([
-      '--service', 'checkout', '--version', 'v1.2.4', '--percent', '25',
-      '--note=moving checkout to v1.2.4', '--previous', 'v1.2.3', '$HOME', '*',
+      '--service',
+      'checkout',
+      '--version',
+      'v1.2.4',
+      '--percent',
+      '25',
+      '--note=moving checkout to v1.2.4',
+      '--previous',
+      'v1.2.3',
+      '$HOME',
+      '*',
     ]);
     expect(fs.readFileSync(`${argvFile}.env`, 'utf8').trim()).toBe('checkout v1.2.4 25');
   });
@@ -88,11 +109,17 @@ describe('CommandDeployer', () => {
     const deployer = new CommandDeployer({ command: [path.join(dir, 'missing.sh')] });
     const err = await deployer.setTraffic(target, 50).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/cannot run .*missing\.sh: ENOENT: check the deployer's command/) });
+    expect(err).toMatchObject({
+      type: 'ConfigurationError',
+      nonRetryable: true,
+      message: expect.stringMatching(/cannot run .*missing\.sh: ENOENT: check the deployer's command/),
+    });
   });
 
   it('rejects bad templates when built', () => {
-    expect(() => new CommandDeployer({ command: [] })).toThrow(expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: 'deploy command needs a program' }));
+    expect(() => new CommandDeployer({ command: [] })).toThrow(
+      expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: 'deploy command needs a program' }),
+    );
     expect(() => new CommandDeployer({ command: ['${version}'] })).toThrow(/program itself/);
     expect(() => new CommandDeployer({ command: ['./deploy.sh', '${token}'] })).toThrow(/unknown placeholder \$\{token\}/);
     expect(() => new CommandDeployer({ command: ['./deploy.sh'], statusCommand: ['./status.sh', '${percent}'] })).toThrow(/unknown placeholder/);

@@ -45,8 +45,7 @@ function checkTemplate(argv: string[], what: string, allowed: readonly Field[]):
 
 /** The values a template may use, after validation. */
 function fieldValues(target: TrafficTarget, percent: number | null): Record<Field, string> {
-  const refuse = (what: string, value: unknown, pattern: RegExp) =>
-    refused(`refused ${what} ${JSON.stringify(value)}: it must match ${pattern}`);
+  const refuse = (what: string, value: unknown, pattern: RegExp) => refused(`refused ${what} ${JSON.stringify(value)}: it must match ${pattern}`);
   if (typeof target.service !== 'string' || !NAME_PATTERN.test(target.service)) throw refuse('service', target.service, NAME_PATTERN);
   if (typeof target.version !== 'string' || !VERSION_PATTERN.test(target.version)) throw refuse('version', target.version, VERSION_PATTERN);
   if (target.previousVersion !== null && (typeof target.previousVersion !== 'string' || !VERSION_PATTERN.test(target.previousVersion))) {
@@ -90,7 +89,12 @@ export class CommandDeployer implements Deployer {
 
   constructor(private readonly opts: CommandDeployerOptions) {
     checkTemplate(opts.command, 'deploy command', FIELDS);
-    if (opts.statusCommand) checkTemplate(opts.statusCommand, 'status command', FIELDS.filter((f) => f !== 'percent'));
+    if (opts.statusCommand)
+      checkTemplate(
+        opts.statusCommand,
+        'status command',
+        FIELDS.filter((f) => f !== 'percent'),
+      );
     this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
   }
 
@@ -138,13 +142,17 @@ export class CommandDeployer implements Deployer {
           const stderrTail = tail(redact(String(stderr)));
           const suffix = stderrTail ? `; stderr: ${stderrTail}` : '';
           if (err.code === 'ENOENT' || err.code === 'EACCES') {
-            return reject(badConfig(`cannot run ${program}: ${err.code}: check the deployer's command; the program must exist on the worker and be executable`));
+            return reject(
+              badConfig(`cannot run ${program}: ${err.code}: check the deployer's command; the program must exist on the worker and be executable`),
+            );
           }
           if (err.killed && err.code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
             return reject(transientFailure(`${program} timed out after ${this.timeoutMs / 1000} s${suffix}`, { system: 'command deployer' }));
           }
           const how = typeof err.code === 'number' ? `exited with code ${err.code}` : `was killed by ${err.signal ?? err.code}`;
-          reject(transientFailure(`${program} ${how}${suffix}`, { system: 'command deployer', ...(typeof err.code === 'number' ? { exitCode: err.code } : {}) }));
+          reject(
+            transientFailure(`${program} ${how}${suffix}`, { system: 'command deployer', ...(typeof err.code === 'number' ? { exitCode: err.code } : {}) }),
+          );
         },
       );
     });

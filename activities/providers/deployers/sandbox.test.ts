@@ -5,10 +5,12 @@ import { SandboxApiError, SandboxDeployer } from './sandbox';
 
 function versionOf(url: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.headers['x-sandbox-version'] as string | undefined));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers['x-sandbox-version'] as string | undefined));
+      })
+      .on('error', reject);
   });
 }
 

@@ -10,7 +10,10 @@ export interface SandboxDeployerOptions {
 }
 
 export class SandboxApiError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
     this.name = 'SandboxApiError';
   }

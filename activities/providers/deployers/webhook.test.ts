@@ -6,7 +6,12 @@ import { WebhookDeployer } from './webhook';
 
 /** The failure as Temporal sees it: its type, whether it may be retried, its details. */
 async function failureOf(p: Promise<unknown>) {
-  const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  const err = await p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApplicationFailure);
   const f = err as ApplicationFailure;
   return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message, nextRetryDelay: f.nextRetryDelay };
@@ -102,7 +107,9 @@ describe('WebhookDeployer', () => {
     answer = { status: 401, body: `{"error":"bad token ${TOKEN}"}` };
     const e401 = await failureOf(deployer.setTraffic(target, 25));
     expect(e401).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { status: 401 } });
-    expect(e401.message).toMatch(/^webhook deployer did not accept the bearer token in env var QUAD_TEST_WEBHOOK_TOKEN for POST .*: set QUAD_TEST_WEBHOOK_TOKEN on the worker to a token the receiver accepts$/);
+    expect(e401.message).toMatch(
+      /^webhook deployer did not accept the bearer token in env var QUAD_TEST_WEBHOOK_TOKEN for POST .*: set QUAD_TEST_WEBHOOK_TOKEN on the worker to a token the receiver accepts$/,
+    );
     expect(e401.message).not.toContain(TOKEN);
 
     answer = { status: 403, body: 'not allowed to deploy checkout' };
@@ -123,8 +130,10 @@ describe('WebhookDeployer', () => {
     const missing = new WebhookDeployer({ url: `${base}/deploy`, tokenEnv: 'QUAD_TEST_NO_SUCH_TOKEN', configPath: 'services.checkout.deployer' });
     const noToken = await failureOf(missing.setTraffic(target, 25));
     expect(noToken).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
-    expect(noToken.message).toBe('webhook deployer: the env var QUAD_TEST_NO_SUCH_TOKEN (named by services.checkout.deployer.token) is not set on the worker: ' +
-      'set it where the worker runs, then retry the release');
+    expect(noToken.message).toBe(
+      'webhook deployer: the env var QUAD_TEST_NO_SUCH_TOKEN (named by services.checkout.deployer.token) is not set on the worker: ' +
+        'set it where the worker runs, then retry the release',
+    );
     expect(received).toHaveLength(0);
 
     const redirected = new WebhookDeployer({ url: `${base}/redirect`, tokenEnv: 'QUAD_TEST_WEBHOOK_TOKEN' });
@@ -135,7 +144,9 @@ describe('WebhookDeployer', () => {
   });
 
   it('a missing or malformed URL is refused when the worker builds the deployer', () => {
-    expect(() => new WebhookDeployer({ url: '' })).toThrow(expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/url is missing/) }));
+    expect(() => new WebhookDeployer({ url: '' })).toThrow(
+      expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/url is missing/) }),
+    );
     expect(() => new WebhookDeployer({ url: 'deploy.internal/quad' })).toThrow(/is not a URL/);
     expect(() => new WebhookDeployer({ url: 'ftp://deploy.internal/quad' })).toThrow(/must be http\(s\)/);
   });

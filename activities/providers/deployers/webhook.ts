@@ -48,10 +48,15 @@ export class WebhookDeployer implements Deployer {
       ...(target.region ? { region: target.region } : {}),
     };
     const body = JSON.stringify(payload);
-    await this.call('POST', this.opts.url, {
-      'content-type': 'application/json',
-      'idempotency-key': createHash('sha256').update(body).digest('hex').slice(0, 32),
-    }, body);
+    await this.call(
+      'POST',
+      this.opts.url,
+      {
+        'content-type': 'application/json',
+        'idempotency-key': createHash('sha256').update(body).digest('hex').slice(0, 32),
+      },
+      body,
+    );
     return { percent, version: target.version, previousVersion: target.previousVersion };
   }
 
@@ -65,7 +70,10 @@ export class WebhookDeployer implements Deployer {
     const parsed = JSON.parse(res.text) as Partial<TrafficState> | null;
     if (!parsed) return null;
     if (typeof parsed.percent !== 'number' || typeof parsed.version !== 'string') {
-      throw configurationError(`${SYSTEM}: the status URL's answer needs a numeric "percent" and a string "version": check the status URL`, { system: SYSTEM, status: res.status });
+      throw configurationError(`${SYSTEM}: the status URL's answer needs a numeric "percent" and a string "version": check the status URL`, {
+        system: SYSTEM,
+        status: res.status,
+      });
     }
     return { percent: parsed.percent, version: parsed.version, previousVersion: parsed.previousVersion ?? null };
   }
@@ -103,8 +111,11 @@ export class WebhookDeployer implements Deployer {
     if (res.ok || accept.includes(res.status)) return { status: res.status, text };
     if (res.status >= 300 && res.status < 400) {
       const to = redact(res.headers.get('location') ?? '?', [token]);
-      throw configurationError(`${SYSTEM} ${where}: HTTP ${res.status} redirect to ${to}, not followed (a token is never sent on): ` +
-        `set ${this.at}.url to the address it points to`, { system: SYSTEM, status: res.status });
+      throw configurationError(
+        `${SYSTEM} ${where}: HTTP ${res.status} redirect to ${to}, not followed (a token is never sent on): ` +
+          `set ${this.at}.url to the address it points to`,
+        { system: SYSTEM, status: res.status },
+      );
     }
     const retryAfter = retryAfterMs(res.headers.get('retry-after'));
     throw httpFailure(SYSTEM, res.status, text, {

@@ -73,7 +73,7 @@ export async function readFlagFile(path: string): Promise<FlagFile> {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new Error(`flag file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`flag file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const flags = (doc as FlagFile | null)?.flags;
   if (!flags || typeof flags !== 'object' || Array.isArray(flags)) {
@@ -108,7 +108,9 @@ function serialized<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const next = prev.then(fn, fn);
   const tail = next.catch(() => undefined);
   queues.set(path, tail);
-  void tail.then(() => { if (queues.get(path) === tail) queues.delete(path); });
+  void tail.then(() => {
+    if (queues.get(path) === tail) queues.delete(path);
+  });
   return next;
 }
 

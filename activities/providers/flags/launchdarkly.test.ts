@@ -37,7 +37,9 @@ const envOf = (flag: LdFlag | undefined, env = 'production') => {
 
 async function rawPatch(flag: string, contentType: string, body: unknown) {
   const res = await fetch(`${fake.url}/api/v2/flags/web/${flag}`, {
-    method: 'PATCH', headers: { Authorization: TOKEN, 'Content-Type': contentType }, body: JSON.stringify(body),
+    method: 'PATCH',
+    headers: { Authorization: TOKEN, 'Content-Type': contentType },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
 }
@@ -53,7 +55,11 @@ test('a missing flag is created, ramped with a semantic patch, and deleted again
   const falseIdx = flag.variations.findIndex((v) => v.value === false);
   expect(flag.environments.production.on).toBe(true);
   expect(flag.environments.production.fallthrough.rollout!.variations).toEqual(
-    [{ variation: trueIdx, weight: 25000 }, { variation: falseIdx, weight: 75000 }].sort((a, b) => a.variation - b.variation));
+    [
+      { variation: trueIdx, weight: 25000 },
+      { variation: falseIdx, weight: 75000 },
+    ].sort((a, b) => a.variation - b.variation),
+  );
   // The other environment is untouched.
   expect(flag.environments.test.on).toBe(false);
 
@@ -67,8 +73,7 @@ test('a missing flag is created, ramped with a semantic patch, and deleted again
     environmentKey: 'production',
     comment: 'QUAD: dark_mode to 25 %',
     instructions: [
-      { kind: 'updateFallthroughVariationOrRollout',
-        rolloutWeights: { [flag.variations[trueIdx]._id]: 25000, [flag.variations[falseIdx]._id]: 75000 } },
+      { kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { [flag.variations[trueIdx]._id]: 25000, [flag.variations[falseIdx]._id]: 75000 } },
       { kind: 'turnFlagOn' },
     ],
   });
@@ -76,8 +81,7 @@ test('a missing flag is created, ramped with a semantic patch, and deleted again
   const at50 = await provider.setRollout('dark_mode', 50);
   expect(at50.rolloutPercent).toBe(50);
   // Already on: the second step only moves the weights.
-  expect((patches()[1].body as { instructions: { kind: string }[] }).instructions.map((i) => i.kind))
-    .toEqual(['updateFallthroughVariationOrRollout']);
+  expect((patches()[1].body as { instructions: { kind: string }[] }).instructions.map((i) => i.kind)).toEqual(['updateFallthroughVariationOrRollout']);
 
   const restored = await provider.restore(before);
   expect(restored).toMatchObject({ exists: false, enabled: false, rolloutPercent: null });
@@ -86,24 +90,51 @@ test('a missing flag is created, ramped with a semantic patch, and deleted again
 });
 
 test('undo restores a prior percentage rollout (bucketBy, context kind) and the off state exactly', async () => {
-  const seeded = fake.seed({ key: 'checkout-v2' }, {
-    production: { on: false, fallthrough: { rollout: {
-      variations: [{ variation: 0, weight: 10000 }, { variation: 1, weight: 90000 }], bucketBy: 'orgId', contextKind: 'organization' } } },
-  });
+  const seeded = fake.seed(
+    { key: 'checkout-v2' },
+    {
+      production: {
+        on: false,
+        fallthrough: {
+          rollout: {
+            variations: [
+              { variation: 0, weight: 10000 },
+              { variation: 1, weight: 90000 },
+            ],
+            bucketBy: 'orgId',
+            contextKind: 'organization',
+          },
+        },
+      },
+    },
+  );
   const before = await provider.getState('checkout-v2');
   expect(before).toMatchObject({ exists: true, enabled: false, rolloutPercent: 10 });
   expect((before.snapshot as LaunchDarklySnapshot).fallthrough).toEqual(seeded.environments.production.fallthrough);
 
   await provider.setRollout('checkout-v2', 12.345);
   expect(fake.flag('checkout-v2')!.environments.production).toMatchObject({
-    on: true, fallthrough: { rollout: { variations: [{ variation: 0, weight: 12345 }, { variation: 1, weight: 87655 }] } } });
+    on: true,
+    fallthrough: {
+      rollout: {
+        variations: [
+          { variation: 0, weight: 12345 },
+          { variation: 1, weight: 87655 },
+        ],
+      },
+    },
+  });
 
   const restored = await provider.restore(before);
   expect(envOf(fake.flag('checkout-v2'))).toEqual(envOf(seeded));
   expect(restored.snapshot).toEqual(before.snapshot);
   expect((patches().at(-1)!.body as { instructions: unknown[] }).instructions).toEqual([
-    { kind: 'updateFallthroughVariationOrRollout', rolloutBucketBy: 'orgId', rolloutContextKind: 'organization',
-      rolloutWeights: { [seeded.variations[0]._id]: 10000, [seeded.variations[1]._id]: 90000 } },
+    {
+      kind: 'updateFallthroughVariationOrRollout',
+      rolloutBucketBy: 'orgId',
+      rolloutContextKind: 'organization',
+      rolloutWeights: { [seeded.variations[0]._id]: 10000, [seeded.variations[1]._id]: 90000 },
+    },
     { kind: 'turnFlagOff' },
   ]);
 });
@@ -125,8 +156,11 @@ test('approval required (405) becomes a clear, non-retryable error and changes n
   const seeded = fake.seed({ key: 'dark_mode' });
   fake.approvalRequired.add('production');
   const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
-  expect(err).toMatchObject({ type: 'ApprovalRequired', nonRetryable: true,
-    details: { system: 'LaunchDarkly', kind: 'approval_required', status: 405, code: 'method_not_allowed' } });
+  expect(err).toMatchObject({
+    type: 'ApprovalRequired',
+    nonRetryable: true,
+    details: { system: 'LaunchDarkly', kind: 'approval_required', status: 405, code: 'method_not_allowed' },
+  });
   expect(err.message).toMatch(/requires an approval to change dark_mode in web\/production: request and get the approval in LaunchDarkly/);
   expect(envOf(fake.flag('dark_mode'))).toEqual(envOf(seeded));
 });
@@ -135,8 +169,7 @@ test('a concurrent change (409) is a retryable conflict; the retry goes through'
   fake.seed({ key: 'dark_mode' });
   fake.conflictsToAnswer = 1;
   const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
-  expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false,
-    details: { kind: 'conflict', status: 409, code: 'optimistic_locking_error' } });
+  expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, details: { kind: 'conflict', status: 409, code: 'optimistic_locking_error' } });
   expect(err.message).toMatch(/changed concurrently; retry/);
   expect(await provider.setRollout('dark_mode', 10)).toMatchObject({ enabled: true, rolloutPercent: 10 });
 });
@@ -147,8 +180,13 @@ test('a pending scheduled change or approval (400 conflict) is explained; ignore
   const err = failure(await provider.setRollout('dark_mode', 10).catch((e: unknown) => e));
   expect(err).toMatchObject({ type: 'ApprovalRequired', nonRetryable: true, details: { kind: 'pending_change_conflict', status: 400 } });
   expect(err.message).toMatch(/pending scheduled change or approval request/);
-  const forced = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production',
-    tokenEnv: TOKEN_ENV, ignoreConflicts: true });
+  const forced = new LaunchDarklyFlagProvider({
+    baseUrl: fake.url,
+    projectKey: 'web',
+    environmentKey: 'production',
+    tokenEnv: TOKEN_ENV,
+    ignoreConflicts: true,
+  });
   expect(await forced.setRollout('dark_mode', 10)).toMatchObject({ rolloutPercent: 10 });
   expect(patches().at(-1)!.query).toEqual({ ignoreConflicts: 'true' });
 });
@@ -156,16 +194,27 @@ test('a pending scheduled change or approval (400 conflict) is explained; ignore
 test('the fake enforces the wire format the provider relies on', async () => {
   const seeded = fake.seed({ key: 'dark_mode' });
   const [onId, offId] = seeded.variations.map((v) => v._id);
-  const valid = { environmentKey: 'production', instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { [onId]: 30000, [offId]: 70000 } }] };
+  const valid = {
+    environmentKey: 'production',
+    instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { [onId]: 30000, [offId]: 70000 } }],
+  };
   // Plain JSON content type: read as a JSON patch and refused.
   expect(await rawPatch('dark_mode', 'application/json', valid)).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
-  expect(await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch',
-    { ...valid, instructions: [{ kind: 'setRolloutPercent', percent: 30 }] })).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
-  expect(await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch',
-    { ...valid, instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { [onId]: 30000, [offId]: 69999 } }] }))
-    .toMatchObject({ status: 400, body: { code: 'invalid_request', message: expect.stringContaining('sum to 100000') } });
-  expect(await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch',
-    { instructions: [{ kind: 'turnFlagOn' }] })).toMatchObject({ status: 400 });
+  expect(
+    await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch', {
+      ...valid,
+      instructions: [{ kind: 'setRolloutPercent', percent: 30 }],
+    }),
+  ).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
+  expect(
+    await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch', {
+      ...valid,
+      instructions: [{ kind: 'updateFallthroughVariationOrRollout', rolloutWeights: { [onId]: 30000, [offId]: 69999 } }],
+    }),
+  ).toMatchObject({ status: 400, body: { code: 'invalid_request', message: expect.stringContaining('sum to 100000') } });
+  expect(await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch', { instructions: [{ kind: 'turnFlagOn' }] })).toMatchObject({
+    status: 400,
+  });
   expect(envOf(fake.flag('dark_mode'))).toEqual(envOf(seeded));
   // And the same body with the right header is accepted.
   expect((await rawPatch('dark_mode', 'application/json; domain-model=launchdarkly.semanticpatch', valid)).status).toBe(200);
@@ -175,8 +224,10 @@ test('a missing token env var, a wrong token (401) and a read-only token (403) a
   const noToken = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_UNSET' });
   const missing = failure(await noToken.getState('x').catch((e: unknown) => e));
   expect(missing).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
-  expect(missing.message).toBe('LaunchDarkly: the env var QUAD_TEST_UNSET (named by providers.launchdarkly.token) is not set on the worker: ' +
-    'set it where the worker runs, then retry the release');
+  expect(missing.message).toBe(
+    'LaunchDarkly: the env var QUAD_TEST_UNSET (named by providers.launchdarkly.token) is not set on the worker: ' +
+      'set it where the worker runs, then retry the release',
+  );
   expect(fake.requests).toHaveLength(0);
 
   process.env.QUAD_TEST_LD_WRONG = 'api-wrong-secret';
@@ -186,14 +237,18 @@ test('a missing token env var, a wrong token (401) and a read-only token (403) a
     const wrong = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_LD_WRONG' });
     const e401 = failure(await wrong.getState('x').catch((e: unknown) => e));
     expect(e401).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { kind: 'unauthorized', status: 401, code: 'unauthorized' } });
-    expect(e401.message).toMatch(/^LaunchDarkly did not accept the API access token in env var QUAD_TEST_LD_WRONG .*: set QUAD_TEST_LD_WRONG on the worker to a valid LaunchDarkly access token$/);
+    expect(e401.message).toMatch(
+      /^LaunchDarkly did not accept the API access token in env var QUAD_TEST_LD_WRONG .*: set QUAD_TEST_LD_WRONG on the worker to a valid LaunchDarkly access token$/,
+    );
 
     const reader = new LaunchDarklyFlagProvider({ baseUrl: fake.url, projectKey: 'web', environmentKey: 'production', tokenEnv: 'QUAD_TEST_LD_READER' });
     fake.seed({ key: 'x' });
     expect(await reader.getState('x')).toMatchObject({ exists: true });
     const e403 = failure(await reader.setRollout('x', 10).catch((e: unknown) => e));
     expect(e403).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { kind: 'forbidden', status: 403, code: 'forbidden' } });
-    expect(e403.message).toMatch(/^LaunchDarkly refused PATCH \/api\/v2\/flags\/web\/x: the API access token in env var QUAD_TEST_LD_READER lacks the permission .*it needs a role that may update flags in project web, environment production/);
+    expect(e403.message).toMatch(
+      /^LaunchDarkly refused PATCH \/api\/v2\/flags\/web\/x: the API access token in env var QUAD_TEST_LD_READER lacks the permission .*it needs a role that may update flags in project web, environment production/,
+    );
     for (const e of [missing, e401, e403]) expect(JSON.stringify(e)).not.toMatch(/api-wrong-secret|api-reader-secret|api-0123456789abcdef/);
   } finally {
     delete process.env.QUAD_TEST_LD_WRONG;
@@ -201,7 +256,7 @@ test('a missing token env var, a wrong token (401) and a read-only token (403) a
   }
 });
 
-test('rate limiting (429) stays retryable and carries LaunchDarkly\'s Retry-After; the retry goes through', async () => {
+test("rate limiting (429) stays retryable and carries LaunchDarkly's Retry-After; the retry goes through", async () => {
   fake.rateLimitedToAnswer = 1;
   const err = await provider.getState('x').catch((e: unknown) => e);
   expect(failure(err)).toMatchObject({ type: 'TransientError', nonRetryable: false, details: { kind: 'rate_limited', status: 429, code: 'rate_limited' } });

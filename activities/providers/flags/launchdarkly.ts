@@ -8,7 +8,15 @@
 // limiting and server errors are retryable. details[0] holds {system, status, code, kind}.
 import type { FlagProvider, FlagState } from '../types';
 import {
-  FailureType, configurationError, httpFailure, missingSecret, networkFailure, nonRetryableFailure, redact, retryAfterMs, transientFailure,
+  FailureType,
+  configurationError,
+  httpFailure,
+  missingSecret,
+  networkFailure,
+  nonRetryableFailure,
+  redact,
+  retryAfterMs,
+  transientFailure,
 } from '../../failures';
 
 export interface LaunchDarklyFlagOptions {
@@ -33,10 +41,25 @@ export interface LaunchDarklyFlagOptions {
   timeoutMs?: number;
 }
 
-interface LdVariation { _id: string; value: unknown }
-interface LdRollout { variations: { variation: number; weight: number }[]; bucketBy?: string; contextKind?: string; seed?: number }
-interface LdFallthrough { variation?: number; rollout?: LdRollout }
-interface LdFlag { key: string; variations: LdVariation[]; environments: Record<string, { on: boolean; fallthrough: LdFallthrough }> }
+interface LdVariation {
+  _id: string;
+  value: unknown;
+}
+interface LdRollout {
+  variations: { variation: number; weight: number }[];
+  bucketBy?: string;
+  contextKind?: string;
+  seed?: number;
+}
+interface LdFallthrough {
+  variation?: number;
+  rollout?: LdRollout;
+}
+interface LdFlag {
+  key: string;
+  variations: LdVariation[];
+  environments: Record<string, { on: boolean; fallthrough: LdFallthrough }>;
+}
 
 /** FlagState.snapshot for LaunchDarkly. */
 export interface LaunchDarklySnapshot {
@@ -51,8 +74,7 @@ export interface LaunchDarklySnapshot {
 
 /** What went wrong, in details[0].kind of the failure. */
 export type LaunchDarklyErrorKind =
-  | 'approval_required' | 'conflict' | 'pending_change_conflict' | 'unauthorized' | 'forbidden' | 'not_found'
-  | 'invalid_request' | 'rate_limited' | 'server';
+  'approval_required' | 'conflict' | 'pending_change_conflict' | 'unauthorized' | 'forbidden' | 'not_found' | 'invalid_request' | 'rate_limited' | 'server';
 
 const SYSTEM = 'LaunchDarkly';
 
@@ -78,8 +100,12 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
     }
     let snap = await this.readSnapshot(flag);
     if (!snap.exists) {
-      await this.request('POST', `/api/v2/flags/${enc(this.opts.projectKey)}`,
-        { key: flag, name: flag, description: 'Created by QUAD for a flag ramp', temporary: true });
+      await this.request('POST', `/api/v2/flags/${enc(this.opts.projectKey)}`, {
+        key: flag,
+        name: flag,
+        description: 'Created by QUAD for a flag ramp',
+        temporary: true,
+      });
       snap = await this.readSnapshot(flag);
     }
     const on = this.variation(snap, this.opts.onValue ?? true, 'on');
@@ -107,16 +133,20 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
       return this.getState(state.flag);
     }
     if (!now.exists) {
-      throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: it was deleted since the ramp began`,
-        { system: SYSTEM, kind: 'not_found' });
+      throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: it was deleted since the ramp began`, {
+        system: SYSTEM,
+        kind: 'not_found',
+      });
     }
     if (prior.on === now.on && JSON.stringify(prior.fallthrough) === JSON.stringify(now.fallthrough)) return this.toState(state.flag, now);
     // Variations are addressed by ID in semantic patches, by index in the flag: map through the prior IDs.
     const idAt = (index: number) => {
       const id = prior.variations[index]?._id;
       if (!id || !now.variations.some((v) => v._id === id)) {
-        throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: its variation #${index} no longer exists`,
-          { system: SYSTEM, kind: 'not_found' });
+        throw nonRetryableFailure(FailureType.NotFound, `cannot restore LaunchDarkly flag ${state.flag}: its variation #${index} no longer exists`, {
+          system: SYSTEM,
+          kind: 'not_found',
+        });
       }
       return id;
     };
@@ -129,8 +159,7 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
     } else {
       instruction.variationId = idAt(ft.variation ?? 0);
     }
-    await this.semanticPatch(state.flag, `QUAD: undo ramp of ${state.flag}`,
-      [instruction, { kind: prior.on ? 'turnFlagOn' : 'turnFlagOff' }]);
+    await this.semanticPatch(state.flag, `QUAD: undo ramp of ${state.flag}`, [instruction, { kind: prior.on ? 'turnFlagOn' : 'turnFlagOff' }]);
     return this.getState(state.flag);
   }
 
@@ -143,11 +172,13 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
     if (!ld) return { ...base, exists: false, on: false, fallthrough: null, variations: [] };
     const env = ld.environments?.[environmentKey];
     if (!env) {
-      throw configurationError(`LaunchDarkly flag ${flag} has no environment "${environmentKey}" in project ${projectKey}: ` +
-        'check providers.launchdarkly.environment (the environment key, not its name)', { system: SYSTEM, kind: 'not_found' });
+      throw configurationError(
+        `LaunchDarkly flag ${flag} has no environment "${environmentKey}" in project ${projectKey}: ` +
+          'check providers.launchdarkly.environment (the environment key, not its name)',
+        { system: SYSTEM, kind: 'not_found' },
+      );
     }
-    return { ...base, exists: true, on: env.on, fallthrough: env.fallthrough ?? null,
-      variations: ld.variations.map((v) => ({ _id: v._id, value: v.value })) };
+    return { ...base, exists: true, on: env.on, fallthrough: env.fallthrough ?? null, variations: ld.variations.map((v) => ({ _id: v._id, value: v.value })) };
   }
 
   private toState(flag: string, snap: LaunchDarklySnapshot): FlagState {
@@ -164,8 +195,11 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
   private variation(snap: LaunchDarklySnapshot, value: unknown, role: string): LdVariation {
     const v = snap.variations.find((x) => sameValue(x.value, value));
     if (!v) {
-      throw configurationError(`LaunchDarkly flag has no variation with value ${JSON.stringify(value)} to serve as "${role}": ` +
-        `give the flag such a variation, or set the provider's ${role}Value`, { system: SYSTEM });
+      throw configurationError(
+        `LaunchDarkly flag has no variation with value ${JSON.stringify(value)} to serve as "${role}": ` +
+          `give the flag such a variation, or set the provider's ${role}Value`,
+        { system: SYSTEM },
+      );
     }
     return v;
   }
@@ -173,12 +207,17 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
   private checkSnapshot(state: FlagState): LaunchDarklySnapshot {
     const s = state.snapshot as Partial<LaunchDarklySnapshot> | undefined;
     if (!s || s.provider !== 'launchdarkly' || !Array.isArray(s.variations)) {
-      throw configurationError(`cannot restore LaunchDarkly flag ${state.flag}: its state has no LaunchDarkly snapshot ` +
-        '(was feature_flags.provider changed during the ramp?)', { system: SYSTEM });
+      throw configurationError(
+        `cannot restore LaunchDarkly flag ${state.flag}: its state has no LaunchDarkly snapshot ` + '(was feature_flags.provider changed during the ramp?)',
+        { system: SYSTEM },
+      );
     }
     if (s.projectKey !== this.opts.projectKey || s.environmentKey !== this.opts.environmentKey) {
-      throw configurationError(`cannot restore LaunchDarkly flag ${state.flag}: snapshot is for ${s.projectKey}/${s.environmentKey}, ` +
-        `this provider manages ${this.opts.projectKey}/${this.opts.environmentKey} (providers.launchdarkly changed during the ramp)`, { system: SYSTEM });
+      throw configurationError(
+        `cannot restore LaunchDarkly flag ${state.flag}: snapshot is for ${s.projectKey}/${s.environmentKey}, ` +
+          `this provider manages ${this.opts.projectKey}/${this.opts.environmentKey} (providers.launchdarkly changed during the ramp)`,
+        { system: SYSTEM },
+      );
     }
     return s as LaunchDarklySnapshot;
   }
@@ -187,16 +226,21 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
 
   private semanticPatch(flag: string, comment: string, instructions: Record<string, unknown>[]): Promise<unknown> {
     const q = this.opts.ignoreConflicts ? '?ignoreConflicts=true' : '';
-    return this.request('PATCH', `${this.flagPath(flag)}${q}`,
-      { environmentKey: this.opts.environmentKey, comment, instructions }, [], SEMANTIC_PATCH, flag);
+    return this.request('PATCH', `${this.flagPath(flag)}${q}`, { environmentKey: this.opts.environmentKey, comment, instructions }, [], SEMANTIC_PATCH, flag);
   }
 
   private flagPath(flag: string): string {
     return `/api/v2/flags/${enc(this.opts.projectKey)}/${enc(flag)}`;
   }
 
-  private async request<T = unknown>(method: string, path: string, body?: unknown, tolerate: number[] = [],
-    contentType = 'application/json', flag?: string): Promise<T> {
+  private async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    tolerate: number[] = [],
+    contentType = 'application/json',
+    flag?: string,
+  ): Promise<T> {
     const token = process.env[this.tokenEnv];
     if (!token) throw missingSecret(SYSTEM, this.tokenEnv, 'providers.launchdarkly.token');
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
@@ -231,30 +275,51 @@ export class LaunchDarklyFlagProvider implements FlagProvider {
       const j = JSON.parse(text) as { code?: string; message?: string };
       code = j.code;
       message = j.message ?? message;
-    } catch { /* not JSON: keep the text */ }
+    } catch {
+      /* not JSON: keep the text */
+    }
     const { projectKey, environmentKey } = this.opts;
     const where = `${flag ?? path} in ${projectKey}/${environmentKey}`;
     const detail = `(LaunchDarkly ${status}${code ? ` ${code}` : ''}: ${redact(message, [token])})`;
     const details = (kind: LaunchDarklyErrorKind) => ({ system: SYSTEM, status, kind, ...(code ? { code } : {}) });
     if (status === 405 && method === 'PATCH') {
-      return nonRetryableFailure(FailureType.ApprovalRequired, `LaunchDarkly requires an approval to change ${where}: ` +
-        `request and get the approval in LaunchDarkly, or use an environment without required approvals ${detail}`, details('approval_required'));
+      return nonRetryableFailure(
+        FailureType.ApprovalRequired,
+        `LaunchDarkly requires an approval to change ${where}: ` +
+          `request and get the approval in LaunchDarkly, or use an environment without required approvals ${detail}`,
+        details('approval_required'),
+      );
     }
     if (status === 409) {
       return transientFailure(`LaunchDarkly refused the change to ${where}: it was changed concurrently; retry ${detail}`, details('conflict'));
     }
     if (status === 400 && method === 'PATCH' && /conflict/i.test(message)) {
-      return nonRetryableFailure(FailureType.ApprovalRequired, `the change to ${where} would conflict with a pending scheduled change or approval ` +
-        `request in LaunchDarkly: resolve it there, or set ignoreConflicts ${detail}`, details('pending_change_conflict'));
+      return nonRetryableFailure(
+        FailureType.ApprovalRequired,
+        `the change to ${where} would conflict with a pending scheduled change or approval ` +
+          `request in LaunchDarkly: resolve it there, or set ignoreConflicts ${detail}`,
+        details('pending_change_conflict'),
+      );
     }
-    const kind: LaunchDarklyErrorKind = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden'
-      : status === 404 ? 'not_found' : status === 429 ? 'rate_limited' : status >= 500 ? 'server' : 'invalid_request';
+    const kind: LaunchDarklyErrorKind =
+      status === 401
+        ? 'unauthorized'
+        : status === 403
+          ? 'forbidden'
+          : status === 404
+            ? 'not_found'
+            : status === 429
+              ? 'rate_limited'
+              : status >= 500
+                ? 'server'
+                : 'invalid_request';
     return httpFailure(SYSTEM, status, message, {
       what: `${method} ${path}`,
       code,
       credential: `the API access token in env var ${this.tokenEnv}`,
       fix: `set ${this.tokenEnv} on the worker to a valid LaunchDarkly access token`,
-      permission: `a role that may ${method === 'GET' ? 'read' : 'update'} flags in project ${projectKey}, environment ${environmentKey} ` +
+      permission:
+        `a role that may ${method === 'GET' ? 'read' : 'update'} flags in project ${projectKey}, environment ${environmentKey} ` +
         '(e.g. the built-in Writer role)',
       ...(flag && method !== 'POST' ? { named: `flag ${where}` } : {}),
       urlSetting: 'providers.launchdarkly.url and project',

@@ -92,7 +92,8 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
     expect(env.enabled).toBe(true);
     expect(env.strategies).toHaveLength(1);
     expect(env.strategies[0]).toMatchObject({
-      name: 'flexibleRollout', title: MANAGED_TITLE,
+      name: 'flexibleRollout',
+      title: MANAGED_TITLE,
       parameters: { rollout: '25', stickiness: 'default', groupId: flag },
     });
 
@@ -122,18 +123,22 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
     await provider.restore(before);
   });
 
-  test('undo restores an existing flag\'s strategies and on/off exactly', async () => {
+  test("undo restores an existing flag's strategies and on/off exactly", async () => {
     const flag = 'quad-existing-flag';
     await admin('POST', '/api/admin/projects/default/features', { name: flag, type: 'release' });
     const strategies = `${featurePath(flag)}/environments/development/strategies`;
     await admin('POST', strategies, { name: 'default', title: 'everyone', constraints: [], parameters: {} });
     await admin('POST', strategies, {
-      name: 'flexibleRollout', title: 'beta in NL', sortOrder: 5,
+      name: 'flexibleRollout',
+      title: 'beta in NL',
+      sortOrder: 5,
       constraints: [{ contextName: 'country', operator: 'IN', values: ['NL'], inverted: false, caseInsensitive: false }],
       parameters: { rollout: '40', stickiness: 'userId', groupId: 'beta' },
     });
     await admin('POST', strategies, {
-      name: 'default', title: 'staff (paused)', disabled: true,
+      name: 'default',
+      title: 'staff (paused)',
+      disabled: true,
       constraints: [{ contextName: 'userId', operator: 'IN', values: ['ana', 'bo'], inverted: false, caseInsensitive: false }],
     });
     await admin('POST', `${featurePath(flag)}/environments/development/on`);
@@ -176,7 +181,12 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
 
   /** The failure an activity would throw: its Temporal type, whether Temporal may retry it, and its details. */
   async function failureOf(p: Promise<unknown>) {
-    const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+    const err = await p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     const f = err as ApplicationFailure;
     return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message };
@@ -186,15 +196,19 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
     const noToken = new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_UNSET_TOKEN' });
     const missing = await failureOf(noToken.getState('x'));
     expect(missing).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
-    expect(missing.message).toBe('Unleash: the env var QUAD_TEST_UNSET_TOKEN (named by providers.unleash.token) is not set on the worker: ' +
-      'set it where the worker runs, then retry the release');
+    expect(missing.message).toBe(
+      'Unleash: the env var QUAD_TEST_UNSET_TOKEN (named by providers.unleash.token) is not set on the worker: ' +
+        'set it where the worker runs, then retry the release',
+    );
 
     process.env.QUAD_TEST_WRONG_TOKEN = '*:*.not-a-real-token';
     process.env.QUAD_TEST_CLIENT_TOKEN = server.clientToken;
     try {
       const wrong = await failureOf(new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_WRONG_TOKEN' }).getState('x'));
       expect(wrong).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'Unleash', status: 401 } });
-      expect(wrong.message).toMatch(/^Unleash did not accept the token in env var QUAD_TEST_WRONG_TOKEN for GET \/api\/admin\/projects\/default\/features\/x \(HTTP 401.*\): set QUAD_TEST_WRONG_TOKEN on the worker to an admin API token/);
+      expect(wrong.message).toMatch(
+        /^Unleash did not accept the token in env var QUAD_TEST_WRONG_TOKEN for GET \/api\/admin\/projects\/default\/features\/x \(HTTP 401.*\): set QUAD_TEST_WRONG_TOKEN on the worker to an admin API token/,
+      );
 
       const client = await failureOf(new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_CLIENT_TOKEN' }).getState('x'));
       expect(client).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'Unleash', status: 403 } });
@@ -217,7 +231,11 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
   });
 
   test('a bad percent and a snapshot from another environment are non-retryable', async () => {
-    expect(await failureOf(provider.setRollout('x', 12.5))).toMatchObject({ type: 'RequestRejected', nonRetryable: true, message: expect.stringMatching('whole percent') });
+    expect(await failureOf(provider.setRollout('x', 12.5))).toMatchObject({
+      type: 'RequestRejected',
+      nonRetryable: true,
+      message: expect.stringMatching('whole percent'),
+    });
     expect(await failureOf(provider.setRollout('x', 101))).toMatchObject({ type: 'RequestRejected', nonRetryable: true });
     const prod = new UnleashFlagProvider({ url: server.url, environment: 'production', tokenEnv: TOKEN_ENV });
     const devState = await provider.getState('x');

@@ -46,8 +46,16 @@ export interface UnleashSnapshot {
   strategies: UnleashStrategy[];
 }
 
-interface FeatureEnvironment { name: string; enabled: boolean; strategies?: UnleashStrategy[] }
-interface Feature { name: string; archived?: boolean; environments?: FeatureEnvironment[] }
+interface FeatureEnvironment {
+  name: string;
+  enabled: boolean;
+  strategies?: UnleashStrategy[];
+}
+interface Feature {
+  name: string;
+  archived?: boolean;
+  environments?: FeatureEnvironment[];
+}
 
 const SYSTEM = 'Unleash';
 
@@ -79,12 +87,19 @@ export class UnleashFlagProvider implements FlagProvider {
       snap = await this.readSnapshot(flag);
     }
     const parameters = (s?: UnleashStrategy) => ({
-      ...s?.parameters, rollout: String(percent), stickiness: s?.parameters?.stickiness ?? 'default', groupId: flag,
+      ...s?.parameters,
+      rollout: String(percent),
+      stickiness: s?.parameters?.stickiness ?? 'default',
+      groupId: flag,
     });
     const managed = snap.strategies.find(isManaged);
     if (!managed) {
       await this.api('POST', `${this.envPath(flag)}/strategies`, {
-        name: 'flexibleRollout', title: MANAGED_TITLE, disabled: false, constraints: [], parameters: parameters(),
+        name: 'flexibleRollout',
+        title: MANAGED_TITLE,
+        disabled: false,
+        constraints: [],
+        parameters: parameters(),
       });
     } else {
       const wanted = { ...managed, disabled: false, parameters: parameters(managed) };
@@ -135,8 +150,11 @@ export class UnleashFlagProvider implements FlagProvider {
     if (!feature) return { ...base, exists: false, enabled: false, strategies: [] };
     const env = feature.environments?.find((e) => e.name === this.environment);
     if (!env) {
-      throw configurationError(`Unleash flag ${flag} has no environment "${this.environment}" in project ${this.project}: ` +
-        'check providers.unleash.environment, or enable that environment for the project in Unleash', { system: SYSTEM });
+      throw configurationError(
+        `Unleash flag ${flag} has no environment "${this.environment}" in project ${this.project}: ` +
+          'check providers.unleash.environment, or enable that environment for the project in Unleash',
+        { system: SYSTEM },
+      );
     }
     return { ...base, exists: true, enabled: env.enabled, strategies: env.strategies ?? [] };
   }
@@ -144,12 +162,17 @@ export class UnleashFlagProvider implements FlagProvider {
   private checkSnapshot(state: FlagState): UnleashSnapshot {
     const s = state.snapshot as Partial<UnleashSnapshot> | undefined;
     if (!s || s.provider !== 'unleash' || !Array.isArray(s.strategies)) {
-      throw configurationError(`cannot restore Unleash flag ${state.flag}: its state has no Unleash snapshot ` +
-        '(was feature_flags.provider changed during the ramp?)', { system: SYSTEM });
+      throw configurationError(
+        `cannot restore Unleash flag ${state.flag}: its state has no Unleash snapshot ` + '(was feature_flags.provider changed during the ramp?)',
+        { system: SYSTEM },
+      );
     }
     if (s.project !== this.project || s.environment !== this.environment) {
-      throw configurationError(`cannot restore Unleash flag ${state.flag}: snapshot is for ${s.project}/${s.environment}, ` +
-        `this provider manages ${this.project}/${this.environment} (providers.unleash changed during the ramp)`, { system: SYSTEM });
+      throw configurationError(
+        `cannot restore Unleash flag ${state.flag}: snapshot is for ${s.project}/${s.environment}, ` +
+          `this provider manages ${this.project}/${this.environment} (providers.unleash changed during the ramp)`,
+        { system: SYSTEM },
+      );
     }
     return s as UnleashSnapshot;
   }
@@ -157,19 +180,25 @@ export class UnleashFlagProvider implements FlagProvider {
   // --- writing -------------------------------------------------------------------------------------
 
   private async createFeature(flag: string): Promise<void> {
-    const res = await this.api('POST', `/api/admin/projects/${enc(this.project)}/features`,
-      { name: flag, type: 'release', description: 'Created by QUAD for a flag ramp' }, [409]);
+    const res = await this.api(
+      'POST',
+      `/api/admin/projects/${enc(this.project)}/features`,
+      { name: flag, type: 'release', description: 'Created by QUAD for a flag ramp' },
+      [409],
+    );
     if (res === undefined) {
-      throw configurationError(`Unleash flag ${flag} cannot be created in project ${this.project}: the name is taken (archived, or in another ` +
-        'project): revive it in Unleash, or ramp a flag with another name', { system: SYSTEM, status: 409 });
+      throw configurationError(
+        `Unleash flag ${flag} cannot be created in project ${this.project}: the name is taken (archived, or in another ` +
+          'project): revive it in Unleash, or ramp a flag with another name',
+        { system: SYSTEM, status: 409 },
+      );
     }
   }
 
   /** Undo of "created by us": archive it and delete it from the archive, unless someone used it elsewhere. */
   private async removeCreatedFeature(flag: string): Promise<void> {
     const feature = await this.api<Feature>('GET', this.featurePath(flag));
-    const usedElsewhere = (feature.environments ?? []).some(
-      (e) => e.name !== this.environment && (e.enabled || (e.strategies ?? []).length > 0));
+    const usedElsewhere = (feature.environments ?? []).some((e) => e.name !== this.environment && (e.enabled || (e.strategies ?? []).length > 0));
     if (usedElsewhere) {
       // Someone configured another environment meanwhile: only clear ours.
       const env = feature.environments!.find((e) => e.name === this.environment);
@@ -217,7 +246,8 @@ export class UnleashFlagProvider implements FlagProvider {
         what: `${method} ${path}`,
         credential: `the token in env var ${this.tokenEnv}`,
         fix: `set ${this.tokenEnv} on the worker to an admin API token (or a personal access token) of this Unleash`,
-        permission: `an admin token, or a personal access token whose user may update feature flags in project ${this.project}, ` +
+        permission:
+          `an admin token, or a personal access token whose user may update feature flags in project ${this.project}, ` +
           `environment ${this.environment} (a client or frontend token cannot use the Admin API)`,
         urlSetting: 'providers.unleash.url and project',
         secrets: [token],

@@ -8,7 +8,15 @@ import { JsonlIncidentSink } from './jsonl-file';
 import { WebhookIncidentSink } from './webhook';
 import type { IncidentInput } from '../types';
 
-const incident: IncidentInput = { releaseId: 'release:checkout', service: 'checkout', version: 'v1.2.4-bad', title: 'checkout v1.2.4-bad rolled back', evidence: 'error rate 8 %', rootCauseHint: 'look at the error logs', at: 1795700000000 };
+const incident: IncidentInput = {
+  releaseId: 'release:checkout',
+  service: 'checkout',
+  version: 'v1.2.4-bad',
+  title: 'checkout v1.2.4-bad rolled back',
+  evidence: 'error rate 8 %',
+  rootCauseHint: 'look at the error logs',
+  at: 1795700000000,
+};
 
 test('file sink records the incident with its evidence and hint', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'quad-')), 'incidents.jsonl');
@@ -47,7 +55,8 @@ describe('webhook sink failures', () => {
     req.resume();
     req.on('end', () => {
       const status = Number(/^\/(\d{3})/.exec(req.url ?? '')?.[1] ?? 200);
-      res.writeHead(status, { 'content-type': 'application/json', ...(status === 503 ? { 'retry-after': '30' } : {}) })
+      res
+        .writeHead(status, { 'content-type': 'application/json', ...(status === 503 ? { 'retry-after': '30' } : {}) })
         .end(JSON.stringify({ status: 'invalid', message: `answer ${status}` }));
     });
   });
@@ -90,7 +99,9 @@ describe('webhook sink failures', () => {
     await new Promise((r) => closed.close(r));
     const err = await new WebhookIncidentSink(url).open(incident).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, message: expect.stringMatching(/ECONNREFUSED/) });
-    expect(() => new WebhookIncidentSink('')).toThrow(expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/providers\.incidents\.url is not set/) }));
+    expect(() => new WebhookIncidentSink('')).toThrow(
+      expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/providers\.incidents\.url is not set/) }),
+    );
     expect(() => new WebhookIncidentSink('incidents.example/hook')).toThrow(/is not a URL/);
   });
 });

@@ -11,7 +11,10 @@ const SETTING = 'providers.incidents.url';
 
 export class WebhookIncidentSink implements IncidentSink {
   readonly name = 'webhook';
-  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = 10_000,
+  ) {
     // fail when the worker starts, not when the first rollback needs an incident
     if (!url) throw configurationError(`${SYSTEM}: providers.incidents.type is webhook but ${SETTING} is not set: set it to the tool's http(s) URL`);
     let u: URL;
@@ -44,7 +47,10 @@ export class WebhookIncidentSink implements IncidentSink {
       throw networkFailure(SYSTEM, where, err, { timeoutMs: this.timeoutMs, secrets });
     }
     if (res.status >= 300 && res.status < 400) {
-      throw configurationError(`${SYSTEM} ${where}: HTTP ${res.status} redirect, not followed: set ${SETTING} to the address it points to`, { system: SYSTEM, status: res.status });
+      throw configurationError(`${SYSTEM} ${where}: HTTP ${res.status} redirect, not followed: set ${SETTING} to the address it points to`, {
+        system: SYSTEM,
+        status: res.status,
+      });
     }
     if (!res.ok) {
       const retryAfter = retryAfterMs(res.headers.get('retry-after'));
@@ -61,7 +67,9 @@ export class WebhookIncidentSink implements IncidentSink {
     let body: { id?: string; url?: string } = {};
     try {
       body = (text ? JSON.parse(text) : {}) as { id?: string; url?: string };
-    } catch { /* not JSON: the key names the incident */ }
+    } catch {
+      /* not JSON: the key names the incident */
+    }
     return body.url ?? body.id ?? key;
   }
 }

@@ -25,7 +25,12 @@ afterAll(() => opened.forEach((s) => s.close()));
 
 /** The failure as Temporal sees it: its type, whether it may be retried, its details. */
 async function failureOf(p: Promise<unknown>) {
-  const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  const err = await p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApplicationFailure);
   const f = err as ApplicationFailure;
   return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message, stack: f.stack };
@@ -50,20 +55,29 @@ describe('CloudWatchMetricsSource against moto', () => {
     await moto?.stop();
   });
 
-  const dims = (version: string) => [{ Name: 'Service', Value: service }, { Name: 'Version', Value: version }];
-  const point = (name: string, version: string, at: number, value: number): MetricDatum =>
-    ({ MetricName: name, Dimensions: dims(version), Timestamp: new Date(at), Value: value });
+  const dims = (version: string) => [
+    { Name: 'Service', Value: service },
+    { Name: 'Version', Value: version },
+  ];
+  const point = (name: string, version: string, at: number, value: number): MetricDatum => ({
+    MetricName: name,
+    Dimensions: dims(version),
+    Timestamp: new Date(at),
+    Value: value,
+  });
 
   // Raw datapoints per version and interval: the test computes what it expects from these.
   type Raw = { requests: number[]; errors: number[]; latency: number[]; cpu: number[]; memory: number[] };
   const empty = (): Raw => ({ requests: [], errors: [], latency: [], cpu: [], memory: [] });
   const data: Record<string, Raw[]> = {
-    v1: [ // baseline: steady
+    v1: [
+      // baseline: steady
       { requests: [40, 60], errors: [1], latency: [80, 95, 120], cpu: [30, 34], memory: [512, 520] },
       { requests: [50, 50], errors: [], latency: [90, 110], cpu: [31], memory: [515] }, // no error datapoint
       { ...empty(), latency: [15], cpu: [29] }, // a health-check latency but no requests: latency stays null
     ],
-    v2: [ // canary: worse, and silent in the middle interval
+    v2: [
+      // canary: worse, and silent in the middle interval
       { requests: [10, 15], errors: [2, 1], latency: [150, 300, 240], cpu: [55, 65], memory: [600, 640] },
       empty(),
       { requests: [20], errors: [5], latency: [400, 350], cpu: [70], memory: [700] },
@@ -80,17 +94,25 @@ describe('CloudWatchMetricsSource against moto', () => {
       intervals.forEach((raw, i) => {
         const t = from + i * MIN;
         // spread the datapoints over the interval, never on its end boundary
-        const put = (name: string, values: number[]) =>
-          values.forEach((v, k) => metricData.push(point(name, version, t + 1000 + k * 7000, v)));
+        const put = (name: string, values: number[]) => values.forEach((v, k) => metricData.push(point(name, version, t + 1000 + k * 7000, v)));
         put('Requests', raw.requests);
         put('Errors', raw.errors);
         put('LatencyMs', raw.latency);
         put('CPUUtilization', raw.cpu);
-        put('MemoryUsedBytes', raw.memory.map((mb) => mb * 1048576));
+        put(
+          'MemoryUsedBytes',
+          raw.memory.map((mb) => mb * 1048576),
+        );
       });
     }
     // a datapoint of another service, and one after the window: neither may be counted
-    metricData.push({ ...point('Requests', 'v2', from + 30_000, 9999), Dimensions: [{ Name: 'Service', Value: 'other' }, { Name: 'Version', Value: 'v2' }] });
+    metricData.push({
+      ...point('Requests', 'v2', from + 30_000, 9999),
+      Dimensions: [
+        { Name: 'Service', Value: 'other' },
+        { Name: 'Version', Value: 'v2' },
+      ],
+    });
     metricData.push(point('Requests', 'v2', to + 5000, 7777));
     await cw.send(new PutMetricDataCommand({ Namespace: 'Quad/Test', MetricData: metricData }));
   });
@@ -158,18 +180,34 @@ describe('CloudWatchMetricsSource against moto', () => {
     const opts = baseOptions();
     opts.metrics.latencyP95 = { metricName: 'LatencyMs' }; // default stat p95
     opts.maxAttempts = 1;
-    await expect(source(opts).fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }))
-      .rejects.toThrow(/CloudWatch GetMetricData failed for checkout/);
+    await expect(source(opts).fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 })).rejects.toThrow(
+      /CloudWatch GetMetricData failed for checkout/,
+    );
   });
 
   test('a flag ramp judged by variant: ${flag} and ${variant} select the on and off sides', async () => {
-    const variantDims = (variant: string) => [{ Name: 'Service', Value: service }, { Name: 'Flag', Value: 'dark_mode' }, { Name: 'Variant', Value: variant }];
+    const variantDims = (variant: string) => [
+      { Name: 'Service', Value: service },
+      { Name: 'Flag', Value: 'dark_mode' },
+      { Name: 'Variant', Value: variant },
+    ];
     const at = (i: number, k: number) => new Date(from + i * MIN + 2000 + k * 5000);
     const put: MetricDatum[] = [];
     // per interval: [requests, errors] with the flag on, then off
-    const on = [[30, 3], [25, 2], [40, 4]];
-    const off = [[270, 1], [275, 0], [260, 2]];
-    for (const [variant, rows] of [['on', on], ['off', off]] as const) {
+    const on = [
+      [30, 3],
+      [25, 2],
+      [40, 4],
+    ];
+    const off = [
+      [270, 1],
+      [275, 0],
+      [260, 2],
+    ];
+    for (const [variant, rows] of [
+      ['on', on],
+      ['off', off],
+    ] as const) {
       rows.forEach(([requests, errors], i) => {
         put.push({ MetricName: 'Requests', Dimensions: variantDims(variant), Timestamp: at(i, 0), Value: requests });
         put.push({ MetricName: 'Errors', Dimensions: variantDims(variant), Timestamp: at(i, 1), Value: errors });
@@ -178,16 +216,23 @@ describe('CloudWatchMetricsSource against moto', () => {
     }
     await cw.send(new PutMetricDataCommand({ Namespace: 'Quad/Flags', MetricData: put }));
     const src = source({
-      region: REGION, endpoint: moto.endpoint, namespace: 'Quad/Flags',
+      region: REGION,
+      endpoint: moto.endpoint,
+      namespace: 'Quad/Flags',
       dimensions: { Service: '${service}', Flag: '${flag}', Variant: '${variant}' },
       metrics: { requests: { metricName: 'Requests' }, errors: { metricName: 'Errors' }, latencyP95: { metricName: 'LatencyMs', stat: 'Maximum' } },
     });
     const samples = await src.fetch({ service, version: 'flag:dark_mode=on', previousVersion: 'flag:dark_mode=off', from, to, intervalS: 60 });
     expect(samples.map((x) => [x.canary?.requests, x.canary?.errors, x.baseline?.requests, x.baseline?.errors])).toEqual(on.map((r, i) => [...r, ...off[i]]));
-    expect(samples.map((x) => [x.canary?.latencyP95Ms, x.baseline?.latencyP95Ms])).toEqual([[180, 120], [180, 120], [180, 120]]);
+    expect(samples.map((x) => [x.canary?.latencyP95Ms, x.baseline?.latencyP95Ms])).toEqual([
+      [180, 120],
+      [180, 120],
+      [180, 120],
+    ]);
     // outside a flag ramp the flag placeholders have no value: a config error, not an empty dimension
-    await expect(src.fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }))
-      .rejects.toThrow('CloudWatch dimension Flag: ${flag} only has a value in a flag ramp with watch: variants (this side is version v2)');
+    await expect(src.fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 })).rejects.toThrow(
+      'CloudWatch dimension Flag: ${flag} only has a value in a flag ramp with watch: variants (this side is version v2)',
+    );
   });
 
   test('a 403 from moto with its IAM checks on (the fake key is in no IAM user) is a non-retryable ConfigurationError', async () => {
@@ -200,7 +245,9 @@ describe('CloudWatchMetricsSource against moto', () => {
       opts.maxAttempts = 1;
       const f = await failureOf(source(opts).fetch({ service, version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 }));
       expect(f).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'CloudWatch', status: 403 } });
-      expect(f.message).toMatch(/^CloudWatch GetMetricData failed for checkout \(namespace \S+\): HTTP 403 .*: the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData$/);
+      expect(f.message).toMatch(
+        /^CloudWatch GetMetricData failed for checkout \(namespace \S+\): HTTP 403 .*: the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData$/,
+      );
     } finally {
       await auth('inf');
     }
@@ -209,7 +256,10 @@ describe('CloudWatchMetricsSource against moto', () => {
 
 // ---- the exact request, against a wire-format endpoint ----
 
-interface Recorded { headers: IncomingHttpHeaders; body: any }
+interface Recorded {
+  headers: IncomingHttpHeaders;
+  body: any;
+}
 type Answer = { status?: number; body: unknown };
 
 /** Speaks AWS JSON 1.0 as CloudWatch does: records each request, answers from the queue. */
@@ -231,7 +281,9 @@ async function startWireFake(answers: Answer[]): Promise<{ endpoint: string; req
 
 describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
   const servers: Server[] = [];
-  afterAll(async () => { await Promise.all(servers.map((s) => new Promise((r) => s.close(r)))); });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  });
 
   const from = Date.UTC(2026, 0, 15, 12, 0, 0);
   const to = from + 2 * MIN;
@@ -251,23 +303,33 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
   const ts = (ms: number) => ms / 1000; // JSON 1.0 timestamps are epoch seconds
 
   test('one call: Sum counts, p95 latency, Average CPU, errors/requests by metric math; pages followed', async () => {
-    const t0 = ts(from), t1 = ts(from + MIN);
+    const t0 = ts(from),
+      t1 = ts(from + MIN);
     const fake = await startWireFake([
-      { body: { NextToken: 'page-2', MetricDataResults: [
-        { Id: 'canary_requests', Timestamps: [t0, t1], Values: [200, 180], StatusCode: 'PartialData' },
-        { Id: 'canary_errors', Timestamps: [t0], Values: [4], StatusCode: 'PartialData' },
-        { Id: 'canary_latencyP95', Timestamps: [t0, t1], Values: [0.25, 0.31], StatusCode: 'Complete' },
-      ] } },
-      { body: { MetricDataResults: [
-        { Id: 'canary_cpu', Timestamps: [t0, t1], Values: [61.5, 64], StatusCode: 'Complete' },
-        // CloudWatch's FILL makes the rate exist where errors had no datapoint
-        { Id: 'canary_errorRate', Timestamps: [t0, t1], Values: [2, 0], StatusCode: 'Complete' },
-        { Id: 'baseline_requests', Timestamps: [t0, t1], Values: [800, 820], StatusCode: 'Complete' },
-        { Id: 'baseline_errors', Timestamps: [t1], Values: [2], StatusCode: 'Complete' },
-        { Id: 'baseline_latencyP95', Timestamps: [t0, t1], Values: [0.2, 0.21], StatusCode: 'Complete' },
-        { Id: 'baseline_cpu', Timestamps: [t1], Values: [40], StatusCode: 'Complete' },
-        { Id: 'baseline_errorRate', Timestamps: [t0, t1], Values: [0, 2 / 8.2], StatusCode: 'Complete' },
-      ] } },
+      {
+        body: {
+          NextToken: 'page-2',
+          MetricDataResults: [
+            { Id: 'canary_requests', Timestamps: [t0, t1], Values: [200, 180], StatusCode: 'PartialData' },
+            { Id: 'canary_errors', Timestamps: [t0], Values: [4], StatusCode: 'PartialData' },
+            { Id: 'canary_latencyP95', Timestamps: [t0, t1], Values: [0.25, 0.31], StatusCode: 'Complete' },
+          ],
+        },
+      },
+      {
+        body: {
+          MetricDataResults: [
+            { Id: 'canary_cpu', Timestamps: [t0, t1], Values: [61.5, 64], StatusCode: 'Complete' },
+            // CloudWatch's FILL makes the rate exist where errors had no datapoint
+            { Id: 'canary_errorRate', Timestamps: [t0, t1], Values: [2, 0], StatusCode: 'Complete' },
+            { Id: 'baseline_requests', Timestamps: [t0, t1], Values: [800, 820], StatusCode: 'Complete' },
+            { Id: 'baseline_errors', Timestamps: [t1], Values: [2], StatusCode: 'Complete' },
+            { Id: 'baseline_latencyP95', Timestamps: [t0, t1], Values: [0.2, 0.21], StatusCode: 'Complete' },
+            { Id: 'baseline_cpu', Timestamps: [t1], Values: [40], StatusCode: 'Complete' },
+            { Id: 'baseline_errorRate', Timestamps: [t0, t1], Values: [0, 2 / 8.2], StatusCode: 'Complete' },
+          ],
+        },
+      },
     ]);
     servers.push(fake.server);
     const src = source(options(fake.endpoint));
@@ -280,10 +342,15 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
     expect(String(first.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=testing\/\d{8}\/us-east-1\/monitoring\/aws4_request,/);
 
     const stat = (side: string, version: string, key: string, ns: string, name: string, dims: object[], s: string) => ({
-      Id: `${side}_${key}`, Label: `${side} ${version} ${key}`, ReturnData: true,
+      Id: `${side}_${key}`,
+      Label: `${side} ${version} ${key}`,
+      ReturnData: true,
       MetricStat: { Metric: { Namespace: ns, MetricName: name, Dimensions: dims }, Period: 60, Stat: s },
     });
-    const elb = (v: string) => [{ Name: 'LoadBalancer', Value: 'app/shop/123' }, { Name: 'TargetGroup', Value: `targetgroup/checkout-${v}/abc` }];
+    const elb = (v: string) => [
+      { Name: 'LoadBalancer', Value: 'app/shop/123' },
+      { Name: 'TargetGroup', Value: `targetgroup/checkout-${v}/abc` },
+    ];
     const side = (s: string, v: string) => [
       stat(s, v, 'requests', 'AWS/ApplicationELB', 'RequestCount', elb(v), 'Sum'),
       stat(s, v, 'errors', 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', elb(v), 'Sum'),
@@ -301,32 +368,51 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
     expect(second.body).toEqual({ ...first.body, NextToken: 'page-2' });
 
     expect(samples).toEqual([
-      { at: from + MIN, intervalS: 60,
+      {
+        at: from + MIN,
+        intervalS: 60,
         canary: { requests: 200, errors: 4, latencyP95Ms: 250, cpuPct: 61.5, memoryMb: null },
-        baseline: { requests: 800, errors: 0, latencyP95Ms: 200, cpuPct: null, memoryMb: null } },
-      { at: from + 2 * MIN, intervalS: 60,
+        baseline: { requests: 800, errors: 0, latencyP95Ms: 200, cpuPct: null, memoryMb: null },
+      },
+      {
+        at: from + 2 * MIN,
+        intervalS: 60,
         canary: { requests: 180, errors: 0, latencyP95Ms: 310, cpuPct: 64, memoryMb: null },
-        baseline: { requests: 820, errors: 2, latencyP95Ms: 210, cpuPct: 40, memoryMb: null } },
+        baseline: { requests: 820, errors: 2, latencyP95Ms: 210, cpuPct: 40, memoryMb: null },
+      },
     ]);
   });
 
   test('fetchSeries keeps the error rate CloudWatch computed by metric math, per interval', async () => {
-    const fake = await startWireFake([{ body: { MetricDataResults: [
-      { Id: 'canary_requests', Timestamps: [ts(from), ts(from + MIN)], Values: [400, 500], StatusCode: 'Complete' },
-      { Id: 'canary_errors', Timestamps: [ts(from)], Values: [6], StatusCode: 'Complete' },
-      { Id: 'canary_errorRate', Timestamps: [ts(from), ts(from + MIN)], Values: [1.5, 0], StatusCode: 'Complete' },
-    ] } }]);
+    const fake = await startWireFake([
+      {
+        body: {
+          MetricDataResults: [
+            { Id: 'canary_requests', Timestamps: [ts(from), ts(from + MIN)], Values: [400, 500], StatusCode: 'Complete' },
+            { Id: 'canary_errors', Timestamps: [ts(from)], Values: [6], StatusCode: 'Complete' },
+            { Id: 'canary_errorRate', Timestamps: [ts(from), ts(from + MIN)], Values: [1.5, 0], StatusCode: 'Complete' },
+          ],
+        },
+      },
+    ]);
     servers.push(fake.server);
-    const series = await source(options(fake.endpoint))
-      .fetchSeries({ service: 'checkout', version: 'v2', previousVersion: null, from, to, intervalS: 60 });
-    expect([...series.canary.errorRatePct]).toEqual([[0, 1.5], [1, 0]]);
+    const series = await source(options(fake.endpoint)).fetchSeries({ service: 'checkout', version: 'v2', previousVersion: null, from, to, intervalS: 60 });
+    expect([...series.canary.errorRatePct]).toEqual([
+      [0, 1.5],
+      [1, 0],
+    ]);
     expect([...series.canary.errors]).toEqual([[0, 6]]);
     expect(series.baseline).toBeNull();
-    expect(fake.requests[0].body.MetricDataQueries.map((q: { Id: string }) => q.Id))
-      .toEqual(['canary_requests', 'canary_errors', 'canary_latencyP95', 'canary_cpu', 'canary_errorRate']);
+    expect(fake.requests[0].body.MetricDataQueries.map((q: { Id: string }) => q.Id)).toEqual([
+      'canary_requests',
+      'canary_errors',
+      'canary_latencyP95',
+      'canary_cpu',
+      'canary_errorRate',
+    ]);
   });
 
-  test('${region} in a dimension is the query\'s region (region rollouts), else the client\'s', async () => {
+  test("${region} in a dimension is the query's region (region rollouts), else the client's", async () => {
     const fake = await startWireFake([{ body: { MetricDataResults: [] } }, { body: { MetricDataResults: [] } }]);
     servers.push(fake.server);
     const src = source({ ...options(fake.endpoint), dimensions: { Service: '${service}', Region: '${region}' } });
@@ -335,8 +421,14 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
     await src.fetch({ ...q, region: 'eu-west-1' });
     const dimsSent = fake.requests.map((r) => r.body.MetricDataQueries[0].MetricStat.Metric.Dimensions);
     expect(dimsSent).toEqual([
-      [{ Name: 'Service', Value: 'checkout' }, { Name: 'Region', Value: REGION }],
-      [{ Name: 'Service', Value: 'checkout' }, { Name: 'Region', Value: 'eu-west-1' }],
+      [
+        { Name: 'Service', Value: 'checkout' },
+        { Name: 'Region', Value: REGION },
+      ],
+      [
+        { Name: 'Service', Value: 'checkout' },
+        { Name: 'Region', Value: 'eu-west-1' },
+      ],
     ]);
     // no datapoints at all: every interval is there, each side null
     expect(samples).toEqual([
@@ -348,7 +440,18 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
   test('a throttling answer or a failed query rejects with a clear error; credentials never appear', async () => {
     const fake = await startWireFake([
       { status: 400, body: { __type: 'com.amazonaws.cloudwatch#LimitExceededException', message: 'Rate exceeded' } },
-      { body: { MetricDataResults: [{ Id: 'canary_requests', Label: 'canary v2 requests', StatusCode: 'Forbidden', Messages: [{ Code: 'Forbidden', Value: 'no access to AWS/ApplicationELB' }] }] } },
+      {
+        body: {
+          MetricDataResults: [
+            {
+              Id: 'canary_requests',
+              Label: 'canary v2 requests',
+              StatusCode: 'Forbidden',
+              Messages: [{ Code: 'Forbidden', Value: 'no access to AWS/ApplicationELB' }],
+            },
+          ],
+        },
+      },
     ]);
     servers.push(fake.server);
     process.env.AWS_SECRET_ACCESS_KEY = 'testing-secret-value';
@@ -360,8 +463,10 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
       expect((e1 as Error).message).toMatch(/GetMetricData failed for checkout \(namespace AWS\/ApplicationELB\): .*Rate exceeded/);
       expect(e1).toMatchObject({ type: 'TransientError', nonRetryable: false }); // throttling: retried
       const e2 = await src.fetch(q).catch((e: Error) => e);
-      expect((e2 as Error).message).toBe('CloudWatch answered Forbidden for canary v2 requests (Forbidden: no access to AWS/ApplicationELB): ' +
-        "the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData on this namespace");
+      expect((e2 as Error).message).toBe(
+        'CloudWatch answered Forbidden for canary v2 requests (Forbidden: no access to AWS/ApplicationELB): ' +
+          "the worker's AWS identity lacks the permission: allow it cloudwatch:GetMetricData on this namespace",
+      );
       expect(e2).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
       for (const e of [e1, e2]) expect(JSON.stringify({ m: (e as Error).message, s: (e as Error).stack })).not.toContain('testing-secret-value');
     } finally {
@@ -371,9 +476,18 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
 
   test('credentials CloudWatch does not accept and a missing permission are non-retryable ConfigurationErrors; a server error stays retryable', async () => {
     const fake = await startWireFake([
-      { status: 400, body: { __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' } },
-      { status: 400, body: { __type: 'com.amazon.coral.service#AccessDeniedException',
-        message: 'User: arn:aws:iam::123456789012:user/quad is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows it' } },
+      {
+        status: 400,
+        body: { __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' },
+      },
+      {
+        status: 400,
+        body: {
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          message:
+            'User: arn:aws:iam::123456789012:user/quad is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows it',
+        },
+      },
       { status: 500, body: { __type: 'com.amazonaws.cloudwatch#InternalServiceFault', message: 'Internal service error' } },
       { status: 400, body: { __type: 'com.amazonaws.cloudwatch#InvalidParameterValueException', message: 'The parameter Period must be a multiple of 60.' } },
     ]);
@@ -383,8 +497,14 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
       const src = source(options(fake.endpoint));
       const q = { service: 'checkout', version: 'v2', previousVersion: 'v1', from, to, intervalS: 60 };
       const creds = await failureOf(src.fetch(q));
-      expect(creds).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { system: 'CloudWatch', status: 400, code: 'UnrecognizedClientException' } });
-      expect(creds.message).toMatch(/UnrecognizedClientException: The security token included in the request is invalid\.: the worker's AWS credentials were not accepted: check its default credential chain/);
+      expect(creds).toMatchObject({
+        type: 'ConfigurationError',
+        nonRetryable: true,
+        details: { system: 'CloudWatch', status: 400, code: 'UnrecognizedClientException' },
+      });
+      expect(creds.message).toMatch(
+        /UnrecognizedClientException: The security token included in the request is invalid\.: the worker's AWS credentials were not accepted: check its default credential chain/,
+      );
       const denied = await failureOf(src.fetch(q));
       expect(denied).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: { code: 'AccessDeniedException' } });
       expect(denied.message).toMatch(/lacks the permission: allow it cloudwatch:GetMetricData$/);
@@ -408,8 +528,13 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
       expect(f).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
       expect(f.message).toMatch(/Region is missing.*set the metrics region/);
     } finally {
-      for (const [k, v] of [['AWS_REGION', saved.r], ['AWS_DEFAULT_REGION', saved.d], ['AWS_CONFIG_FILE', saved.c]] as const) {
-        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of [
+        ['AWS_REGION', saved.r],
+        ['AWS_DEFAULT_REGION', saved.d],
+        ['AWS_CONFIG_FILE', saved.c],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
       }
     }
   });
@@ -417,23 +542,35 @@ describe('CloudWatchMetricsSource: the request it sends (wire format)', () => {
   test('periods CloudWatch refuses and unknown dimension placeholders are config errors, before any call', () => {
     const src = source(options('http://127.0.0.1:9'));
     const q = { service: 'checkout', version: 'v2', previousVersion: 'v1', from, to, intervalS: 45 };
-    expect(() => src.buildRequest(q)).toThrow(expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/cannot use a 45 s interval/) }));
+    expect(() => src.buildRequest(q)).toThrow(
+      expect.objectContaining({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/cannot use a 45 s interval/) }),
+    );
     expect(src.buildRequest({ ...q, intervalS: 10 }).input.MetricDataQueries![0].MetricStat!.Period).toBe(10);
     expect(src.buildRequest({ ...q, intervalS: 300 }).intervals).toBe(1);
     expect(() => renderDimensions({ Env: '${stage}' }, { service: 's', version: 'v', region: 'r' })).toThrow(/unknown placeholder \$\{stage\}/);
-    expect(renderDimensions({ Fn: '${service}@${region}:${version}' }, { service: 's', version: 'v', region: 'eu-west-1' }))
-      .toEqual([{ Name: 'Fn', Value: 's@eu-west-1:v' }]);
+    expect(renderDimensions({ Fn: '${service}@${region}:${version}' }, { service: 's', version: 'v', region: 'eu-west-1' })).toEqual([
+      { Name: 'Fn', Value: 's@eu-west-1:v' },
+    ]);
   });
 
   test('an unaligned window is rounded down to the period, as CloudWatch would; datapoints land on the grid', async () => {
-    const fake = await startWireFake([{ body: { MetricDataResults: [
-      { Id: 'canary_requests', Timestamps: [ts(from), ts(from + MIN)], Values: [3, 4], StatusCode: 'Complete' },
-    ] } }]);
+    const fake = await startWireFake([
+      { body: { MetricDataResults: [{ Id: 'canary_requests', Timestamps: [ts(from), ts(from + MIN)], Values: [3, 4], StatusCode: 'Complete' }] } },
+    ]);
     servers.push(fake.server);
-    const samples = await source(options(fake.endpoint))
-      .fetch({ service: 'checkout', version: 'v2', previousVersion: null, from: from + 12_345, to: from + MIN + 30_000, intervalS: 60 });
+    const samples = await source(options(fake.endpoint)).fetch({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: null,
+      from: from + 12_345,
+      to: from + MIN + 30_000,
+      intervalS: 60,
+    });
     expect(fake.requests[0].body.StartTime).toBe(ts(from));
     expect(fake.requests[0].body.EndTime).toBe(ts(from + 2 * MIN));
-    expect(samples.map((s) => [s.at, s.canary?.requests ?? null])).toEqual([[from + MIN, 3], [from + 2 * MIN, 4]]);
+    expect(samples.map((s) => [s.at, s.canary?.requests ?? null])).toEqual([
+      [from + MIN, 3],
+      [from + 2 * MIN, 4],
+    ]);
   });
 });

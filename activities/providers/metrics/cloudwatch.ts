@@ -23,16 +23,31 @@ import { FailureType, configurationError, nonRetryableFailure, redact, transient
 const SYSTEM = 'CloudWatch';
 /** the service did not accept the worker's credentials */
 const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
-  'MissingAuthenticationToken', 'MissingAuthenticationTokenException', 'ExpiredToken', 'ExpiredTokenException', 'AuthFailure',
-  'CredentialsProviderError', 'TokenProviderError',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'MissingAuthenticationTokenException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'AuthFailure',
+  'CredentialsProviderError',
+  'TokenProviderError',
 ]);
 /** the credentials are fine, their identity may not do this */
 const PERMISSION_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'NotAuthorized']);
 /** the request itself is wrong: sending it again cannot help */
 const REJECTED_ERRORS = new Set([
-  'InvalidParameterValue', 'InvalidParameterValueException', 'InvalidParameterCombination', 'InvalidParameterCombinationException',
-  'MissingParameter', 'MissingRequiredParameterException', 'ValidationError', 'ValidationException',
+  'InvalidParameterValue',
+  'InvalidParameterValueException',
+  'InvalidParameterCombination',
+  'InvalidParameterCombinationException',
+  'MissingParameter',
+  'MissingRequiredParameterException',
+  'ValidationError',
+  'ValidationException',
 ]);
 const PERMISSION = 'cloudwatch:GetMetricData';
 
@@ -53,8 +68,11 @@ export function cloudWatchFailure(err: unknown, what: string): ApplicationFailur
   const base = `CloudWatch ${what}: ${said}`;
   const details = { system: SYSTEM, ...(status !== undefined ? { status } : {}), ...(unreadable ? {} : { code: name }) };
   if (CREDENTIAL_ERRORS.has(name) || status === 401) {
-    return configurationError(`${base}: the worker's AWS credentials were not accepted: check its default credential chain ` +
-      '(AWS_PROFILE, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, SSO login, the instance or task role)', details);
+    return configurationError(
+      `${base}: the worker's AWS credentials were not accepted: check its default credential chain ` +
+        '(AWS_PROFILE, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, SSO login, the instance or task role)',
+      details,
+    );
   }
   if (PERMISSION_ERRORS.has(name) || status === 403) {
     return configurationError(`${base}: the worker's AWS identity lacks the permission: allow it ${PERMISSION}`, details);
@@ -88,9 +106,7 @@ export function dimensionContext(service: string, version: string, region: strin
  * Dimensions selecting one version's datapoints: either a function, or a template
  * `{ DimensionName: "value with ${version}, ${service} or ${region}" }` (what the YAML config maps onto).
  */
-export type CloudWatchDimensions =
-  | Record<string, string>
-  | ((version: string, ctx: DimensionContext) => Dimension[]);
+export type CloudWatchDimensions = Record<string, string> | ((version: string, ctx: DimensionContext) => Dimension[]);
 
 export interface CloudWatchMetricSpec {
   metricName: string;
@@ -135,7 +151,11 @@ type MetricKey = 'requests' | 'errors' | 'latencyP95' | 'cpu' | 'memory';
 type SideKey = 'canary' | 'baseline';
 
 const DEFAULT_STAT: Record<MetricKey, string> = {
-  requests: 'Sum', errors: 'Sum', latencyP95: 'p95', cpu: 'Average', memory: 'Average',
+  requests: 'Sum',
+  errors: 'Sum',
+  latencyP95: 'p95',
+  cpu: 'Average',
+  memory: 'Average',
 };
 const METRIC_KEYS: MetricKey[] = ['requests', 'errors', 'latencyP95', 'cpu', 'memory'];
 // Query ids must start with a lowercase letter and hold only [a-zA-Z0-9_].
@@ -187,10 +207,15 @@ export function renderDimensions(spec: CloudWatchDimensions, ctx: DimensionConte
       if (key === 'service' || key === 'version' || key === 'region') return ctx[key];
       if (key === 'flag' || key === 'variant') {
         const v = ctx[key];
-        if (v === undefined) throw configurationError(`CloudWatch dimension ${Name}: \${${key}} only has a value in a flag ramp with watch: variants (this side is version ${ctx.version})`);
+        if (v === undefined)
+          throw configurationError(
+            `CloudWatch dimension ${Name}: \${${key}} only has a value in a flag ramp with watch: variants (this side is version ${ctx.version})`,
+          );
         return v;
       }
-      throw configurationError(`CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version}, \${region}, \${flag} or \${variant})`);
+      throw configurationError(
+        `CloudWatch dimension ${Name}: unknown placeholder \${${key}} (use \${service}, \${version}, \${region}, \${flag} or \${variant})`,
+      );
     }),
   }));
 }
@@ -202,11 +227,13 @@ export class CloudWatchMetricsSource implements MetricsSource {
 
   constructor(private readonly options: CloudWatchMetricsOptions) {
     this.ownsClient = !options.client;
-    this.client = options.client ?? new CloudWatchClient({
-      region: options.region,
-      endpoint: options.endpoint,
-      maxAttempts: options.maxAttempts ?? 3,
-    });
+    this.client =
+      options.client ??
+      new CloudWatchClient({
+        region: options.region,
+        endpoint: options.endpoint,
+        maxAttempts: options.maxAttempts ?? 3,
+      });
   }
 
   /** Closes the client's pooled connections (only a client this source created). */
@@ -293,14 +320,18 @@ export class CloudWatchMetricsSource implements MetricsSource {
     const side = (s: SideKey): SideSeries => {
       const get = (what: MetricKey | 'errorRate') => results.get(queryId(s, what)) ?? new Map<number, number>();
       return {
-        requests: get('requests'), errors: get('errors'), errorRatePct: get('errorRate'),
+        requests: get('requests'),
+        errors: get('errors'),
+        errorRatePct: get('errorRate'),
         latencyP95: scaled(get('latencyP95'), this.options.metrics.latencyP95.scale),
         cpu: scaled(get('cpu'), this.options.metrics.cpu?.scale),
         memory: scaled(get('memory'), this.options.metrics.memory?.scale),
       };
     };
     return {
-      start, intervalS: query.intervalS, intervals,
+      start,
+      intervalS: query.intervalS,
+      intervals,
       canary: side('canary'),
       baseline: query.previousVersion ? side('baseline') : null,
       pages,
@@ -325,7 +356,10 @@ export class CloudWatchMetricsSource implements MetricsSource {
       const why = (r.Messages ?? []).map((m) => `${m.Code}: ${m.Value}`).join('; ');
       const message = `CloudWatch answered ${r.StatusCode} for ${r.Label ?? r.Id}${why ? ` (${why})` : ''}`;
       throw r.StatusCode === 'Forbidden'
-        ? configurationError(`${message}: the worker's AWS identity lacks the permission: allow it ${PERMISSION} on this namespace`, { system: SYSTEM, code: 'Forbidden' })
+        ? configurationError(`${message}: the worker's AWS identity lacks the permission: allow it ${PERMISSION} on this namespace`, {
+            system: SYSTEM,
+            code: 'Forbidden',
+          })
         : transientFailure(`${message} (retrying)`, { system: SYSTEM, code: 'InternalError' });
     }
     if (!r.Id) return;
@@ -360,7 +394,7 @@ export function toSamples(series: CloudWatchSeries): IntervalSample[] {
     return {
       requests,
       errors,
-      latencyP95Ms: requests > 0 ? s.latencyP95.get(i) ?? null : null,
+      latencyP95Ms: requests > 0 ? (s.latencyP95.get(i) ?? null) : null,
       cpuPct: s.cpu.get(i) ?? null,
       memoryMb: s.memory.get(i) ?? null,
     };

@@ -27,8 +27,7 @@ describe('SandboxMetricsSource', () => {
     expect(samples.map((s) => s.at)).toEqual([from + 1000, from + 2000, from + 3000]);
     expect(samples.every((s) => s.intervalS === 1)).toBe(true);
 
-    const sum = (side: 'canary' | 'baseline', key: 'requests' | 'errors') =>
-      samples.reduce((n, s) => n + (s[side]?.[key] ?? 0), 0);
+    const sum = (side: 'canary' | 'baseline', key: 'requests' | 'errors') => samples.reduce((n, s) => n + (s[side]?.[key] ?? 0), 0);
     expect(sum('canary', 'requests') + sum('baseline', 'requests')).toBe(counts.sent);
     expect(Math.abs(sum('canary', 'requests') - sum('baseline', 'requests'))).toBeLessThanOrEqual(1);
     expect(sum('canary', 'errors')).toBe(counts.errors);
@@ -43,7 +42,12 @@ describe('SandboxMetricsSource', () => {
   it('gives null for a side the sandbox never ran and for a first release', async () => {
     const now = Date.now();
     const unknown = await new SandboxMetricsSource({ url: sandbox.url }).fetch({
-      service: 'checkout', version: 'v9.9.9', previousVersion: null, from: now - 2000, to: now, intervalS: 1,
+      service: 'checkout',
+      version: 'v9.9.9',
+      previousVersion: null,
+      from: now - 2000,
+      to: now,
+      intervalS: 1,
     });
     expect(unknown).toHaveLength(2);
     for (const s of unknown) {

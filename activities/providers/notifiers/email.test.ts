@@ -9,7 +9,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Notice } from '../types';
 import { EmailNotifier, renderTemplate, DEFAULT_TEMPLATES, type EmailNotifierOptions } from './email';
 
-interface Received { envelopeFrom: string; envelopeTo: string[]; user?: string; mail: ParsedMail }
+interface Received {
+  envelopeFrom: string;
+  envelopeTo: string[];
+  user?: string;
+  mail: ParsedMail;
+}
 
 const PASSWORD_ENV = 'QUAD_TEST_SMTP_PASSWORD';
 const PASSWORD = 'pw-7f3a-not-for-logs';
@@ -22,7 +27,10 @@ async function startSmtp(extra: Partial<SMTPServerOptions> = {}) {
     disabledCommands: ['STARTTLS'], // plain SMTP on loopback; TLS is nodemailer's and Node's business
     allowInsecureAuth: true,
     authMethods: ['PLAIN', 'LOGIN'],
-    onConnect(_session, cb) { connections++; cb(); },
+    onConnect(_session, cb) {
+      connections++;
+      cb();
+    },
     onAuth(auth, _session, cb) {
       if (auth.username === 'quad' && auth.password === PASSWORD) return cb(null, { user: auth.username });
       return cb(new Error('Invalid username or password'));
@@ -44,7 +52,8 @@ async function startSmtp(extra: Partial<SMTPServerOptions> = {}) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.server.address() as AddressInfo).port;
   return {
-    port, received,
+    port,
+    received,
     connections: () => connections,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -63,8 +72,7 @@ const notice = (over: Partial<Notice> = {}): Notice => ({
   ...over,
 });
 
-const addresses = (a: AddressObject | AddressObject[] | undefined) =>
-  (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
+const addresses = (a: AddressObject | AddressObject[] | undefined) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
 
 describe('EmailNotifier over SMTP', () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
@@ -76,10 +84,15 @@ describe('EmailNotifier over SMTP', () => {
     delete process.env[PASSWORD_ENV];
     await smtp?.close();
   });
-  beforeEach(() => { smtp.received.length = 0; });
+  beforeEach(() => {
+    smtp.received.length = 0;
+  });
 
   const options = (over: Partial<EmailNotifierOptions> = {}): EmailNotifierOptions => ({
-    host: '127.0.0.1', port: smtp.port, user: 'quad', passwordEnv: PASSWORD_ENV,
+    host: '127.0.0.1',
+    port: smtp.port,
+    user: 'quad',
+    passwordEnv: PASSWORD_ENV,
     from: 'Release bot <quad@example.com>',
     to: ['ops@example.com', 'pm@example.com'],
     customers: ['c1@customer.test', 'c2@customer.test'],
@@ -146,13 +159,15 @@ describe('EmailNotifier over SMTP', () => {
   });
 
   test('per-kind recipients, `all`, custom templates and the generic template for an untemplated kind', async () => {
-    const n = new EmailNotifier(options({
-      customers: [],
-      to: { all: ['team@example.com'], breach: ['oncall@example.com'], succeeded: ['ceo@example.com', 'team@example.com'] },
-      templates: {
-        started: { subject: '${service}@${version} → ${stage} (${trafficPercent} %)', text: '${requestedBy} asked.\n${text}' },
-      },
-    }));
+    const n = new EmailNotifier(
+      options({
+        customers: [],
+        to: { all: ['team@example.com'], breach: ['oncall@example.com'], succeeded: ['ceo@example.com', 'team@example.com'] },
+        templates: {
+          started: { subject: '${service}@${version} → ${stage} (${trafficPercent} %)', text: '${requestedBy} asked.\n${text}' },
+        },
+      }),
+    );
     expect(n.recipientsFor('started')).toEqual(['team@example.com']);
     expect(n.recipientsFor('succeeded')).toEqual(['team@example.com', 'ceo@example.com']);
     expect(n.recipientsFor('breach')).toEqual(['oncall@example.com']); // no template: `all` does not cover it
@@ -171,8 +186,7 @@ describe('EmailNotifier over SMTP', () => {
 
   // nodemailer encodes header values too; the notifier also flattens the subject, so either layer holds
   test('a newline in a value cannot add a header: the subject stays one line', async () => {
-    await new EmailNotifier(options({ customers: [] }))
-      .notify(notice({ requestedBy: '@mallory\r\nBcc: victim@example.com' }));
+    await new EmailNotifier(options({ customers: [] })).notify(notice({ requestedBy: '@mallory\r\nBcc: victim@example.com' }));
     const r = smtp.received[0];
     expect(r.envelopeTo).toEqual(['ops@example.com', 'pm@example.com']);
     expect(r.mail.subject).toBe('[release] checkout v1.2.3 started by @mallory Bcc: victim@example.com');
@@ -184,21 +198,29 @@ describe('EmailNotifier over SMTP', () => {
     const e1 = await new EmailNotifier(options({ passwordEnv: 'QUAD_TEST_SMTP_WRONG' })).notify(notice()).catch((e: Error) => e);
     expect(e1).toBeInstanceOf(ApplicationFailure);
     expect(e1).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: [{ system: 'email', code: 'EAUTH', status: 535 }] });
-    expect((e1 as Error).message).toMatch(/^email stakeholder notice 'started' for checkout v1\.2\.3 to 2 recipient\(s\) via 127\.0\.0\.1:\d+ failed \(EAUTH 535\)/);
+    expect((e1 as Error).message).toMatch(
+      /^email stakeholder notice 'started' for checkout v1\.2\.3 to 2 recipient\(s\) via 127\.0\.0\.1:\d+ failed \(EAUTH 535\)/,
+    );
     expect((e1 as Error).message).toMatch(/the SMTP server refused the login: check providers\.email\.user and the password in env var QUAD_TEST_SMTP_WRONG$/);
     expect(JSON.stringify({ m: (e1 as Error).message, s: (e1 as Error).stack })).not.toContain('wrong-pw-123');
     delete process.env.QUAD_TEST_SMTP_WRONG;
     const e2 = await new EmailNotifier(options({ passwordEnv: 'QUAD_TEST_SMTP_UNSET' })).notify(notice()).catch((e: unknown) => e);
-    expect(e2).toMatchObject({ type: 'ConfigurationError', nonRetryable: true,
-      message: 'email: the env var QUAD_TEST_SMTP_UNSET (named by providers.email.password) is not set on the worker: set it where the worker runs, then retry the release' });
+    expect(e2).toMatchObject({
+      type: 'ConfigurationError',
+      nonRetryable: true,
+      message:
+        'email: the env var QUAD_TEST_SMTP_UNSET (named by providers.email.password) is not set on the worker: set it where the worker runs, then retry the release',
+    });
     expect(smtp.received).toHaveLength(0);
   });
 
   test('an unknown placeholder in a template is a config error at construction', () => {
-    expect(() => new EmailNotifier(options({ templates: { started: { subject: '${servise}', text: '' } } })))
-      .toThrow(/email template started: unknown placeholder \$\{servise\}/);
-    expect(() => new EmailNotifier(options({ customerTemplate: { subject: 'ok', text: '${detial}' } })))
-      .toThrow(/email template customers: unknown placeholder/);
+    expect(() => new EmailNotifier(options({ templates: { started: { subject: '${servise}', text: '' } } }))).toThrow(
+      /email template started: unknown placeholder \$\{servise\}/,
+    );
+    expect(() => new EmailNotifier(options({ customerTemplate: { subject: 'ok', text: '${detial}' } }))).toThrow(
+      /email template customers: unknown placeholder/,
+    );
     // every default template only uses known placeholders and renders without leftovers
     for (const t of Object.values(DEFAULT_TEMPLATES)) {
       const r = renderTemplate(t!, notice({ stage: 's', detail: 'd' }));
@@ -209,31 +231,53 @@ describe('EmailNotifier over SMTP', () => {
 
 describe('EmailNotifier when SMTP is unavailable: rejects quickly, never hangs', () => {
   const base = (port: number, over: Partial<EmailNotifierOptions> = {}): EmailNotifierOptions => ({
-    host: '127.0.0.1', port, from: 'quad@example.com', to: ['ops@example.com'], ...over,
+    host: '127.0.0.1',
+    port,
+    from: 'quad@example.com',
+    to: ['ops@example.com'],
+    ...over,
   });
   const timed = async (p: Promise<unknown>) => {
     const t0 = Date.now();
-    const err = await p.then(() => null, (e: Error) => e);
+    const err = await p.then(
+      () => null,
+      (e: Error) => e,
+    );
     return { err, ms: Date.now() - t0 };
   };
 
   test('a server that refuses the connection (554 greeting)', async () => {
-    const smtp = await startSmtp({ onConnect(_s, cb) { cb(new Error('No mail from you today')); } });
+    const smtp = await startSmtp({
+      onConnect(_s, cb) {
+        cb(new Error('No mail from you today'));
+      },
+    });
     try {
       const { err, ms } = await timed(new EmailNotifier(base(smtp.port)).notify(notice()));
-      expect(err?.message).toMatch(/^email stakeholder notice 'started' for checkout v1\.2\.3 to 1 recipient\(s\) via 127\.0\.0\.1:\d+ failed .*No mail from you today/);
+      expect(err?.message).toMatch(
+        /^email stakeholder notice 'started' for checkout v1\.2\.3 to 1 recipient\(s\) via 127\.0\.0\.1:\d+ failed .*No mail from you today/,
+      );
       expect(ms).toBeLessThan(2000);
       expect(smtp.received).toHaveLength(0);
-    } finally { await smtp.close(); }
+    } finally {
+      await smtp.close();
+    }
   });
 
   test('a server that rejects the recipient', async () => {
-    const smtp = await startSmtp({ authOptional: true, onRcptTo(_a, _s, cb) { cb(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 })); } });
+    const smtp = await startSmtp({
+      authOptional: true,
+      onRcptTo(_a, _s, cb) {
+        cb(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+      },
+    });
     try {
       const { err } = await timed(new EmailNotifier(base(smtp.port)).notify(notice()));
       expect(err?.message).toMatch(/failed \(EENVELOPE 550\): .*Mailbox unavailable/);
       expect(err).toMatchObject({ type: 'RequestRejected', nonRetryable: true }); // refused for good: check the recipients
-    } finally { await smtp.close(); }
+    } finally {
+      await smtp.close();
+    }
   });
 
   test('no server on the port (connection refused)', async () => {
@@ -249,7 +293,9 @@ describe('EmailNotifier when SMTP is unavailable: rejects quickly, never hangs',
 
   test('a server that accepts TCP but never greets: the greeting timeout ends it', async () => {
     const sockets: Socket[] = [];
-    const silent: TcpServer = createTcpServer((s) => { sockets.push(s); }); // accepts, says nothing
+    const silent: TcpServer = createTcpServer((s) => {
+      sockets.push(s);
+    }); // accepts, says nothing
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as AddressInfo).port;
     try {

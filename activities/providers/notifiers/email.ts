@@ -61,8 +61,9 @@ export const GENERIC_TEMPLATE: EmailTemplate = {
 
 export const DEFAULT_CUSTOMER_TEMPLATE: EmailTemplate = {
   subject: '${service} has been updated',
-  text: 'Hello,\n\nWe have just released an update to ${service}. There is nothing you need to do: '
-    + 'it is already live for you.\n\nThank you for using ${service}.\n',
+  text:
+    'Hello,\n\nWe have just released an update to ${service}. There is nothing you need to do: ' +
+    'it is already live for you.\n\nThank you for using ${service}.\n',
 };
 
 const PLACEHOLDERS = ['service', 'version', 'stage', 'text', 'detail', 'url', 'requestedBy', 'strategy', 'kind', 'releaseId', 'trafficPercent'] as const;
@@ -81,14 +82,24 @@ function checkTemplate(where: string, t: EmailTemplate): void {
 /** Fills a template from a notice; missing values become "", and the subject stays one line. */
 export function renderTemplate(t: EmailTemplate, notice: Notice): { subject: string; text: string } {
   const values: Record<Placeholder, string> = {
-    service: notice.service, version: notice.version, stage: notice.stage ?? '', text: notice.text,
-    detail: notice.detail ?? '', url: notice.url ?? '', requestedBy: notice.requestedBy, strategy: notice.strategy,
-    kind: notice.kind.replace(/_/g, ' '), releaseId: notice.releaseId,
+    service: notice.service,
+    version: notice.version,
+    stage: notice.stage ?? '',
+    text: notice.text,
+    detail: notice.detail ?? '',
+    url: notice.url ?? '',
+    requestedBy: notice.requestedBy,
+    strategy: notice.strategy,
+    kind: notice.kind.replace(/_/g, ' '),
+    releaseId: notice.releaseId,
     trafficPercent: notice.trafficPercent === undefined ? '' : String(notice.trafficPercent),
   };
   const fill = (s: string) => s.replace(/\$\{(\w+)\}/g, (_m, k: string) => values[k as Placeholder] ?? '');
   return {
-    subject: fill(t.subject).replace(/[\r\n]+/g, ' ').replace(/\s{2,}/g, ' ').trim(),
+    subject: fill(t.subject)
+      .replace(/[\r\n]+/g, ' ')
+      .replace(/\s{2,}/g, ' ')
+      .trim(),
     text: fill(t.text),
   };
 }
@@ -110,9 +121,7 @@ export class EmailNotifier implements Notifier {
   recipientsFor(kind: NoticeKind): string[] {
     const to = this.options.to;
     const templated = kind in this.templates;
-    const list = Array.isArray(to)
-      ? (templated ? to : [])
-      : [...(templated ? to.all ?? [] : []), ...(to[kind] ?? [])];
+    const list = Array.isArray(to) ? (templated ? to : []) : [...(templated ? (to.all ?? []) : []), ...(to[kind] ?? [])];
     return [...new Set(list)];
   }
 
@@ -177,13 +186,17 @@ export class EmailNotifier implements Notifier {
       const e = err as Error & { code?: string; responseCode?: number };
       const code = [e.code, e.responseCode].filter((x) => x !== undefined).join(' ');
       const pass = this.options.passwordEnv ? process.env[this.options.passwordEnv] : undefined;
-      const message = `email ${audience} notice '${notice.kind}' for ${notice.service} ${notice.version} to ${count} recipient(s) `
-        + `via ${this.options.host}:${this.options.port} failed${code ? ` (${code})` : ''}: ${redact(e.message, [pass])}`;
+      const message =
+        `email ${audience} notice '${notice.kind}' for ${notice.service} ${notice.version} to ${count} recipient(s) ` +
+        `via ${this.options.host}:${this.options.port} failed${code ? ` (${code})` : ''}: ${redact(e.message, [pass])}`;
       const details = { system: 'email', ...(e.code ? { code: e.code } : {}), ...(e.responseCode ? { status: e.responseCode } : {}) };
       // SMTP: 530/534/535 = authentication; other 5xx = refused for good (a recipient, the sender); 4xx and no answer = try later
       if (e.code === 'EAUTH' || [530, 534, 535].includes(e.responseCode ?? 0)) {
-        throw configurationError(`${message}: the SMTP server refused the login: check providers.email.user and the password in `
-          + `${this.options.passwordEnv ? `env var ${this.options.passwordEnv}` : 'providers.email.password (none is set)'}`, details);
+        throw configurationError(
+          `${message}: the SMTP server refused the login: check providers.email.user and the password in ` +
+            `${this.options.passwordEnv ? `env var ${this.options.passwordEnv}` : 'providers.email.password (none is set)'}`,
+          details,
+        );
       }
       if (e.code === 'ETLS') throw configurationError(`${message}: TLS with the SMTP server failed: check providers.email.host, port and secure`, details);
       if ((e.responseCode ?? 0) >= 500) {

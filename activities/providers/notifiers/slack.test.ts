@@ -21,9 +21,16 @@ afterAll(() => fake?.close());
 
 let n = 0;
 const notice = (over: Partial<Notice> = {}): Notice => ({
-  kind: 'started', releaseId: `release:svc${++n}`, service: `svc${n}`, version: 'v1.2.3', strategy: 'canary',
-  requestedBy: 'U024BE7LH', text: `svc${n} v1.2.3 release started by U024BE7LH (canary)`, at: Date.now(),
-  url: 'http://127.0.0.1:8233/namespaces/default/workflows/release%3Asvc/run', ...over,
+  kind: 'started',
+  releaseId: `release:svc${++n}`,
+  service: `svc${n}`,
+  version: 'v1.2.3',
+  strategy: 'canary',
+  requestedBy: 'U024BE7LH',
+  text: `svc${n} v1.2.3 release started by U024BE7LH (canary)`,
+  at: Date.now(),
+  url: 'http://127.0.0.1:8233/namespaces/default/workflows/release%3Asvc/run',
+  ...over,
 });
 
 const notifier = (over: Partial<ConstructorParameters<typeof SlackNotifier>[0]> = {}) =>
@@ -38,14 +45,26 @@ test('the first notice posts the message; later ones update it in place (channel
   expect(channel).toBe(fake.channelId('releases'));
   const posted = fake.messages.get(ref)!;
   expect(posted.text).toContain(`${first.service} v1.2.3`);
-  expect(posted.blocks!.find((b) => b.type === 'actions').elements.map((e: any) => e.action_id))
-    .toEqual(['quad_approve', 'quad_reject', 'quad_rollback', 'quad_pause', 'quad_open']);
+  expect(posted.blocks!.find((b) => b.type === 'actions').elements.map((e: any) => e.action_id)).toEqual([
+    'quad_approve',
+    'quad_reject',
+    'quad_rollback',
+    'quad_pause',
+    'quad_open',
+  ]);
   // real wire format: form-encoded, token in the Authorization header, not in the body
   const post = fake.calls.slice(before).find((c) => c.method === 'chat.postMessage')!;
   expect(post.encoding).toBe('form');
   expect(JSON.stringify(post.body)).not.toContain(TOKEN);
 
-  const next = await slack.notify({ ...first, kind: 'stage_started', stage: 'canary 25 %', trafficPercent: 25, text: `${first.service} v1.2.3: canary 25 %`, ref });
+  const next = await slack.notify({
+    ...first,
+    kind: 'stage_started',
+    stage: 'canary 25 %',
+    trafficPercent: 25,
+    text: `${first.service} v1.2.3: canary 25 %`,
+    ref,
+  });
   expect(next.ref).toBe(ref);
   const updates = fake.calls.slice(before).filter((c) => c.method === 'chat.update');
   expect(updates).toHaveLength(1);
@@ -79,13 +98,37 @@ test('notices of one run sent before the previous answered still make one messag
 test('an ended release shows no buttons but the link; the verdict and approvals come from the status when given', async () => {
   const first = notice();
   const status: ReleaseStatus = {
-    service: first.service, version: 'v1.2.3', previousVersion: 'v1.2.2', strategy: 'canary', requestedBy: 'U024BE7LH', startedAt: Date.now() - 60_000,
-    phase: 'rolled_back', status: 'rolled_back', stageIndex: 1, stageCount: 3, stage: 'canary 25 %', trafficPercent: 0, windowEndsAt: null,
-    lastVerdict: { verdict: 'FAIL', explanation: 'error rate 8 % vs baseline 0.1 %', findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, limit: 1, explanation: 'error rate 8.0 % (limit 1 %)' }], canaryRequests: 900, intervals: 3 },
-    approvals: [{ by: 'U024BE7LH', at: Date.now(), stage: 'release' }], paused: false, timeline: [{ at: Date.now(), event: 'rolled_back' }],
+    service: first.service,
+    version: 'v1.2.3',
+    previousVersion: 'v1.2.2',
+    strategy: 'canary',
+    requestedBy: 'U024BE7LH',
+    startedAt: Date.now() - 60_000,
+    phase: 'rolled_back',
+    status: 'rolled_back',
+    stageIndex: 1,
+    stageCount: 3,
+    stage: 'canary 25 %',
+    trafficPercent: 0,
+    windowEndsAt: null,
+    lastVerdict: {
+      verdict: 'FAIL',
+      explanation: 'error rate 8 % vs baseline 0.1 %',
+      findings: [{ metric: 'error_rate', status: 'breach', canary: 8, baseline: 0.1, limit: 1, explanation: 'error rate 8.0 % (limit 1 %)' }],
+      canaryRequests: 900,
+      intervals: 3,
+    },
+    approvals: [{ by: 'U024BE7LH', at: Date.now(), stage: 'release' }],
+    paused: false,
+    timeline: [{ at: Date.now(), event: 'rolled_back' }],
   };
   const asked: string[] = [];
-  const slack = notifier({ statusOf: async (id) => { asked.push(id); return status; } });
+  const slack = notifier({
+    statusOf: async (id) => {
+      asked.push(id);
+      return status;
+    },
+  });
   const { ref } = await slack.notify({ ...first, kind: 'rolled_back', text: 'rolled back: breach' });
   expect(asked).toEqual([first.releaseId]);
   const blocks = fake.messages.get(ref)!.blocks!;
@@ -124,22 +167,38 @@ test('people’s text cannot ping the channel: <!channel> and links are escaped'
 });
 
 test('Slack errors are named (channel_not_found, invalid_auth) as non-retryable ConfigurationErrors, and the token never appears', async () => {
-  const missingChannel = await notifier({ channel: '#nope' }).notify(notice()).catch((e: unknown) => e);
+  const missingChannel = await notifier({ channel: '#nope' })
+    .notify(notice())
+    .catch((e: unknown) => e);
   expect(missingChannel).toBeInstanceOf(ApplicationFailure);
-  expect(missingChannel).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, details: [{ system: 'slack', slackError: 'channel_not_found' }],
-    message: expect.stringMatching(/chat\.postMessage .* failed: channel_not_found: .*check notifications\.slack_channel, and invite the bot/) });
+  expect(missingChannel).toMatchObject({
+    type: 'ConfigurationError',
+    nonRetryable: true,
+    details: [{ system: 'slack', slackError: 'channel_not_found' }],
+    message: expect.stringMatching(/chat\.postMessage .* failed: channel_not_found: .*check notifications\.slack_channel, and invite the bot/),
+  });
   const wrong = { QUAD_TEST_SLACK_TOKEN: 'xoxb-wrong-token-123' };
-  const err = await notifier({ env: wrong }).notify(notice()).catch((e: Error) => e);
+  const err = await notifier({ env: wrong })
+    .notify(notice())
+    .catch((e: Error) => e);
   expect(err).toMatchObject({ type: 'ConfigurationError', nonRetryable: true, message: expect.stringMatching(/invalid_auth: the bot token is not valid/) });
   expect(JSON.stringify({ m: (err as Error).message, s: (err as Error).stack })).not.toContain('xoxb-wrong-token-123');
-  const unset = await notifier({ env: {} }).notify(notice()).catch((e: unknown) => e);
-  expect(unset).toMatchObject({ type: 'ConfigurationError', nonRetryable: true,
-    message: 'slack: the env var QUAD_TEST_SLACK_TOKEN (named by providers.slack.bot_token) is not set on the worker: set it where the worker runs, then retry the release' });
+  const unset = await notifier({ env: {} })
+    .notify(notice())
+    .catch((e: unknown) => e);
+  expect(unset).toMatchObject({
+    type: 'ConfigurationError',
+    nonRetryable: true,
+    message:
+      'slack: the env var QUAD_TEST_SLACK_TOKEN (named by providers.slack.bot_token) is not set on the worker: set it where the worker runs, then retry the release',
+  });
 });
 
 test('an unreachable Slack fails fast (one attempt, bounded timeout) and stays retryable', async () => {
   const t0 = Date.now();
-  const err = await notifier({ apiUrl: 'http://127.0.0.1:9/api/', timeoutMs: 1000 }).notify(notice()).catch((e: unknown) => e);
+  const err = await notifier({ apiUrl: 'http://127.0.0.1:9/api/', timeoutMs: 1000 })
+    .notify(notice())
+    .catch((e: unknown) => e);
   expect(err).toMatchObject({ type: 'TransientError', nonRetryable: false, message: expect.stringMatching(/slack chat\.postMessage/) });
   expect(Date.now() - t0).toBeLessThan(3000);
 });

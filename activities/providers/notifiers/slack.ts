@@ -14,7 +14,7 @@ import { configurationError, missingSecret, transientFailure } from '../../failu
 
 /** Slack error codes a person must fix (token, scopes, channel membership): retrying cannot help. */
 const CONFIG_ERRORS: Record<string, string> = {
-  invalid_auth: 'the bot token is not valid: set it to the app\'s Bot User OAuth Token (xoxb-…)',
+  invalid_auth: "the bot token is not valid: set it to the app's Bot User OAuth Token (xoxb-…)",
   not_authed: 'no bot token was sent: set the bot token env var',
   account_inactive: 'the token belongs to a deleted user or an uninstalled app: reinstall the app and set the new bot token',
   token_revoked: 'the bot token was revoked: reinstall the app and set the new bot token',
@@ -25,7 +25,7 @@ const CONFIG_ERRORS: Record<string, string> = {
   not_in_channel: 'the bot is not in the channel: invite it (/invite @quad) or add the chat:write.public scope',
   is_archived: 'the channel is archived: unarchive it or set another notifications.slack_channel',
   restricted_action: 'a workspace setting forbids posting there: ask a Slack admin, or use another channel',
-  ekm_access_denied: 'the workspace\'s EKM blocks the message: ask a Slack admin',
+  ekm_access_denied: "the workspace's EKM blocks the message: ask a Slack admin",
 };
 
 export interface SlackNotifierOptions {
@@ -46,12 +46,29 @@ export interface SlackNotifierOptions {
 }
 
 const DEFAULT_THREAD_KINDS: NoticeKind[] = [
-  'awaiting_approval', 'approved', 'rejected', 'stage_started', 'paused', 'resumed', 'breach', 'rolling_back', 'rolled_back', 'succeeded', 'failed', 'rollback_failed',
+  'awaiting_approval',
+  'approved',
+  'rejected',
+  'stage_started',
+  'paused',
+  'resumed',
+  'breach',
+  'rolling_back',
+  'rolled_back',
+  'succeeded',
+  'failed',
+  'rollback_failed',
 ];
 
 /** The Web API client's own logger stays at ERROR, and never sees the token (it is not logged by it). */
 const quiet: Logger = {
-  debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  setLevel() {},
+  getLevel: () => LogLevel.ERROR,
+  setName() {},
 };
 
 export function parseRef(ref: string | undefined, fallbackChannel: string): { channel: string; ts: string } | null {
@@ -85,11 +102,13 @@ export class SlackNotifier implements Notifier {
     run.used = Date.now();
     this.runs.set(key, run);
     this.forgetOldRuns();
-    const result = run.chain.catch(() => undefined).then(async () => {
-      const out = await this.send(notice, notice.ref ?? run.ref);
-      run.ref = out.ref;
-      return out;
-    });
+    const result = run.chain
+      .catch(() => undefined)
+      .then(async () => {
+        const out = await this.send(notice, notice.ref ?? run.ref);
+        run.ref = out.ref;
+        return out;
+      });
     run.chain = result;
     return result;
   }
@@ -126,14 +145,14 @@ export class SlackNotifier implements Notifier {
     if (!fresh && this.threadKinds.has(notice.kind)) {
       const line = notice.detail ? `${notice.text}\n${notice.detail}` : notice.text;
       await this.call(notice, 'chat.postMessage (thread)', () =>
-        client.chat.postMessage({ channel, thread_ts: ts, text: escapeText(line).slice(0, 3000), unfurl_links: false }));
+        client.chat.postMessage({ channel, thread_ts: ts, text: escapeText(line).slice(0, 3000), unfurl_links: false }),
+      );
     }
     return { ref: `${channel}/${ts}` };
   }
 
   private async post(client: WebClient, notice: Notice, message: ReturnType<typeof releaseBlocks>) {
-    const r = await this.call(notice, 'chat.postMessage', () =>
-      client.chat.postMessage({ channel: this.options.channel, ...message, unfurl_links: false }));
+    const r = await this.call(notice, 'chat.postMessage', () => client.chat.postMessage({ channel: this.options.channel, ...message, unfurl_links: false }));
     if (!r.channel || !r.ts) throw new Error(`slack chat.postMessage for ${notice.releaseId} answered without channel/ts`);
     return { channel: r.channel, ts: r.ts };
   }
@@ -155,7 +174,9 @@ export class SlackNotifier implements Notifier {
   private async status(releaseId: string): Promise<ReleaseStatus | null> {
     if (!this.options.statusOf) return null;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), this.options.statusTimeoutMs ?? 2_000); });
+    const timeout = new Promise<null>((r) => {
+      timer = setTimeout(() => r(null), this.options.statusTimeoutMs ?? 2_000);
+    });
     try {
       return await Promise.race([this.options.statusOf(releaseId).catch(() => null), timeout]);
     } finally {
@@ -176,7 +197,7 @@ export class SlackNotifier implements Notifier {
       const message = `slack ${what} for ${notice.releaseId} (${notice.kind}) failed: ${code ?? redact((err as Error).message)}`;
       const status = (err as { statusCode?: number }).statusCode;
       const details = { system: 'slack', ...(code ? { slackError: code } : {}), ...(status !== undefined ? { status } : {}) };
-      const fix = code ? CONFIG_ERRORS[code] : status === 401 || status === 403 ? 'Slack refused the bot token: check it and the app\'s scopes' : undefined;
+      const fix = code ? CONFIG_ERRORS[code] : status === 401 || status === 403 ? "Slack refused the bot token: check it and the app's scopes" : undefined;
       const e = fix ? configurationError(`${message}: ${fix}`, details) : transientFailure(message, details);
       (e as Error & { slackError?: string }).slackError = code ?? undefined;
       throw e;
@@ -197,5 +218,10 @@ const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 export function slackNotifierFromConfig(cfg: QuadConfig, extra: Pick<SlackNotifierOptions, 'statusOf' | 'env'> = {}): SlackNotifier {
   const slack = cfg.providers.slack;
   if (!slack) throw new Error('slack notifications are enabled but providers.slack is not configured (bot_token, signing_secret)');
-  return new SlackNotifier({ tokenEnv: envNameOf(slack.bot_token), channel: cfg.notifications.slack_channel, ...(slack.api_url ? { apiUrl: slack.api_url } : {}), ...extra });
+  return new SlackNotifier({
+    tokenEnv: envNameOf(slack.bot_token),
+    channel: cfg.notifications.slack_channel,
+    ...(slack.api_url ? { apiUrl: slack.api_url } : {}),
+    ...extra,
+  });
 }
