@@ -60,7 +60,12 @@ export function createActivities(p: Providers): ReleaseActivities {
       if (!s) return null;
       return s.percent >= 100 ? s.version : (s.previousVersion ?? (s.percent > 0 ? s.version : null));
     },
-    setTraffic: (target, percent) => p.deployer(target.service).setTraffic(target, percent),
+    // the activity keeps its first name, setTraffic, so recorded histories replay; it is the lifecycle's shift
+    setTraffic: (target, percent) => p.deployer(target.service).shift(target, percent),
+    prepare: (target) => p.deployer(target.service).prepare(target),
+    promote: (target) => p.deployer(target.service).promote(target),
+    retire: (target) => p.deployer(target.service).retire(target),
+    revert: (target) => p.deployer(target.service).revert(target),
     getFlagState: (_service, flag) => p.flags().getState(flag),
     setFlag: (_service, flag, percent) => p.flags().setRollout(flag, percent),
     restoreFlag: (_service, state) => p.flags().restore(state),

@@ -61,7 +61,8 @@ export const deployerSchema = z.discriminatedUnion('type', [
     command: z.array(z.string()).min(1),
     timeout_seconds: positive.optional(),
   }),
-  z.strictObject({ type: z.literal('webhook'), url: z.string().url(), token: secretRef.optional() }),
+  // phases: the receiver takes every lifecycle step (a `phase` field); without, traffic moves only
+  z.strictObject({ type: z.literal('webhook'), url: z.string().url(), token: secretRef.optional(), phases: z.boolean().optional() }),
 ]);
 
 export const metricsSchema = z.discriminatedUnion('type', [

@@ -49,7 +49,16 @@ export interface ReleaseActivities {
   nextWindowStart(window: ReleaseWindow, nowMs: number): Promise<number>;
   runStep(service: string, version: string, step: Pick<Dependency, 'name' | 'kind' | 'args'>): Promise<string>;
   servingVersion(target: TrafficTarget): Promise<string | null>;
+  /** the deployer lifecycle's shift (named setTraffic since the first histories were recorded) */
   setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState>;
+  /** the new version up beside the serving one, no traffic; resolves when it reports ready */
+  prepare(target: TrafficTarget): Promise<{ detail: string }>;
+  /** the new version becomes the stable one */
+  promote(target: TrafficTarget): Promise<TrafficState>;
+  /** capacity that carries no traffic any more released */
+  retire(target: TrafficTarget): Promise<{ detail: string }>;
+  /** all traffic back to the previous version in one call */
+  revert(target: TrafficTarget): Promise<TrafficState>;
   getFlagState(service: string, flag: string): Promise<FlagState>;
   setFlag(service: string, flag: string, percent: number): Promise<FlagState>;
   restoreFlag(service: string, state: FlagState): Promise<FlagState>;

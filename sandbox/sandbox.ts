@@ -8,6 +8,8 @@
 // Admin:    on adminPort when given, else under /admin on the main port.
 //   PUT  /admin/services/{s}/traffic   {version, previousVersion, percent}  absolute, idempotent
 //   GET  /admin/services/{s}/traffic   current split (404 when never set)
+//   PUT  /admin/services/{s}/prepare   {version}: that version up and listening, no traffic (idempotent)
+//   PUT  /admin/services/{s}/retire    stop now every version the split does not route to
 //   GET  /admin/services/{s}/changes   every applied change, in order
 //   GET  /admin/services/{s}/stats?from=ms&to=ms&interval_s=N   per-version interval buckets; each
 //        bucket's `versions` also holds `flag:<name>=on` / `flag:<name>=off` for the flag sides that saw
@@ -171,6 +173,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (what === 'traffic' && req.method === 'PUT') {
       const split = parseSplit(await readJson(req));
       return sendJson(res, 200, await applySplit(name, split));
+    }
+    if (what === 'prepare' && req.method === 'PUT') {
+      // a version up and listening beside the serving one, with no traffic: idempotent
+      const body = (await readJson(req)) as { version?: unknown } | null;
+      const version = body?.version;
+      if (typeof version !== 'string' || !VERSION_PATTERN.test(version)) throw new HttpError(400, `version must match ${VERSION_PATTERN}`);
+      const service = getService(name, true)!;
+      const entry = service.entry(version);
+      await entry.process.ensureRunning();
+      return sendJson(res, 200, { service: name, version, state: entry.process.state, pid: entry.process.pid });
+    }
+    if (what === 'retire' && req.method === 'PUT') {
+      // stop, now, every version the split no longer routes to
+      const service = getService(name, false);
+      const stopped = service ? await service.retireNow() : [];
+      return sendJson(res, 200, { service: name, stopped });
     }
     if (req.method !== 'GET') throw new HttpError(405, 'method not allowed');
     const service = getService(name, false);

@@ -123,6 +123,18 @@ export class SandboxService {
     }
   }
 
+  /** Stops every version the split does not route to (no grace: what they served has drained). */
+  async retireNow(): Promise<string[]> {
+    const serving = new Set(this.servingVersions());
+    const idle = [...this.versions].filter(([v, e]) => !serving.has(v) && e.process.state !== 'stopped');
+    for (const [, e] of idle) {
+      if (e.retireTimer) clearTimeout(e.retireTimer);
+      e.retireTimer = null;
+    }
+    await Promise.all(idle.map(([, e]) => e.process.stop()));
+    return idle.map(([v]) => v);
+  }
+
   async stop(): Promise<void> {
     for (const entry of this.versions.values()) {
       if (entry.retireTimer) clearTimeout(entry.retireTimer);

@@ -73,7 +73,7 @@ test('a webhook deployer names its own service in messages', async () => {
   delete process.env.DEPLOY_TOKEN;
   const err = await p
     .deployer('payments')
-    .setTraffic({ service: 'payments', version: 'v2', previousVersion: 'v1' }, 10)
+    .shift({ service: 'payments', version: 'v2', previousVersion: 'v1' }, 10)
     .catch((e: unknown) => e);
   if (saved !== undefined) process.env.DEPLOY_TOKEN = saved;
   expect(err).toMatchObject({

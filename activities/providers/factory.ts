@@ -39,7 +39,12 @@ function deployerFor(cfg: QuadConfig, svc: ServiceConfig, name: string): Deploye
     case 'command':
       return new CommandDeployer({ command: d.command, ...(d.timeout_seconds ? { timeoutMs: d.timeout_seconds * 1000 } : {}) });
     case 'webhook':
-      return new WebhookDeployer({ url: d.url, configPath: `services.${name}.deployer`, ...(d.token ? { tokenEnv: envName(d.token) } : {}) });
+      return new WebhookDeployer({
+        url: d.url,
+        configPath: `services.${name}.deployer`,
+        ...(d.token ? { tokenEnv: envName(d.token) } : {}),
+        ...(d.phases ? { phases: true } : {}),
+      });
   }
 }
 

@@ -9,15 +9,6 @@ import type { Notice, IncidentInput } from '../../contract/notice';
 export type { TrafficTarget, TrafficState, FlagState } from '../../contract/world';
 export type { Notice, NoticeKind, IncidentInput } from '../../contract/notice';
 
-/** Moves traffic. Must be idempotent: it sets an absolute split, never a delta. */
-export interface Deployer {
-  readonly name: string;
-  /** route `percent` % of traffic to target.version, the rest to target.previousVersion */
-  setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState>;
-  /** what is serving now (for status and for proving undo) */
-  currentTraffic(target: TrafficTarget): Promise<TrafficState | null>;
-}
-
 /** One finding of a deployer's `check`: can it reach the platform, do the objects exist, may it act. */
 export interface DeployCheck {
   /** e.g. "reach the API server", "deployment shop/checkout exists", "may patch httproutes" */
@@ -32,7 +23,7 @@ export interface DeployCheck {
  * version is still there. Every call sets an absolute state and is safe to call twice (a retry after a
  * crash): no call takes a delta, and none fails because its state is already reached.
  */
-export interface DeployerLifecycle {
+export interface Deployer {
   readonly name: string;
   /**
    * Brings target.version up beside the serving version with no traffic, and resolves only when it
@@ -94,3 +85,6 @@ export interface IncidentSink {
   /** returns an id or URL of the incident */
   open(incident: IncidentInput): Promise<string>;
 }
+
+/** The lifecycle's first name, kept for the deployers written against it. */
+export type DeployerLifecycle = Deployer;

@@ -136,7 +136,8 @@ test.each([
 );
 
 test('patched() is what keeps the legacy histories green: without it, exactly the ones through the changed path fail', async () => {
-  const legacy = histories.filter((h) => !current.includes(h));
+  // recorded before that patch existed (a history that has its marker needs the patched() call too)
+  const legacy = histories.filter((h) => h.name.startsWith('before-phases/'));
   const bundle = await bundleVariant('unpatched', [{ file: 'release/rollout.ts', find: "wf.patched('previous-checks-pass')", replace: 'true' }]);
   const results = await replayAll({ workflowBundle: bundle }, legacy);
   // only that release resumed a stage after INCONCLUSIVE before one with all_previous_checks_pass

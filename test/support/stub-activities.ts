@@ -19,6 +19,8 @@ export interface StubScript {
   flag?: FlagState;
   /** undo steps that keep failing: 'traffic' (the restore to 0 %) or a dependency's `undo <name>` */
   failUndo?: string[];
+  /** prepare throws DeployNotReady with this reason */
+  notReady?: string;
 }
 
 export function verdict(kind: VerdictKind, explanation = `judge says ${kind}`): Verdict {
@@ -36,6 +38,8 @@ export function stubActivities(script: StubScript = {}) {
     guards: [] as string[],
     steps: [] as string[],
     flags: [] as (number | 'restored')[],
+    /** the deployer lifecycle's other steps, in order: prepare, promote, retire (revert is a traffic change to 0) */
+    lifecycle: [] as string[],
     /** the sides each guard and judge was asked to compare: "canary vs baseline" */
     watched: [] as string[],
   };
@@ -62,6 +66,25 @@ export function stubActivities(script: StubScript = {}) {
       if (percent === 0 && (script.failUndo ?? []).includes('traffic')) throw new Error('the load balancer answered 503');
       if (target.region) calls.regional.push(`${target.region}:${percent}`);
       return { percent, version: target.version, previousVersion: target.previousVersion };
+    },
+    async prepare(target) {
+      calls.lifecycle.push(`prepare ${target.version}${target.region ? `@${target.region}` : ''}`);
+      if (script.notReady) throw ApplicationFailure.nonRetryable(`${target.version} never became ready: ${script.notReady}`, 'DeployNotReady');
+      return { detail: `${target.version} ready` };
+    },
+    async promote(target) {
+      calls.lifecycle.push(`promote ${target.version}${target.region ? `@${target.region}` : ''}`);
+      return { percent: 100, version: target.version, previousVersion: null };
+    },
+    async retire(target) {
+      calls.lifecycle.push(`retire${target.region ? `@${target.region}` : ''}`);
+      return { detail: 'retired' };
+    },
+    async revert(target) {
+      calls.traffic.push(0);
+      if (target.region) calls.regional.push(`${target.region}:0`);
+      if ((script.failUndo ?? []).includes('traffic')) throw new Error('the load balancer answered 503');
+      return { percent: 0, version: target.version, previousVersion: target.previousVersion };
     },
     async getFlagState() {
       return flag;

@@ -126,3 +126,33 @@ test('a bad signal payload is recorded as ignored, never rendered; a bad update 
   expect(JSON.stringify(status)).not.toContain('[object Object]');
   expect(status.timeline.filter((t) => t.event === 'rollback requested').map((t) => t.detail)).toEqual(['a real one']);
 });
+
+describe('the deployer lifecycle', () => {
+  test('prepare before any traffic moves, then promote and retire at success', async () => {
+    const { result, calls, status } = await run({}, seedPlan(), async (h) => {
+      await until(h, awaiting('full rollout 100 %'));
+      await h.signal(approveSignal, { by: 'ana' });
+    });
+    expect(result.status).toBe('succeeded');
+    expect(calls.lifecycle).toEqual(['prepare v1.2.3', 'promote v1.2.3', 'retire']);
+    const events = status.timeline.map((t) => t.event);
+    expect(events.indexOf('prepared')).toBeLessThan(events.indexOf('shifted'));
+    expect(events.indexOf('promoted')).toBeGreaterThan(events.lastIndexOf('shifted'));
+  });
+
+  test('a rollback reverts in one call per region and releases the canary', async () => {
+    const { result, calls } = await run({ breachAt: ['canary 25 %'] }, seedPlan({ regions: ['us-east-1', 'eu-west-1'] }));
+    expect(result.status).toBe('rolled_back');
+    expect(calls.regional.filter((r) => r.endsWith(':0')).sort()).toEqual(['eu-west-1:0', 'us-east-1:0']);
+    expect(calls.lifecycle.sort()).toEqual(['prepare v1.2.3@eu-west-1', 'prepare v1.2.3@us-east-1', 'retire@eu-west-1', 'retire@us-east-1']);
+  });
+
+  test('a version that never becomes ready fails the release before any traffic moves', async () => {
+    const { result, calls, status } = await run({ notReady: 'ImagePullBackOff: image shop/checkout:v1.2.3 not found' }, seedPlan());
+    expect(result.status).toBe('rolled_back');
+    expect(result.reason).toContain('never became ready: ImagePullBackOff');
+    // the only traffic call is the undo's revert to 0 %: nothing was ever shifted
+    expect(calls.traffic).toEqual([0]);
+    expect(status.timeline.some((t) => t.event === 'shifted')).toBe(false);
+  });
+});

@@ -31,6 +31,8 @@ export function runStep(summary: string, service: string, version: string, step:
     [service, version, step],
   );
 }
+/** Preparing waits until the new version reports ready: a rollout's progress deadline, not a minute. */
+export const preparing = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '15m', retry: { ...FAST, maximumAttempts: 3 } });
 /** Gates and post checks run a command or ask a system: up to 10 minutes, few retries. */
 export const checks = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10m', retry: { ...FAST, maximumAttempts: 3 } });
 export const judging = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 5 } });

@@ -10,7 +10,7 @@ import { QuadService, QuadStrategy, QuadVersion } from '../../contract/search-at
 import { awaitApproval, runChecks, waitForWindow } from './gates';
 import { registerHandlers } from './handlers';
 import { rollBack, resultOf, stopOf, succeed } from './rollback';
-import { findWatchedSides, runDependencies, runStage } from './rollout';
+import { findWatchedSides, promoteAll, runDependencies, runStage } from './rollout';
 import { ReleaseState } from './state';
 import { Stop } from './stop';
 
@@ -41,6 +41,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (plan.dependencies.length > 0) await runDependencies(release);
     for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
     if (plan.postChecks.length > 0) await runChecks(release, 'post', plan.postChecks);
+    if (release.lifecycle) await promoteAll(release);
   };
 
   let failure: Stop | null = null;

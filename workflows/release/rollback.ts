@@ -7,6 +7,12 @@ import { describeVerdict, rootCauseHint } from './explain';
 import type { ReleaseState } from './state';
 import { Stop } from './stop';
 
+/** The message that says why: an activity failure's own cause, not its wrapper's "Activity task failed". */
+const causeOf = (err: unknown): string => {
+  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
+  return (e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err)).slice(0, 300);
+};
+
 /** Why the rollout ended, if it did not succeed: a Stop, a cancellation from outside, or a step failure. */
 export function stopOf(release: ReleaseState, err: unknown): { failure: Stop; cancelledFromOutside: boolean } {
   if (err instanceof Stop) return { failure: err, cancelledFromOutside: false };
@@ -14,7 +20,7 @@ export function stopOf(release: ReleaseState, err: unknown): { failure: Stop; ca
     if (release.stop) return { failure: release.stop, cancelledFromOutside: false };
     return { failure: new Stop('rollback', 'the workflow was cancelled'), cancelledFromOutside: true };
   }
-  return { failure: new Stop('fail', `step failed: ${(err as Error).message}`), cancelledFromOutside: false };
+  return { failure: new Stop('fail', `step failed: ${causeOf(err)}`), cancelledFromOutside: false };
 }
 
 export function succeed(release: ReleaseState): void {
@@ -23,11 +29,6 @@ export function succeed(release: ReleaseState): void {
   release.note('succeeded');
   if (plan.notifyOnComplete) release.notify('succeeded', `${plan.service} ${plan.version} is live at ${status.trafficPercent} %`);
 }
-
-const causeOf = (err: unknown): string => {
-  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
-  return (e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err)).slice(0, 300);
-};
 
 /**
  * Runs every undo step in reverse, each on its own: one that still fails after its retries is recorded

@@ -4,7 +4,7 @@ import type { StageResult } from '../../contract/messages';
 import type { StageAction, StagePlan } from '../../contract/plan';
 import { flagVariantSides } from '../../contract/plan';
 import * as wf from '@temporalio/workflow';
-import { runStep, undoActs, world } from './activities';
+import { preparing, runStep, undoActs, world } from './activities';
 import { awaitApproval } from './gates';
 import type { ReleaseState } from './state';
 import { describeVerdict } from './explain';
@@ -45,11 +45,61 @@ export async function runDependencies(release: ReleaseState): Promise<void> {
   }
 }
 
+/** The new version up beside the serving one in every region, ready before any traffic moves. */
+async function prepareAll(release: ReleaseState): Promise<void> {
+  const { plan, status, regions } = release;
+  const done = await Promise.all(
+    regions.map((r) =>
+      preparing.prepare.executeWithOptions({ summary: inRegion(`prepare ${plan.version} beside ${status.previousVersion ?? 'nothing'}`, r) }, [
+        release.target(r),
+      ]),
+    ),
+  );
+  done.forEach((d, i) => release.note('prepared', undefined, inRegion(d.detail, regions[i])));
+}
+
+/** Capacity without traffic released; a failure leaves it running, which costs money, not users. */
+async function retireAll(release: ReleaseState): Promise<void> {
+  await Promise.all(
+    release.regions.map((r) =>
+      undoActs.retire
+        .executeWithOptions({ summary: inRegion('retire what carries no traffic', r) }, [release.target(r)])
+        .then((d) => release.note('retired', undefined, inRegion(d.detail, r)))
+        .catch((err: Error) => release.note('retire failed', undefined, inRegion((err.cause as Error | undefined)?.message ?? err.message, r))),
+    ),
+  );
+}
+
+/** Undo: every region back to the previous version in one call each, then the canary's capacity released. */
+async function revertAll(release: ReleaseState): Promise<void> {
+  const { status, regions } = release;
+  await Promise.all(
+    regions.map((r) =>
+      undoActs.revert.executeWithOptions({ summary: inRegion(`revert to ${status.previousVersion ?? 'previous'} at 100 %`, r) }, [release.target(r)]),
+    ),
+  );
+  status.trafficPercent = 0;
+  await retireAll(release);
+}
+
+/** Success: the new version becomes the stable one everywhere, then what no longer serves is released. */
+export async function promoteAll(release: ReleaseState): Promise<void> {
+  const { plan, regions } = release;
+  await Promise.all(regions.map((r) => world.promote.executeWithOptions({ summary: inRegion(`promote ${plan.version} to stable`, r) }, [release.target(r)])));
+  release.note('promoted', undefined, `${plan.version} is the stable version`);
+  await retireAll(release);
+}
+
 /** Moves one stage's share: traffic in every region at once, or the flag's rollout. */
 async function shift(release: ReleaseState, action: StageAction, label: string): Promise<void> {
   const { plan, status, regions } = release;
   if (action.kind === 'traffic') {
-    if (!release.undo.some((u) => u.name === 'traffic')) {
+    if (!release.undo.some((u) => u.name === 'traffic') && wf.patched('deployer-lifecycle')) {
+      // Registered before the version is even prepared: a revert is idempotent and harmless if nothing moved.
+      release.lifecycle = true;
+      release.undo.push({ name: 'traffic', run: () => revertAll(release) });
+      await prepareAll(release);
+    } else if (!release.undo.some((u) => u.name === 'traffic')) {
       // Registered before the first shift: setting 0 % is idempotent and harmless if the shift never landed.
       release.undo.push({
         name: 'traffic',

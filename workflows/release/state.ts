@@ -34,6 +34,8 @@ export class ReleaseState {
   readonly regions: (string | undefined)[];
   watched: WatchedSides;
   flagPrior: FlagState | null = null;
+  /** the deployer's whole lifecycle is used (prepare, revert, promote, retire): releases since patch deployer-lifecycle */
+  lifecycle = false;
 
   // what the message handlers asked for, read by the main flow
   awaitingApproval: string | null = null;

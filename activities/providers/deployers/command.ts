@@ -1,13 +1,14 @@
 // A deploy command as a deployer: runs a configured program with execFile and an argument array, never
 // a shell string, so nothing in a version or service name can be interpreted by a shell. Each argument
-// is templated on its own (${service}, ${version}, ${previousVersion}, ${percent}, ${region}); values
+// is templated on its own (${phase}, ${service}, ${version}, ${previousVersion}, ${percent}, ${region}); values
 // are checked against strict patterns first, so they can neither smuggle a metacharacter into a
 // script that later uses a shell nor pass as an option (no leading "-").
 // Failures are ApplicationFailures (../../failures): a bad template or a program that cannot be run is a
 // non-retryable ConfigurationError, a refused value a non-retryable RequestRejected; a non-zero exit or a
 // timeout is retryable (the deploy sets an absolute split, so running it again is safe).
 import { execFile } from 'node:child_process';
-import type { Deployer, TrafficState, TrafficTarget } from '../types';
+import { accessSync, constants } from 'node:fs';
+import type { DeployCheck, Deployer, TrafficState, TrafficTarget } from '../types';
 import { FailureType, configurationError, nonRetryableFailure, redact as redactValues, secretEnvValues, transientFailure } from '../../failures';
 
 export interface CommandDeployerOptions {
@@ -26,7 +27,9 @@ const badConfig = (message: string) => configurationError(message, { system: 'co
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const PLACEHOLDER = /\$\{([A-Za-z]+)\}/g;
-const FIELDS = ['service', 'version', 'previousVersion', 'percent', 'region'] as const;
+const FIELDS = ['phase', 'service', 'version', 'previousVersion', 'percent', 'region'] as const;
+/** What `${phase}` says: the lifecycle step the command is run for. */
+export type Phase = 'prepare' | 'shift' | 'promote' | 'retire' | 'revert' | 'check';
 type Field = (typeof FIELDS)[number];
 const STDERR_TAIL_CHARS = 1000;
 const STDERR_TAIL_LINES = 20;
@@ -44,7 +47,7 @@ function checkTemplate(argv: string[], what: string, allowed: readonly Field[]):
 }
 
 /** The values a template may use, after validation. */
-function fieldValues(target: TrafficTarget, percent: number | null): Record<Field, string> {
+function fieldValues(target: TrafficTarget, percent: number | null, phase: Phase = 'shift'): Record<Field, string> {
   const refuse = (what: string, value: unknown, pattern: RegExp) => refused(`refused ${what} ${JSON.stringify(value)}: it must match ${pattern}`);
   if (typeof target.service !== 'string' || !NAME_PATTERN.test(target.service)) throw refuse('service', target.service, NAME_PATTERN);
   if (typeof target.version !== 'string' || !VERSION_PATTERN.test(target.version)) throw refuse('version', target.version, VERSION_PATTERN);
@@ -58,6 +61,7 @@ function fieldValues(target: TrafficTarget, percent: number | null): Record<Fiel
     throw refused(`refused percent ${percent}: it must be 0..100`);
   }
   return {
+    phase,
     service: target.service,
     version: target.version,
     previousVersion: target.previousVersion ?? '',
@@ -98,10 +102,67 @@ export class CommandDeployer implements Deployer {
     this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
   }
 
-  async setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {
-    const values = fieldValues(target, percent);
-    await this.run(renderArgs(this.opts.command, values), values);
+  /** A command with `${phase}` in its arguments is run for every lifecycle step; one without, only to move traffic. */
+  private get phased(): boolean {
+    return this.opts.command.some((a) => a.includes('${phase}'));
+  }
+
+  private async runPhase(phase: Phase, target: TrafficTarget, percent: number | null): Promise<string> {
+    const values = fieldValues(target, percent, phase);
+    return this.run(renderArgs(this.opts.command, values), values);
+  }
+
+  async prepare(target: TrafficTarget): Promise<{ detail: string }> {
+    if (!this.phased) return { detail: 'the deploy command has no ${phase}: nothing to prepare' };
+    return { detail: tail(redact(await this.runPhase('prepare', target, 0))) || 'prepared' };
+  }
+
+  async shift(target: TrafficTarget, percent: number): Promise<TrafficState> {
+    await this.runPhase('shift', target, percent);
     return { percent, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  /** @deprecated the lifecycle's `shift` */
+  setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {
+    return this.shift(target, percent);
+  }
+
+  async promote(target: TrafficTarget): Promise<TrafficState> {
+    if (this.phased) await this.runPhase('promote', target, 100);
+    return { percent: 100, version: target.version, previousVersion: null };
+  }
+
+  async retire(target: TrafficTarget): Promise<{ detail: string }> {
+    if (!this.phased) return { detail: 'the deploy command has no ${phase}: nothing to retire' };
+    return { detail: tail(redact(await this.runPhase('retire', target, null))) || 'retired' };
+  }
+
+  /** Without `${phase}`, a revert is the command at 0 %: the same call the undo always made. */
+  async revert(target: TrafficTarget): Promise<TrafficState> {
+    await this.runPhase(this.phased ? 'revert' : 'shift', target, 0);
+    return { percent: 0, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  async check(service: string): Promise<DeployCheck[]> {
+    const program = this.opts.command[0];
+    try {
+      accessSync(program, constants.X_OK);
+    } catch {
+      if (program.includes('/'))
+        return [{ name: `run ${program} for ${service}`, ok: false, detail: `${program} is missing or not executable on this worker` }];
+    }
+    const checks: DeployCheck[] = [
+      { name: `run ${program} for ${service}`, ok: true, detail: program.includes('/') ? 'executable' : 'looked up on PATH when run' },
+    ];
+    if (this.phased) {
+      try {
+        const out = await this.runPhase('check', { service, version: 'check', previousVersion: null }, null);
+        checks.push({ name: `${program} check`, ok: true, detail: tail(redact(out)) || 'exit 0' });
+      } catch (err) {
+        checks.push({ name: `${program} check`, ok: false, detail: (err as Error).message });
+      }
+    }
+    return checks;
   }
 
   async currentTraffic(target: TrafficTarget): Promise<TrafficState | null> {
@@ -125,6 +186,7 @@ export class CommandDeployer implements Deployer {
     const [program, ...args] = argv;
     const env = {
       ...process.env,
+      QUAD_PHASE: values.phase,
       QUAD_SERVICE: values.service,
       QUAD_VERSION: values.version,
       QUAD_PREVIOUS_VERSION: values.previousVersion,

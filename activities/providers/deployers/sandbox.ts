@@ -1,7 +1,7 @@
 // The sandbox as a deploy target: sets the router's split through its admin API. The API takes an
 // absolute split and ignores a repeat, so a retried activity never deploys twice. A region maps to its
 // own sandbox service ("checkout.eu-west-1"), so region rollouts work against the sandbox too.
-import type { Deployer, TrafficState, TrafficTarget } from '../types';
+import type { DeployCheck, Deployer, TrafficState, TrafficTarget } from '../types';
 
 export interface SandboxDeployerOptions {
   /** the sandbox admin URL; default QUAD_SANDBOX_URL or http://127.0.0.1:8080 */
@@ -70,8 +70,44 @@ export class SandboxDeployer implements Deployer {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
   }
 
-  private path(target: TrafficTarget): string {
-    return `/admin/services/${encodeURIComponent(sandboxServiceKey(target.service, target.region))}/traffic`;
+  private path(target: TrafficTarget, what = 'traffic'): string {
+    return `/admin/services/${encodeURIComponent(sandboxServiceKey(target.service, target.region))}/${what}`;
+  }
+
+  /** The version's process up and listening beside the serving one, with no traffic. */
+  async prepare(target: TrafficTarget): Promise<{ detail: string }> {
+    const r = await sandboxApi<{ state: string; pid: number | null }>(this.base, 'PUT', this.path(target, 'prepare'), this.timeoutMs, {
+      version: target.version,
+    });
+    return { detail: `${target.version} ${r.state} (pid ${r.pid ?? '?'}), no traffic` };
+  }
+
+  shift(target: TrafficTarget, percent: number): Promise<TrafficState> {
+    return this.setTraffic(target, percent);
+  }
+
+  /** The new version alone: the previous one is no longer routed (retire stops it). */
+  promote(target: TrafficTarget): Promise<TrafficState> {
+    return this.setTraffic({ ...target, previousVersion: null }, 100);
+  }
+
+  /** Every previous version at 100 % in one call; the canary stays up until retire. */
+  revert(target: TrafficTarget): Promise<TrafficState> {
+    return this.setTraffic(target, 0);
+  }
+
+  async retire(target: TrafficTarget): Promise<{ detail: string }> {
+    const r = await sandboxApi<{ stopped: string[] }>(this.base, 'PUT', this.path(target, 'retire'), this.timeoutMs);
+    return { detail: r.stopped.length ? `stopped ${r.stopped.join(', ')}` : 'nothing left to stop' };
+  }
+
+  async check(service: string): Promise<DeployCheck[]> {
+    try {
+      await sandboxApi(this.base, 'GET', '/admin/health', this.timeoutMs);
+      return [{ name: `reach the sandbox for ${service}`, ok: true, detail: this.base }];
+    } catch (err) {
+      return [{ name: `reach the sandbox for ${service}`, ok: false, detail: (err as Error).message }];
+    }
   }
 
   async setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {

@@ -5,7 +5,7 @@
 // URL) are non-retryable ConfigurationErrors, other 4xx non-retryable rejections; 408/429/5xx, timeouts
 // and network errors are retryable. details[0] holds {system, status}.
 import { createHash } from 'node:crypto';
-import type { Deployer, TrafficState, TrafficTarget } from '../types';
+import type { DeployCheck, Deployer, TrafficState, TrafficTarget } from '../types';
 import { FailureType, configurationError, httpFailure, missingSecret, networkFailure, nonRetryableFailure, redact, retryAfterMs } from '../../failures';
 
 export interface WebhookDeployerOptions {
@@ -17,7 +17,14 @@ export interface WebhookDeployerOptions {
   timeoutMs?: number;
   /** where these options live in the config, for messages (default services.<name>.deployer) */
   configPath?: string;
+  /**
+   * The receiver knows the lifecycle: every step is POSTed with a `phase` (prepare, shift, promote,
+   * retire, revert). Without it only traffic moves are sent, as before (revert = percent 0).
+   */
+  phases?: boolean;
 }
+
+type Phase = 'prepare' | 'shift' | 'promote' | 'retire' | 'revert';
 
 const SYSTEM = 'webhook deployer';
 
@@ -36,11 +43,59 @@ export class WebhookDeployer implements Deployer {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
+  async prepare(target: TrafficTarget): Promise<{ detail: string }> {
+    if (!this.opts.phases) return { detail: 'the webhook takes traffic moves only (phases off): nothing to prepare' };
+    await this.post(target, 0, 'prepare');
+    return { detail: 'the receiver reported it prepared' };
+  }
+
+  shift(target: TrafficTarget, percent: number): Promise<TrafficState> {
+    return this.setTraffic(target, percent);
+  }
+
+  async promote(target: TrafficTarget): Promise<TrafficState> {
+    if (this.opts.phases) await this.post(target, 100, 'promote');
+    return { percent: 100, version: target.version, previousVersion: null };
+  }
+
+  async retire(target: TrafficTarget): Promise<{ detail: string }> {
+    if (!this.opts.phases) return { detail: 'the webhook takes traffic moves only (phases off): nothing to retire' };
+    await this.post(target, null, 'retire');
+    return { detail: 'the receiver reported it retired' };
+  }
+
+  async revert(target: TrafficTarget): Promise<TrafficState> {
+    await this.post(target, 0, this.opts.phases ? 'revert' : undefined);
+    return { percent: 0, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  async check(service: string): Promise<DeployCheck[]> {
+    const name = `reach ${new URL(this.opts.url).origin} for ${service}`;
+    try {
+      this.token();
+      return [
+        {
+          name,
+          ok: true,
+          detail: this.opts.statusUrl ? `status at ${new URL(this.opts.statusUrl).pathname}` : 'URL and token configured (no status URL to ask)',
+        },
+      ];
+    } catch (err) {
+      return [{ name, ok: false, detail: (err as Error).message }];
+    }
+  }
+
   async setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {
-    if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+    await this.post(target, percent, this.opts.phases ? 'shift' : undefined);
+    return { percent, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  private async post(target: TrafficTarget, percent: number | null, phase?: Phase): Promise<void> {
+    if (percent !== null && (!Number.isFinite(percent) || percent < 0 || percent > 100)) {
       throw nonRetryableFailure(FailureType.Rejected, `${SYSTEM}: percent must be 0..100, got ${percent}`);
     }
     const payload = {
+      ...(phase ? { phase } : {}),
       service: target.service,
       version: target.version,
       previousVersion: target.previousVersion,
@@ -57,7 +112,6 @@ export class WebhookDeployer implements Deployer {
       },
       body,
     );
-    return { percent, version: target.version, previousVersion: target.previousVersion };
   }
 
   async currentTraffic(target: TrafficTarget): Promise<TrafficState | null> {
