@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/tools.sh node npm temporal test-server chromium postgres moto
+bash scripts/tools.sh node npm temporal test-server chromium postgres moto kubernetes
 . scripts/env.sh
 mkdir -p .data
 echo "[test] node $(node --version), $(temporal --version 2>/dev/null | head -1 || echo 'temporal: SDK download')"
