@@ -69,8 +69,14 @@ test('a good version goes through canary to 100 % and the router serves it', asy
   expect(result).toMatchObject({ status: 'succeeded', version: 'v1.3.0', trafficPercent: 100 });
   expect(result.lastVerdict?.verdict).toBe('PASS');
 
-  expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.0', previousVersion: BASE, percent: 100 });
-  expect((await changesOf('v1.3.0')).map((c) => c.percent)).toEqual([25, 100]);
+  // promoted: the new version alone is routed, and the previous one was retired
+  expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.0', previousVersion: null, percent: 100 });
+  expect((await changesOf('v1.3.0')).map((c) => [c.percent, c.previousVersion])).toEqual([
+    [25, BASE],
+    [100, BASE],
+    [100, null],
+  ]);
+  expect((await sandbox.versions('checkout')).find((x) => x.version === BASE)?.state).toBe('stopped');
   // real requests reached the new version during its canary
   const v = (await sandbox.versions('checkout')).find((x) => x.version === 'v1.3.0')!;
   expect(v.requests).toBeGreaterThan(50);
@@ -135,6 +141,6 @@ test('kill -9 of the worker mid-stage: a new worker finishes the release, each s
 
   // every step reached the router exactly once, in order: no second deploy after the crash
   const changes = await changesOf('v1.3.2');
-  expect(changes.map((c) => c.percent)).toEqual([20, 60, 100]);
-  expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.2', previousVersion: 'v1.3.0', percent: 100 });
+  expect(changes.map((c) => c.percent)).toEqual([20, 60, 100, 100]);
+  expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.2', previousVersion: null, percent: 100 });
 });
