@@ -1,0 +1,533 @@
+// Kubernetes as a deployer, Flagger-like with fixed roles: per service a stable Deployment + Service and a
+// canary Deployment + Service, and a Gateway API HTTPRoute whose rules send traffic to both Services; the
+// two backendRefs' weights carry the split. The version is the container image tag (<image>:<version>).
+// The deployer creates nothing: the Deployments, Services and the route (its Gateway, hostnames and
+// matches are the platform team's choice) are the team's manifests; `check` says what is missing.
+// Every write is a JSON Patch of the fields it sets, sent only when the object differs (so a repeated
+// call reads and changes nothing), with `test` ops guarding the array positions it writes to.
+// Auth comes from the default chain (in-cluster service account or KUBECONFIG) or a kubeconfig path in
+// the options: never through a workflow input. Failures go through ../../failures: 401/403 non-retryable
+// ConfigurationErrors naming the permission, 404 of a named object NotFound, 409/429/5xx/network retryable,
+// and a version that cannot become ready a non-retryable `DeployNotReady` saying why.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi, type V1Deployment } from '@kubernetes/client-node';
+import type { DeployCheck, DeployerLifecycle, TrafficState, TrafficTarget } from '../types';
+import { FailureType, configurationError, httpFailure, networkFailure, nonRetryableFailure } from '../../failures';
+
+export interface KubernetesDeployerOptions {
+  /** the service these objects belong to: the default for every name below */
+  service: string;
+  namespace: string;
+  /** image repository without a tag, e.g. registry.example.com/shop/checkout; the version is the tag */
+  image: string;
+  /** stable Deployment (default <service>) and canary Deployment (default <deployment>-canary) */
+  deployment?: string;
+  canaryDeployment?: string;
+  /** the container whose image carries the version (default: the Deployment's only container) */
+  container?: string;
+  /** the HTTPRoute (default <service>) and the Services its backendRefs name (default the Deployments' names) */
+  route?: string;
+  stableService?: string;
+  canaryService?: string;
+  /** a kubeconfig file (and context) instead of the default chain, e.g. for tests */
+  kubeconfig?: string;
+  context?: string;
+  /** how often readiness is polled while waiting (default 1 s) */
+  pollMs?: number;
+  /** how long one API request may take before it counts as no answer (default 30 s) */
+  requestTimeoutMs?: number;
+  /** where these options live in the config, for messages (default services.<service>.deployer) */
+  configPath?: string;
+}
+
+/** The non-retryable failure of a version that cannot become ready (the interface's contract). */
+export const DEPLOY_NOT_READY = 'DeployNotReady';
+const SYSTEM = 'Kubernetes';
+const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
+// Docker's tag grammar: what a version must be to become an image tag
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// TLS failures a retry cannot fix: the kubeconfig's CA or server name is wrong
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+]);
+const CONFLICT_ATTEMPTS = 4;
+
+interface BackendRef {
+  name: string;
+  kind?: string;
+  weight?: number;
+}
+interface HttpRoute {
+  metadata: { name: string; resourceVersion?: string };
+  spec?: { rules?: Array<{ backendRefs?: BackendRef[] }> };
+}
+/** Where the two backendRefs sit in one rule of the route. */
+interface RefPair {
+  rule: number;
+  stable: number;
+  canary: number;
+}
+type JsonPatchOp = { op: 'test' | 'add'; path: string; value: unknown };
+
+const tagOf = (image: string | undefined) =>
+  image ? (image.includes('@') ? image.slice(image.indexOf('@') + 1) : (/:([^:/]+)$/.exec(image)?.[1] ?? 'latest')) : undefined;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (a script, a test)
+  }
+}
+
+export class KubernetesDeployer implements DeployerLifecycle {
+  readonly name = 'kubernetes';
+  private readonly ns: string;
+  private readonly stable: string;
+  private readonly canary: string;
+  private readonly route: string;
+  private readonly stableSvc: string;
+  private readonly canarySvc: string;
+  private readonly at: string;
+  private kc?: KubeConfig;
+
+  constructor(private readonly opts: KubernetesDeployerOptions) {
+    this.at = opts.configPath ?? `services.${opts.service}.deployer`;
+    if (!opts.namespace) throw configurationError(`${SYSTEM}: ${this.at}.namespace is missing`);
+    if (!opts.image || opts.image.includes('@') || /:[^/]*$/.test(opts.image)) {
+      throw configurationError(
+        `${SYSTEM}: ${this.at}.image must be an image repository without a tag or digest (the version is the tag), got ${JSON.stringify(opts.image)}`,
+      );
+    }
+    this.ns = opts.namespace;
+    this.stable = opts.deployment ?? opts.service;
+    this.canary = opts.canaryDeployment ?? `${this.stable}-canary`;
+    this.route = opts.route ?? opts.service;
+    this.stableSvc = opts.stableService ?? this.stable;
+    this.canarySvc = opts.canaryService ?? this.canary;
+  }
+
+  async prepare(target: TrafficTarget): Promise<{ detail: string }> {
+    const image = this.imageFor(target.version);
+    // no traffic on the canary side before its pods change
+    await this.setWeights(0);
+    const stable = await this.readDeployment(this.stable);
+    const replicas = stable.spec?.replicas ?? 1;
+    await this.setDeployment(this.canary, { image, replicas });
+    const ready = await this.waitReady(this.canary, image);
+    return { detail: `${this.where(this.canary)} runs ${image} with ${ready} ready replica(s); route ${this.where(this.route)} at 100/0` };
+  }
+
+  async shift(target: TrafficTarget, percent: number): Promise<TrafficState> {
+    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+      throw nonRetryableFailure(FailureType.Rejected, `${SYSTEM}: percent must be 0..100, got ${percent}`, { system: SYSTEM });
+    }
+    if (percent > 0) {
+      // never route to a canary that runs something else or nothing
+      const image = this.imageFor(target.version);
+      const canary = await this.readDeployment(this.canary);
+      const running = this.containerOf(canary).image;
+      if (running !== image || !(canary.status?.readyReplicas ?? 0)) {
+        throw nonRetryableFailure(
+          FailureType.Rejected,
+          `${SYSTEM}: ${this.where(this.canary)} runs ${running} with ${canary.status?.readyReplicas ?? 0} ready replica(s), not ${image}: prepare it before shifting traffic`,
+          { system: SYSTEM },
+        );
+      }
+    }
+    const w = await this.setWeights(percent);
+    return { percent: w.percent, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  async promote(target: TrafficTarget): Promise<TrafficState> {
+    const image = this.imageFor(target.version);
+    await this.setDeployment(this.stable, { image });
+    await this.waitReady(this.stable, image);
+    await this.setWeights(0);
+    await this.setDeployment(this.canary, { replicas: 0 });
+    return { percent: 100, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  async retire(target: TrafficTarget): Promise<{ detail: string }> {
+    const w = await this.readWeights();
+    if (w.percent > 0) {
+      // scaling it away now would drop the requests it still gets
+      throw nonRetryableFailure(
+        FailureType.Rejected,
+        `${SYSTEM}: the canary still gets ${w.percent} % of ${this.where(this.route)}: revert or promote before retiring it`,
+        {
+          system: SYSTEM,
+        },
+      );
+    }
+    const d = await this.setDeployment(this.canary, { replicas: 0 });
+    return { detail: `${this.where(this.canary)} scaled to 0 (was ${d.before ?? 0}) after the release of ${target.version}` };
+  }
+
+  async revert(target: TrafficTarget): Promise<TrafficState> {
+    // After a promote the stable side runs the new version: it goes back to the previous image first.
+    if (target.previousVersion !== null) {
+      const previous = this.imageFor(target.previousVersion);
+      const stable = await this.readDeployment(this.stable);
+      if (this.containerOf(stable).image === this.imageFor(target.version)) {
+        await this.setDeployment(this.stable, { image: previous });
+        await this.waitReady(this.stable, previous);
+      }
+    }
+    await this.setWeights(0);
+    return { percent: 0, version: target.version, previousVersion: target.previousVersion };
+  }
+
+  async currentTraffic(target: TrafficTarget): Promise<TrafficState | null> {
+    const w = await this.readWeights();
+    const [stable, canary] = await Promise.all([this.readDeployment(this.stable), this.readDeployment(this.canary)]);
+    const stableTag = tagOf(this.containerOf(stable).image) ?? null;
+    const canaryTag = tagOf(this.containerOf(canary).image);
+    const canaryServes = (canary.spec?.replicas ?? 1) > 0 ? w.percent : 0;
+    // percent on target.version: whichever side runs it
+    const percent = (stableTag === target.version ? 100 - canaryServes : 0) + (canaryTag === target.version ? canaryServes : 0);
+    return { percent, version: target.version, previousVersion: stableTag === target.version ? target.previousVersion : stableTag };
+  }
+
+  async check(service: string): Promise<DeployCheck[]> {
+    const out: DeployCheck[] = [];
+    let server = '(no kubeconfig)';
+    try {
+      server = this.config().getCurrentCluster()?.server ?? server;
+      const v = await this.call('GET /version', () => this.config().makeApiClient(VersionApi).getCode());
+      out.push({ name: `reach the API server ${server}`, ok: true, detail: `Kubernetes ${v.gitVersion}` });
+    } catch (err) {
+      return [{ name: `reach the API server ${server}`, ok: false, detail: (err as Error).message }];
+    }
+    const found = async (name: string, read: () => Promise<string>) => {
+      try {
+        out.push({ name, ok: true, detail: await read() });
+      } catch (err) {
+        out.push({ name, ok: false, detail: (err as Error).message });
+      }
+    };
+    for (const d of [this.stable, this.canary]) {
+      await found(`deployment ${this.where(d)} exists`, async () => {
+        const dep = await this.readDeployment(d);
+        return `container ${this.containerOf(dep).name} runs ${this.containerOf(dep).image}, ${dep.spec?.replicas ?? 1} replica(s)`;
+      });
+    }
+    const core = this.config().makeApiClient(CoreV1Api);
+    for (const s of [this.stableSvc, this.canarySvc]) {
+      await found(`service ${this.where(s)} exists`, async () => {
+        await this.call(`GET service ${this.where(s)}`, () => core.readNamespacedService({ name: s, namespace: this.ns }), {
+          named: `service ${this.where(s)}`,
+        });
+        return 'found';
+      });
+    }
+    await found(`httproute ${this.where(this.route)} splits ${this.stableSvc} / ${this.canarySvc}`, async () => {
+      const { pairs } = await this.readRoute();
+      return `${pairs.length} rule(s) with both backendRefs`;
+    });
+    const authz = this.config().makeApiClient(AuthorizationV1Api);
+    const needs: Array<[string, string, string]> = [
+      ['get', 'apps', 'deployments'],
+      ['patch', 'apps', 'deployments'],
+      ['get', GATEWAY.group, 'httproutes'],
+      ['patch', GATEWAY.group, 'httproutes'],
+      ['get', '', 'services'],
+    ];
+    for (const [verb, group, resource] of needs) {
+      const what = `may ${verb} ${group ? `${resource}.${group}` : resource} in namespace ${this.ns}`;
+      await found(what, async () => {
+        const review = await this.call(`SelfSubjectAccessReview ${verb} ${resource}`, () =>
+          authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { namespace: this.ns, verb, group, resource } } } }),
+        );
+        if (!review.status?.allowed) {
+          throw new Error(
+            `not allowed: grant verb "${verb}" on ${group ? `${resource}.${group}` : resource} in ${this.ns} to the worker's identity (${service})`,
+          );
+        }
+        return 'allowed';
+      });
+    }
+    return out;
+  }
+
+  // --- objects ---
+
+  private imageFor(version: string): string {
+    if (typeof version !== 'string' || !TAG.test(version)) {
+      throw nonRetryableFailure(FailureType.Rejected, `${SYSTEM}: version ${JSON.stringify(version)} cannot be an image tag (it must match ${TAG})`, {
+        system: SYSTEM,
+      });
+    }
+    return `${this.opts.image}:${version}`;
+  }
+
+  private where(name: string): string {
+    return `${this.ns}/${name}`;
+  }
+
+  private containerOf(d: V1Deployment): { index: number; name: string; image: string } {
+    const containers = d.spec?.template?.spec?.containers ?? [];
+    const index = this.opts.container ? containers.findIndex((c) => c.name === this.opts.container) : containers.length === 1 ? 0 : -1;
+    if (index < 0) {
+      const names = containers.map((c) => c.name).join(', ');
+      throw configurationError(
+        this.opts.container
+          ? `${SYSTEM}: deployment ${this.where(d.metadata?.name ?? '?')} has no container ${this.opts.container} (it has ${names}): fix ${this.at}.container`
+          : `${SYSTEM}: deployment ${this.where(d.metadata?.name ?? '?')} has containers ${names}: set ${this.at}.container to the one whose image carries the version`,
+        { system: SYSTEM },
+      );
+    }
+    return { index, name: containers[index].name, image: containers[index].image ?? '' };
+  }
+
+  private readDeployment(name: string): Promise<V1Deployment> {
+    const apps = this.config().makeApiClient(AppsV1Api);
+    return this.call(`GET deployment ${this.where(name)}`, () => apps.readNamespacedDeployment({ name, namespace: this.ns }), {
+      named: `deployment ${this.where(name)}`,
+      permission: `get on deployments.apps in namespace ${this.ns}`,
+    });
+  }
+
+  /** Sets the container's image and/or the replicas, only where they differ; returns the replicas before. */
+  private async setDeployment(name: string, want: { image?: string; replicas?: number }): Promise<{ before?: number }> {
+    const apps = this.config().makeApiClient(AppsV1Api);
+    for (let attempt = 1; ; attempt++) {
+      const d = await this.readDeployment(name);
+      const c = this.containerOf(d);
+      const ops: JsonPatchOp[] = [];
+      if (want.image !== undefined && c.image !== want.image) {
+        const at = `/spec/template/spec/containers/${c.index}`;
+        ops.push({ op: 'test', path: `${at}/name`, value: c.name }, { op: 'add', path: `${at}/image`, value: want.image });
+      }
+      const before = d.spec?.replicas ?? 1;
+      if (want.replicas !== undefined && before !== want.replicas) ops.push({ op: 'add', path: '/spec/replicas', value: want.replicas });
+      if (ops.length === 0) return { before };
+      try {
+        await this.call(`PATCH deployment ${this.where(name)}`, () => apps.patchNamespacedDeployment({ name, namespace: this.ns, body: ops }), {
+          named: `deployment ${this.where(name)}`,
+          permission: `patch on deployments.apps in namespace ${this.ns}`,
+        });
+        return { before };
+      } catch (err) {
+        if (!this.changedUnderUs(err, attempt)) throw err;
+      }
+    }
+  }
+
+  /** Waits until the Deployment runs `image` on all its replicas, ready and available; resolves with their count. */
+  private async waitReady(name: string, image: string): Promise<number> {
+    const ctx = activityContext();
+    for (;;) {
+      const d = await this.readDeployment(name);
+      const s = d.status ?? {};
+      const replicas = d.spec?.replicas ?? 1;
+      const current = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && this.containerOf(d).image === image;
+      if (current) {
+        const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+        if (progressing?.reason === 'ProgressDeadlineExceeded') {
+          const why = await this.whyNotReady(d, image);
+          throw ApplicationFailure.create({
+            type: DEPLOY_NOT_READY,
+            nonRetryable: true,
+            message: `${SYSTEM}: ${this.where(name)} did not become ready with ${image}: ${progressing.message ?? 'progress deadline exceeded'}${why ? `; ${why}` : ''}`,
+            details: [{ system: SYSTEM, deployment: this.where(name), image, reason: 'ProgressDeadlineExceeded', ready: s.readyReplicas ?? 0, replicas }],
+          });
+        }
+        if (d.spec?.paused)
+          throw configurationError(`${SYSTEM}: deployment ${this.where(name)} is paused: resume it (kubectl rollout resume), then retry`, { system: SYSTEM });
+        const all = (n: number | undefined) => (n ?? 0) === replicas;
+        if (all(s.updatedReplicas) && all(s.readyReplicas) && all(s.availableReplicas) && all(s.replicas)) return replicas;
+      }
+      const progress = { deployment: this.where(name), image, ready: s.readyReplicas ?? 0, updated: s.updatedReplicas ?? 0, replicas };
+      if (ctx) {
+        ctx.heartbeat(progress);
+        await ctx.sleep(this.opts.pollMs ?? 1000); // rejects when the activity is cancelled
+      } else {
+        await sleep(this.opts.pollMs ?? 1000);
+      }
+    }
+  }
+
+  /** What the Deployment's newest pods say (e.g. ImagePullBackOff); empty when they cannot be read. */
+  private async whyNotReady(d: V1Deployment, image: string): Promise<string> {
+    const labels = d.spec?.selector?.matchLabels ?? {};
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    try {
+      const pods = await this.config().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: this.ns, labelSelector: selector });
+      const reasons = new Map<string, number>();
+      for (const p of pods.items) {
+        for (const cs of p.status?.containerStatuses ?? []) {
+          const w = cs.state?.waiting;
+          if (cs.image === image && w?.reason) {
+            const key = `${w.reason}${w.message ? `: ${w.message}` : ''}`;
+            reasons.set(key, (reasons.get(key) ?? 0) + 1);
+          }
+        }
+      }
+      return [...reasons]
+        .map(([why, n]) => `${n} pod(s) ${why}`)
+        .join('; ')
+        .slice(0, 500);
+    } catch {
+      return ''; // listing pods is optional (the Role may not allow it)
+    }
+  }
+
+  private async readRoute(): Promise<{ route: HttpRoute; pairs: RefPair[] }> {
+    const co = this.config().makeApiClient(CustomObjectsApi);
+    const route = (await this.call(
+      `GET httproute ${this.where(this.route)}`,
+      () => co.getNamespacedCustomObject({ ...GATEWAY, namespace: this.ns, name: this.route }),
+      { named: `httproute ${this.where(this.route)}`, permission: `get on httproutes.${GATEWAY.group} in namespace ${this.ns}` },
+    )) as HttpRoute;
+    const isSvc = (r: BackendRef, name: string) => r.name === name && (r.kind ?? 'Service') === 'Service';
+    const pairs: RefPair[] = [];
+    (route.spec?.rules ?? []).forEach((rule, i) => {
+      const refs = rule.backendRefs ?? [];
+      const stable = refs.findIndex((r) => isSvc(r, this.stableSvc));
+      const canary = refs.findIndex((r) => isSvc(r, this.canarySvc));
+      if (stable >= 0 && canary >= 0) pairs.push({ rule: i, stable, canary });
+    });
+    if (pairs.length === 0) {
+      throw configurationError(
+        `${SYSTEM}: httproute ${this.where(this.route)} has no rule whose backendRefs name both services ${this.stableSvc} and ${this.canarySvc}: add the canary backendRef (weight 0) beside the stable one`,
+        { system: SYSTEM },
+      );
+    }
+    return { route, pairs };
+  }
+
+  private async readWeights(): Promise<{ percent: number; stable: number; canary: number }> {
+    return weightsOf(await this.readRoute());
+  }
+
+  /** Every rule that names both Services gets weights stable (100 - percent) / canary percent; only what differs is patched. */
+  private async setWeights(percent: number): Promise<{ percent: number }> {
+    // whole percents as 100-p / p; a fraction in basis points (weights are integers)
+    const [ws, wc] = Number.isInteger(percent) ? [100 - percent, percent] : [Math.round((100 - percent) * 100), Math.round(percent * 100)];
+    const co = this.config().makeApiClient(CustomObjectsApi);
+    for (let attempt = 1; ; attempt++) {
+      const { route, pairs } = await this.readRoute();
+      const ops: JsonPatchOp[] = [];
+      for (const p of pairs) {
+        const refs = route.spec!.rules![p.rule].backendRefs!;
+        for (const [i, w, svc] of [
+          [p.stable, ws, this.stableSvc],
+          [p.canary, wc, this.canarySvc],
+        ] as const) {
+          if ((refs[i].weight ?? 1) === w) continue;
+          const at = `/spec/rules/${p.rule}/backendRefs/${i}`;
+          ops.push({ op: 'test', path: `${at}/name`, value: svc }, { op: 'add', path: `${at}/weight`, value: w });
+        }
+      }
+      if (ops.length === 0) return weightsOf({ route, pairs });
+      try {
+        const patched = (await this.call(
+          `PATCH httproute ${this.where(this.route)}`,
+          () => co.patchNamespacedCustomObject({ ...GATEWAY, namespace: this.ns, name: this.route, body: ops }),
+          { named: `httproute ${this.where(this.route)}`, permission: `patch on httproutes.${GATEWAY.group} in namespace ${this.ns}` },
+        )) as HttpRoute;
+        return weightsOf({ route: patched, pairs });
+      } catch (err) {
+        if (!this.changedUnderUs(err, attempt)) throw err;
+      }
+    }
+  }
+
+  /** A 409, or a 422 from a failed `test` op: the object changed between our read and our patch; read again. */
+  private changedUnderUs(err: unknown, attempt: number): boolean {
+    const status = (err as ApplicationFailure).details?.[0] as { status?: number } | undefined;
+    return attempt < CONFLICT_ATTEMPTS && (status?.status === 409 || status?.status === 422);
+  }
+
+  // --- the client ---
+
+  private config(): KubeConfig {
+    if (this.kc) return this.kc;
+    const kc = new KubeConfig();
+    try {
+      if (this.opts.kubeconfig) kc.loadFromFile(this.opts.kubeconfig);
+      else kc.loadFromDefault();
+      if (this.opts.context) kc.setCurrentContext(this.opts.context);
+    } catch (err) {
+      throw configurationError(
+        `${SYSTEM}: cannot load ${this.opts.kubeconfig ? `the kubeconfig ${this.opts.kubeconfig}` : 'the default kubeconfig'}: ${(err as Error).message}`,
+        {
+          system: SYSTEM,
+        },
+      );
+    }
+    const user = kc.getCurrentUser();
+    // loadFromDefault falls back to an anonymous localhost:8080 when it finds nothing at all
+    if (!this.opts.kubeconfig && user?.name === 'user' && kc.getCurrentCluster()?.server === 'http://localhost:8080') {
+      throw configurationError(
+        `${SYSTEM}: no credentials found: run the worker in the cluster (service account), set KUBECONFIG, or set ${this.at}.kubeconfig`,
+        { system: SYSTEM },
+      );
+    }
+    this.kc = kc;
+    return kc;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>, opts: { named?: string; permission?: string } = {}): Promise<T> {
+    const secrets = [this.config().getCurrentUser()?.token];
+    const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // the client sets no timeout of its own: a hung connection must not hang the activity
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), timeoutMs);
+      });
+      return await Promise.race([fn(), timeout]);
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      if (err instanceof ApiException) {
+        const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
+        let message = body;
+        try {
+          message = (JSON.parse(body) as { message?: string }).message ?? body;
+        } catch {
+          /* not a Status object */
+        }
+        throw httpFailure(SYSTEM, err.code, message, {
+          what,
+          credential: this.opts.kubeconfig ? `the credentials in ${this.opts.kubeconfig}` : "the worker's Kubernetes identity (service account or KUBECONFIG)",
+          ...(opts.permission ? { permission: opts.permission } : {}),
+          ...(opts.named ? { named: opts.named } : {}),
+          urlSetting: 'the kubeconfig server',
+          retryable: [409],
+          secrets,
+        });
+      }
+      const code = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
+      if (code && TLS_CODES.has(code)) {
+        throw configurationError(
+          `${SYSTEM} ${what}: the API server's certificate is not trusted (${code}): fix the kubeconfig's certificate-authority or server`,
+          {
+            system: SYSTEM,
+          },
+        );
+      }
+      // no HTTP answer (refused, reset, DNS, timeout): worth retrying
+      throw networkFailure(SYSTEM, what, err, { secrets, timeoutMs });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function weightsOf({ route, pairs }: { route: HttpRoute; pairs: RefPair[] }): { percent: number; stable: number; canary: number } {
+  // the first rule speaks for all: setWeights writes the same weights to each
+  const refs = route.spec?.rules?.[pairs[0].rule]?.backendRefs ?? [];
+  const stable = refs[pairs[0].stable]?.weight ?? 1;
+  const canary = refs[pairs[0].canary]?.weight ?? 1;
+  const total = stable + canary;
+  return { stable, canary, percent: total === 0 ? 0 : Math.round((canary / total) * 10000) / 100 };
+}
