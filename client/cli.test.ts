@@ -202,7 +202,7 @@ describe('in-process', () => {
   test.each([
     [['release', 'v1.2.3; rm -rf /', '-s', 'cart'], '"v1.2.3; rm -rf /" is not a version'],
     [['release', '', '-s', 'cart'], 'a version is required'],
-    [['release', 'v' + '1'.repeat(299), '-s', 'cart'], 'version is 300 characters long; at most 64'],
+    [['release', 'v' + '1'.repeat(299), '-s', 'cart'], 'version is 300 characters long; at most 128'],
     [['release', 'v1.2.3'], 'several services are configured (cart, payments): name one'],
     [['release', 'v1.2.3', '-s', 'nope'], 'unknown service "nope"; configured: cart, payments'],
     [['release', 'v1.2.3', '-s', 'cart', '--strategy', 'yolo'], "argument 'yolo' is invalid. Allowed choices are canary, blue-green"],

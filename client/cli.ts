@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
-import { resolveRelease, resolveFlagRamp, validateVersion, type ReleaseAsk } from '../config/resolve';
+import { resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
 import type { QuadConfig } from '../config/schema';
 import type { ReleasePlan, Strategy } from '../contract/plan';
 import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../contract/messages';
@@ -187,7 +187,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--json', 'one JSON document on stdout')
     .action(
       act(async (version: string, o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
-        validateVersion(version); // the most telling mistake first, even before the config is read
+        validateVersionShape(version); // the most telling mistake first, even before the config is read
         const cfg = session.config();
         const ask: ReleaseAsk = {
           service: o.service ?? onlyService(cfg),
@@ -332,7 +332,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .action(
       act(async (name: string, o: { service?: string; version: string; cron: string; tz: string; by?: string; reason?: string; json?: boolean }) => {
         validateScheduleName(name);
-        validateVersion(o.version);
+        validateVersionShape(o.version);
         const cron = validateCron(o.cron);
         validateTimeZone(o.tz);
         const cfg = session.config();

@@ -25,7 +25,7 @@ describe('versions', () => {
     ['v1.2.3; rm -rf /', /is not a version/],
     ['', /a version is required/],
     ['   ', /a version is required/],
-    ['v' + '1'.repeat(299), /300 characters long; at most 64/],
+    ['v' + '1'.repeat(299), /300 characters long; at most 128/],
     ['$(reboot)', /is not a version/],
     ['v1.2', /is not a version/],
     ['--help', /is not a version/],

@@ -9,14 +9,21 @@ import { InputError } from './errors';
 import { ownEntry } from './lookup';
 
 /** v1.2.3, 1.2.3, v1.2.4-rc.1, v1.2.4-bad+build.7 — semver with an optional v; nothing a shell would read. */
-const VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+import { MAX_VERSION_LENGTH, SAFE_VERSION, describeVersionPattern, matchesVersionPattern, type VersionPattern } from './versions';
+
 const PERSON = /^[A-Za-z0-9._@-]{1,80}$/;
 
-export function validateVersion(version: unknown): string {
+/** A version as the service's `version_pattern` says (semver unless it says otherwise). */
+export function validateVersion(version: unknown, pattern: VersionPattern = 'semver'): string {
   if (typeof version !== 'string' || version.trim() === '') throw new InputError('a version is required, e.g. v1.2.3');
-  if (version.length > 64) throw new InputError(`version is ${version.length} characters long; at most 64`);
-  if (!VERSION.test(version)) throw new InputError(`${JSON.stringify(version)} is not a version: write it like v1.2.3 or v1.2.4-rc.1`);
+  if (version.length > MAX_VERSION_LENGTH) throw new InputError(`version is ${version.length} characters long; at most ${MAX_VERSION_LENGTH}`);
+  if (!matchesVersionPattern(version, pattern)) throw new InputError(`${JSON.stringify(version)} is not a version: ${describeVersionPattern(pattern)}`);
   return version;
+}
+
+/** Before the config is read: a version any format could accept (the service's own pattern is checked later). */
+export function validateVersionShape(version: unknown): string {
+  return validateVersion(version, { regex: SAFE_VERSION.source.slice(1, -1) });
 }
 
 export function validatePerson(who: unknown, what = 'requested by'): string {
@@ -124,12 +131,13 @@ export interface ReleaseAsk {
 
 export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: ReleaseRequest; plan: ReleasePlan } {
   if (!cfg.enabled || !cfg.release_management.enabled) throw new InputError('releases are disabled in the config (enabled / release_management.enabled)');
-  const version = validateVersion(ask.version);
+  validateVersionShape(ask.version);
   const requestedBy = validatePerson(ask.requestedBy);
   const svc = serviceConfig(cfg, ask.service);
+  const version = validateVersion(ask.version, svc.version_pattern);
   const strategy = ask.strategy ?? svc.strategy;
   if (strategy === 'flag-ramp') throw new InputError('a flag ramp is started with `quad flag-rollout <flag>`, not as a release');
-  const previousVersion = ask.previousVersion === undefined || ask.previousVersion === null ? null : validateVersion(ask.previousVersion);
+  const previousVersion = ask.previousVersion === undefined || ask.previousVersion === null ? null : validateVersion(ask.previousVersion, svc.version_pattern);
   if (previousVersion === version) throw new InputError(`${version} is already the serving version of ${ask.service}`);
   const stages = buildStages(strategy, svc.rollout_plan ?? defaultStages(cfg, strategy), defaultCriteria(cfg, svc));
   const request: ReleaseRequest = {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isInheritedName } from './lookup';
 import { GATE_KINDS, STEP_KINDS } from '../contract/plan';
+import { VERSION_FORMAT_NAMES, type VersionFormat } from './versions';
 
 /** A secret may only be written as a reference to an environment variable, never inline. */
 export const secretRef = z.string().regex(/^\$\{[A-Z_][A-Z0-9_]*\}$/, 'a secret must be written as ${ENV_VAR}, never inline');
@@ -53,6 +54,26 @@ export const stageSchema = z
   .refine((s) => s.users_percent !== undefined || s.traffic_percent !== undefined, {
     message: 'a stage needs traffic_percent (or users_percent for a flag ramp)',
   });
+
+const versionFormat = z.enum(VERSION_FORMAT_NAMES as [VersionFormat, ...VersionFormat[]]);
+export const versionPatternSchema = z.union([
+  versionFormat,
+  z.array(versionFormat).min(1),
+  z.strictObject({
+    regex: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((r) => {
+        try {
+          new RegExp(r);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression'),
+  }),
+]);
 
 export const deployerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
@@ -113,6 +134,8 @@ const flagName = entryName(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, d
 
 export const serviceSchema = z.strictObject({
   strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
+  /** what this service's versions look like: semver, git-sha, date, image-tag, a list of them, or { regex } */
+  version_pattern: versionPatternSchema.default('semver'),
   deployer: deployerSchema.default({ type: 'sandbox' }),
   metrics: metricsSchema.default({ type: 'sandbox' }),
   approvers: z.array(approver).default([]),
