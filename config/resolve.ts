@@ -23,6 +23,9 @@ export function validateVersion(version: unknown, pattern: VersionPattern = 'sem
 
 /** Before the config is read: a version any format could accept (the service's own pattern is checked later). */
 export function validateVersionShape(version: unknown): string {
+  if (typeof version === 'string' && version.length <= MAX_VERSION_LENGTH && version.trim() !== '' && !SAFE_VERSION.test(version)) {
+    throw new InputError(`${JSON.stringify(version)} is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01`);
+  }
   return validateVersion(version, { regex: SAFE_VERSION.source.slice(1, -1) });
 }
 

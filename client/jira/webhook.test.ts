@@ -151,7 +151,7 @@ test('other events and other status changes are 204 and start nothing', async ()
 test('a bad version or an unmapped service is 422 in plain words and starts nothing', async () => {
   const bad = await post(event({ labels: [], components: ['Payments'], version: '3.0; rm -rf /' }));
   expect(bad.code).toBe(422);
-  expect(bad.body.error).toBe('"3.0; rm -rf /" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
+  expect(bad.body.error).toBe('"3.0; rm -rf /" is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01');
   const unmapped = await post(event({ labels: ['backend'], version: 'v3.0.0' }));
   expect(unmapped.code).toBe(422);
   expect(unmapped.body.error).toMatch(/^which service\? .*cart-team, Payments/);

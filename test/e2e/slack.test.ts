@@ -333,7 +333,7 @@ test('forged, stale or unsigned requests get 401 and start nothing', async () =>
 test('mistakes are answered in plain words', async () => {
   const bad = await slash('release banana checkout');
   expect(bad.status).toBe(200);
-  expect(await reply(bad.responseId)).toBe('"banana" is not a version: write it like v1.2.3 or v1.2.4-rc.1');
+  expect(await reply(bad.responseId)).toBe('"banana" is not a version: write it like v1.2.3 (semver)');
   const twice = await slash('rollback');
   expect(JSON.parse(twice.body)).toEqual({ response_type: 'ephemeral', text: 'which service? Write `/quad rollback <service> [reason]`.' });
   const unknown = await slash('release v1.0.0 shipping');
