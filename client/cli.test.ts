@@ -277,7 +277,11 @@ describe('the bin/quad binary', () => {
   test('config check of the repo config exits 0; a hostile version exits 2 with no stack', async () => {
     const [check, hostile] = await Promise.all([bin(['config', 'check']), bin(['release', 'v1.2.3; rm -rf /'])]);
     expect(check).toEqual({ code: 0, stdout: '.quad/production-agent.yml: ok · services checkout · flags dark_mode\n', stderr: '' });
-    expect(hostile).toEqual({ code: 2, stdout: '', stderr: 'quad: "v1.2.3; rm -rf /" is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01\n' });
+    expect(hostile).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'quad: "v1.2.3; rm -rf /" is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01\n',
+    });
   });
 
   test('end to end: release → status --json → rollback → list --status rolled_back', async () => {

@@ -188,7 +188,10 @@ test('bad input is refused with exit 2 before anything reaches Temporal; a dupli
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toBe(`quad: ${message}\n`);
   };
-  await refused([...base.slice(0, 6), 'v1.0; reboot', ...base.slice(7)], '"v1.0; reboot" is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01');
+  await refused(
+    [...base.slice(0, 6), 'v1.0; reboot', ...base.slice(7)],
+    '"v1.0; reboot" is not a version: letters, digits and ._+- only, like v1.2.3, 3f9c2ab or 2026-12-01',
+  );
   await refused(
     ['schedule', 'create', 'nightly', '--service', 'basket', '--version', 'v1.0.0', '--cron', '0 3 * * *'],
     'unknown service "basket"; configured: cart, payments',
