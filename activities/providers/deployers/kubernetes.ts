@@ -10,7 +10,8 @@
 // ConfigurationErrors naming the permission, 404 of a named object NotFound, 409/429/5xx/network retryable,
 // and a version that cannot become ready a non-retryable `DeployNotReady` saying why.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi, type V1Deployment } from '@kubernetes/client-node';
+import type * as K8s from '@kubernetes/client-node';
+import type { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Deployment, VersionApi } from '@kubernetes/client-node';
 import type { DeployCheck, DeployerLifecycle, TrafficState, TrafficTarget } from '../types';
 import { FailureType, configurationError, httpFailure, networkFailure, nonRetryableFailure } from '../../failures';
 
@@ -72,6 +73,15 @@ interface RefPair {
   canary: number;
 }
 type JsonPatchOp = { op: 'test' | 'add'; path: string; value: unknown };
+interface Clients {
+  lib: typeof K8s;
+  kc: KubeConfig;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  co: CustomObjectsApi;
+  authz: AuthorizationV1Api;
+  version: VersionApi;
+}
 
 const tagOf = (image: string | undefined) =>
   image ? (image.includes('@') ? image.slice(image.indexOf('@') + 1) : (/:([^:/]+)$/.exec(image)?.[1] ?? 'latest')) : undefined;
@@ -94,7 +104,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
   private readonly stableSvc: string;
   private readonly canarySvc: string;
   private readonly at: string;
-  private kc?: KubeConfig;
+  private clientsP?: Promise<Clients>;
 
   constructor(private readonly opts: KubernetesDeployerOptions) {
     this.at = opts.configPath ?? `services.${opts.service}.deployer`;
@@ -198,8 +208,9 @@ export class KubernetesDeployer implements DeployerLifecycle {
     const out: DeployCheck[] = [];
     let server = '(no kubeconfig)';
     try {
-      server = this.config().getCurrentCluster()?.server ?? server;
-      const v = await this.call('GET /version', () => this.config().makeApiClient(VersionApi).getCode());
+      const { kc, version } = await this.clients();
+      server = kc.getCurrentCluster()?.server ?? server;
+      const v = await this.call('GET /version', () => version.getCode());
       out.push({ name: `reach the API server ${server}`, ok: true, detail: `Kubernetes ${v.gitVersion}` });
     } catch (err) {
       return [{ name: `reach the API server ${server}`, ok: false, detail: (err as Error).message }];
@@ -217,7 +228,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
         return `container ${this.containerOf(dep).name} runs ${this.containerOf(dep).image}, ${dep.spec?.replicas ?? 1} replica(s)`;
       });
     }
-    const core = this.config().makeApiClient(CoreV1Api);
+    const { core, authz } = await this.clients();
     for (const s of [this.stableSvc, this.canarySvc]) {
       await found(`service ${this.where(s)} exists`, async () => {
         await this.call(`GET service ${this.where(s)}`, () => core.readNamespacedService({ name: s, namespace: this.ns }), {
@@ -230,7 +241,6 @@ export class KubernetesDeployer implements DeployerLifecycle {
       const { pairs } = await this.readRoute();
       return `${pairs.length} rule(s) with both backendRefs`;
     });
-    const authz = this.config().makeApiClient(AuthorizationV1Api);
     const needs: Array<[string, string, string]> = [
       ['get', 'apps', 'deployments'],
       ['patch', 'apps', 'deployments'],
@@ -285,8 +295,8 @@ export class KubernetesDeployer implements DeployerLifecycle {
     return { index, name: containers[index].name, image: containers[index].image ?? '' };
   }
 
-  private readDeployment(name: string): Promise<V1Deployment> {
-    const apps = this.config().makeApiClient(AppsV1Api);
+  private async readDeployment(name: string): Promise<V1Deployment> {
+    const { apps } = await this.clients();
     return this.call(`GET deployment ${this.where(name)}`, () => apps.readNamespacedDeployment({ name, namespace: this.ns }), {
       named: `deployment ${this.where(name)}`,
       permission: `get on deployments.apps in namespace ${this.ns}`,
@@ -295,7 +305,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
 
   /** Sets the container's image and/or the replicas, only where they differ; returns the replicas before. */
   private async setDeployment(name: string, want: { image?: string; replicas?: number }): Promise<{ before?: number }> {
-    const apps = this.config().makeApiClient(AppsV1Api);
+    const { apps } = await this.clients();
     for (let attempt = 1; ; attempt++) {
       const d = await this.readDeployment(name);
       const c = this.containerOf(d);
@@ -360,7 +370,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     try {
-      const pods = await this.config().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: this.ns, labelSelector: selector });
+      const pods = await (await this.clients()).core.listNamespacedPod({ namespace: this.ns, labelSelector: selector });
       const reasons = new Map<string, number>();
       for (const p of pods.items) {
         for (const cs of p.status?.containerStatuses ?? []) {
@@ -381,7 +391,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
   }
 
   private async readRoute(): Promise<{ route: HttpRoute; pairs: RefPair[] }> {
-    const co = this.config().makeApiClient(CustomObjectsApi);
+    const { co } = await this.clients();
     const route = (await this.call(
       `GET httproute ${this.where(this.route)}`,
       () => co.getNamespacedCustomObject({ ...GATEWAY, namespace: this.ns, name: this.route }),
@@ -412,7 +422,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
   private async setWeights(percent: number): Promise<{ percent: number }> {
     // whole percents as 100-p / p; a fraction in basis points (weights are integers)
     const [ws, wc] = Number.isInteger(percent) ? [100 - percent, percent] : [Math.round((100 - percent) * 100), Math.round(percent * 100)];
-    const co = this.config().makeApiClient(CustomObjectsApi);
+    const { co } = await this.clients();
     for (let attempt = 1; ; attempt++) {
       const { route, pairs } = await this.readRoute();
       const ops: JsonPatchOp[] = [];
@@ -449,35 +459,50 @@ export class KubernetesDeployer implements DeployerLifecycle {
 
   // --- the client ---
 
-  private config(): KubeConfig {
-    if (this.kc) return this.kc;
-    const kc = new KubeConfig();
+  /**
+   * The client, made on first use. The package is ESM-only: loading it here rather than at the top keeps
+   * this module cheap and loadable wherever it is imported (the factory) but no Kubernetes deployer runs.
+   */
+  private clients(): Promise<Clients> {
+    this.clientsP ??= this.makeClients().catch((err: unknown) => {
+      this.clientsP = undefined; // a fixed kubeconfig is picked up on the next call
+      throw err;
+    });
+    return this.clientsP;
+  }
+
+  private async makeClients(): Promise<Clients> {
+    const lib = await import('@kubernetes/client-node');
+    const kc = new lib.KubeConfig();
     try {
       if (this.opts.kubeconfig) kc.loadFromFile(this.opts.kubeconfig);
       else kc.loadFromDefault();
       if (this.opts.context) kc.setCurrentContext(this.opts.context);
     } catch (err) {
-      throw configurationError(
-        `${SYSTEM}: cannot load ${this.opts.kubeconfig ? `the kubeconfig ${this.opts.kubeconfig}` : 'the default kubeconfig'}: ${(err as Error).message}`,
-        {
-          system: SYSTEM,
-        },
-      );
+      const which = this.opts.kubeconfig ? `the kubeconfig ${this.opts.kubeconfig}` : 'the default kubeconfig';
+      throw configurationError(`${SYSTEM}: cannot load ${which}: ${(err as Error).message}`, { system: SYSTEM });
     }
-    const user = kc.getCurrentUser();
     // loadFromDefault falls back to an anonymous localhost:8080 when it finds nothing at all
-    if (!this.opts.kubeconfig && user?.name === 'user' && kc.getCurrentCluster()?.server === 'http://localhost:8080') {
+    if (!this.opts.kubeconfig && kc.getCurrentUser()?.name === 'user' && kc.getCurrentCluster()?.server === 'http://localhost:8080') {
       throw configurationError(
         `${SYSTEM}: no credentials found: run the worker in the cluster (service account), set KUBECONFIG, or set ${this.at}.kubeconfig`,
         { system: SYSTEM },
       );
     }
-    this.kc = kc;
-    return kc;
+    return {
+      lib,
+      kc,
+      apps: kc.makeApiClient(lib.AppsV1Api),
+      core: kc.makeApiClient(lib.CoreV1Api),
+      co: kc.makeApiClient(lib.CustomObjectsApi),
+      authz: kc.makeApiClient(lib.AuthorizationV1Api),
+      version: kc.makeApiClient(lib.VersionApi),
+    };
   }
 
   private async call<T>(what: string, fn: () => Promise<T>, opts: { named?: string; permission?: string } = {}): Promise<T> {
-    const secrets = [this.config().getCurrentUser()?.token];
+    const { kc, lib } = await this.clients();
+    const secrets = [kc.getCurrentUser()?.token];
     const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -488,7 +513,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
       return await Promise.race([fn(), timeout]);
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
-      if (err instanceof ApiException) {
+      if (err instanceof lib.ApiException) {
         const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
         let message = body;
         try {
