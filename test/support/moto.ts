@@ -53,14 +53,19 @@ export function useFakeAwsCredentials(): void {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
 }
 
-export async function startMoto(timeoutMs = 30_000): Promise<LocalMoto> {
+export interface StartMotoOptions {
+  /** extra env for moto_server, e.g. MOTO_ECS_SERVICE_RUNNING=2 (ECS services report running tasks only with it) */
+  env?: Record<string, string>;
+}
+
+export async function startMoto(timeoutMs = 30_000, options: StartMotoOptions = {}): Promise<LocalMoto> {
   const bin = findMotoServer();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const t0 = Date.now();
   const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true', ...options.env },
   });
   let stderrTail = '';
   child.stderr?.on('data', (d: Buffer) => {
