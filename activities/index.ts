@@ -2,6 +2,7 @@
 // into one provider call. Every world-changing call sets an absolute state, so a retry does no harm.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ReleaseActivities, NoticeReceipt } from '../contract/activities';
+import type { DeployCheckReport } from '../contract/world';
 import { judgeWindow } from '../judge';
 import type { Notice, Notifier } from './providers/types';
 import type { Providers } from './providers/factory';
@@ -44,6 +45,20 @@ export async function fanOutNotice(
   return receipt;
 }
 
+/** The deployers' own checks, run where their credentials are: at worker start and for `quad config check --live`. */
+export async function checkDeployers(p: Providers, services: string[]): Promise<DeployCheckReport[]> {
+  return Promise.all(
+    services.map(async (service) => {
+      try {
+        const d = p.deployer(service);
+        return { service, deployer: d.name, checks: await d.check(service) };
+      } catch (err) {
+        return { service, deployer: '?', checks: [{ name: `a deployer for ${service}`, ok: false, detail: (err as Error).message }] };
+      }
+    }),
+  );
+}
+
 export function createActivities(p: Providers): ReleaseActivities {
   return {
     checkGate,
@@ -66,6 +81,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     promote: (target) => p.deployer(target.service).promote(target),
     retire: (target) => p.deployer(target.service).retire(target),
     revert: (target) => p.deployer(target.service).revert(target),
+    checkDeployers: (services) => checkDeployers(p, services),
     getFlagState: (_service, flag) => p.flags().getState(flag),
     setFlag: (_service, flag, percent) => p.flags().setRollout(flag, percent),
     restoreFlag: (_service, state) => p.flags().restore(state),

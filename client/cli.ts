@@ -20,7 +20,7 @@ import { Schedules, validateCron, validateScheduleName, validateTimeZone, type S
 export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
 
 /** What the CLI needs of Releases; tests may hand in their own (on a test server). */
-export type ReleasesApi = Pick<Releases, 'release' | 'flagRamp' | 'status' | 'result' | 'command' | 'list'>;
+export type ReleasesApi = Pick<Releases, 'release' | 'flagRamp' | 'status' | 'result' | 'command' | 'list' | 'liveCheck'>;
 
 export interface CliIO {
   stdout: Out;
@@ -294,15 +294,22 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .description('validate the config; prints every problem with its path')
     .option('-f, --file <file>', `the file (default: --config, $QUAD_CONFIG or ${DEFAULT_CONFIG_PATH})`)
     .option('--json', 'one JSON document')
+    .option('--live', "also ask a worker to check each service's deployer: reach the platform, find the objects, may act")
     .action(
-      act(async (o: { file?: string; json?: boolean }) => {
+      act(async (o: { file?: string; json?: boolean; live?: boolean }) => {
         const file = o.file ?? session.configPath();
         try {
           const cfg = loadConfig(file);
           const flags = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter((f): f is string => Boolean(f));
-          if (o.json) json(stdout, { ok: true, file, services: Object.keys(cfg.services), flags, problems: [] });
-          else stdout.write(`${file}: ok · services ${Object.keys(cfg.services).join(', ') || 'none'} · flags ${flags.join(', ') || 'none'}\n`);
-          return EXIT.ok;
+          const live = o.live ? await (await session.releases()).liveCheck(Object.keys(cfg.services)) : undefined;
+          const failing = (live ?? []).flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => ({ service: r.service, ...c })));
+          if (o.json) json(stdout, { ok: failing.length === 0, file, services: Object.keys(cfg.services), flags, problems: [], ...(live ? { live } : {}) });
+          else {
+            stdout.write(`${file}: ok · services ${Object.keys(cfg.services).join(', ') || 'none'} · flags ${flags.join(', ') || 'none'}\n`);
+            for (const r of live ?? [])
+              for (const c of r.checks) stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${r.service} (${r.deployer}): ${c.name}: ${c.detail}\n`);
+          }
+          return failing.length ? EXIT.failed : EXIT.ok;
         } catch (err) {
           if (!(err instanceof ConfigError) || !o.json) throw err;
           json(stdout, { ok: false, file, problems: err.problems });

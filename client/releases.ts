@@ -5,6 +5,7 @@ import type { QuadConfig } from '../config/schema';
 import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type ReleaseAsk, type FlagAsk } from '../config/resolve';
 import { InputError } from '../config/errors';
 import type { ReleaseInput } from '../contract/plan';
+import type { DeployCheckReport } from '../contract/world';
 import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
 import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../contract/search-attributes';
 // Types only: the client must never load workflow code, but starts and results are checked against it.
@@ -117,6 +118,19 @@ export class Releases {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`no running release of ${serviceOrId}`);
       throw err;
     }
+  }
+
+  /**
+   * The deployers' live checks, run by a worker on this task queue (where the credentials are): one short
+   * workflow, so the CLI itself never holds a deploy credential.
+   */
+  async liveCheck(services: string[]): Promise<DeployCheckReport[]> {
+    return this.client.workflow.execute<typeof Workflows.liveCheckWorkflow>('liveCheckWorkflow', {
+      taskQueue: this.taskQueue,
+      workflowId: `quad-check:${Date.now().toString(36)}:${Math.random().toString(36).slice(2, 8)}`,
+      args: [services],
+      workflowExecutionTimeout: '3m',
+    });
   }
 
   /** Releases found through the search attributes, newest first. */

@@ -1,7 +1,7 @@
 // Versions as teams ship them, per service, and nothing a shell would read whatever the pattern says.
 import { parseConfig } from './load';
 import { resolveRelease, validateVersion } from './resolve';
-import { matchesVersionPattern } from './versions';
+import { matchesVersionPattern, type VersionPattern } from './versions';
 
 describe('version_pattern', () => {
   test.each([
@@ -16,7 +16,8 @@ describe('version_pattern', () => {
 
   test('hostile versions stay refused whatever the pattern, a custom regex included', () => {
     const hostile = ['v1.2.3; rm -rf /', '$(reboot)', '--help', '`id`', 'a b', '../etc', 'v1|x', 'x'.repeat(129)];
-    for (const pattern of ['semver', 'git-sha', 'date', 'image-tag', ['semver', 'image-tag'], { regex: '.*' }] as const) {
+    const patterns: VersionPattern[] = ['semver', 'git-sha', 'date', 'image-tag', ['semver', 'image-tag'], { regex: '.*' }];
+    for (const pattern of patterns) {
       for (const v of hostile) expect([v, pattern, matchesVersionPattern(v, pattern)]).toEqual([v, pattern, false]);
     }
   });

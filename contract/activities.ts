@@ -2,7 +2,7 @@
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
 import type { Criteria, GuardBreach, Verdict } from './verdict';
 import type { Gate, Dependency, ReleaseWindow } from './plan';
-import type { TrafficTarget, TrafficState, FlagState } from './world';
+import type { TrafficTarget, TrafficState, FlagState, DeployCheckReport } from './world';
 import type { Notice, IncidentInput } from './notice';
 
 /** What a guard or a judge watches: one service's canary and baseline during one stage, against its limits. */
@@ -59,6 +59,8 @@ export interface ReleaseActivities {
   retire(target: TrafficTarget): Promise<{ detail: string }>;
   /** all traffic back to the previous version in one call */
   revert(target: TrafficTarget): Promise<TrafficState>;
+  /** every named service's deployer: reach, find, may (never throws; reports) */
+  checkDeployers(services: string[]): Promise<DeployCheckReport[]>;
   getFlagState(service: string, flag: string): Promise<FlagState>;
   setFlag(service: string, flag: string, percent: number): Promise<FlagState>;
   restoreFlag(service: string, state: FlagState): Promise<FlagState>;

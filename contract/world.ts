@@ -29,3 +29,19 @@ export interface FlagState {
   /** provider-specific snapshot of everything else (strategies, variations); opaque to the workflow */
   snapshot?: unknown;
 }
+
+/** One finding of a deployer's `check`: can it reach the platform, do the objects exist, may it act. */
+export interface DeployCheck {
+  /** e.g. "reach the API server", "deployment shop/checkout exists", "may patch httproutes" */
+  name: string;
+  ok: boolean;
+  /** what was found, or what to fix (the missing permission, the object's name); never a secret */
+  detail: string;
+}
+
+/** A service's deployer checks, as the worker that holds its credentials ran them. */
+export interface DeployCheckReport {
+  service: string;
+  deployer: string;
+  checks: DeployCheck[];
+}

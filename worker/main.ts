@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { temporalSettings, connectionOptions } from '../temporal/connection';
 import { buildProviders } from '../activities/providers/factory';
-import { createActivities } from '../activities';
+import { checkDeployers, createActivities } from '../activities';
 import { statusQuery } from '../contract/messages';
 import type { QuadConfig } from '../config/schema';
 
@@ -21,11 +21,18 @@ export interface WorkerHandle {
   shutdown: () => Promise<void>;
 }
 
-/** Newer than every workflow source: a stale bundle would replay old code against new histories. */
+/** The newest file under `dir`, subfolders included (a folder's own mtime does not change when a file in it is edited). */
+function newestIn(dir: string): number {
+  return Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestIn(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)),
+  );
+}
+
+/** Newer than every source the workflow bundle holds: a stale bundle would replay old code against new histories. */
 function fresh(bundle: string): boolean {
   if (!existsSync(bundle)) return false;
-  const dir = join(ROOT, 'workflows');
-  const newest = Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+  const newest = Math.max(...['workflows', 'contract', 'judge'].map((d) => newestIn(join(ROOT, d))));
   return statSync(bundle).mtimeMs > newest;
 }
 
@@ -75,6 +82,10 @@ async function main() {
   const { worker, run } = await startWorker(cfg);
   const s = temporalSettings(cfg);
   process.stdout.write(`[quad] worker ${process.pid} on ${s.address} namespace ${s.namespace} task queue ${s.taskQueue} (state ${worker.getState()})\n`);
+  // The deployers' own checks, at start: a missing permission shows here, not halfway through a release.
+  const reports = await checkDeployers(buildProviders(cfg, { root: process.env.QUAD_ROOT ?? process.cwd() }), Object.keys(cfg.services));
+  for (const r of reports)
+    for (const c of r.checks) process.stdout.write(`[quad] ${c.ok ? 'ok' : 'CHECK FAILED'} ${r.service} (${r.deployer}): ${c.name}: ${c.detail}\n`);
   await run; // Runtime's default shutdown signals (SIGINT, SIGTERM) drain the worker and resolve this
   process.stdout.write('[quad] worker stopped\n');
 }

@@ -2,21 +2,12 @@
 // flags/, notifiers/, incidents/, each with its test beside it; factory.ts maps config to instances.
 // Providers run in activities (never in workflow code) and read their secrets from the worker's env.
 import type { IntervalSample } from '../../contract/verdict';
-import type { TrafficTarget, TrafficState, FlagState } from '../../contract/world';
+import type { TrafficTarget, TrafficState, FlagState, DeployCheck } from '../../contract/world';
 import type { Notice, IncidentInput } from '../../contract/notice';
 
 // The boundary types, re-exported so each provider imports its whole interface from one file.
-export type { TrafficTarget, TrafficState, FlagState } from '../../contract/world';
+export type { TrafficTarget, TrafficState, FlagState, DeployCheck } from '../../contract/world';
 export type { Notice, NoticeKind, IncidentInput } from '../../contract/notice';
-
-/** One finding of a deployer's `check`: can it reach the platform, do the objects exist, may it act. */
-export interface DeployCheck {
-  /** e.g. "reach the API server", "deployment shop/checkout exists", "may patch httproutes" */
-  name: string;
-  ok: boolean;
-  /** what was found, or what to fix (the missing permission, the object's name); never a secret */
-  detail: string;
-}
 
 /**
  * The deployer lifecycle: prepare → shift … → promote → retire, and revert at any time while the previous

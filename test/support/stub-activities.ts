@@ -86,6 +86,9 @@ export function stubActivities(script: StubScript = {}) {
       if ((script.failUndo ?? []).includes('traffic')) throw new Error('the load balancer answered 503');
       return { percent: 0, version: target.version, previousVersion: target.previousVersion };
     },
+    async checkDeployers(services) {
+      return services.map((service) => ({ service, deployer: 'stub', checks: [{ name: `stub deployer for ${service}`, ok: true, detail: 'stub' }] }));
+    },
     async getFlagState() {
       return flag;
     },
