@@ -75,6 +75,15 @@ export const versionPatternSchema = z.union([
   }),
 ]);
 
+/** An ELBv2 ARN of one kind (listener, listener-rule, targetgroup). */
+const elbArn = (kind: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\\d{12}:${kind}/\\S+$`),
+      `an ELBv2 ${kind} ARN (arn:aws:elasticloadbalancing:…:${kind}/…)`,
+    );
+
 export const deployerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
   z.strictObject({
@@ -84,6 +93,56 @@ export const deployerSchema = z.discriminatedUnion('type', [
   }),
   // phases: the receiver takes every lifecycle step (a `phase` field); without, traffic moves only
   z.strictObject({ type: z.literal('webhook'), url: z.string().url(), token: secretRef.optional(), phases: z.boolean().optional() }),
+  // an ALB listener (or one rule) whose forward weights split a stable and a canary target group; with
+  // `ecs`, an ECS service behind each group; the version is a task definition's image tag (or version_tag)
+  // Kubernetes: stable + canary Deployments and Services, an HTTPRoute whose backendRefs weights carry the
+  // split; the version is the image tag. Credentials from the default chain (in-cluster or KUBECONFIG).
+  z.strictObject({
+    type: z.literal('kubernetes'),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .max(63),
+    image: z.string().min(1).max(255),
+    deployment: z.string().min(1).max(253).optional(),
+    canary_deployment: z.string().min(1).max(253).optional(),
+    container: z.string().min(1).max(63).optional(),
+    route: z.string().min(1).max(253).optional(),
+    stable_service: z.string().min(1).max(63).optional(),
+    canary_service: z.string().min(1).max(63).optional(),
+  }),
+  z
+    .strictObject({
+      type: z.literal('alb'),
+      region: z.string().optional(),
+      endpoint: z.string().url().optional(),
+      listener_arn: elbArn('listener').optional(),
+      rule_arn: elbArn('listener-rule').optional(),
+      stable_target_group_arn: elbArn('targetgroup'),
+      canary_target_group_arn: elbArn('targetgroup'),
+      ecs: z
+        .strictObject({
+          cluster: z.string().min(1),
+          stable_service: z.string().min(1),
+          canary_service: z.string().min(1),
+          task_definition_family: z.string().min(1),
+          container: z.string().min(1).optional(),
+          version_tag: z.string().min(1).optional(),
+        })
+        .optional(),
+      ready_timeout_seconds: positive.optional(),
+    })
+    .refine((d) => !!d.listener_arn !== !!d.rule_arn, { message: 'set exactly one of listener_arn and rule_arn', path: ['listener_arn'] }),
+  // a Lambda alias whose AdditionalVersionWeights split to the published version described as the release's version
+  z.strictObject({
+    type: z.literal('lambda'),
+    region: z.string().optional(),
+    endpoint: z.string().url().optional(),
+    function_name: z.string().min(1),
+    alias: z.string().min(1),
+    version_from: z.enum(['description', 'number']).optional(),
+    ready_timeout_seconds: positive.optional(),
+  }),
 ]);
 
 export const metricsSchema = z.discriminatedUnion('type', [

@@ -83,3 +83,28 @@ test('a webhook deployer names its own service in messages', async () => {
       'webhook deployer: the env var DEPLOY_TOKEN (named by services.payments.deployer.token) is not set on the worker: set it where the worker runs, then retry the release',
   });
 });
+
+test('kubernetes, alb and lambda deployers are built from their config, and a bad one is refused with its path', () => {
+  const cfg = parseConfig(
+    [
+      'services:',
+      '  shop:',
+      '    deployer: { type: kubernetes, namespace: shop, image: registry.example.com/shop/web }',
+      '  api:',
+      '    deployer:',
+      '      type: alb',
+      '      region: us-east-1',
+      '      listener_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+      '      stable_target_group_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-stable/73e2d6bc24d8a067',
+      '      canary_target_group_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-canary/83e2d6bc24d8a067',
+      '  fn:',
+      '    deployer: { type: lambda, region: us-east-1, function_name: thumbnails, alias: live }',
+    ].join('\n'),
+    'quad.yml',
+  );
+  const p = buildProviders(cfg, { root: '/tmp', env: {} });
+  expect(['shop', 'api', 'fn'].map((s) => p.deployer(s).name)).toEqual(['kubernetes', 'alb', 'lambda']);
+  expect(() => parseConfig('services:\n  shop:\n    deployer: { type: kubernetes, namespace: Shop_1, image: x }\n', 'quad.yml')).toThrow(
+    /services\.shop\.deployer\.namespace/,
+  );
+});

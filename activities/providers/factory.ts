@@ -7,6 +7,9 @@ import type { ReleaseStatus } from '../../contract/messages';
 import { SandboxDeployer } from './deployers/sandbox';
 import { CommandDeployer } from './deployers/command';
 import { WebhookDeployer } from './deployers/webhook';
+import { AlbDeployer } from './deployers/alb';
+import { KubernetesDeployer } from './deployers/kubernetes';
+import { LambdaDeployer } from './deployers/lambda';
 import { SandboxMetricsSource } from './metrics/sandbox';
 import { CloudWatchMetricsSource } from './metrics/cloudwatch';
 import { FileFlagProvider } from './flags/file';
@@ -44,6 +47,54 @@ function deployerFor(cfg: QuadConfig, svc: ServiceConfig, name: string): Deploye
         configPath: `services.${name}.deployer`,
         ...(d.token ? { tokenEnv: envName(d.token) } : {}),
         ...(d.phases ? { phases: true } : {}),
+      });
+    case 'kubernetes':
+      return new KubernetesDeployer({
+        service: name,
+        configPath: `services.${name}.deployer`,
+        namespace: d.namespace,
+        image: d.image,
+        ...(d.deployment ? { deployment: d.deployment } : {}),
+        ...(d.canary_deployment ? { canaryDeployment: d.canary_deployment } : {}),
+        ...(d.container ? { container: d.container } : {}),
+        ...(d.route ? { route: d.route } : {}),
+        ...(d.stable_service ? { stableService: d.stable_service } : {}),
+        ...(d.canary_service ? { canaryService: d.canary_service } : {}),
+      });
+    case 'alb':
+      return new AlbDeployer({
+        service: name,
+        configPath: `services.${name}.deployer`,
+        region: d.region,
+        endpoint: d.endpoint,
+        listenerArn: d.listener_arn,
+        ruleArn: d.rule_arn,
+        stableTargetGroupArn: d.stable_target_group_arn,
+        canaryTargetGroupArn: d.canary_target_group_arn,
+        ...(d.ecs
+          ? {
+              ecs: {
+                cluster: d.ecs.cluster,
+                stableService: d.ecs.stable_service,
+                canaryService: d.ecs.canary_service,
+                taskDefinitionFamily: d.ecs.task_definition_family,
+                container: d.ecs.container,
+                versionTag: d.ecs.version_tag,
+              },
+            }
+          : {}),
+        readyTimeoutSeconds: d.ready_timeout_seconds,
+      });
+    case 'lambda':
+      return new LambdaDeployer({
+        service: name,
+        configPath: `services.${name}.deployer`,
+        region: d.region,
+        endpoint: d.endpoint,
+        functionName: d.function_name,
+        alias: d.alias,
+        versionFrom: d.version_from,
+        readyTimeoutSeconds: d.ready_timeout_seconds,
       });
   }
 }
