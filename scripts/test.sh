@@ -14,7 +14,8 @@ npx tsc --noEmit -p tsconfig.json
 npx eslint .
 npx prettier --check . --log-level warn
 status=0
-npx jest --json --outputFile=.data/jest-results.json "$@" || status=$?
+# @kubernetes/client-node is ESM-only: jest loads it through its VM modules, which need this flag.
+NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --json --outputFile=.data/jest-results.json "$@" || status=$?
 # jest's own summary is not a line CI reads; print the plain one: "N passed, N failed, N skipped".
 node -e '
   const r = require(process.argv[1]);
