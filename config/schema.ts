@@ -103,7 +103,12 @@ export const deployerSchema = z.discriminatedUnion('type', [
       .string()
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
       .max(63),
-    image: z.string().min(1).max(255),
+    // a repository without a tag or digest: the release's version is the tag
+    image: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((i) => !/[@]|:[^/]*$/.test(i), 'must be an image repository without a tag or digest, e.g. registry.example.com/shop/checkout'),
     deployment: z.string().min(1).max(253).optional(),
     canary_deployment: z.string().min(1).max(253).optional(),
     container: z.string().min(1).max(63).optional(),

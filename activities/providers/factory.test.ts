@@ -107,4 +107,13 @@ test('kubernetes, alb and lambda deployers are built from their config, and a ba
   expect(() => parseConfig('services:\n  shop:\n    deployer: { type: kubernetes, namespace: Shop_1, image: x }\n', 'quad.yml')).toThrow(
     /services\.shop\.deployer\.namespace/,
   );
+  for (const image of ['registry.example.com/shop/web:v1', 'web@sha256:abc']) {
+    expect(() => parseConfig(`services:\n  shop:\n    deployer: { type: kubernetes, namespace: shop, image: "${image}" }\n`, 'quad.yml')).toThrow(
+      /services\.shop\.deployer\.image: must be an image repository without a tag/,
+    );
+  }
+  // a registry with a port is a repository, not a tag
+  expect(() =>
+    parseConfig('services:\n  shop:\n    deployer: { type: kubernetes, namespace: shop, image: "registry:5000/shop/web" }\n', 'quad.yml'),
+  ).not.toThrow();
 });
