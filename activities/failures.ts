@@ -163,3 +163,19 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
 export function isNonRetryable(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
+
+/** AWS error codes that mean the service did not accept the worker's credentials (any AWS client). */
+export const AWS_CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'MissingAuthenticationTokenException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'AuthFailure',
+  'CredentialsProviderError',
+  'TokenProviderError',
+]);

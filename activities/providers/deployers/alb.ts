@@ -35,7 +35,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import type { DeployCheck, DeployerLifecycle, TrafficState, TrafficTarget } from '../types';
-import { FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
+import { AWS_CREDENTIAL_ERRORS as CREDENTIAL_ERRORS, FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
 
 export interface AlbEcsOptions {
   cluster: string;
@@ -78,21 +78,6 @@ export const DEPLOY_NOT_READY = 'DeployNotReady';
 
 // ---- AWS errors, classified (lambda.ts uses this too) ----
 
-/** the service did not accept the worker's credentials */
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidClientTokenId',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'MissingAuthenticationTokenException',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'AuthFailure',
-  'CredentialsProviderError',
-  'TokenProviderError',
-]);
 /** the credentials are fine, their identity may not do this */
 const PERMISSION_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'NotAuthorized', 'AuthorizationError']);
 /** the named object does not exist */

@@ -18,24 +18,9 @@ import {
 import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
 import type { MetricsQuery, MetricsSource } from '../types';
 import type { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
+import { AWS_CREDENTIAL_ERRORS as CREDENTIAL_ERRORS, FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
 
 const SYSTEM = 'CloudWatch';
-/** the service did not accept the worker's credentials */
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidClientTokenId',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'MissingAuthenticationTokenException',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'AuthFailure',
-  'CredentialsProviderError',
-  'TokenProviderError',
-]);
 /** the credentials are fine, their identity may not do this */
 const PERMISSION_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'NotAuthorized']);
 /** the request itself is wrong: sending it again cannot help */
