@@ -7,7 +7,7 @@ import { STEP_HEARTBEAT_TIMEOUT_MS, stepActivityTimeoutMs } from '../../contract
 
 export const FAST = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } as const;
 
-/** Changes to the world: retried a while, they are idempotent (absolute states). */
+/** Changes to the world: retried a while, they are idempotent (absolute states). A shift gets 6 min (a deploy command may run 5). */
 export const world = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
 /**
  * Undo must get through, but one step that keeps failing must not hold back the steps after it: about
@@ -31,7 +31,10 @@ export function runStep(summary: string, service: string, version: string, step:
     [service, version, step],
   );
 }
-/** Preparing waits until the new version reports ready: a rollout's progress deadline, not a minute. */
+/**
+ * Preparing and promoting wait until a version reports ready: a rollout's progress deadline (Kubernetes'
+ * default is 10 min), not a minute — a 60 s timeout would retry a healthy rolling update and then fail it.
+ */
 export const preparing = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '15m', retry: { ...FAST, maximumAttempts: 3 } });
 /** Gates and post checks run a command or ask a system: up to 10 minutes, few retries. */
 export const checks = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10m', retry: { ...FAST, maximumAttempts: 3 } });

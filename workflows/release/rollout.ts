@@ -85,7 +85,9 @@ async function revertAll(release: ReleaseState): Promise<void> {
 /** Success: the new version becomes the stable one everywhere, then what no longer serves is released. */
 export async function promoteAll(release: ReleaseState): Promise<void> {
   const { plan, regions } = release;
-  await Promise.all(regions.map((r) => world.promote.executeWithOptions({ summary: inRegion(`promote ${plan.version} to stable`, r) }, [release.target(r)])));
+  await Promise.all(
+    regions.map((r) => preparing.promote.executeWithOptions({ summary: inRegion(`promote ${plan.version} to stable`, r) }, [release.target(r)])),
+  );
   release.note('promoted', undefined, `${plan.version} is the stable version`);
   await retireAll(release);
 }
@@ -118,7 +120,10 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
     }
     await Promise.all(
       regions.map((r) =>
-        world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [release.target(r), action.percent]),
+        world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r), startToCloseTimeout: '6m' }, [
+          release.target(r),
+          action.percent,
+        ]),
       ),
     );
   } else {
