@@ -5,7 +5,6 @@
 // update_service (readiness falls back to the service's counts), registers no ECS task in a target
 // group (the fixtures register IP targets), and answers healthy for every registered target (a stopped
 // EC2 instance is its `unused` one).
-import { ApplicationFailure } from '@temporalio/activity';
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
@@ -28,21 +27,9 @@ import {
   type EcsWorld,
 } from '../../../test/support/aws-fixtures';
 import { AlbDeployer, awsFailure, ecsReadiness, weightsFor, type AlbDeployerOptions } from './alb';
+import { failureOf } from '../../../test/support/failure-of';
 
 useFakeAwsCredentials();
-
-/** The failure as Temporal sees it. */
-async function failureOf(p: Promise<unknown>) {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  const f = err as ApplicationFailure;
-  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0] as Record<string, unknown> | undefined, message: f.message };
-}
 
 /** The (target group → weight) pairs a ModifyListener / ModifyRule request carried (query protocol form fields). */
 function weightsSent(call: AwsCall): Record<string, number> {

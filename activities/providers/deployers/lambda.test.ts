@@ -2,26 +2,14 @@
 // (test/support/aws-proxy) that counts UpdateAlias calls and can cut an answer. moto reports every
 // version Active at once; the Pending and Failed paths are shown by the proxy editing moto's
 // GetFunctionConfiguration answer (the only state moto cannot reach).
-import { ApplicationFailure } from '@temporalio/activity';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { startMoto, useFakeAwsCredentials, type LocalMoto } from '../../../test/support/moto';
 import { restError, startAwsProxy, type AwsProxy } from '../../../test/support/aws-proxy';
 import { REGION, createIamUser, createLambdaWorld, motoIam, type LambdaWorld } from '../../../test/support/aws-fixtures';
 import { LambdaDeployer, type LambdaDeployerOptions } from './lambda';
+import { failureOf } from '../../../test/support/failure-of';
 
 useFakeAwsCredentials();
-
-async function failureOf(p: Promise<unknown>) {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  const f = err as ApplicationFailure;
-  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0] as Record<string, unknown> | undefined, message: f.message };
-}
 
 describe('LambdaDeployer against moto', () => {
   let moto: LocalMoto;

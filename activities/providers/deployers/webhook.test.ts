@@ -1,21 +1,8 @@
 // The webhook deployer against a real local HTTP server that records what it receives.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApplicationFailure } from '@temporalio/activity';
 import { WebhookDeployer } from './webhook';
-
-/** The failure as Temporal sees it: its type, whether it may be retried, its details. */
-async function failureOf(p: Promise<unknown>) {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  const f = err as ApplicationFailure;
-  return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message, nextRetryDelay: f.nextRetryDelay };
-}
+import { failureOf } from '../../../test/support/failure-of';
 
 interface Received {
   method: string;

@@ -2,10 +2,10 @@
 // the real `unleash-client` SDK.
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { ApplicationFailure } from '@temporalio/activity';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { startUnleash, type LocalUnleash } from '../../../test/support/unleash';
 import { MANAGED_TITLE, UnleashFlagProvider, type UnleashSnapshot } from './unleash';
+import { failureOf } from '../../../test/support/failure-of';
 
 const TOKEN_ENV = 'QUAD_TEST_UNLEASH_ADMIN_TOKEN';
 let server: LocalUnleash;
@@ -178,19 +178,6 @@ describe('UnleashFlagProvider on a real Unleash server', () => {
     await provider.restore(before);
     expect(await devEnvironment(flag)).toEqual(adminBefore);
   });
-
-  /** The failure an activity would throw: its Temporal type, whether Temporal may retry it, and its details. */
-  async function failureOf(p: Promise<unknown>) {
-    const err = await p.then(
-      () => {
-        throw new Error('expected a failure');
-      },
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    const f = err as ApplicationFailure;
-    return { type: f.type, nonRetryable: f.nonRetryable, details: f.details?.[0], message: f.message };
-  }
 
   test('a missing token env var, a wrong token (401) and a client token (403) are non-retryable ConfigurationErrors that never show the token', async () => {
     const noToken = new UnleashFlagProvider({ url: server.url, tokenEnv: 'QUAD_TEST_UNSET_TOKEN' });
