@@ -6,6 +6,7 @@
 // timeout: retries belong to the workflow's activity retry policy.
 import { WebClient, LogLevel, type Logger } from '@slack/web-api';
 import type { Notice, NoticeKind, Notifier } from '../types';
+import { NOTICE_KINDS } from '../../../contract/notice';
 import type { ReleaseStatus } from '../../../contract/messages';
 import type { QuadConfig } from '../../../config/schema';
 import { envNameOf } from '../../../config/env-ref';
@@ -45,20 +46,8 @@ export interface SlackNotifierOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const DEFAULT_THREAD_KINDS: NoticeKind[] = [
-  'awaiting_approval',
-  'approved',
-  'rejected',
-  'stage_started',
-  'paused',
-  'resumed',
-  'breach',
-  'rolling_back',
-  'rolled_back',
-  'succeeded',
-  'failed',
-  'rollback_failed',
-];
+/** Every change gets a thread reply, except the start (the message itself) and a stage passing (the next stage's start follows at once). */
+const DEFAULT_THREAD_KINDS: NoticeKind[] = NOTICE_KINDS.filter((k) => k !== 'started' && k !== 'stage_passed');
 
 /** The Web API client's own logger stays at ERROR, and never sees the token (it is not logged by it). */
 const quiet: Logger = {
