@@ -11,15 +11,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DescribeListenersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { localEnv } from '../support/temporal-env';
-import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { startMoto, useFakeAwsCredentials, type LocalMoto } from '../support/moto';
-import { startAwsProxy, type AwsCall, type AwsProxy } from '../support/aws-proxy';
+import { startAwsProxy, type AwsCall, type AwsProxy, weightsSent } from '../support/aws-proxy';
 import { REGION, createAlbWorld, createEcsWorld, type AlbWorld, type EcsWorld } from '../support/aws-fixtures';
-import { mirrorToSandbox, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
+import { mirrorToSandbox, releaseThroughWorkerCrash, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
-import type { ReleaseStatus } from '../../contract/messages';
 
 jest.setTimeout(120_000);
 useFakeAwsCredentials();
@@ -70,17 +68,6 @@ afterAll(async () => {
   await env?.teardown();
   dir?.remove();
 }, 60_000);
-
-/** The (target group → weight) pairs a ModifyListener request carried (query protocol form fields). */
-function weightsSent(call: AwsCall): Record<string, number> {
-  const form = call.body as Record<string, string>;
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(form)) {
-    const m = /^(.*ForwardConfig\.TargetGroups\.member\.\d+)\.TargetGroupArn$/.exec(k);
-    if (m) out[v] = Number(form[`${m[1]}.Weight`]);
-  }
-  return out;
-}
 
 /**
  * A load balancer with a stable and a canary target group (2 healthy IP targets each) and a listener
@@ -222,26 +209,7 @@ test('alb: a bad release is reverted by the guard, the listener back at 100 % st
 
 test('alb: kill -9 of the worker mid-stage, a new worker finishes the release with each split sent once', async () => {
   const a = await app('crash', BASE, [{ traffic_percent: 5, duration_minutes: 0.1 }, { traffic_percent: 25, duration_minutes: 0.2 }, { traffic_percent: 100 }]);
-  const first = await worker(a.cfg);
-  const rel = releases(a.cfg);
-  await rel.release({ service: 'checkout', version: 'v1.3.2', requestedBy: 'ana', source: 'cli' });
-  const watching = await eventually(
-    () => rel.status('checkout'),
-    (s: ReleaseStatus) => s.stageIndex === 1 && s.windowEndsAt !== null,
-    60_000,
-  );
-  await new Promise((r) => setTimeout(r, 1500));
-  first.kill('SIGKILL');
-  expect(await first.exited).toBe('SIGKILL');
-  const killedAt = Date.now();
-  expect(watching.trafficPercent).toBe(25);
-
-  await worker(a.cfg);
-  const result = await rel.result('checkout');
-  if (result.status !== 'succeeded') console.log(`not released: ${result.reason}; ${JSON.stringify((await rel.status('checkout')).timeline)}`);
-  expect(result).toMatchObject({ status: 'succeeded', version: 'v1.3.2', trafficPercent: 100 });
-  const verdicts = (await rel.status('checkout')).timeline.filter((x) => x.event.startsWith('verdict'));
-  expect(verdicts[verdicts.length - 1].at).toBeGreaterThan(killedAt);
+  await releaseThroughWorkerCrash(releases(a.cfg), () => worker(a.cfg), 'v1.3.2');
 
   // one ModifyListener per split: prepare's 100/0, 5, 25, 100, and promote's 100/0
   const sent = a.modifies();

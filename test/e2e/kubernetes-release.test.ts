@@ -14,10 +14,9 @@ import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bun
 import { startKubernetes, type LocalKubernetes } from '../support/kubernetes';
 import { kubeconfigThrough, startCountingProxy, type CountingProxy } from '../support/k8s-access';
 import { keepNodeLeased } from '../support/e2e-node-lease';
-import { mirrorToSandbox, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
+import { mirrorToSandbox, releaseThroughWorkerCrash, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
-import type { ReleaseStatus } from '../../contract/messages';
 
 jest.setTimeout(120_000);
 
@@ -275,27 +274,7 @@ test('kubernetes: a bad release is reverted by the guard, the route back at 100 
 
 test('kubernetes: kill -9 of the worker mid-stage, a new worker finishes the release with each split PATCHed once', async () => {
   const a = await app('crash', BASE, [{ traffic_percent: 5, duration_minutes: 0.1 }, { traffic_percent: 25, duration_minutes: 0.2 }, { traffic_percent: 100 }]);
-  const first = await worker(a.cfg);
-  const rel = releases(a.cfg);
-  await rel.release({ service: 'checkout', version: 'v1.3.2', requestedBy: 'ana', source: 'cli' });
-  // mid-stage: the 25 % window is being watched by this worker's guard
-  const watching = await eventually(
-    () => rel.status('checkout'),
-    (s: ReleaseStatus) => s.stageIndex === 1 && s.windowEndsAt !== null,
-    60_000,
-  );
-  await new Promise((r) => setTimeout(r, 1500));
-  first.kill('SIGKILL');
-  expect(await first.exited).toBe('SIGKILL');
-  const killedAt = Date.now();
-  expect(watching.trafficPercent).toBe(25);
-
-  await worker(a.cfg);
-  const result = await rel.result('checkout');
-  if (result.status !== 'succeeded') console.log(`not released: ${result.reason}; ${JSON.stringify((await rel.status('checkout')).timeline)}`);
-  expect(result).toMatchObject({ status: 'succeeded', version: 'v1.3.2', trafficPercent: 100 });
-  const verdicts = (await rel.status('checkout')).timeline.filter((e) => e.event.startsWith('verdict'));
-  expect(verdicts[verdicts.length - 1].at).toBeGreaterThan(killedAt);
+  await releaseThroughWorkerCrash(releases(a.cfg), () => worker(a.cfg), 'v1.3.2');
 
   // each split reached the API server once: one PATCH of the route per distinct weight
   const routeChanges = a.changes.map((c) => c.weights.join('/'));

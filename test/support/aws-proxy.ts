@@ -184,3 +184,14 @@ export async function startAwsProxy(upstream: string): Promise<AwsProxy> {
       }),
   };
 }
+
+/** The (target group → weight) pairs a ModifyListener / ModifyRule request carried (query protocol form fields). */
+export function weightsSent(call: AwsCall): Record<string, number> {
+  const form = call.body as Record<string, string>;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(form)) {
+    const m = /^(.*ForwardConfig\.TargetGroups\.member\.\d+)\.TargetGroupArn$/.exec(k);
+    if (m) out[v] = Number(form[`${m[1]}.Weight`]);
+  }
+  return out;
+}

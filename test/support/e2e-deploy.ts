@@ -4,6 +4,10 @@
 // QUAD) is applied to the sandbox's router, whose versions then get real requests and report the
 // metrics the guard and the judge read (a `-bad` version answers with errors).
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { Releases } from '../../client/releases';
+import type { ReleaseStatus } from '../../contract/messages';
+import { eventually } from './release-harness';
+import type { Child } from './stack';
 
 export interface Split {
   version: string;
@@ -66,4 +70,32 @@ export function mirrorToSandbox(sandboxUrl: string, service: string, read: () =>
       await running;
     },
   };
+}
+
+/**
+ * The crash both platform e2e tests share: starts the release on one worker, kills it with SIGKILL
+ * while the second stage (25 %) is watched, starts another worker and waits for the release, which must
+ * succeed with a verdict taken after the kill.
+ */
+export async function releaseThroughWorkerCrash(rel: Releases, startWorker: () => Promise<Child>, version: string): Promise<void> {
+  const first = await startWorker();
+  await rel.release({ service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
+  // mid-stage: the 25 % window is being watched by this worker's guard
+  const watching = await eventually(
+    () => rel.status('checkout'),
+    (s: ReleaseStatus) => s.stageIndex === 1 && s.windowEndsAt !== null,
+    60_000,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  first.kill('SIGKILL');
+  expect(await first.exited).toBe('SIGKILL');
+  const killedAt = Date.now();
+  expect(watching.trafficPercent).toBe(25);
+
+  await startWorker();
+  const result = await rel.result('checkout');
+  if (result.status !== 'succeeded') console.log(`not released: ${result.reason}; ${JSON.stringify((await rel.status('checkout')).timeline)}`);
+  expect(result).toMatchObject({ status: 'succeeded', version, trafficPercent: 100 });
+  const verdicts = (await rel.status('checkout')).timeline.filter((e) => e.event.startsWith('verdict'));
+  expect(verdicts[verdicts.length - 1].at).toBeGreaterThan(killedAt);
 }

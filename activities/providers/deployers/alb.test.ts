@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { startMoto, useFakeAwsCredentials, type LocalMoto } from '../../../test/support/moto';
-import { jsonError, queryError, startAwsProxy, type AwsCall, type AwsProxy } from '../../../test/support/aws-proxy';
+import { jsonError, queryError, startAwsProxy, type AwsProxy, weightsSent } from '../../../test/support/aws-proxy';
 import {
   REGION,
   createAlbWorld,
@@ -30,17 +30,6 @@ import { AlbDeployer, awsFailure, ecsReadiness, weightsFor, type AlbDeployerOpti
 import { failureOf } from '../../../test/support/failure-of';
 
 useFakeAwsCredentials();
-
-/** The (target group → weight) pairs a ModifyListener / ModifyRule request carried (query protocol form fields). */
-function weightsSent(call: AwsCall): Record<string, number> {
-  const form = call.body as Record<string, string>;
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(form)) {
-    const m = /^(.*ForwardConfig\.TargetGroups\.member\.\d+)\.TargetGroupArn$/.exec(k);
-    if (m) out[v] = Number(form[`${m[1]}.Weight`]);
-  }
-  return out;
-}
 
 describe('AlbDeployer against moto', () => {
   let moto: LocalMoto;
