@@ -5,13 +5,7 @@ import type { ReleaseResult, Status } from '../../contract/messages';
 import { judging } from './activities';
 import { describeVerdict, rootCauseHint } from './explain';
 import type { ReleaseState } from './state';
-import { Stop } from './stop';
-
-/** The message that says why: an activity failure's own cause, not its wrapper's "Activity task failed". */
-const causeOf = (err: unknown): string => {
-  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
-  return (e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err)).slice(0, 300);
-};
+import { Stop, causeOf } from './stop';
 
 /** Why the rollout ended, if it did not succeed: a Stop, a cancellation from outside, or a step failure. */
 export function stopOf(release: ReleaseState, err: unknown): { failure: Stop; cancelledFromOutside: boolean } {

@@ -8,6 +8,7 @@ import { preparing, runStep, undoActs, world } from './activities';
 import { awaitApproval } from './gates';
 import type { ReleaseState } from './state';
 import { describeVerdict } from './explain';
+import { causeOf } from './stop';
 import { holdWhilePaused, inRegion, watchStage, watchUntil } from './watch';
 
 /** Whose metrics the guards and judges compare, found before anything changes. */
@@ -65,7 +66,7 @@ async function retireAll(release: ReleaseState): Promise<void> {
       undoActs.retire
         .executeWithOptions({ summary: inRegion('retire what carries no traffic', r) }, [release.target(r)])
         .then((d) => release.note('retired', undefined, inRegion(d.detail, r)))
-        .catch((err: Error) => release.note('retire failed', undefined, inRegion((err.cause as Error | undefined)?.message ?? err.message, r))),
+        .catch((err: unknown) => release.note('retire failed', undefined, inRegion(causeOf(err), r))),
     ),
   );
 }

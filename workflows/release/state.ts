@@ -104,12 +104,6 @@ export class ReleaseState {
     this.details();
   }
 
-  /** Who may act on this release: a named approver, or a member of a `group:` entry the plan names. */
-  allowed(by: string, via?: string): boolean {
-    const approvers = this.plan.approvers;
-    return approvers.length === 0 || approvers.includes(by) || (typeof via === 'string' && via.startsWith('group:') && approvers.includes(via));
-  }
-
   target(region?: string): TrafficTarget {
     return { service: this.plan.service, version: this.plan.version, previousVersion: this.status.previousVersion, ...(region ? { region } : {}) };
   }

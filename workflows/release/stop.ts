@@ -11,3 +11,9 @@ export class Stop extends Error {
     this.name = 'Stop';
   }
 }
+
+/** The message that says why: an activity failure's own cause, not its wrapper's "Activity task failed". */
+export const causeOf = (err: unknown): string => {
+  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
+  return (e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err)).slice(0, 300);
+};
