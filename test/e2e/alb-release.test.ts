@@ -8,14 +8,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DescribeListenersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { localEnv } from '../support/temporal-env';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { startMoto, useFakeAwsCredentials, type LocalMoto } from '../support/moto';
 import { startAwsProxy, type AwsCall, type AwsProxy, weightsSent } from '../support/aws-proxy';
-import { REGION, createAlbWorld, createEcsWorld, type AlbWorld, type EcsWorld } from '../support/aws-fixtures';
-import { mirrorToSandbox, releaseThroughWorkerCrash, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
+import { releaseThroughWorkerCrash, withDeployer } from '../support/e2e-deploy';
+import { createAlbApp, type AlbApp } from '../support/alb-app';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
 
@@ -35,10 +33,8 @@ let moto: LocalMoto;
 let proxy: AwsProxy;
 let dir: ReturnType<typeof tempDir>;
 let bundle: string;
-let elb: ElasticLoadBalancingV2Client;
-let ecs: ECSClient;
 const workers: Child[] = [];
-const mirrors: Mirror[] = [];
+const apps: AlbApp[] = [];
 
 beforeAll(async () => {
   dir = tempDir('quad-e2e-alb-');
@@ -49,19 +45,15 @@ beforeAll(async () => {
     startMoto(30_000, { env: { MOTO_ECS_SERVICE_RUNNING: '2' } }),
   ]);
   proxy = await startAwsProxy(moto.endpoint);
-  elb = new ElasticLoadBalancingV2Client({ region: REGION, endpoint: moto.endpoint });
-  ecs = new ECSClient({ region: REGION, endpoint: moto.endpoint });
 }, 120_000);
 
 // one app's mirror at a time: a finished test's target no longer plays the sandbox
 afterEach(async () => {
-  await Promise.all(mirrors.splice(0).map((m) => m.stop()));
+  await Promise.all(apps.splice(0).map((a) => a.stop()));
 });
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
-  elb?.destroy();
-  ecs?.destroy();
   await proxy?.close();
   await moto?.stop();
   await sandbox?.stop();
@@ -75,45 +67,15 @@ afterAll(async () => {
  * definition revision per version; a config releasing through it; the sandbox mirroring it.
  */
 async function app(name: string, stable: string, stages: Array<{ traffic_percent: number; duration_minutes?: number }>) {
-  const alb: AlbWorld = await createAlbWorld(moto.endpoint);
-  const e: EcsWorld = await createEcsWorld(moto.endpoint, alb, { versions: VERSIONS, stableVersion: stable, stableDesired: 2, canaryDesired: 0 });
-  const versionOf = (taskDefinitionArn: string | undefined) => Object.entries(e.taskDefinitions).find(([, arn]) => arn === taskDefinitionArn)?.[0] ?? '?';
-
-  const world = async () => {
-    const listener = (await elb.send(new DescribeListenersCommand({ ListenerArns: [alb.listenerArn] }))).Listeners![0];
-    const fwd = listener.DefaultActions!.find((a) => a.Type === 'forward')!;
-    const tuples = fwd.ForwardConfig?.TargetGroups ?? [{ TargetGroupArn: fwd.TargetGroupArn, Weight: 1 }];
-    const weight = (arn: string) => tuples.find((t) => t.TargetGroupArn === arn)?.Weight ?? 0;
-    const services = (await ecs.send(new DescribeServicesCommand({ cluster: e.cluster, services: [e.stableService, e.canaryService] }))).services!;
-    const side = (n: string) => {
-      const s = services.find((x) => x.serviceName === n)!;
-      return { version: versionOf(s.taskDefinition), desired: s.desiredCount ?? 0 };
-    };
-    return {
-      weights: [weight(alb.stableTargetGroupArn), weight(alb.canaryTargetGroupArn)],
-      stable: side(e.stableService),
-      canary: side(e.canaryService),
-    };
-  };
-  const mirror = mirrorToSandbox(sandbox.url, 'checkout', async () => {
-    const w = await world();
-    return splitOf(w.stable.version, w.canary.version, w.weights[1] > 0 ? (100 * w.weights[1]) / (w.weights[0] + w.weights[1]) : 0);
-  });
-  mirrors.push(mirror);
+  const a = await createAlbApp(moto.endpoint, { versions: VERSIONS, stable, sandboxUrl: sandbox.url });
+  apps.push(a);
+  const { alb, ecs: e, world } = a;
 
   const sub = join(dir.path, name);
   mkdirSync(sub);
   const cfg = withDeployer(
     writeStackConfig(sub, { sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages, dataDir: sub }),
-    {
-      type: 'alb',
-      endpoint: proxy.endpoint,
-      listener_arn: alb.listenerArn,
-      stable_target_group_arn: alb.stableTargetGroupArn,
-      canary_target_group_arn: alb.canaryTargetGroupArn,
-      ecs: { cluster: e.cluster, stable_service: e.stableService, canary_service: e.canaryService, task_definition_family: e.family },
-      ready_timeout_seconds: 30,
-    },
+    a.deployer(proxy.endpoint),
     { version_pattern: 'image-tag' },
   );
   const isOurs = (c: AwsCall) => JSON.stringify(c.body ?? '').includes(alb.listenerArn) || JSON.stringify(c.body ?? '').includes(e.cluster);

@@ -7,22 +7,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type V1Deployment } from '@kubernetes/client-node';
 import { localEnv } from '../support/temporal-env';
-import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { startKubernetes, type LocalKubernetes } from '../support/kubernetes';
 import { kubeconfigThrough, startCountingProxy, type CountingProxy } from '../support/k8s-access';
 import { keepNodeLeased } from '../support/e2e-node-lease';
-import { mirrorToSandbox, releaseThroughWorkerCrash, splitOf, withDeployer, type Mirror } from '../support/e2e-deploy';
+import { releaseThroughWorkerCrash, withDeployer } from '../support/e2e-deploy';
+import { createKubernetesApp, type KubernetesApp } from '../support/k8s-app';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
 
 jest.setTimeout(120_000);
 
 const BASE = 'v1.2.2';
-const REPO = 'registry.example.test/shop/checkout';
-const GW = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 const taskQueue = `e2e-k8s-${process.pid}`;
 
 let env: TestWorkflowEnvironment;
@@ -32,13 +29,8 @@ let proxy: CountingProxy;
 let viaProxy: string;
 let dir: ReturnType<typeof tempDir>;
 let bundle: string;
-let apps: AppsV1Api;
-let co: CustomObjectsApi;
-let core: CoreV1Api;
-let kc: KubeConfig;
 const workers: Child[] = [];
-const mirrors: Mirror[] = [];
-const watches: Array<{ abort(): void }> = [];
+const apps: KubernetesApp[] = [];
 let nsCount = 0;
 let lease: { stop(): void } | undefined;
 
@@ -54,17 +46,11 @@ beforeAll(async () => {
   lease = await keepNodeLeased(cluster.kubeconfigPath);
   proxy = await startCountingProxy(cluster);
   viaProxy = kubeconfigThrough(cluster, proxy, cluster.adminToken, 'e2e-worker');
-  kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfigPath);
-  apps = kc.makeApiClient(AppsV1Api);
-  co = kc.makeApiClient(CustomObjectsApi);
-  core = kc.makeApiClient(CoreV1Api);
 }, 180_000);
 
 afterAll(async () => {
-  watches.forEach((w) => w.abort());
   lease?.stop();
-  await Promise.all(mirrors.map((m) => m.stop()));
+  await Promise.all(apps.map((a) => a.stop()));
   await Promise.all(workers.map((w) => w.stop()));
   await proxy?.stop();
   await sandbox?.stop();
@@ -73,129 +59,16 @@ afterAll(async () => {
   dir?.remove();
 }, 60_000);
 
-const deployment = (name: string, image: string, replicas: number): V1Deployment => ({
-  metadata: { name },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: 'checkout', track: name } },
-    template: { metadata: { labels: { app: 'checkout', track: name } }, spec: { containers: [{ name: 'checkout', image }] } },
-  },
-});
-
-const tagOf = (d: V1Deployment) => d.spec!.template.spec!.containers[0].image!.split(':').pop()!;
-
-interface RouteChange {
-  weights: number[];
-  /** the canary Deployment when the route changed: its image tag, replicas and ready replicas */
-  canary: { tag: string; replicas: number; ready: number };
-}
-
-interface RouteObject {
-  metadata: { resourceVersion?: string };
-  spec: { rules: Array<{ backendRefs: Array<{ weight: number }> }> };
-}
-
-/**
- * Calls `onChange` with the weights of every change of the namespace's HTTPRoute. The client ends a watch
- * after 30 s without an event, so it is started again from the last resourceVersion seen: no change is
- * missed or seen twice.
- */
-async function watchRoute(ns: string, onChange: (weights: number[]) => void): Promise<void> {
-  let rv: string | undefined;
-  let stopped = false;
-  let current: AbortController | undefined;
-  watches.push({
-    abort: () => {
-      stopped = true;
-      current?.abort();
-    },
-  });
-  const start = async (): Promise<void> => {
-    current = await new Watch(kc).watch(
-      `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`,
-      rv ? { resourceVersion: rv } : {},
-      (phase, obj: RouteObject) => {
-        rv = obj.metadata?.resourceVersion ?? rv;
-        if (phase === 'MODIFIED') onChange(obj.spec.rules[0].backendRefs.map((r) => r.weight));
-      },
-      () => {
-        if (!stopped) start().catch((e: unknown) => console.error(`route watch: ${String(e)}`));
-      },
-    );
-  };
-  await start();
-}
-
-/**
- * A namespace with the team's manifests (stable at `stable`, 3 replicas; an empty canary; both Services;
- * the HTTPRoute at 100/0), a config releasing into it, the sandbox mirroring it, and a watch recording
- * every change of the route.
- */
+/** The team's app in a fresh namespace (see k8s-app), and a config releasing into it. */
 async function app(name: string, stable: string, stages: Array<{ traffic_percent: number; duration_minutes?: number }>) {
   const ns = `e2e-${++nsCount}-${process.pid}`;
-  await cluster.namespace(ns);
-  await apps.createNamespacedDeployment({ namespace: ns, body: deployment('checkout', `${REPO}:${stable}`, 3) });
-  await apps.createNamespacedDeployment({ namespace: ns, body: deployment('checkout-canary', `${REPO}:${stable}`, 0) });
-  for (const svc of ['checkout', 'checkout-canary']) {
-    await core.createNamespacedService({ namespace: ns, body: { metadata: { name: svc }, spec: { selector: { track: svc }, ports: [{ port: 80 }] } } });
-  }
-  await co.createNamespacedCustomObject({
-    ...GW,
-    namespace: ns,
-    body: {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'checkout' },
-      spec: {
-        parentRefs: [{ name: 'public' }],
-        rules: [
-          {
-            backendRefs: [
-              { name: 'checkout', port: 80, weight: 100 },
-              { name: 'checkout-canary', port: 80, weight: 0 },
-            ],
-          },
-        ],
-      },
-    },
-  });
-  await eventually(
-    () => apps.readNamespacedDeployment({ name: 'checkout', namespace: ns }),
-    (d: V1Deployment) => d.status?.readyReplicas === 3,
-    30_000,
-  );
-
-  const world = async () => {
-    const route = await co.getNamespacedCustomObject({ ...GW, namespace: ns, name: 'checkout' });
-    const [s, c] = await Promise.all(['checkout', 'checkout-canary'].map((n) => apps.readNamespacedDeployment({ name: n, namespace: ns })));
-    return {
-      weights: (route.spec.rules[0].backendRefs as Array<{ weight: number }>).map((r) => r.weight),
-      stable: { tag: tagOf(s), replicas: s.spec!.replicas ?? 0, ready: s.status?.readyReplicas ?? 0 },
-      canary: { tag: tagOf(c), replicas: c.spec!.replicas ?? 0, ready: c.status?.readyReplicas ?? 0 },
-    };
-  };
-  const mirror = mirrorToSandbox(sandbox.url, 'checkout', async () => {
-    const w = await world();
-    return splitOf(w.stable.tag, w.canary.tag, w.weights[1]);
-  });
-  mirrors.push(mirror);
-
-  // every change of the route, as the API server stored it, with the canary as it was then
-  const changes: RouteChange[] = [];
-  await watchRoute(ns, (weights) => {
-    const entry: RouteChange = { weights, canary: { tag: '', replicas: -1, ready: -1 } };
-    changes.push(entry);
-    void apps.readNamespacedDeployment({ name: 'checkout-canary', namespace: ns }).then((c) => {
-      entry.canary = { tag: tagOf(c), replicas: c.spec!.replicas ?? 0, ready: c.status?.readyReplicas ?? 0 };
-    });
-    void mirror.sync();
-  });
-
+  const k = await createKubernetesApp(cluster, { ns, stable, sandboxUrl: sandbox.url });
+  apps.push(k);
   const sub = join(dir.path, name);
   mkdirSync(sub);
   const cfg = withDeployer(
     writeStackConfig(sub, { sandboxUrl: sandbox.url, address: env.address, taskQueue, pollIntervalS: 1, minRequests: 20, stages, dataDir: sub }),
-    { type: 'kubernetes', namespace: ns, image: REPO, container: 'checkout' },
+    k.deployer,
     { version_pattern: 'image-tag' },
   );
   /** PATCH requests the worker sent through the proxy to this namespace, by object */
@@ -204,7 +77,7 @@ async function app(name: string, stable: string, stages: Array<{ traffic_percent
       .requests()
       .filter((r) => r.startsWith('PATCH ') && r.includes(`/namespaces/${ns}/`))
       .map((r) => r.split('/').slice(-2).join('/'));
-  return { ns, cfg, world, changes, patches };
+  return { ns, cfg, world: k.world, changes: k.changes, patches };
 }
 
 async function worker(configFile: string): Promise<Child> {
