@@ -6,8 +6,10 @@ import { resolveRelease, resolveFlagRamp, workflowIdFor, validatePerson, type Re
 import { InputError } from '../config/errors';
 import type { ReleaseInput } from '../contract/plan';
 import type { DeployCheckReport } from '../contract/world';
-import { statusQuery, commandUpdate, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
-import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, startSearchAttributes } from '../contract/search-attributes';
+import { commandStage } from '../contract/command-signature';
+import type { CommandSigner } from './signing';
+import { statusQuery, commandUpdate, type Actor, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
+import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, QuadRequestId, startSearchAttributes } from '../contract/search-attributes';
 // Types only: the client must never load workflow code, but starts and results are checked against it.
 import type * as Workflows from '../workflows';
 
@@ -19,6 +21,24 @@ export interface Started {
   workflowId: string;
   runId: string;
   url: string;
+  /** true when the request had already started this release (a retry): nothing new was started */
+  again?: boolean;
+}
+
+/** How long a request's retries count as the same request (a Jira redelivery comes within hours). */
+export const SAME_REQUEST_MS = 24 * 60 * 60 * 1000;
+
+/** Makes a start idempotent: the request's own ID (e.g. `jira:<hash of the signed body>`). */
+export interface StartOnce {
+  requestId: string;
+  /** how long after its start a release still answers for this request; default SAME_REQUEST_MS */
+  withinMs?: number;
+}
+
+/** Request IDs go into a visibility query: a closed character set, so none can change the query. */
+function validRequestId(id: string): string {
+  if (!/^[A-Za-z0-9:._-]{1,200}$/.test(id)) throw new InputError(`${JSON.stringify(id.slice(0, 60))} is not a request ID`);
+  return id;
 }
 
 /** A second release of a service that is still releasing: refused with what is running. */
@@ -42,10 +62,15 @@ function ago(at: number): string {
 }
 
 export class Releases {
+  /**
+   * `signer`: signs every command (client/signing.ts); without one, commands go unsigned and a release
+   * whose plan requires signed commands refuses them.
+   */
   constructor(
     readonly client: Client,
     readonly config: QuadConfig,
     readonly taskQueue = config.temporal.task_queue,
+    readonly signer: CommandSigner | null = null,
   ) {}
 
   webUrl(workflowId: string, runId?: string): string {
@@ -53,9 +78,19 @@ export class Releases {
     return runId ? `${base}/${runId}` : base;
   }
 
-  async start(input: ReleaseInput): Promise<Started> {
+  /**
+   * Starts a release. With `once.requestId` a start is idempotent per request: a retried request (a Jira
+   * redelivery, a Slack event retry) gets the release it started, running or ended, and never starts a
+   * second one. "The same request" holds for `once.withinMs` (default a day) after that release started.
+   */
+  async start(input: ReleaseInput, once?: StartOnce): Promise<Started> {
     const workflowId = workflowIdFor(input.request);
     const { request } = input;
+    const requestId = once ? validRequestId(once.requestId) : undefined;
+    if (requestId) {
+      const earlier = await this.startedBy(requestId, once?.withinMs ?? SAME_REQUEST_MS);
+      if (earlier) return earlier;
+    }
     try {
       const handle = await this.client.workflow.start<typeof Workflows.releaseWorkflow>(RELEASE_WORKFLOW, {
         taskQueue: this.taskQueue,
@@ -67,21 +102,41 @@ export class Releases {
         staticDetails: input.plan.stages
           .map((s) => `${s.name}${s.durationMs ? ` for ${Math.round(s.durationMs / 60000)} min` : ''}${s.approval ? ' (team approval)' : ''}`)
           .join(' → '),
-        typedSearchAttributes: startSearchAttributes(request),
+        typedSearchAttributes: [...startSearchAttributes(request), ...(requestId ? [{ key: QuadRequestId, value: requestId }] : [])],
       });
       return { workflowId, runId: handle.firstExecutionRunId, url: this.webUrl(workflowId, handle.firstExecutionRunId) };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyReleasingError(await this.status(workflowId).catch(() => null), workflowId);
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // two deliveries of one request racing: the one that lost gets the release the other started
+      if (requestId) {
+        const running = await this.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch(() => null);
+        if (running && running.typedSearchAttributes.get(QuadRequestId) === requestId) return this.startedOf(workflowId, running.runId);
+      }
+      throw new AlreadyReleasingError(await this.status(workflowId).catch(() => null), workflowId);
     }
   }
 
-  release(ask: ReleaseAsk): Promise<Started> {
-    return this.start(resolveRelease(this.config, ask));
+  private startedOf(workflowId: string, runId: string): Started {
+    return { workflowId, runId, url: this.webUrl(workflowId, runId), again: true };
   }
 
-  flagRamp(ask: FlagAsk): Promise<Started> {
-    return this.start(resolveFlagRamp(this.config, ask));
+  /** The release a request already started within `withinMs`, found by its QuadRequestId. */
+  private async startedBy(requestId: string, withinMs: number): Promise<Started | null> {
+    const since = new Date(Date.now() - withinMs).toISOString();
+    const query = `QuadRequestId = "${requestId}" AND StartTime > "${since}"`;
+    for await (const wf of this.client.workflow.list({ query })) return this.startedOf(wf.workflowId, wf.runId);
+    return null;
+  }
+
+  release(ask: ReleaseAsk, once?: StartOnce): Promise<Started> {
+    return this.start(resolveRelease(this.config, ask), once);
+  }
+
+  flagRamp(ask: FlagAsk, once?: StartOnce): Promise<Started> {
+    return this.start(resolveFlagRamp(this.config, ask), once);
   }
 
   /** `checkout` → `release:checkout`; `flag:dark_mode` stays as it is */
@@ -107,13 +162,22 @@ export class Releases {
     return this.handle(serviceOrId).result();
   }
 
-  /** Sends a command as an update, so the caller learns at once whether the workflow accepted it. */
-  /** `via`: the `group:` approver entry the Slack app found `by` a member of (see Actor.via) */
-  async command(serviceOrId: string, cmd: Command, by: string, reason?: string, via?: string): Promise<CommandResult> {
+  /**
+   * Sends a command as an update, so the caller learns at once whether the workflow accepted it. It is
+   * aimed at the run and the gate or stage the release shows now (or `shownStage`, what a person was
+   * shown, e.g. on a Slack button), and signed for them when this client has a signer.
+   * `via`: the `group:` approver entry the Slack app found `by` a member of (see Actor.via)
+   */
+  async command(serviceOrId: string, cmd: Command, by: string, reason?: string, via?: string, shownStage?: string): Promise<CommandResult> {
     validatePerson(by, '--by');
     const handle = this.handle(serviceOrId);
     try {
-      return await handle.executeUpdate(commandUpdate, { args: [cmd, { by, ...(reason ? { reason: reason.slice(0, 500) } : {}), ...(via ? { via } : {}) }] });
+      const actor = { by, ...(reason ? { reason: reason.slice(0, 500) } : {}), ...(via ? { via } : {}) };
+      // the run and the stage come from the release itself, so a signature cannot be aimed at a later gate
+      const [status, described] = await Promise.all([handle.query(statusQuery), this.signer ? handle.describe() : null]);
+      const stage = shownStage ?? commandStage(status);
+      const sent: Actor = this.signer ? this.signer.sign(cmd, actor, { workflowId: handle.workflowId, runId: described!.runId, stage }) : { ...actor, stage };
+      return await handle.executeUpdate(commandUpdate, { args: [cmd, sent] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new InputError(`no running release of ${serviceOrId}`);
       throw err;

@@ -183,6 +183,19 @@ const approver = z
   );
 
 /**
+ * Who may start a release: an approver entry (a Slack user ID, a name `quad --by` sends, `group:…`), or a
+ * Jira user as `jira:<accountId>`, or `jira:*` for whoever Jira's own workflow lets move the issue.
+ */
+const starter = z
+  .string()
+  .min(1)
+  .refine(
+    (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
+    'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
+  )
+  .refine((a) => !a.startsWith('jira:') || /^jira:(\*|[A-Za-z0-9:-]{1,128})$/.test(a), 'a Jira user as jira:<accountId>, or jira:* for any');
+
+/**
  * A name people type to pick an entry (a service, a flag). Never one every JavaScript object already
  * answers to (`constructor`, `toString`, ...): such a name would be found where nothing is configured.
  * (`__proto__` never reaches here: zod drops it from records, so the loader refuses it in the YAML.)
@@ -203,6 +216,8 @@ export const serviceSchema = z.strictObject({
   deployer: deployerSchema.default({ type: 'sandbox' }),
   metrics: metricsSchema.default({ type: 'sandbox' }),
   approvers: z.array(approver).default([]),
+  /** who may start a release of this service besides the release managers; empty: only they may */
+  starters: z.array(starter).default([]),
   /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
   regions: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1')).default([]),
   poll_interval_seconds: positive.default(5),
@@ -259,8 +274,23 @@ export const flagPlanSchema = z.strictObject({ name: flagName, ...flagPlanFields
 /** under `flags:`, where the key is the name */
 const keyedFlagPlanSchema = z.strictObject(flagPlanFields).superRefine(oneSourceOfStages);
 
+/** A signer's name: what `quad --by` sends or a Slack user ID, or a front end such as slack-app. */
+const signerName = entryName(/^[A-Za-z0-9._@-]{1,64}$/, 'a signer name of letters, digits and ._@-');
+
+/** One signer's public key: inline (`ssh-ed25519 AAAA…` or base64 of the 32 raw bytes), from a file, or ${ENV_VAR}. */
+const signerSchema = z
+  .strictObject({
+    public_key: z.string().min(1).optional(),
+    public_key_file: z.string().min(1).optional(),
+    /** a front end (the Slack app) that checks who its users are: may sign for any approver */
+    front_end: z.boolean().default(false),
+  })
+  .refine((s) => (s.public_key === undefined) !== (s.public_key_file === undefined), 'give exactly one of public_key and public_key_file');
+
 export const configSchema = z.strictObject({
   enabled: z.boolean().default(true),
+  /** may start any release, and steer one whose service lists no approvers (fail closed: empty = nobody) */
+  release_managers: z.array(starter).default([]),
   release_management: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -358,6 +388,24 @@ export const configSchema = z.strictObject({
           }
         })
         .optional(),
+    })
+    .prefault({}),
+  /**
+   * Signed commands (README, "Signed commands"): approve, reject, rollback, pause, resume and promote are
+   * verified by the workflow itself against these public keys. `require_signed_commands: false` takes
+   * commands as they come, for a team that relies on Temporal namespace RBAC alone.
+   */
+  security: z
+    .strictObject({
+      require_signed_commands: z.boolean().default(true),
+      /** how long a signed command stays good (against the release's own clock) */
+      command_max_age_seconds: positive.default(300),
+      /** how far ahead of the release's clock a signature may be dated (clock skew) */
+      command_future_skew_seconds: z.number().min(0).default(60),
+      /** the person's (or front end's) name → its public key; a person's key signs only for that name */
+      signers: z.record(signerName, signerSchema).default({}),
+      /** this user's private key for `quad approve` and friends (else $QUAD_SIGNING_KEY, else ~/.ssh/id_ed25519) */
+      signing_key: z.string().min(1).optional(),
     })
     .prefault({}),
   services: z.record(serviceName, serviceSchema),

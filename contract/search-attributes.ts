@@ -8,8 +8,13 @@ export const QuadVersion = defineSearchAttributeKey('QuadVersion', SearchAttribu
 export const QuadStrategy = defineSearchAttributeKey('QuadStrategy', SearchAttributeType.KEYWORD);
 export const QuadStage = defineSearchAttributeKey('QuadStage', SearchAttributeType.KEYWORD);
 export const QuadStatus = defineSearchAttributeKey('QuadStatus', SearchAttributeType.KEYWORD);
+/**
+ * The request that started a release (a Jira delivery, a Slack command): set at start and never changed,
+ * so a retried request finds the release it already started instead of starting a second one.
+ */
+export const QuadRequestId = defineSearchAttributeKey('QuadRequestId', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_NAMES = ['QuadService', 'QuadVersion', 'QuadStrategy', 'QuadStage', 'QuadStatus'] as const;
+export const SEARCH_ATTRIBUTE_NAMES = ['QuadService', 'QuadVersion', 'QuadStrategy', 'QuadStage', 'QuadStatus', 'QuadRequestId'] as const;
 
 /** A release's attributes at its start, before its first phase upserts them (CLI, Slack, Jira, schedules). */
 export const startSearchAttributes = (request: ReleaseRequest) => [

@@ -28,12 +28,26 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-test('a named approver, or anyone when no approvers are set, needs no call to Slack', async () => {
+test('a named approver needs no call to Slack', async () => {
   const before = fake.calls.length;
   const groups = slackGroupDirectory(client);
   expect(await mayCommand(cfg, 'release:checkout', 'U024BE7LH', groups)).toEqual({ allowed: true });
-  expect(await mayCommand(cfg, 'release:open', 'U0ANYBODY', groups)).toEqual({ allowed: true });
   expect(fake.calls.length).toBe(before);
+});
+
+test('a service with no approvers is steered by the release managers only; with none listed, by nobody', async () => {
+  const groups = slackGroupDirectory(client);
+  expect(await mayCommand(cfg, 'release:open', 'U0ANYBODY', groups)).toEqual({
+    allowed: false,
+    why: 'open lists no approvers and config names no release_managers, so nobody may do that from Slack',
+  });
+  const managed = configSchema.parse({ release_managers: ['U0RELMGR1', 'group:S0RELMGRS'], services: { open: {} } });
+  expect(await mayCommand(managed, 'release:open', 'U0RELMGR1', groups)).toEqual({ allowed: true });
+  expect(await mayCommand(managed, 'release:open', 'U0MEMBER1', groups)).toEqual({ allowed: true, via: 'group:S0RELMGRS' });
+  expect(await mayCommand(managed, 'release:open', 'U0ANYBODY', groups)).toEqual({
+    allowed: false,
+    why: 'open lists no approvers, so only the release managers may do that',
+  });
 });
 
 test('a member of a group named by ID is allowed via that entry; anyone else is refused', async () => {

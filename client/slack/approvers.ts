@@ -1,11 +1,12 @@
 // Who may steer a release from Slack: the approvers the config names for its service (or flag plan),
-// the same list the workflow checks again. An empty list lets anyone, as the workflow does. An entry
+// the same list the workflow checks again. An empty list admits only the release managers. An entry
 // `group:S0614TZR7` or `group:@release-managers` admits the members of that Slack user group; Slack is
 // asked (usergroups.users.list), and its answer kept for a minute so a burst of clicks costs one call.
 import type { WebClient } from '@slack/web-api';
 import type { QuadConfig } from '../../config/schema';
 import { ownEntry } from '../../config/lookup';
 import { flagPlan } from '../../config/resolve';
+import { admitted, type MemberOf } from '../../config/starters';
 
 export const RELEASE_ID = /^(release|flag):[A-Za-z0-9_.-]{1,100}$/;
 
@@ -55,28 +56,27 @@ export function slackGroupDirectory(client: WebClient, ttlMs = 60_000, now: () =
   };
 }
 
+/** Group membership as config/starters asks it, answered by the directory. */
+export const memberOfGroups = (groups?: GroupDirectory): MemberOf | undefined =>
+  groups ? async (group, userId) => (await groups.members(group)).has(userId) : undefined;
+
 /**
- * May `userId` steer `releaseId`? Named users first (no call to Slack), then each group entry. When
- * Slack cannot say whether the user is in a group, the answer is no, with the reason: a release tool
- * fails closed.
+ * May `userId` steer `releaseId`? The service's approvers; when it lists none, only the release managers
+ * (fail closed: an empty list is nobody, never everybody). Named users first (no call to Slack), then each
+ * group entry. When Slack cannot say whether the user is in a group, the answer is no, with the reason.
  */
 export async function mayCommand(cfg: QuadConfig, releaseId: string, userId: string, groups?: GroupDirectory): Promise<Permission> {
   const list = approversFor(cfg, releaseId);
   const who = releaseId.replace(/^release:/, '');
   if (list === null) return { allowed: false, why: `${releaseId} is not a release this app knows` };
-  if (list.length === 0 || list.includes(userId)) return { allowed: true };
-  const problems: string[] = [];
-  for (const entry of list.filter((a) => a.startsWith('group:'))) {
-    if (!groups) {
-      problems.push(`${entry} cannot be checked here`);
-      continue;
-    }
-    try {
-      if ((await groups.members(entry.slice('group:'.length))).has(userId)) return { allowed: true, via: entry };
-    } catch (err) {
-      problems.push(`could not check ${entry} with Slack (${(err as Error).message})`);
-    }
-  }
-  const why = `only the approvers of ${who} may do that`;
-  return { allowed: false, why: problems.length > 0 ? `${why}, and ${problems.join('; ')}` : why };
+  const entries = list.length > 0 ? list : cfg.release_managers;
+  const verdict = await admitted(entries, { slack: userId }, memberOfGroups(groups));
+  if (verdict.allowed) return verdict;
+  const base =
+    list.length > 0
+      ? `only the approvers of ${who} may do that`
+      : entries.length > 0
+        ? `${who} lists no approvers, so only the release managers may do that`
+        : `${who} lists no approvers and config names no release_managers, so nobody may do that from Slack`;
+  return { allowed: false, why: verdict.why ? `${base}, and ${verdict.why}` : base };
 }
