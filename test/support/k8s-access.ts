@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { writeKubeconfig, type LocalKubernetes } from './kubernetes';
 
+/** The minimal Role the kubernetes deployer needs in its namespace, as README.md documents it. */
+export const DEPLOYER_ROLE_RULES: V1PolicyRule[] = [
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+];
+
 function adminConfig(cluster: LocalKubernetes): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);

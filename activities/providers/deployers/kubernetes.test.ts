@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { startKubernetes, writeKubeconfig, NEVER_READY_SUFFIX, type LocalKubernetes } from '../../../test/support/kubernetes';
-import { kubeconfigThrough, limitedKubeconfig, startCountingProxy, type CountingProxy } from '../../../test/support/k8s-access';
+import { DEPLOYER_ROLE_RULES, kubeconfigThrough, limitedKubeconfig, startCountingProxy, type CountingProxy } from '../../../test/support/k8s-access';
 import { freePort } from '../../../test/support/postgres';
 import { DEPLOY_NOT_READY, KubernetesDeployer, type KubernetesDeployerOptions } from './kubernetes';
 
@@ -272,11 +272,7 @@ test('prepare heartbeats while it waits, inside an activity', async () => {
   expect(JSON.stringify(beats)).not.toContain(cluster.adminToken);
 });
 
-const FULL_ROLE = [
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
-  { apiGroups: [''], resources: ['services'], verbs: ['get'] },
-];
+const FULL_ROLE = DEPLOYER_ROLE_RULES;
 
 test('check passes with the minimal Role and names the permission a token lacks', async () => {
   const { ns, deployer } = await app();
@@ -297,7 +293,7 @@ test('check passes with the minimal Role and names the permission a token lacks'
     `may get services in namespace ${ns}`,
   ]);
 
-  const rules = FULL_ROLE.map((r) => (r.resources[0] === 'httproutes' ? { ...r, verbs: ['get'] } : r));
+  const rules = FULL_ROLE.map((r) => (r.resources?.[0] === 'httproutes' ? { ...r, verbs: ['get'] } : r));
   const limited = await limitedKubeconfig(cluster, { namespace: ns, name: 'quad-no-route-patch', rules });
   const d = deployer({ kubeconfig: limited.kubeconfigPath });
   const failed = (await d.check('checkout')).filter((c) => !c.ok);
