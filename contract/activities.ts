@@ -1,9 +1,33 @@
 // The activities the release workflow calls, as types only: activities/ implements them from providers,
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
-import type { Criteria, GuardBreach, Verdict } from './verdict';
+import type { Criteria, GuardBreach, MetricFinding, Verdict } from './verdict';
 import type { Gate, Dependency, ReleaseWindow } from './plan';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheckReport } from './world';
 import type { Notice, IncidentInput } from './notice';
+
+/**
+ * What the workflow hands the incident activity: the release's facts, bounded and secret-free. Every
+ * field beyond IncidentInput is optional, so an activity started by an older workflow still opens one.
+ * The activity reads the logs for `window` itself (no log text passes through workflow history).
+ */
+export interface IncidentRequest extends IncidentInput {
+  previousVersion?: string | null;
+  strategy?: string;
+  /** the stage it stopped at, e.g. "canary 5 %" */
+  stage?: string;
+  regions?: string[];
+  trafficPercent?: number;
+  /** the last verdict's findings: what regressed, canary vs baseline, against which limit */
+  findings?: MetricFinding[];
+  /** epoch ms: the canary's time in production, the window its logs are read for */
+  window?: { from: number; to: number };
+  /** a person asked for the rollback (not a breach or a failure) */
+  manual?: { by?: string; why: string };
+  /** the undo finished and every step succeeded: sinks that can resolve an incident do */
+  rollbackFinished?: boolean;
+  /** the release in the Temporal Web UI */
+  url?: string;
+}
 
 /** What a guard or a judge watches: one service's canary and baseline during one stage, against its limits. */
 export interface Watch {
@@ -68,5 +92,5 @@ export interface ReleaseActivities {
   judge(input: JudgeInput): Promise<Verdict>;
   /** one activity per notice, fanned out to every notifier inside it: a notice costs 3 history events, whatever the number of notifiers */
   notify(notifiers: string[], notice: Notice, refs: Record<string, string>): Promise<NoticeReceipt>;
-  openIncident(incident: IncidentInput): Promise<string>;
+  openIncident(incident: IncidentRequest): Promise<string>;
 }

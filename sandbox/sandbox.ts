@@ -14,6 +14,9 @@
 //   GET  /admin/services/{s}/stats?from=ms&to=ms&interval_s=N   per-version interval buckets; each
 //        bucket's `versions` also holds `flag:<name>=on` / `flag:<name>=off` for the flag sides that saw
 //        requests in it (cpuPct and memoryMb null: a flag side has no process of its own)
+//   GET  /admin/services/{s}/logs?version=v&from=ms&to=ms[&min_level=warn][&limit=N]  the lines that
+//        version wrote in [from, to) at min_level (default debug) or above, oldest first, at most limit
+//        (default 5000, max 20000); `total` counts every line in the window, `truncated` says more matched
 //   GET  /admin/services/{s}/versions  process state, pid, totals, first request / first error time
 //   GET  /admin/services, GET /admin/health
 import http from 'node:http';
@@ -22,6 +25,7 @@ import { flagBehaviourFor, SERVICE_PATTERN, VERSION_PATTERN, type FlagBehaviour,
 import { evaluateFlags, FlagFileWatcher, USER_HEADER, type FlagValue } from './flags';
 import { SandboxService, type TrafficSplit } from './service';
 import { aggregateIntervals } from './stats';
+import { SANDBOX_LOG_LEVELS, type SandboxLogLevel } from './logs';
 
 export interface SandboxOptions {
   /** router port; 0 = any free port */
@@ -53,6 +57,7 @@ export interface Sandbox {
 const HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_INTERVALS = 10_000;
+const MAX_LOG_LINES = 20_000;
 
 class HttpError extends Error {
   constructor(
@@ -213,6 +218,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             firstErrorAt: e.log.firstErrorAt,
           })),
         });
+      case 'logs': {
+        const version = url.searchParams.get('version') ?? '';
+        if (!VERSION_PATTERN.test(version)) throw new HttpError(400, `query parameter version must match ${VERSION_PATTERN}`);
+        const from = finiteParam(url.searchParams, 'from');
+        const to = finiteParam(url.searchParams, 'to');
+        if (!(to > from)) throw new HttpError(400, 'to must be after from');
+        const minLevel = url.searchParams.get('min_level') ?? 'debug';
+        if (!SANDBOX_LOG_LEVELS.includes(minLevel as SandboxLogLevel)) throw new HttpError(400, `min_level must be one of ${SANDBOX_LOG_LEVELS.join(', ')}`);
+        const limit = url.searchParams.has('limit') ? finiteParam(url.searchParams, 'limit') : 5000;
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LOG_LINES) throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LOG_LINES}`);
+        // a version that never ran has written nothing: an empty answer, as a log store gives for an empty stream
+        const found = service?.versions.get(version)?.process.logs.between(from, to, minLevel as SandboxLogLevel, limit);
+        return sendJson(res, 200, { service: name, version, from, to, ...(found ?? { lines: [], total: 0, truncated: false }) });
+      }
       case 'stats': {
         const from = finiteParam(url.searchParams, 'from');
         const to = finiteParam(url.searchParams, 'to');

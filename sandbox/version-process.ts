@@ -2,7 +2,9 @@
 // CPU/RSS reports, restart on the next request if it died, stop it when it is no longer routed to.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { VersionBehaviour } from './behaviour';
+import { LineLog, parseVersionLogLine } from './logs';
 
 export interface UsageSample {
   at: number;
@@ -28,6 +30,8 @@ export class VersionProcess {
   pid: number | null = null;
   starts = 0;
   readonly usage: UsageSample[] = [];
+  /** what the version wrote to stdout, across restarts (a real log store keeps a crashed pod's lines too) */
+  readonly logs = new LineLog();
   private child: ChildProcess | null = null;
   private ready: Promise<number> | null = null;
 
@@ -51,7 +55,12 @@ export class VersionProcess {
         QUAD_SANDBOX_VERSION: this.version,
         QUAD_SANDBOX_BEHAVIOUR: JSON.stringify(this.behaviour),
       },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    // its log lines, as a log agent would collect them
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      const line = parseVersionLogLine(text);
+      if (line) this.logs.add(line);
     });
     this.child = child;
     this.pid = child.pid ?? null;

@@ -1,9 +1,11 @@
 // One version of the sandbox service, run as its own process so its CPU and memory are its own.
 // Started by version-process.ts with node's type stripping (or tsx), so it imports node builtins only.
 // Parent link is the IPC channel: it sends `ready` with the port, then resource usage twice a second,
-// and exits when the parent goes away so no orphan outlives the sandbox.
+// and exits when the parent goes away so no orphan outlives the sandbox. Its log lines go to stdout as
+// JSON lines ({at, level, msg}): an access line per request, the ordinary noise of a service (a slow
+// query now and then, a cache refresh), and for each request it fails the error that failed it.
 import http from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 interface Behaviour {
   errorRate: number;
@@ -27,6 +29,13 @@ function latencyMs(): number {
 
 let served = 0;
 
+function log(level: 'error' | 'warn' | 'info', msg: string): void {
+  process.stdout.write(JSON.stringify({ at: Date.now(), level, msg }) + '\n');
+}
+
+// the error a -bad version serves: it verifies tokens against a key the issuer no longer signs with
+const failureLine = () => `JWT validation failed: signature mismatch for kid=${randomBytes(4).toString('hex')}`;
+
 const server = http.createServer((req, res) => {
   served += 1;
   const fail = Math.random() < behaviour.errorRate;
@@ -35,12 +44,20 @@ const server = http.createServer((req, res) => {
   const body = JSON.stringify({ version, items, total: items.reduce((s, it) => s + it.qty * it.price, 0) });
   const etag = createHash('sha1').update(body).digest('hex');
   req.resume();
+  const started = Date.now();
+  const requestId = randomUUID();
+  if (served % 40 === 0) log('warn', `slow query took ${200 + (served % 700)}ms on table carts request_id=${requestId}`);
   setTimeout(() => {
+    const access = (status: number) =>
+      log('info', `${req.method} ${(req.url ?? '/').slice(0, 200)} ${status} in ${Date.now() - started}ms request_id=${requestId}`);
     if (fail) {
+      log('error', failureLine());
+      access(500);
       res.writeHead(500, { 'content-type': 'application/json', 'x-sandbox-version': version });
       res.end(JSON.stringify({ error: 'internal error', version }));
       return;
     }
+    access(200);
     res.writeHead(200, { 'content-type': 'application/json', 'x-sandbox-version': version, etag });
     res.end(body);
   }, latencyMs());
@@ -64,6 +81,8 @@ server.listen(0, '127.0.0.1', () => {
   const port = typeof address === 'object' && address ? address.port : 0;
   send({ type: 'ready', port, pid: process.pid });
   setInterval(reportUsage, 500).unref();
+  log('info', `${version} listening on port ${port}`);
+  setInterval(() => log('info', `cache refreshed: ${100 + (served % 50)} entries`), 10_000).unref();
 });
 
 process.on('disconnect', () => process.exit(0));

@@ -3,7 +3,9 @@
 // Providers run in activities (never in workflow code) and read their secrets from the worker's env.
 import type { IntervalSample } from '../../contract/verdict';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheck } from '../../contract/world';
-import type { Notice, IncidentInput } from '../../contract/notice';
+import type { Notice } from '../../contract/notice';
+import type { LogEvent, Signature } from './logs/signatures';
+import type { IncidentRequest } from '../../contract/activities';
 
 // The boundary types, re-exported so each provider imports its whole interface from one file.
 export type { TrafficTarget, TrafficState, FlagState, DeployCheck } from '../../contract/world';
@@ -71,10 +73,52 @@ export interface Notifier {
   notify(notice: Notice): Promise<void | { ref?: string }>;
 }
 
+export type { IncidentRequest } from '../../contract/activities';
+
+/** What a sink receives: the workflow's request plus what the activity read from the logs. */
+export interface Incident extends IncidentRequest {
+  /** the top log signatures, new in the canary or far more frequent there, canary vs baseline counts */
+  signatures?: Signature[];
+  /** why there are no signatures, or that the logs were cut (e.g. "logs: none configured") */
+  logNote?: string;
+}
+
 export interface IncidentSink {
   readonly name: string;
-  /** returns an id or URL of the incident */
-  open(incident: IncidentInput): Promise<string>;
+  /**
+   * Returns an id or URL of the incident. Opening the same incident again (a retried activity: same
+   * releaseId and `at`) must not open a second one: each sink dedups by a key derived from them.
+   */
+  open(incident: Incident): Promise<string>;
+  /** Marks the incident `open` returned as resolved (the rollback finished); sinks with no such notion omit it. */
+  resolve?(incident: Incident, ref: string): Promise<void>;
+}
+
+export type { LogEvent, LogLevel, Signature } from './logs/signatures';
+
+/** One version's log lines in a window: the canary's and the baseline's are asked for separately. */
+export interface LogQuery {
+  service: string;
+  version: string;
+  region?: string;
+  /** epoch ms, inclusive / exclusive */
+  from: number;
+  to: number;
+  /** at most this many lines come back (the rest are counted as truncated) */
+  limit: number;
+}
+
+export interface LogBatch {
+  events: LogEvent[];
+  /** every line the version wrote in the window, when the source knows it (the volume rates compare against) */
+  total?: number;
+  /** more lines matched than `limit` */
+  truncated: boolean;
+}
+
+export interface LogSource {
+  readonly name: string;
+  fetch(query: LogQuery): Promise<LogBatch>;
 }
 
 /** The lifecycle's first name, kept for the deployers written against it. */
