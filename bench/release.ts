@@ -17,7 +17,12 @@
 //   rollback  = that decision → the flag is back as it was (the timeline's 'undone' flag entry, i.e. the
 //               file provider has renamed the restored file into place)
 //
-// Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25), BENCH_FLAG.
+// BENCH_DEPLOYER=kubernetes | alb: the same bad releases through the kubernetes deployer (an HTTPRoute on
+// the local control plane) or the alb deployer (an ALB listener with ECS, in moto); rollback then ends
+// when the platform's own state, read back, has the canary at 0 % (see bench/release-targets.ts).
+//
+// Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25), BENCH_FLAG,
+// BENCH_DEPLOYER (sandbox).
 // Why these: detection within one poll needs enough canary requests per poll for the guard (false-alarm
 // bound 3 %) to tell 8 % errors from the 1 % limit. 200 requests a poll (16 errors expected) is caught on
 // the first poll; at 1 s and 300 rps (83 a poll, 6.6 errors expected) a poll with 3–4 errors is not
@@ -30,12 +35,15 @@ import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bun
 import { loadConfig } from '../config/load';
 import { Releases } from '../client/releases';
 import type { ReleaseStatus, ReleaseResult } from '../contract/messages';
+import { withDeployer } from '../test/support/e2e-deploy';
+import { deployerKind, startTarget, type BenchTarget } from './release-targets';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const POLL_S = Number(process.env.BENCH_POLL_S ?? 2);
 const RPS = Number(process.env.BENCH_RPS ?? 400);
 const CANARY_PCT = Number(process.env.BENCH_CANARY_PCT ?? 25);
 const FLAG_MODE = process.env.BENCH_FLAG === '1';
+const DEPLOYER = deployerKind(process.env.BENCH_DEPLOYER);
 const BASE = 'v1.2.2';
 const SERVICE = 'checkout';
 const FLAG = 'checkout_redesign_bad';
@@ -74,7 +82,7 @@ async function seenPerPoll(sandbox: SandboxProcess, key: string, from: number, p
   return stats.intervals.map((i) => ({ requests: i.versions[key]?.requests ?? 0, errors: i.versions[key]?.errors ?? 0 }));
 }
 
-async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): Promise<Run> {
+async function oneRun(rel: Releases, sandbox: SandboxProcess, target: BenchTarget, version: string): Promise<Run> {
   await rel.release({ service: SERVICE, version, requestedBy: 'bench', source: 'cli' });
   const result: ReleaseResult = await rel.result(SERVICE);
   const status: ReleaseStatus = await rel.status(SERVICE);
@@ -83,10 +91,10 @@ async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): 
   // the moment it decided: the guard's breach, or (if the guard never fired) the window judge's FAIL
   const decidedAt = at('breach') ?? at('verdict FAIL');
   const v = (await sandbox.versions(SERVICE)).find((x) => x.version === version);
-  const restore = (await sandbox.changes(SERVICE)).find((c) => c.version === version && c.percent === 0);
-  if (!decidedAt || !shiftedAt || !v?.firstErrorAt || !restore) {
+  const restoredAt = shiftedAt ? await target.restoredAt(version, shiftedAt) : null;
+  if (!decidedAt || !shiftedAt || !v?.firstErrorAt || !restoredAt) {
     throw new Error(
-      `${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restore ${restore?.at}): ${result.reason}`,
+      `${version}: ${result.status}, incomplete evidence (decided ${decidedAt}, first error ${v?.firstErrorAt}, restored ${restoredAt}): ${result.reason}`,
     );
   }
   const polls = status.lastVerdict?.intervals ?? 0;
@@ -95,7 +103,7 @@ async function oneRun(rel: Releases, sandbox: SandboxProcess, version: string): 
     version,
     status: result.status,
     detectionS: (decidedAt - v.firstErrorAt) / 1000,
-    rollbackS: (restore.at - decidedAt) / 1000,
+    rollbackS: (restoredAt - decidedAt) / 1000,
     polls,
     perPoll,
     breach: at('breach') ? 'guard' : 'window judge',
@@ -134,6 +142,7 @@ async function main() {
   const dir = tempDir('quad-bench-release-');
   let sandbox: SandboxProcess | undefined;
   let worker: Child | undefined;
+  let target: BenchTarget | undefined;
   const env = await localEnv();
   try {
     let bundle: string;
@@ -142,6 +151,9 @@ async function main() {
       startSandboxProcess({ serve: { [SERVICE]: BASE }, loadRps: RPS, loadMaxS: 3600, ...(FLAG_MODE ? { flagsFile } : {}) }),
       bundleFile(dir.path),
     ]);
+    if (FLAG_MODE && DEPLOYER !== 'sandbox') throw new Error('BENCH_FLAG=1 ramps a flag: it takes no BENCH_DEPLOYER');
+    const versions = [BASE, ...Array.from({ length: RUNS }, (_, i) => `v1.3.${i + 1}-bad`)];
+    target = await startTarget(DEPLOYER, sandbox, { service: SERVICE, base: BASE, versions });
     const taskQueue = `bench-release-${process.pid}`;
     // a canary window far longer than detection: the guard, not the window's end, must catch it
     const configFile = writeStackConfig(dir.path, {
@@ -161,10 +173,13 @@ async function main() {
       };
       writeFileSync(configFile, JSON.stringify(doc));
     }
-    worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
+    if (target.deployer) withDeployer(configFile, target.deployer, { version_pattern: 'image-tag' });
+    worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle, env: target.workerEnv });
     const rel = new Releases(env.client, loadConfig(configFile), taskQueue);
     const perPollCanary = (RPS * CANARY_PCT * POLL_S) / 100;
-    console.log(`bench:release${FLAG_MODE ? ` (flag ${FLAG}, judged by variant)` : ''}  dev server ${env.address}, sandbox ${sandbox.url}`);
+    console.log(
+      `bench:release${FLAG_MODE ? ` (flag ${FLAG}, judged by variant)` : ` (deployer ${DEPLOYER})`}  dev server ${env.address}, sandbox ${sandbox.url}`,
+    );
     console.log(
       `  load ${RPS} rps, ${FLAG_MODE ? 'flag on for' : 'canary'} ${CANARY_PCT} %, poll interval ${POLL_S} s → about ${perPollCanary} canary requests per poll (8 % errors ≈ ${f2(perPollCanary * 0.08)} per poll)`,
     );
@@ -172,7 +187,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2000));
     const runs: Run[] = [];
     for (let n = 1; n <= RUNS; n++) {
-      const r = FLAG_MODE ? await oneFlagRun(rel, sandbox, n) : await oneRun(rel, sandbox, `v1.3.${n}-bad`);
+      const r = FLAG_MODE ? await oneFlagRun(rel, sandbox, n) : await oneRun(rel, sandbox, target, versions[n]);
       runs.push(r);
       const seen = r.perPoll.map((p, i) => `#${i + 1} ${p.errors}/${p.requests}`).join(', ');
       console.log(
@@ -188,10 +203,11 @@ async function main() {
     console.log(`  detection: median ${f2(median(d))} s, max ${f2(Math.max(...d))} s (target ≤ poll + 1 s = ${POLL_S + 1} s)`);
     console.log(`  rollback:  median ${f2(median(rb))} s, max ${f2(Math.max(...rb))} s (target ≤ 1 s)`);
     console.log(
-      `summary ${FLAG_MODE ? 'flag=1 ' : ''}poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`,
+      `summary ${FLAG_MODE ? 'flag=1 ' : DEPLOYER !== 'sandbox' ? `deployer=${DEPLOYER} ` : ''}poll_s=${POLL_S} detection_s_median=${f2(median(d))} detection_s_max=${f2(Math.max(...d))} rollback_s_median=${f2(median(rb))} rollback_s_max=${f2(Math.max(...rb))}`,
     );
   } finally {
     await worker?.stop();
+    await target?.stop();
     await sandbox?.stop();
     await env.teardown();
     dir.remove();
