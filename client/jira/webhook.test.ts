@@ -12,7 +12,7 @@ import type { QuadConfig } from '../../config/schema';
 import { statusQuery } from '../../contract/messages';
 import { QuadService, QuadVersion, QuadStatus } from '../../contract/search-attributes';
 import { Releases } from '../releases';
-import { createJiraWebhook, releaseAskOf, personOf, jiraSecretFromEnv, JIRA_ENDPOINT, type JiraEvent, type JiraWebhook } from './webhook';
+import { createJiraWebhook, releaseAskOf, personOf, jiraSecretFromEnv, JIRA_ENDPOINT, MAX_BODY, type JiraEvent, type JiraWebhook } from './webhook';
 
 const SECRET = 'jira-test-secret-' + process.pid;
 // A long first stage keeps a release running, so a second transition meets it.
@@ -21,18 +21,30 @@ temporal: { web_ui_url: "http://127.0.0.1:8233" }
 services:
   cart:
     poll_interval_seconds: 1
+    starters: ['jira:*']
     rollout_plan:
       - { traffic_percent: 10, duration_minutes: 30 }
       - { traffic_percent: 100 }
   payments:
     poll_interval_seconds: 1
+    starters: ['jira:*']
     rollout_plan:
       - { traffic_percent: 10, duration_minutes: 30 }
       - { traffic_percent: 100 }
+  orders:
+    poll_interval_seconds: 1
+    starters: ['jira:712020:3f2a9c1e-77aa-4b1b']
+    rollout_plan:
+      - { traffic_percent: 10, duration_minutes: 30 }
+      - { traffic_percent: 100 }
+  # nobody may start this one from Jira: not listed, and the release managers are Slack users
+  locked:
+    poll_interval_seconds: 1
+release_managers: [U0RELMGR1]
 triggers:
   jira:
     secret: \${JIRA_TEST_SECRET}
-    services: { cart-team: cart, Payments: payments }
+    services: { cart-team: cart, Payments: payments, orders-team: orders, locked-team: locked }
 `;
 
 let env: TestWorkflowEnvironment;
@@ -62,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hook?.stop();
-  for (const id of ['release:cart', 'release:payments'])
+  for (const id of ['release:cart', 'release:payments', 'release:orders'])
     await env?.client.workflow
       .getHandle(id)
       .terminate('test over')
@@ -72,9 +84,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function event(o: { key?: string; version?: string; labels?: string[]; components?: string[]; to?: string; from?: string; kind?: string } = {}): JiraEvent {
+function event(
+  o: { key?: string; version?: string; labels?: string[]; components?: string[]; to?: string; from?: string; kind?: string; at?: number } = {},
+): JiraEvent {
   return {
     webhookEvent: o.kind ?? 'jira:issue_updated',
+    timestamp: o.at ?? Date.now(),
     issue: {
       key: o.key ?? 'REL-42',
       fields: {
@@ -89,9 +104,14 @@ function event(o: { key?: string; version?: string; labels?: string[]; component
   };
 }
 
-async function post(doc: unknown, sign: string | null = SECRET, at = base): Promise<{ code: number; body: Record<string, string> }> {
-  const raw = JSON.stringify(doc);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+async function post(
+  doc: unknown,
+  sign: string | null = SECRET,
+  at = base,
+  extra: Record<string, string> = {},
+): Promise<{ code: number; body: Record<string, string> }> {
+  const raw = typeof doc === 'string' ? doc : JSON.stringify(doc);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extra };
   if (sign !== null) headers['x-hub-signature'] = `sha256=${createHmac('sha256', sign).update(raw).digest('hex')}`;
   const res = await fetch(at + JIRA_ENDPOINT, { method: 'POST', headers, body: raw });
   const text = await res.text();
@@ -159,13 +179,16 @@ test('a bad version or an unmapped service is 422 in plain words and starts noth
 });
 
 test('labels, components or a service field naming what every object inherits are 422 in plain words and start nothing', async () => {
-  const which = 'which service? Give the issue a label or component listed under triggers.jira.services (cart-team, Payments)';
+  const which = 'which service? Give the issue a label or component listed under triggers.jira.services (cart-team, Payments, orders-team, locked-team)';
   for (const name of ['__proto__', 'constructor', 'toString']) {
     expect(await post(event({ labels: [name], version: 'v3.0.0' }))).toEqual({ code: 422, body: { error: which } });
     expect(await post(event({ labels: [], components: [name], version: 'v3.0.0' }))).toEqual({ code: 422, body: { error: which } });
   }
   // the service named by a field: its text is looked up among the services
-  const byField = parseConfig(TEST_CONFIG.replace('services: { cart-team: cart, Payments: payments }', 'service_field: customfield_10043'), 'test config');
+  const byField = parseConfig(
+    TEST_CONFIG.replace('services: { cart-team: cart, Payments: payments, orders-team: orders, locked-team: locked }', 'service_field: customfield_10043'),
+    'test config',
+  );
   const fieldHook = createJiraWebhook({ releases: new Releases(env.client, byField, taskQueue), config: byField, secret: SECRET, log: () => undefined });
   const { port } = await fieldHook.start({ port: 0, host: '127.0.0.1' });
   try {
@@ -174,7 +197,7 @@ test('labels, components or a service field naming what every object inherits ar
       ev.issue!.fields = { ...ev.issue!.fields, customfield_10043: { value: name } };
       expect(await post(ev, SECRET, `http://127.0.0.1:${port}`)).toEqual({
         code: 422,
-        body: { error: `unknown service ${JSON.stringify(name)}; configured: cart, payments` },
+        body: { error: `unknown service ${JSON.stringify(name)}; configured: cart, payments, orders, locked` },
       });
       await expect(env.client.workflow.getHandle(`release:${name}`).describe()).rejects.toThrow(/not found/i);
     }
@@ -182,6 +205,96 @@ test('labels, components or a service field naming what every object inherits ar
     await fieldHook.stop();
   }
   await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
+});
+
+/** Every run of a workflow ID, from visibility. */
+async function runsOf(workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(wf.runId);
+  return runs;
+}
+
+const ordersEvent = (o: Parameters<typeof event>[0] = {}) => event({ labels: ['orders-team'], key: 'REL-77', version: 'v7.0.0', ...o });
+
+test('a delivery Jira retries, or one replayed after its release ended, answers with the release it started and starts no second', async () => {
+  const ev = ordersEvent();
+  const first = await post(ev, SECRET, base, { 'x-atlassian-webhook-identifier': 'dlv-1' });
+  expect(first.code).toBe(202);
+  // Jira's retry: the same body and the same delivery ID, while the release runs
+  const retry = await post(ev, SECRET, base, { 'x-atlassian-webhook-identifier': 'dlv-1' });
+  expect(retry).toEqual({ code: 200, body: { ...first.body, duplicate: true } });
+  // the same signed body under another delivery ID (the header is not signed): still the same request
+  const relabelled = await post(ev, SECRET, base, { 'x-atlassian-webhook-identifier': 'dlv-forged' });
+  expect(relabelled).toEqual({ code: 200, body: { ...first.body, duplicate: true } });
+  expect(await runsOf('release:orders')).toEqual([first.body.runId]);
+
+  // the release ends; the captured delivery is replayed, with and without its ID
+  await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
+  for (const extra of [{}, { 'x-atlassian-webhook-identifier': 'dlv-1' }, { 'x-atlassian-webhook-identifier': 'dlv-2' }] as Record<string, string>[]) {
+    expect(await post(ev, SECRET, base, extra)).toEqual({ code: 200, body: { ...first.body, duplicate: true } });
+  }
+  expect(await runsOf('release:orders')).toEqual([first.body.runId]);
+  // a new transition (a new delivery, a new timestamp) is a new request
+  const next = await post(ordersEvent({ version: 'v7.0.1', at: Date.now() + 1 }));
+  expect(next.code).toBe(202);
+  expect((await runsOf('release:orders')).sort()).toEqual([first.body.runId, next.body.runId].sort());
+  await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
+});
+
+test('two copies of one delivery racing: one starts the release, the other gets it; one run', async () => {
+  const ev = ordersEvent({ version: 'v7.1.0' });
+  const answers = await Promise.all([post(ev), post(ev), post(ev)]);
+  expect(answers.map((a) => a.code).sort()).toEqual([200, 200, 202]);
+  const ids = new Set(answers.map((a) => a.body.runId));
+  expect(ids.size).toBe(1);
+  const runs = await runsOf('release:orders');
+  expect(runs.filter((r) => ids.has(r))).toHaveLength(1);
+  expect(runs).toHaveLength(3);
+  await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
+});
+
+test('a delivery older than the dedupe window, from the future, or without a timestamp is refused and starts nothing', async () => {
+  const before = await runsOf('release:orders');
+  const old = await post(ordersEvent({ version: 'v7.2.0', at: Date.now() - 25 * 3600_000 }));
+  expect(old).toEqual({ code: 422, body: { error: 'the delivery is 25 h old; only deliveries of the last 24 h are acted on' } });
+  const future = await post(ordersEvent({ version: 'v7.2.0', at: Date.now() + 10 * 60_000 }));
+  expect(future).toEqual({ code: 422, body: { error: 'the delivery is dated in the future' } });
+  const { timestamp: _, ...undated } = ordersEvent({ version: 'v7.2.0' });
+  expect(await post(undated)).toEqual({ code: 400, body: { error: 'the delivery has no timestamp' } });
+  expect(await runsOf('release:orders')).toEqual(before);
+});
+
+test('a Jira user the service does not list as a starter is 403 and starts nothing', async () => {
+  const stranger = ordersEvent({ version: 'v7.3.0' });
+  stranger.user = { accountId: '712020:someone-else', displayName: 'Eve' };
+  const before = await runsOf('release:orders');
+  const r = await post(stranger);
+  expect(r.code).toBe(403);
+  expect(r.body.error).toBe('jira-712020-someone-else may not start orders: only the starters of orders and the release managers may start a release of it');
+  const locked = await post(event({ labels: ['locked-team'], version: 'v1.0.0' }));
+  expect(locked.code).toBe(403);
+  expect(locked.body.error).toMatch(/may not start locked: only the starters of locked and the release managers/);
+  expect(await runsOf('release:orders')).toEqual(before);
+  await expect(env.client.workflow.getHandle('release:locked').describe()).rejects.toThrow(/not found/i);
+});
+
+test('bodies over 1 MiB are 413, malformed or wrongly shaped JSON is 400 without internal text, and the server stays up', async () => {
+  const big = JSON.stringify({ ...ordersEvent(), padding: 'x'.repeat(MAX_BODY) });
+  expect(await post(big)).toEqual({ code: 413, body: { error: `body too large (over ${MAX_BODY} bytes)` } });
+  const bad: [string, string][] = [
+    ['{"webhookEvent": "jira:issue_updated",', 'the body is not JSON'],
+    ['null', 'the body is not a Jira event (a JSON object)'],
+    ['[1,2]', 'the body is not a Jira event (a JSON object)'],
+    ['"text"', 'the body is not a Jira event (a JSON object)'],
+    ['{"webhookEvent":"jira:issue_updated","timestamp":1,"changelog":{"items":"x"}}', 'the body is not a Jira event: changelog.items has the wrong type'],
+    ['{"webhookEvent":"jira:issue_updated","timestamp":1,"issue":null}', 'the body is not a Jira event: issue has the wrong type'],
+    ['{"webhookEvent":{"x":1}}', 'the body is not a Jira event: webhookEvent has the wrong type'],
+  ];
+  for (const [raw, error] of bad) expect(await post(raw)).toEqual({ code: 400, body: { error } });
+  // still answering: a good delivery starts its release
+  const good = await post(ordersEvent({ version: 'v7.4.0' }));
+  expect(good.code).toBe(202);
+  await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
 });
 
 test('the pure parts: person ids, version fields, the secret from its env var', () => {

@@ -1,27 +1,66 @@
 // The Jira trigger: a plain Node HTTP server for Jira Cloud's `jira:issue_updated` webhook. When an
 // issue moves into the configured status ("Ready for Prod"), it starts a release through `Releases`,
 // the same entry Slack and the CLI use. The webhook's shared secret signs the raw body
-// (X-Hub-Signature: sha256=<hex HMAC>); nothing is read from an unsigned or forged request.
-//   202 {workflowId, url}  started      204  not an event we act on      401  bad signature
-//   422 {error}            refused in plain words (bad version, unknown service, already releasing)
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// (X-Hub-Signature: sha256=<hex HMAC>); nothing is read from an unsigned or forged request. The
+// signature covers no time and Jira retries, so a delivery is one request: its ID is the hash of the
+// signed body (the body carries Jira's `timestamp`), and a start is idempotent per request; a delivery
+// older than the dedupe window, or from the future, is refused, so a replay can never start anything.
+//   202 {workflowId, url}  started         200 {…, duplicate: true}  this delivery already started it
+//   204  not an event we act on            400  not a JSON object / not a Jira event / no timestamp
+//   401  bad signature     403  the Jira user may not start this service (services.<name>.starters)
+//   413  body over 1 MiB  422 {error}  refused in plain words (bad version, unknown service, already
+//   releasing, a stale or future delivery). Nothing a sender writes reaches an answer as internal text.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JiraTriggerConfig, QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
 import { ownEntry } from '../../config/lookup';
-import type { ReleaseAsk } from '../../config/resolve';
-import type { Releases } from '../releases';
+import { serviceConfig, type ReleaseAsk } from '../../config/resolve';
+import { SAME_REQUEST_MS, type Releases, type Started } from '../releases';
+import { mayStart } from '../../config/starters';
 
 export const JIRA_ENDPOINT = '/jira/webhook';
 /** Jira issue payloads are a few kB; anything far larger is not one. */
-const MAX_BODY = 1024 * 1024;
+export const MAX_BODY = 1024 * 1024;
+/** Past this, an oversize body is not drained for its 413 any more: the connection is cut. */
+const DRAIN_LIMIT = 16 * MAX_BODY;
+/** Jira's clock and ours may differ a little; a delivery from further in the future is refused. */
+const FUTURE_SKEW_MS = 5 * 60 * 1000;
 
-export interface JiraEvent {
-  webhookEvent?: string;
-  issue?: { key?: string; fields?: Record<string, unknown> };
-  changelog?: { items?: { field?: string; fromString?: string | null; toString?: string | null }[] };
-  user?: { accountId?: string; displayName?: string };
+// What we read of a delivery, checked before anything reads it: any other shape is a 400, never a crash.
+// Unknown keys pass (Jira sends many); `fields` is read through ownEntry, so inherited names find nothing.
+const text = z.string().max(10_000);
+const jiraEventSchema = z.looseObject({
+  webhookEvent: text.optional(),
+  timestamp: z.number().int().positive().optional(),
+  issue: z.looseObject({ key: text.optional(), fields: z.record(z.string(), z.unknown()).optional() }).optional(),
+  changelog: z
+    .looseObject({
+      // `toString` is read as an own key in releaseAskOf (a schema key would see Object.prototype's)
+      items: z.array(z.looseObject({ field: text.optional(), fromString: text.nullish() })).optional(),
+    })
+    .optional(),
+  user: z.looseObject({ accountId: text.optional(), displayName: text.optional() }).optional(),
+});
+export type JiraEvent = z.infer<typeof jiraEventSchema>;
+
+/** The event in a delivery's body, or the reason in words it is not one (no internal text). */
+export function parseJiraEvent(body: Buffer): { event: JiraEvent } | { error: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { error: 'the body is not JSON' };
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { error: 'the body is not a Jira event (a JSON object)' };
+  const parsed = jiraEventSchema.safeParse(doc);
+  if (!parsed.success) {
+    const where = parsed.error.issues[0]?.path.map(String).join('.') || 'the body';
+    return { error: `the body is not a Jira event: ${where.slice(0, 100)} has the wrong type` };
+  }
+  return { event: parsed.data };
 }
 
 /** The secret from the env var the config names (`${JIRA_WEBHOOK_SECRET}`); errors name the variable, never a value. */
@@ -85,7 +124,8 @@ function serviceOf(cfg: QuadConfig, jira: JiraTriggerConfig, fields: Record<stri
  */
 export function releaseAskOf(cfg: QuadConfig, jira: JiraTriggerConfig, ev: JiraEvent): ReleaseAsk | null {
   if (ev.webhookEvent !== 'jira:issue_updated') return null;
-  const moved = (ev.changelog?.items ?? []).some((i) => i.field === 'status' && i.toString === jira.status && i.fromString !== jira.status);
+  const toStatus = (i: object) => (Object.hasOwn(i, 'toString') ? (i as { toString: unknown }).toString : undefined);
+  const moved = (ev.changelog?.items ?? []).some((i) => i.field === 'status' && toStatus(i) === jira.status && i.fromString !== jira.status);
   if (!moved) return null;
   const fields = ev.issue?.fields ?? {};
   const key = typeof ev.issue?.key === 'string' ? ev.issue.key : 'an issue';
@@ -107,7 +147,13 @@ export interface JiraWebhookOptions {
   config: QuadConfig;
   secret: string;
   log?: (line: string) => void;
+  /** how long a delivery counts as the same request (and how old a delivery may be); default a day */
+  dedupeMs?: number;
+  now?: () => number;
 }
+
+/** A delivery's request ID: the hash of its signed body, so a changed header cannot make a replay new. */
+export const deliveryRequestId = (body: Buffer) => `jira:${createHash('sha256').update(body).digest('hex').slice(0, 40)}`;
 
 export interface JiraWebhook {
   server: Server;
@@ -123,18 +169,20 @@ function send(res: ServerResponse, code: number, doc?: unknown) {
   res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
 }
 
+/**
+ * The body, or null when it is over MAX_BODY. An oversize body is read to its end (and dropped) so the
+ * sender gets its 413 rather than a reset connection; past DRAIN_LIMIT the connection is cut.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > DRAIN_LIMIT) req.destroy();
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -145,28 +193,59 @@ export function createJiraWebhook(o: JiraWebhookOptions): JiraWebhook {
   if (!o.secret) throw new InputError('the Jira webhook needs its shared secret');
   const log = o.log ?? ((line: string) => console.error(line));
 
+  const dedupeMs = o.dedupeMs ?? SAME_REQUEST_MS;
+  const now = o.now ?? Date.now;
+  // Jira's delivery IDs this process has answered: a retry is answered from here without a lookup
+  const delivered = new Map<string, { at: number; started: Started }>();
+  const remember = (id: string, started: Started) => {
+    const t = now();
+    for (const [k, v] of delivered) if (t - v.at > dedupeMs || delivered.size > 10_000) delivered.delete(k);
+    delivered.set(id, { at: t, started });
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== JIRA_ENDPOINT) return send(res, 404, { error: 'not found' });
     if (req.method !== 'POST') return send(res, 405, { error: 'POST only' });
     const body = await readBody(req);
-    if (!body) return send(res, 413, { error: 'body too large' });
+    if (!body) return send(res, 413, { error: `body too large (over ${MAX_BODY} bytes)` });
     if (!validSignature(o.secret, body, req.headers['x-hub-signature'])) return send(res, 401, { error: 'bad or missing X-Hub-Signature' });
-    let ev: JiraEvent;
-    try {
-      ev = JSON.parse(body.toString('utf8')) as JiraEvent;
-    } catch {
-      return send(res, 400, { error: 'the body is not JSON' });
-    }
+    const parsed = parseJiraEvent(body);
+    if ('error' in parsed) return send(res, 400, { error: parsed.error });
+    const ev = parsed.event;
+    const key = (ev.issue?.key ?? 'event').slice(0, 40);
+    // the signature covers no time: the body's own timestamp bounds how long it can be replayed
+    if (ev.timestamp === undefined) return send(res, 400, { error: 'the delivery has no timestamp' });
+    const age = now() - ev.timestamp;
+    if (age > dedupeMs)
+      return send(res, 422, {
+        error: `the delivery is ${Math.round(age / 3_600_000)} h old; only deliveries of the last ${Math.round(dedupeMs / 3_600_000)} h are acted on`,
+      });
+    if (age < -FUTURE_SKEW_MS) return send(res, 422, { error: 'the delivery is dated in the future' });
+    const deliveryId = req.headers['x-atlassian-webhook-identifier'];
+    const known = typeof deliveryId === 'string' ? delivered.get(deliveryId) : undefined;
+    if (known) return send(res, 200, { workflowId: known.started.workflowId, runId: known.started.runId, url: known.started.url, duplicate: true });
     try {
       const ask = releaseAskOf(o.config, jira, ev);
       if (!ask) return send(res, 204);
-      const started = await o.releases.release(ask);
-      log(`quad jira: ${ev.issue?.key} started ${started.workflowId} (${ask.service} ${ask.version})`);
-      return send(res, 202, { workflowId: started.workflowId, runId: started.runId, url: started.url });
+      serviceConfig(o.config, ask.service); // an unknown service is named as such, before who may start it
+      const may = await mayStart(o.config, ask.service, { jira: ev.user?.accountId ?? '' });
+      if (!may.allowed) {
+        log(`quad jira: ${key} refused: ${may.why}`);
+        return send(res, 403, { error: `${ask.requestedBy} may not start ${ask.service}: ${may.why}` });
+      }
+      const started = await o.releases.release(ask, { requestId: deliveryRequestId(body), withinMs: dedupeMs });
+      if (typeof deliveryId === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(deliveryId)) remember(deliveryId, started);
+      const doc = { workflowId: started.workflowId, runId: started.runId, url: started.url };
+      if (started.again) {
+        log(`quad jira: ${key} delivered again; ${started.workflowId} was started by it (nothing new started)`);
+        return send(res, 200, { ...doc, duplicate: true });
+      }
+      log(`quad jira: ${key} started ${started.workflowId} (${ask.service} ${ask.version})`);
+      return send(res, 202, doc);
     } catch (err) {
       if (err instanceof InputError) {
-        log(`quad jira: ${ev.issue?.key ?? 'event'} refused: ${err.message}`);
+        log(`quad jira: ${key} refused: ${err.message}`);
         return send(res, 422, { error: err.message });
       }
       throw err;
@@ -176,13 +255,8 @@ export function createJiraWebhook(o: JiraWebhookOptions): JiraWebhook {
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       log(`quad jira: ${(err as Error)?.stack ?? String(err)}`);
-      // Jira retries on 5xx; the message says what went wrong without internals
-      if (!res.headersSent)
-        send(res, 500, {
-          error: `could not start the release: ${String((err as Error)?.message ?? err)
-            .split('\n')[0]
-            .slice(0, 200)}`,
-        });
+      // Jira retries on 5xx, which is right for an outage (Temporal unreachable); the details stay in the log
+      if (!res.headersSent) send(res, 500, { error: 'could not start the release; the webhook log says why' });
     });
   });
 
