@@ -6,6 +6,8 @@
 #
 #   scripts/demo.sh          run the demo (again: stale demo processes are stopped first)
 #   scripts/demo.sh stop     stop everything it started, the dev server included
+#   scripts/demo.sh kubernetes   the same two releases on a local Kubernetes control plane (kube-apiserver +
+#                            kwok, built into .tools/ on first use, ~12 min cold): see scripts/demo-kubernetes.ts
 #
 # Settings (env): DEMO_LOAD_RPS (100), DEMO_GOOD (v1.2.4), DEMO_BAD (v1.2.5-bad), DEMO_USER (the first
 # approver of checkout in .quad/demo.yml). Ports: Temporal
@@ -82,6 +84,14 @@ wait_for_log() { # name log pattern pidfile procpattern seconds
 
 # Reads one field of a JSON document on stdin: json_field status
 json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];process.stdout.write(String(v??""))})' "$1"; }
+
+if [ "${1:-}" = "kubernetes" ]; then
+  say "tools: Node >= 22, the Temporal CLI, npm packages, the Kubernetes control plane (only what is missing)"
+  bash scripts/tools.sh node temporal npm kubernetes
+  source scripts/env.sh
+  tsx scripts/dev-server.ts
+  exec tsx scripts/demo-kubernetes.ts
+fi
 
 if [ "${1:-}" = "stop" ]; then
   [ -f scripts/env.sh ] && source scripts/env.sh
