@@ -101,13 +101,6 @@ async function main() {
       { version_pattern: 'image-tag' },
     );
     worker = await startWorkerProcess({ configFile, address, taskQueue, bundle, env: { KUBECONFIG: cluster.kubeconfigPath } });
-    const checks = worker
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('(kubernetes)'));
-    note(
-      `the worker's checks at start: ${checks.filter((l) => l.includes('] ok ')).length} ok, ${checks.filter((l) => l.includes('CHECK FAILED')).length} failed`,
-    );
     const rel = new Releases(new Client({ connection, namespace: s.namespace }), loadConfig(configFile), taskQueue);
 
     say(`4/4 releases: ${GOOD} (10 % → 50 % → 100 %, 30 s windows), then ${BAD} (the sandbox makes it fail 8 % of its requests)`);
