@@ -1,17 +1,20 @@
 // CloudWatch Logs as a log source: FilterLogEvents over one log group for one version's lines in the
-// window, found by its log stream name prefix (e.g. `checkout/v1.2.4/` when each task's stream starts
-// with its version) and/or a filter pattern (e.g. `{ $.version = "${version}" }` for JSON lines that
+// window, found by its log streams (DescribeLogStreams by name prefix, e.g. `checkout/v1.2.4/` when each
+// task's stream starts with its version; the streams silent before the window are skipped) and/or a
+// filter pattern (e.g. `{ $.version = "${version}" }` for JSON lines that
 // carry it), paginated by nextToken up to the limit. Credentials and region come from the SDK's default
 // chain; nothing here reads, logs or returns them. Failures are ApplicationFailures (../../failures):
 // credentials not accepted, a missing permission or log group are non-retryable ConfigurationErrors;
 // throttling, server errors and the network are retryable.
-import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, DescribeLogStreamsCommand, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { AWS_CREDENTIAL_ERRORS, FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
 import type { LogBatch, LogQuery, LogSource } from '../types';
 
 const SYSTEM = 'CloudWatch Logs';
-const PERMISSION = 'logs:FilterLogEvents on the log group';
+const PERMISSION = 'logs:FilterLogEvents and logs:DescribeLogStreams on the log group';
+/** FilterLogEvents takes at most 100 stream names */
+const MAX_STREAMS = 100;
 const PERMISSION_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'NotAuthorized']);
 const REJECTED_ERRORS = new Set(['InvalidParameterException', 'ValidationException', 'InvalidParameterValueException']);
 /** FilterLogEvents returns at most 10 000 events per page */
@@ -85,12 +88,11 @@ export class CloudWatchLogsSource implements LogSource {
   }
 
   /** The request for one page (exported shape: what a test or a person reads in CloudTrail). */
-  request(q: LogQuery, nextToken?: string): FilterLogEventsCommandInput {
-    const prefix = this.opts.streamPrefix ? fillLogTemplate(this.opts.streamPrefix, q, `${this.setting}.stream_prefix`) : undefined;
+  request(q: LogQuery, streams: string[] | null, nextToken?: string): FilterLogEventsCommandInput {
     const pattern = this.opts.filterPattern ? fillLogTemplate(this.opts.filterPattern, q, `${this.setting}.filter_pattern`) : undefined;
     return {
       logGroupName: this.opts.logGroup,
-      ...(prefix ? { logStreamNamePrefix: prefix } : {}),
+      ...(streams ? { logStreamNames: streams } : {}),
       ...(pattern ? { filterPattern: pattern } : {}),
       startTime: q.from,
       // endTime is inclusive in FilterLogEvents; the window is [from, to)
@@ -100,11 +102,42 @@ export class CloudWatchLogsSource implements LogSource {
     };
   }
 
-  async fetch(q: LogQuery): Promise<LogBatch> {
-    const events: LogBatch['events'] = [];
+  /** Closes the SDK's pooled sockets, when the client is its own. */
+  close(): void {
+    if (!this.opts.client) this.client.destroy();
+  }
+
+  /** The version's streams with events at or after `from` (null: no prefix set, the whole group). */
+  async streams(q: LogQuery): Promise<string[] | null> {
+    if (!this.opts.streamPrefix) return null;
+    const prefix = fillLogTemplate(this.opts.streamPrefix, q, `${this.setting}.stream_prefix`);
+    const names: string[] = [];
     let token: string | undefined;
     do {
-      const input = this.request({ ...q, limit: q.limit - events.length }, token);
+      let page;
+      try {
+        page = await this.client.send(
+          new DescribeLogStreamsCommand({ logGroupName: this.opts.logGroup, logStreamNamePrefix: prefix, ...(token ? { nextToken: token } : {}) }),
+        );
+      } catch (err) {
+        throw cloudWatchLogsFailure(err, `DescribeLogStreams on ${this.opts.logGroup} with prefix ${prefix}`, this.setting);
+      }
+      for (const st of page.logStreams ?? []) {
+        // a stream whose last event is before the window has nothing for it (unknown: keep it)
+        if (st.logStreamName && (st.lastEventTimestamp === undefined || st.lastEventTimestamp >= q.from)) names.push(st.logStreamName);
+      }
+      token = page.nextToken;
+    } while (token && names.length < MAX_STREAMS);
+    return names.slice(0, MAX_STREAMS);
+  }
+
+  async fetch(q: LogQuery): Promise<LogBatch> {
+    const events: LogBatch['events'] = [];
+    const streams = await this.streams(q);
+    if (streams && streams.length === 0) return { events, total: 0, truncated: false };
+    let token: string | undefined;
+    do {
+      const input = this.request({ ...q, limit: q.limit - events.length }, streams, token);
       let page;
       try {
         page = await this.client.send(new FilterLogEventsCommand(input));

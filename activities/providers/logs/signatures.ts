@@ -34,7 +34,8 @@ const MASKS: Array<[RegExp, string]> = [
   [/\b0x[0-9a-f]+\b/gi, '<hex>'],
   // a hex run with at least one digit and one letter (kid=3f9a2c41, a sha), or a long all-letter one
   [/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b|\b[a-f]{16,}\b/gi, '<hex>'],
-  [/\d+(?:\.\d+)?/g, '<num>'],
+  // dotted runs are one value (1.5, v1.2.4)
+  [/\d+(?:\.\d+)*/g, '<num>'],
 ];
 
 const LEVELS: Record<string, LogLevel> = {
