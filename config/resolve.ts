@@ -1,12 +1,13 @@
 // Config + a request → the secret-free plan the workflow runs. All validation of what a person typed
 // happens here, before anything starts.
 import type { Criteria } from '../contract/verdict';
-import type { ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
+import type { CommandAuth, ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
 import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
 import { InputError } from './errors';
 import { ownEntry } from './lookup';
+import { resolvePublicKey } from './public-key';
 
 /** v1.2.3, 1.2.3, v1.2.4-rc.1, v1.2.4-bad+build.7 — semver with an optional v; nothing a shell would read. */
 import { MAX_VERSION_LENGTH, SAFE_VERSION, describeVersionPattern, matchesVersionPattern, type VersionPattern } from './versions';
@@ -101,8 +102,26 @@ export function notifierNames(cfg: QuadConfig): string[] {
   return names;
 }
 
+/** The keys and rules the workflow checks commands with (public keys only: nothing here is secret). */
+export function commandAuthOf(cfg: QuadConfig): CommandAuth {
+  const sec = cfg.security;
+  const signers: CommandAuth['signers'] = {};
+  for (const [name, s] of Object.entries(sec.signers)) {
+    signers[name] = { publicKey: resolvePublicKey(s, `security.signers.${name}`), frontEnd: s.front_end };
+  }
+  return {
+    requireSigned: sec.require_signed_commands,
+    signers,
+    // a jira: entry names who may start from Jira; no command ever comes as one
+    releaseManagers: cfg.release_managers.filter((m) => !m.startsWith('jira:')),
+    maxAgeMs: sec.command_max_age_seconds * 1000,
+    futureSkewMs: sec.command_future_skew_seconds * 1000,
+  };
+}
+
 function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
   return {
+    commandAuth: commandAuthOf(cfg),
     gates: svc.gates,
     dependencies: svc.dependencies,
     postChecks: svc.post_checks,

@@ -11,6 +11,25 @@ export interface Actor {
    * entry that its plan names, and nothing else.
    */
   via?: string;
+  /**
+   * The gate or stage the person saw when they acted (see commandStage): a command aimed at another one
+   * (a double click that lands after the gate moved on, a replayed click) is refused.
+   */
+  stage?: string;
+  /** the signature over this command (see contract/command-signature.ts); required unless the plan turns it off */
+  signed?: CommandSignature;
+}
+
+/** Who signed, for which release and run, and when; `sig` covers these and the command (commandMessage). */
+export interface CommandSignature {
+  /** the signer's name in config (a person, or a front end such as slack-app) */
+  key: string;
+  workflowId: string;
+  runId: string;
+  /** epoch ms on the signer's clock */
+  at: number;
+  /** Ed25519 signature, base64 */
+  sig: string;
 }
 
 export type Command = 'approve' | 'reject' | 'rollback' | 'pause' | 'resume' | 'promote';
@@ -94,6 +113,8 @@ export interface ReleaseStatus {
   windowEndsAt: number | null;
   lastVerdict: Verdict | null;
   approvals: { by: string; at: number; stage: string }[];
+  /** the gate an approval would open now ("release" or a stage name), if one waits */
+  awaitingApproval?: string | null;
   paused: boolean;
   timeline: TimelineEntry[];
   /** each watched stage's outcome so far (absent in releases started before it was recorded) */

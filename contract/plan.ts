@@ -100,6 +100,35 @@ export interface ReleasePlan {
    * like a release, ratios included. Absent: the serving version's own metrics on absolute limits.
    */
   flagWatch?: 'variants';
+  /**
+   * Who may steer the release and how the workflow tells: the public keys commands must be signed with.
+   * Absent in plans built before signed commands: read as signing required with no keys (fail closed).
+   */
+  commandAuth?: CommandAuth;
+}
+
+/** A public key the workflow verifies commands with; public keys are not secrets, so they ride in the plan. */
+export interface CommandSigner {
+  /** raw 32-byte Ed25519 public key, base64 */
+  publicKey: string;
+  /**
+   * A front end (the Slack app) that verified the person itself: it may sign for anyone, who must still be
+   * an approver. Otherwise the key is one person's and signs only for `by` equal to its name.
+   */
+  frontEnd: boolean;
+}
+
+export interface CommandAuth {
+  /** false: commands are taken as they come (a team relying on Temporal namespace RBAC alone) */
+  requireSigned: boolean;
+  /** signer name → key; a person's key is named as the person (`by`) */
+  signers: Record<string, CommandSigner>;
+  /** may steer every release, also of a service whose approvers list is empty */
+  releaseManagers: string[];
+  /** a signature older than this (against workflow time) is refused */
+  maxAgeMs: number;
+  /** a signature dated more than this ahead of workflow time is refused */
+  futureSkewMs: number;
 }
 
 /** The metrics sides of a flag ramp judged by variant (see ReleasePlan.flagWatch). */

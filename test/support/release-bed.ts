@@ -10,14 +10,22 @@ import { Releases } from '../../client/releases';
 import { statusQuery, type ReleaseStatus } from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
 import type { QuadConfig } from '../../config/schema';
+import type { Actor, Command, CommandResult } from '../../contract/messages';
+import { testSigners, type Bend, type TestSigners } from './test-signers';
 
 export type Handle = ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
 
 export interface ReleaseBed {
   env(): TestWorkflowEnvironment;
   cfg(): QuadConfig;
-  /** checkout's seed plan from the repo config, with `over` replacing plan fields */
+  /** checkout's seed plan from the repo config, trusting the test signers' keys, with `over` replacing plan fields */
   seedPlan(over?: Partial<ReleaseInput['plan']>, version?: string): ReleaseInput;
+  /** the test people's and front ends' keys (the seed plan trusts them) */
+  signers: TestSigners;
+  /** a command signed as a client signs it (bent if asked), sent as a signal */
+  signal(h: Handle, cmd: Command, actor: Omit<Actor, 'signed' | 'stage'>, bend?: Bend): Promise<void>;
+  /** the same through the command update */
+  update(h: Handle, cmd: Command, actor: Omit<Actor, 'signed' | 'stage'>, bend?: Bend): Promise<CommandResult>;
   run(
     script: StubScript,
     input: ReleaseInput,
@@ -34,13 +42,17 @@ export function useReleaseBed(): ReleaseBed {
     cfg = repoConfig();
   }, 120_000);
   afterAll(() => env?.teardown());
+  const signers = testSigners();
   const bed: ReleaseBed = {
     env: () => env!,
     cfg: () => cfg!,
+    signers,
     seedPlan(over = {}, version = 'v1.2.3') {
       const input = resolveRelease(bed.cfg(), { service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
-      return { request: input.request, plan: { ...input.plan, ...over } };
+      return { request: input.request, plan: { ...input.plan, commandAuth: signers.auth, ...over } };
     },
+    signal: (h, cmd, actor, bend) => signers.signal(bed.env(), h, cmd, actor, bend),
+    update: (h, cmd, actor, bend) => signers.update(bed.env(), h, cmd, actor, bend),
     async run(script, input, drive) {
       const { acts, calls } = stubActivities(script);
       return withWorker(bed.env(), acts, async (taskQueue) => {

@@ -4,21 +4,12 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { advanceUntil } from '../support/release-harness';
 import { useReleaseBed, type Handle } from '../support/release-bed';
-import {
-  approveSignal,
-  rejectSignal,
-  pauseSignal,
-  resumeSignal,
-  rollbackSignal,
-  commandUpdate,
-  statusQuery,
-  type ReleaseStatus,
-} from '../../contract/messages';
+import { pauseSignal, rollbackSignal, commandUpdate, statusQuery, type ReleaseStatus } from '../../contract/messages';
 import { NOTICE_KINDS, type NoticeKind } from '../../contract/notice';
 import { describeStatus } from '../../client/cli/render';
 import { releaseBlocks, viewOfStatus } from '../../render/slack-blocks';
 
-const { env, seedPlan, run } = useReleaseBed();
+const { env, seedPlan, run, signal } = useReleaseBed();
 
 const until = (h: Handle, ok: (s: ReleaseStatus) => boolean) => advanceUntil(env(), () => h.query(statusQuery), ok);
 const awaiting = (stage: string) => (s: ReleaseStatus) =>
@@ -31,7 +22,7 @@ test('every notice kind is sent when it happens', async () => {
   // success: started, stage_started, stage_passed (with the verdict's figures), awaiting_approval, approved, succeeded
   const ok = await run({}, seedPlan(), async (h) => {
     await until(h, awaiting('full rollout 100 %'));
-    await h.signal(approveSignal, { by: 'ana' });
+    await signal(h, 'approve', { by: 'ana' });
   });
   expect(ok.result.status).toBe('succeeded');
   const passed = ok.calls.notices.filter((n) => n.kind === 'stage_passed');
@@ -44,9 +35,9 @@ test('every notice kind is sent when it happens', async () => {
   // paused and resumed by hand, then a breach: breach, then rolling_back before the undo, then rolled_back
   const bad = await run({ breachAt: ['canary 25 %'] }, seedPlan(), async (h) => {
     await until(h, (s) => s.stage === 'canary 5 %' && s.windowEndsAt !== null);
-    await h.signal(pauseSignal, { by: 'ana', reason: 'waiting for support' });
+    await signal(h, 'pause', { by: 'ana', reason: 'waiting for support' });
     await until(h, (s) => s.phase === 'paused');
-    await h.signal(resumeSignal, { by: 'ana' });
+    await signal(h, 'resume', { by: 'ana' });
   });
   expect(bad.result.status).toBe('rolled_back');
   const tail = bad.calls.notices.map((n) => n.kind).slice(-3);
@@ -60,7 +51,7 @@ test('every notice kind is sent when it happens', async () => {
   // rejected at the approval: announced as rejected, not as failed or rolled back
   const no = await run({}, seedPlan(), async (h) => {
     await until(h, awaiting('full rollout 100 %'));
-    await h.signal(rejectSignal, { by: 'ana', reason: 'not today' });
+    await signal(h, 'reject', { by: 'ana', reason: 'not today' });
   });
   expect(no.result.status).toBe('rejected');
   expect(no.calls.notices.map((n) => n.kind)).not.toContain('rolled_back');
@@ -118,9 +109,9 @@ test('a bad signal payload is recorded as ignored, never rendered; a bad update 
       'rollback ignored: bad payload: by must be a string',
       'pause ignored: bad payload: the payload must be an object like {"by": "ana"}',
       'rollback ignored: bad payload: reason is longer than 500 characters',
-      'rollback ignored: bad payload: unknown field in the payload (allowed: by, reason, via)',
+      'rollback ignored: bad payload: unknown field in the payload (allowed: by, reason, via, stage, signed)',
     ]);
-    await h.signal(rollbackSignal, { by: 'ana', reason: 'a real one' });
+    await signal(h, 'rollback', { by: 'ana', reason: 'a real one' });
   });
   expect(result.status).toBe('rolled_back');
   expect(JSON.stringify(status)).not.toContain('[object Object]');
@@ -131,7 +122,7 @@ describe('the deployer lifecycle', () => {
   test('prepare before any traffic moves, then promote and retire at success', async () => {
     const { result, calls, status } = await run({}, seedPlan(), async (h) => {
       await until(h, awaiting('full rollout 100 %'));
-      await h.signal(approveSignal, { by: 'ana' });
+      await signal(h, 'approve', { by: 'ana' });
     });
     expect(result.status).toBe('succeeded');
     expect(calls.lifecycle).toEqual(['prepare v1.2.3', 'promote v1.2.3', 'retire']);

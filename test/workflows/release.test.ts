@@ -6,10 +6,10 @@ import { withWorker, eventually, advanceUntil } from '../support/release-harness
 import { useReleaseBed } from '../support/release-bed';
 import { resolveFlagRamp } from '../../config/resolve';
 import { Releases, AlreadyReleasingError } from '../../client/releases';
-import { statusQuery, approveSignal, rollbackSignal, resumeSignal, commandUpdate } from '../../contract/messages';
+import { statusQuery } from '../../contract/messages';
 
 const bed = useReleaseBed();
-const { seedPlan, run } = bed;
+const { seedPlan, run, signal, update } = bed;
 
 const approveWhenAsked =
   (stage: string, by = 'ana') =>
@@ -19,7 +19,7 @@ const approveWhenAsked =
       () => h.query(statusQuery),
       (s: any) => s.phase === 'awaiting_approval' && s.timeline.some((t: any) => t.event === 'awaiting approval' && t.detail === stage),
     );
-    await h.signal(approveSignal, { by });
+    await signal(h, 'approve', { by });
   };
 
 test('the seed plan completes: 5 % → 25 % → approval → 100 % (45 min of windows under time skipping)', async () => {
@@ -63,7 +63,7 @@ test('a manual rollback mid-stage restores the previous version at once', async 
       () => h.query(statusQuery),
       (s: any) => s.stage === 'canary 25 %' && s.windowEndsAt !== null,
     );
-    await h.signal(rollbackSignal, { by: 'ana', reason: 'customers complain' });
+    await signal(h, 'rollback', { by: 'ana', reason: 'customers complain' });
   });
   expect(result.status).toBe('rolled_back');
   expect(result.reason).toContain('customers complain');
@@ -78,7 +78,7 @@ test('approval rejected: nothing goes to 100 %, the canary is undone', async () 
       () => h.query(statusQuery),
       (s: any) => s.phase === 'awaiting_approval',
     );
-    await h.signal('reject', { by: 'U024BE7LH', reason: 'not today' });
+    await signal(h, 'reject', { by: 'U024BE7LH', reason: 'not today' });
   });
   expect(result.status).toBe('rejected');
   expect(calls.traffic).toEqual([5, 25, 0]);
@@ -98,13 +98,13 @@ test("a non-approver's approval is ignored and recorded; an approver's counts", 
       () => h.query(statusQuery),
       (s: any) => s.phase === 'awaiting_approval',
     );
-    await h.signal(approveSignal, { by: 'mallory' });
+    await signal(h, 'approve', { by: 'mallory' });
     const s = await eventually(
       () => h.query(statusQuery),
       (s: any) => s.timeline.some((t: any) => t.event === 'approve ignored'),
     );
     expect(s.phase).toBe('awaiting_approval');
-    await h.signal(approveSignal, { by: 'ana' });
+    await signal(h, 'approve', { by: 'ana' });
   });
   expect(result.status).toBe('succeeded');
   const ignored = status.timeline.find((t: any) => t.event === 'approve ignored');
@@ -124,12 +124,13 @@ test('a second release of a running service is refused, naming what runs', async
     const first = await releases.start(seedPlan());
     await eventually(
       () => releases.status('checkout'),
-      (s) => s.stage === 'canary 5 %',
+      // the stage is named before its shift lands: wait for the traffic too, or the refusal may show 0 %
+      (s) => s.stage === 'canary 5 %' && s.trafficPercent === 5,
     );
     const err = await releases.start(seedPlan({}, 'v1.2.4')).catch((e) => e);
     expect(err).toBeInstanceOf(AlreadyReleasingError);
     expect(err.message).toMatch(/^checkout v1\.2\.3 is already releasing \(canary 5 %, 5 % traffic\), started by ana (just now|\d+ min ago)/);
-    await bed.env().client.workflow.getHandle(first.workflowId).signal(rollbackSignal, { by: 'ana' });
+    await bed.signal(bed.env().client.workflow.getHandle(first.workflowId), 'rollback', { by: 'ana' });
     expect((await bed.env().client.workflow.getHandle(first.workflowId).result()).status).toBe('rolled_back');
   });
 });
@@ -155,7 +156,7 @@ test('INCONCLUSIVE extends the window once, then pauses until a person resumes; 
       (s: any) => s.phase === 'paused',
     );
     expect(paused.pauseReason).toMatch(/^inconclusive: judge says INCONCLUSIVE/);
-    await h.signal(resumeSignal, { by: 'ana' });
+    await signal(h, 'resume', { by: 'ana' });
     // canary 25 % has all_previous_checks_pass: a resume after INCONCLUSIVE is no pass
     const held = await advanceUntil(
       bed.env(),
@@ -165,11 +166,11 @@ test('INCONCLUSIVE extends the window once, then pauses until a person resumes; 
     expect(held).toMatchObject({ phase: 'paused', paused: true, stage: 'canary 5 %', trafficPercent: 5 });
     expect(held.pauseReason).toBe('canary 25 % needs every earlier stage to have passed its judge: canary 5 % was resumed by hand after INCONCLUSIVE');
     expect(held.stageResults).toEqual([{ stage: 'canary 5 %', outcome: 'resumed', verdict: 'INCONCLUSIVE' }]);
-    await expect(h.executeUpdate(commandUpdate, { args: ['resume', { by: 'ana' }] })).resolves.toMatchObject({
+    await expect(update(h, 'resume', { by: 'ana' })).resolves.toMatchObject({
       accepted: false,
       message: expect.stringMatching(/^held: .*promote to go on anyway/),
     });
-    await expect(h.executeUpdate(commandUpdate, { args: ['promote', { by: 'ana', reason: 'metrics pipeline lag, checked by hand' }] })).resolves.toMatchObject({
+    await expect(update(h, 'promote', { by: 'ana', reason: 'metrics pipeline lag, checked by hand' })).resolves.toMatchObject({
       accepted: true,
     });
     await approveWhenAsked('full rollout 100 %')(h);
@@ -257,7 +258,7 @@ test('metrics that cannot be read at the end of a window are INCONCLUSIVE (exten
       (s: any) => s.phase === 'paused',
     );
     expect(s.lastVerdict).toMatchObject({ verdict: 'INCONCLUSIVE', explanation: expect.stringContaining('metrics unavailable: CloudWatch answered 503') });
-    await h.signal(rollbackSignal, { by: 'ana', reason: 'metrics are down; try tomorrow' });
+    await signal(h, 'rollback', { by: 'ana', reason: 'metrics are down; try tomorrow' });
   });
   expect(calls.judged).toEqual(['canary 5 %', 'canary 5 %']);
   expect(calls.traffic).toEqual([5, 0]);

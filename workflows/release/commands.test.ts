@@ -26,7 +26,7 @@ describe('parseActor', () => {
     [{ by: 'a'.repeat(LIMITS.by + 1) }, `by is longer than ${LIMITS.by} characters`],
     [{ by: 'ana\nsays hi' }, 'by contains control characters'],
     [{ by: 'ana', via: 'admins' }, 'via must name a group: approver entry'],
-    [{ by: 'ana', admin: true }, 'unknown field in the payload (allowed: by, reason, via)'],
+    [{ by: 'ana', admin: true }, 'unknown field in the payload (allowed: by, reason, via, stage, signed)'],
   ])('refuses %j: %s', (raw, why) => {
     expect(parseActor(raw)).toEqual({ refused: why });
   });
@@ -102,5 +102,44 @@ describe('decide', () => {
 
   test('an empty approver list lets anyone act (the config default; the security issue changes it)', () => {
     expect(decide(view({ approvers: [] }), 'rollback', { by: 'anyone' }).result.accepted).toBe(true);
+  });
+});
+
+describe('the strict rules (releases since patch signed-commands)', () => {
+  const strict = (over: Partial<NonNullable<CommandView['strict']>> = {}) => ({ releaseManagers: ['rm'], approved: null, stopping: null, ...over });
+
+  test('an empty approvers list lets nobody but the release managers act (before: anyone)', () => {
+    expect(decide(view({ approvers: [] }), 'rollback', { by: 'mallory' }).result.accepted).toBe(true);
+    const refused = decide(view({ approvers: [], strict: strict() }), 'rollback', { by: 'mallory' });
+    expect(refused.result).toEqual({ accepted: false, message: 'checkout lists no approvers: only the release managers may act, and mallory is not one' });
+    expect(decide(view({ approvers: [], strict: strict() }), 'rollback', { by: 'rm' }).result.accepted).toBe(true);
+    expect(decide(view({ approvers: [], strict: strict({ releaseManagers: ['group:S0RM'] }) }), 'pause', { by: 'U1', via: 'group:S0RM' }).result.accepted).toBe(
+      true,
+    );
+  });
+
+  test('an approval opens only the gate it was shown for, and only once', () => {
+    const waiting = view({ awaitingApproval: 'full rollout 100 %', phase: 'awaiting_approval', watching: false });
+    expect(decide({ ...waiting, strict: strict() }, 'approve', { by: 'ana', stage: 'release' }).result).toEqual({
+      accepted: false,
+      message: 'this approval was for release; full rollout 100 % is awaiting approval now',
+    });
+    expect(decide({ ...waiting, strict: strict({ approved: 'full rollout 100 %' }) }, 'approve', { by: 'ana', stage: 'full rollout 100 %' }).result).toEqual({
+      accepted: false,
+      message: 'full rollout 100 % is already approved',
+    });
+    expect(decide({ ...waiting, strict: strict() }, 'approve', { by: 'ana', stage: 'full rollout 100 %' }).effect).toEqual({
+      kind: 'approve',
+      what: 'full rollout 100 %',
+    });
+  });
+
+  test('too late says why: the release stopping, or ended', () => {
+    expect(decide(view({ strict: strict({ stopping: 'no approval for release within 60 min' }) }), 'approve', { by: 'ana' }).result.message).toBe(
+      'too late: the release is stopping (no approval for release within 60 min)',
+    );
+    expect(decide(view({ status: 'rolled_back', phase: 'rolled_back', strict: strict() }), 'approve', { by: 'ana' }).result.message).toBe(
+      'too late: the release has ended (rolled_back)',
+    );
   });
 });

@@ -1,7 +1,7 @@
 // What a person may do to a running release, decided as a pure function of what the release shows:
 // no server, no clock, no side effects, so every rule is unit-tested on its own (commands.test.ts).
 // The workflow applies the decision (state.ts) and records it in the timeline.
-import type { Actor, Command, CommandResult, Phase, Status } from '../../contract/messages';
+import type { Actor, Command, CommandResult, CommandSignature, Phase, Status } from '../../contract/messages';
 import { COMMANDS } from '../../contract/messages';
 
 /** What the rules read of the release. */
@@ -17,6 +17,18 @@ export interface CommandView {
   watching: boolean;
   /** held before a stage by all_previous_checks_pass: only a hand promote goes on */
   held?: boolean;
+  /**
+   * The rules of releases since patch signed-commands: an empty approvers list lets nobody but the
+   * release managers act (fail closed), an approval names the gate it was shown for and counts once,
+   * and a command after the release began to stop says why it is too late.
+   */
+  strict?: {
+    releaseManagers: string[];
+    /** the gate already approved (approvedFor) */
+    approved: string | null;
+    /** why the release is stopping, once a timeout, breach or rollback stopped it */
+    stopping: string | null;
+  };
 }
 
 export type Effect =
@@ -35,7 +47,9 @@ export interface Decision {
 }
 
 /** Longest text a person can put in the release's history, the timeline and every notice. */
-export const LIMITS = { by: 128, reason: 500, via: 128 } as const;
+export const LIMITS = { by: 128, reason: 500, via: 128, stage: 200 } as const;
+/** The signature block's strings: names and IDs, never prose. */
+const SIGNED_LIMITS = { key: 64, workflowId: 256, runId: 64, sig: 100 } as const;
 
 const CONTROL = /\p{Cc}/u;
 
@@ -47,8 +61,8 @@ const CONTROL = /\p{Cc}/u;
 export function parseActor(raw: unknown): { actor: Actor } | { refused: string } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { refused: 'the payload must be an object like {"by": "ana"}' };
   const o = raw as Record<string, unknown>;
-  const unknownKeys = Object.keys(o).filter((k) => k !== 'by' && k !== 'reason' && k !== 'via');
-  if (unknownKeys.length) return { refused: `unknown field${unknownKeys.length > 1 ? 's' : ''} in the payload (allowed: by, reason, via)` };
+  const unknownKeys = Object.keys(o).filter((k) => !ACTOR_KEYS.includes(k));
+  if (unknownKeys.length) return { refused: `unknown field${unknownKeys.length > 1 ? 's' : ''} in the payload (allowed: ${ACTOR_KEYS.join(', ')})` };
   const problem = (key: keyof typeof LIMITS, required: boolean): string | null => {
     const v = o[key];
     if (v === undefined && !required) return null;
@@ -58,18 +72,54 @@ export function parseActor(raw: unknown): { actor: Actor } | { refused: string }
     if (key !== 'reason' && CONTROL.test(v)) return `${key} contains control characters`;
     return null;
   };
-  const refused = problem('by', true) ?? problem('reason', false) ?? problem('via', false);
+  const refused = problem('by', true) ?? problem('reason', false) ?? problem('via', false) ?? problem('stage', false);
   if (refused) return { refused };
-  const { by, reason, via } = o as { by: string; reason?: string; via?: string };
+  const { by, reason, via, stage } = o as { by: string; reason?: string; via?: string; stage?: string };
   if (via !== undefined && !via.startsWith('group:')) return { refused: 'via must name a group: approver entry' };
-  return { actor: { by, ...(reason !== undefined ? { reason } : {}), ...(via !== undefined ? { via } : {}) } };
+  const signed = o.signed === undefined ? undefined : parseSignature(o.signed);
+  if (typeof signed === 'string') return { refused: signed };
+  return {
+    actor: {
+      by,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(via !== undefined ? { via } : {}),
+      ...(stage !== undefined ? { stage } : {}),
+      ...(signed ? { signed } : {}),
+    },
+  };
+}
+
+const ACTOR_KEYS = ['by', 'reason', 'via', 'stage', 'signed'];
+const SIGNED_KEYS = ['key', 'workflowId', 'runId', 'at', 'sig'];
+
+/** The signature block's shape (whether it verifies is verify-command.ts's business); a string says why not. */
+function parseSignature(raw: unknown): CommandSignature | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'signed must be an object';
+  const o = raw as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => !SIGNED_KEYS.includes(k));
+  if (extra.length) return `unknown field${extra.length > 1 ? 's' : ''} in signed (allowed: ${SIGNED_KEYS.join(', ')})`;
+  for (const key of Object.keys(SIGNED_LIMITS) as (keyof typeof SIGNED_LIMITS)[]) {
+    const v = o[key];
+    if (typeof v !== 'string' || v === '') return `signed.${key} must be a non-empty string`;
+    if (v.length > SIGNED_LIMITS[key]) return `signed.${key} is longer than ${SIGNED_LIMITS[key]} characters`;
+    if (CONTROL.test(v)) return `signed.${key} contains control characters`;
+  }
+  if (typeof o.at !== 'number' || !Number.isSafeInteger(o.at) || o.at < 0) return 'signed.at must be a time in epoch milliseconds';
+  return o as unknown as CommandSignature;
 }
 
 export const isCommand = (cmd: unknown): cmd is Command => typeof cmd === 'string' && (COMMANDS as string[]).includes(cmd);
 
 function allowed(view: CommandView, by: string, via?: string): boolean {
-  const a = view.approvers;
-  return a.length === 0 || a.includes(by) || (typeof via === 'string' && via.startsWith('group:') && a.includes(via));
+  const listed = (list: string[]) => list.includes(by) || (typeof via === 'string' && via.startsWith('group:') && list.includes(via));
+  if (view.strict) return listed(view.approvers) || listed(view.strict.releaseManagers);
+  // before signed-commands an empty list let anyone act; kept only so those runs replay as they ran
+  return view.approvers.length === 0 || listed(view.approvers);
+}
+
+function notAllowed(view: CommandView, by: string): string {
+  if (view.strict && view.approvers.length === 0) return `${view.service} lists no approvers: only the release managers may act, and ${by} is not one`;
+  return `${by} is not an approver of ${view.service}`;
 }
 
 /** The rules: who may do what, when. */
@@ -81,13 +131,20 @@ export function decide(view: CommandView, cmd: Command, actor: Actor): Decision 
     note: { event, by, ...(detail ? { detail } : {}) },
     effect,
   });
+  if (view.strict && view.status !== 'running') return refuse(`too late: the release has ended (${view.phase})`);
+  if (view.strict?.stopping) return refuse(`too late: the release is stopping (${view.strict.stopping})`);
   if (view.status !== 'running' || view.phase === 'rolling_back') return refuse(`the release is ${view.phase}`);
-  if (!allowed(view, by, actor.via)) return refuse(`${by} is not an approver of ${view.service}`);
+  if (!allowed(view, by, actor.via)) return refuse(notAllowed(view, by));
   const reason = actor.reason ? `: ${actor.reason}` : '';
   switch (cmd) {
     case 'approve': {
       const what = view.awaitingApproval;
       if (!what) return refuse('nothing is awaiting approval');
+      if (view.strict) {
+        // one click, one gate: an approval shown for another gate (a double click, a replay) opens nothing
+        if (actor.stage !== undefined && actor.stage !== what) return refuse(`this approval was for ${actor.stage}; ${what} is awaiting approval now`);
+        if (view.strict.approved === what) return refuse(`${what} is already approved`);
+      }
       // the audit trail says when the approver was allowed as a member of a Slack group
       const via = actor.via && !view.approvers.includes(by) ? ` (as a member of ${actor.via})` : '';
       return accept(`approved ${what}`, 'approved', { kind: 'approve', what }, `${what}${reason}${via}`);

@@ -2,8 +2,11 @@
 // payload is validated first (a bad signal is recorded as ignored, a bad update refused by its validator),
 // then decided by the pure rules in commands.ts and applied to the release's state here.
 import * as wf from '@temporalio/workflow';
-import { SIGNALS, COMMANDS, commandUpdate, statusQuery, type Command, type CommandResult } from '../../contract/messages';
-import { decide, isCommand, parseActor, type Decision } from './commands';
+import { SIGNALS, COMMANDS, commandUpdate, statusQuery, type Actor, type Command, type CommandResult } from '../../contract/messages';
+import { commandStage } from '../../contract/command-signature';
+import type { CommandAuth } from '../../contract/plan';
+import { decide, isCommand, parseActor, type CommandView, type Decision } from './commands';
+import { commandId, verifyCommand } from './verify-command';
 import { Stop } from './stop';
 import type { ReleaseState } from './state';
 
@@ -40,6 +43,25 @@ function apply(release: ReleaseState, d: Decision): CommandResult {
   return d.result;
 }
 
+/** A plan built before signed commands existed names no keys: nobody's command verifies (fail closed). */
+const NO_KEYS: CommandAuth = { requireSigned: true, signers: {}, releaseManagers: [], maxAgeMs: 5 * 60_000, futureSkewMs: 60_000 };
+
+/** Whether the command really comes from its `by`: null if it does (or the plan takes unsigned commands), else why not. */
+function authenticate(release: ReleaseState, cmd: Command, actor: Actor): string | null {
+  const auth = release.plan.commandAuth ?? NO_KEYS;
+  if (!auth.requireSigned) return null;
+  const now = Date.now();
+  const ctx = { workflowId: release.info.workflowId, runId: release.info.runId, stage: commandStage(release.status), now };
+  const v = verifyCommand(auth, ctx, cmd, actor);
+  if (!v.ok) return v.why;
+  const id = commandId(cmd, actor)!;
+  if (release.usedCommands.has(id)) return 'this signed command was already received once (a replay)';
+  // forget what can no longer verify anyway, so the set stays as small as the signatures' lifetime
+  for (const [old, at] of release.usedCommands) if (now - at > auth.maxAgeMs + auth.futureSkewMs) release.usedCommands.delete(old);
+  release.usedCommands.set(id, actor.signed!.at);
+  return null;
+}
+
 function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResult {
   const parsed = parseActor(raw);
   if ('refused' in parsed) {
@@ -48,7 +70,16 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
     return { accepted: false, message };
   }
   const { status, plan } = release;
-  const view = {
+  if (release.strictCommands) {
+    const why = authenticate(release, cmd, parsed.actor);
+    if (why) {
+      // `by` is only a claim here: it goes in the detail, never as who acted
+      const message = `refused: ${why}`;
+      release.note(`${cmd} refused`, undefined, `claimed by ${JSON.stringify(parsed.actor.by)}: ${why}`);
+      return { accepted: false, message };
+    }
+  }
+  const view: CommandView = {
     service: plan.service,
     approvers: plan.approvers,
     status: status.status,
@@ -57,11 +88,16 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
     awaitingApproval: release.awaitingApproval,
     watching: status.windowEndsAt !== null,
     held: release.held,
+    ...(release.strictCommands
+      ? { strict: { releaseManagers: plan.commandAuth?.releaseManagers ?? [], approved: release.approvedFor, stopping: release.stop?.why ?? null } }
+      : {}),
   };
   return apply(release, decide(view, cmd, parsed.actor));
 }
 
 export function registerHandlers(release: ReleaseState): void {
+  // Runs recorded before it took commands as they came; replay keeps them so.
+  release.strictCommands = wf.patched('signed-commands');
   for (const cmd of COMMANDS) wf.setHandler(SIGNALS[cmd], (actor: unknown) => void handle(release, cmd, actor));
   wf.setHandler(commandUpdate, (cmd: Command, actor: unknown) => handle(release, cmd, actor), {
     validator: (cmd: unknown, actor: unknown) => {

@@ -37,8 +37,12 @@ export class ReleaseState {
   /** the deployer's whole lifecycle is used (prepare, revert, promote, retire): releases since patch deployer-lifecycle */
   lifecycle = false;
 
+  /** since patch signed-commands: commands are verified (verify-command.ts) and decided by the strict rules */
+  strictCommands = false;
+  /** signed commands already taken, by commandId → their time, kept while they could still verify */
+  readonly usedCommands = new Map<string, number>();
+
   // what the message handlers asked for, read by the main flow
-  awaitingApproval: string | null = null;
   approvedFor: string | null = null;
   stop: Stop | null = null;
   promoteRequested = false;
@@ -70,12 +74,21 @@ export class ReleaseState {
       windowEndsAt: null,
       lastVerdict: null,
       approvals: [],
+      awaitingApproval: null,
       paused: false,
       timeline: [],
       stageResults: [],
       pauseReason: null,
       actionRequired: null,
     };
+  }
+
+  /** the gate an approval would open now; shown in the status, so a client signs for the gate it saw */
+  get awaitingApproval(): string | null {
+    return this.status.awaitingApproval ?? null;
+  }
+  set awaitingApproval(what: string | null) {
+    this.status.awaitingApproval = what;
   }
 
   note(event: string, by?: string, detail?: string): void {
