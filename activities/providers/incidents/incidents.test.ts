@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { JsonlIncidentSink } from './jsonl-file';
-import { WebhookIncidentSink } from './webhook';
+import { createHmac } from 'node:crypto';
+import { WebhookIncidentSink, signIncidentBody } from './webhook';
 import type { IncidentInput } from '../types';
 
 const incident: IncidentInput = {
@@ -103,5 +104,49 @@ describe('webhook sink failures', () => {
       expect.objectContaining({ type: 'ConfigurationError', message: expect.stringMatching(/providers\.incidents\.url is not set/) }),
     );
     expect(() => new WebhookIncidentSink('incidents.example/hook')).toThrow(/is not a URL/);
+  });
+});
+
+describe('webhook signing', () => {
+  test('with a signing secret the body is signed over timestamp and body; a receiver recomputes it; the secret is never sent or shown', async () => {
+    const secret = 'whsec_0123456789abcdef';
+    const seen: { headers: Record<string, unknown>; raw: string }[] = [];
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, raw });
+        res.writeHead(seen.length === 1 ? 202 : 500).end(seen.length === 1 ? '' : `bad ${secret}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const sink = new WebhookIncidentSink(url, 10_000, {
+        signingSecretEnv: 'QUAD_INCIDENT_SIGNING_SECRET',
+        env: { QUAD_INCIDENT_SIGNING_SECRET: secret },
+        now: () => 1795700000,
+      });
+      await sink.open(incident);
+      const { headers, raw } = seen[0];
+      expect(headers['x-quad-timestamp']).toBe('1795700000');
+      const expected = `sha256=${createHmac('sha256', secret).update(`1795700000.${raw}`).digest('hex')}`;
+      expect(headers['x-quad-signature']).toBe(expected);
+      expect(signIncidentBody(secret, 1795700000, raw)).toBe(expected);
+      expect(raw).not.toContain(secret);
+      expect(JSON.stringify(headers)).not.toContain(secret);
+      // the tool echoing the secret in an error: cut from the message
+      const err = (await sink.open(incident).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/HTTP 500/);
+      expect(err.message).not.toContain(secret);
+      // a secret env var that is not set: refused, naming the variable
+      await expect(new WebhookIncidentSink(url, 10_000, { signingSecretEnv: 'QUAD_INCIDENT_SIGNING_SECRET', env: {} }).open(incident)).rejects.toMatchObject({
+        type: 'ConfigurationError',
+        message: expect.stringMatching(/QUAD_INCIDENT_SIGNING_SECRET/),
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

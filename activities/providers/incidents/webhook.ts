@@ -2,18 +2,35 @@
 // The same incident always carries the same Idempotency-Key, so a retried activity opens one incident.
 // Failures are ApplicationFailures (../../failures): 401/403, a 404 and a redirect mean the URL in
 // providers.incidents.url is wrong (non-retryable ConfigurationError); 408/429/5xx and the network are
-// retryable.
+// retryable. With a signing secret the body is signed: X-Quad-Timestamp (unix seconds) and
+// X-Quad-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">, so the receiver can refuse a
+// forged or replayed incident (compare in constant time, and refuse a timestamp older than 5 minutes).
+import { createHmac } from 'node:crypto';
 import type { IncidentInput, IncidentSink } from '../types';
-import { configurationError, httpFailure, networkFailure, retryAfterMs } from '../../failures';
+import { configurationError, httpFailure, networkFailure, retryAfterMs, missingSecret } from '../../failures';
 
 const SYSTEM = 'incident webhook';
 const SETTING = 'providers.incidents.url';
+
+/** "sha256=<hex>" over `${timestamp}.${body}` */
+export function signIncidentBody(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export interface WebhookSigning {
+  /** env var holding the shared secret (providers.incidents.signing_secret) */
+  signingSecretEnv?: string;
+  env?: NodeJS.ProcessEnv;
+  /** seconds, for tests */
+  now?: () => number;
+}
 
 export class WebhookIncidentSink implements IncidentSink {
   readonly name = 'webhook';
   constructor(
     private readonly url: string,
     private readonly timeoutMs = 10_000,
+    private readonly signing: WebhookSigning = {},
   ) {
     // fail when the worker starts, not when the first rollback needs an incident
     if (!url) throw configurationError(`${SYSTEM}: providers.incidents.type is webhook but ${SETTING} is not set: set it to the tool's http(s) URL`);
@@ -31,14 +48,24 @@ export class WebhookIncidentSink implements IncidentSink {
     const u = new URL(this.url);
     // the URL may carry a routing key in its query (PagerDuty, Opsgenie): messages show origin and path only
     const where = `POST ${u.origin}${u.pathname}`;
-    const secrets = [...u.searchParams.values(), u.password, u.username];
+    const payload = JSON.stringify(incident);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key };
+    let signingSecret: string | undefined;
+    if (this.signing.signingSecretEnv) {
+      signingSecret = (this.signing.env ?? process.env)[this.signing.signingSecretEnv];
+      if (!signingSecret) throw missingSecret(SYSTEM, this.signing.signingSecretEnv, 'providers.incidents.signing_secret');
+      const ts = Math.floor(this.signing.now?.() ?? Date.now() / 1000);
+      headers['x-quad-timestamp'] = String(ts);
+      headers['x-quad-signature'] = signIncidentBody(signingSecret, ts, payload);
+    }
+    const secrets = [...u.searchParams.values(), u.password, u.username, signingSecret];
     let res: Response;
     let text: string;
     try {
       res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
-        body: JSON.stringify(incident),
+        headers,
+        body: payload,
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'manual',
       });
