@@ -1,8 +1,11 @@
 // The Slack app: `/quad ...` slash commands, `@quad ...` mentions and the release message's buttons, on
-// Bolt's HTTP receiver (signatures and stale timestamps checked by Bolt) or Socket Mode. Every handler
+// Bolt's HTTP receiver or Socket Mode. Over HTTP a guard checks each request first (signature, time
+// within 5 minutes either way, a body Bolt can route) and answers 4xx itself (guard.ts). Every handler
 // acks first and works after, so Slack's 3-second limit never depends on Temporal. Everything goes
-// through `Releases`, the same entry the CLI uses; buttons are checked against the service's approvers
-// before anything reaches the workflow, and the workflow checks again.
+// through `Releases`, the same entry the CLI uses. Starting needs a starter or a release manager
+// (config/starters.ts); a button acts only from its own release's message, and only for the service's
+// approvers (release managers when it lists none), and the workflow checks again. Anything a person
+// typed is escaped and bounded when it is shown back (echo.ts).
 import { App, HTTPReceiver, LogLevel, type Logger, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +16,12 @@ import type { Releases } from '../releases';
 import type { Command } from '../../contract/messages';
 import { parseCommand, HELP, type QuadCommand } from './commands';
 import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS } from '../../render/slack-blocks';
-import { mayCommand, RELEASE_ID, slackGroupDirectory } from './approvers';
+import { mayCommand, memberOfGroups, RELEASE_ID, slackGroupDirectory } from './approvers';
+import { guardedListener } from './guard';
+import { clickBelongsTo } from './message-binding';
+import { echo, ANSWER_MAX } from './echo';
+import { mayStart, flagService } from '../../config/starters';
+import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { envNameOf } from '../../config/env-ref';
 
 export interface SlackSecrets {
@@ -107,18 +115,23 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
       logLevel,
     });
     app = new App({ token: o.secrets.botToken, receiver, clientOptions, ...(o.logger ? { logger: o.logger } : {}), logLevel });
+    receiver.requestListener = guardedListener(receiver.requestListener, {
+      signingSecret: o.secrets.signingSecret,
+      endpoints: [o.endpoint ?? ENDPOINT],
+      log: (line) => app.logger.warn(line),
+    });
   }
   const log = app.logger;
   // members of the Slack user groups that config names as approvers, asked of Slack with the bot token
   const groups = slackGroupDirectory(app.client);
+  const memberOf = memberOfGroups(groups);
 
   /** Words for the person: InputErrors are written for them; anything else is summarized and logged. */
   const answer = (err: unknown): string => {
-    if (err instanceof InputError) return err.message;
+    // an InputError often repeats what the person typed: escaped and bounded like every echo
+    if (err instanceof InputError) return echo(err.message, ANSWER_MAX);
     log.error(`quad slack: ${(err as Error)?.stack ?? String(err)}`);
-    return `Something went wrong on our side (${(err as Error)?.name ?? 'error'}): ${String((err as Error)?.message ?? err)
-      .split('\n')[0]
-      .slice(0, 200)}. Try again in a minute; if it persists, tell the release team.`;
+    return `Something went wrong on our side (${echo((err as Error)?.name ?? 'error', 40)}). Try again in a minute; if it persists, tell the release team.`;
   };
 
   const onlyService = (): string => {
@@ -133,20 +146,32 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
     return id;
   };
 
-  /** The work behind a command, after the ack. */
-  const run = async (c: QuadCommand, user: string): Promise<Reply> => {
+  /** Refused in words when `user` may not start a release of `service`. */
+  const mustStart = async (service: string, user: string) => {
+    const may = await mayStart(config, service, { slack: user }, memberOf);
+    if (!may.allowed) throw new InputError(`:no_entry: Not allowed: ${may.why}.`);
+  };
+
+  /** The work behind a command, after the ack. `requestId`: the Slack request, so a retry starts nothing new. */
+  const run = async (c: QuadCommand, user: string, requestId?: string): Promise<Reply> => {
+    const once = requestId ? { requestId } : undefined;
     switch (c.kind) {
       case 'help':
         return { text: HELP };
       case 'release': {
         const service = c.service ?? onlyService();
-        const started = await releases.release({ service, version: c.version, requestedBy: user, source: 'slack' });
+        // checked first, so a mistake is named as such (unknown service, bad version) to anyone
+        const input = resolveRelease(config, { service, version: c.version, requestedBy: user, source: 'slack' });
+        await mustStart(service, user);
+        const started = await releases.start(input, once);
         return {
           text: `:rocket: Started ${escapeMrkdwn(service)} ${escapeMrkdwn(c.version)}. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.`,
         };
       }
       case 'flag': {
-        const started = await releases.flagRamp({ flag: c.flag, requestedBy: user, source: 'slack' });
+        const input = resolveFlagRamp(config, { flag: c.flag, requestedBy: user, source: 'slack' });
+        await mustStart(flagService(config, c.flag) ?? input.request.service, user);
+        const started = await releases.start(input, once);
         return {
           text: `:rocket: Started the ${escapeMrkdwn(c.flag)} flag ramp. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.`,
         };
@@ -163,9 +188,9 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
       case 'rollback': {
         const id = releaseIdOf(c.service);
         const may = await mayCommand(config, id, user, groups);
-        if (!may.allowed) return { text: `:no_entry: Not allowed: ${may.why}.` };
+        if (!may.allowed) return { text: `:no_entry: Not allowed: ${echo(may.why, ANSWER_MAX)}.` };
         const r = await releases.command(id, 'rollback', user, c.reason, may.via);
-        return { text: r.accepted ? `:rewind: ${escapeMrkdwn(c.service)}: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}` };
+        return { text: r.accepted ? `:rewind: ${echo(c.service)}: ${echo(r.message, ANSWER_MAX)}` : `Not done: ${echo(r.message, ANSWER_MAX)}` };
       }
     }
   };
@@ -192,11 +217,13 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
     await respond({ response_type: 'ephemeral', ...reply } as never);
   });
 
-  app.event('app_mention', async ({ event, say }) => {
+  app.event('app_mention', async ({ event, body, say }) => {
     if (!event.user) return;
+    // Slack retries an event it thinks went unanswered; its event_id makes the retry the same start
+    const eventId = typeof body.event_id === 'string' && /^[A-Za-z0-9]{1,60}$/.test(body.event_id) ? `slack-event:${body.event_id}` : undefined;
     let reply: Reply;
     try {
-      reply = await run(parseCommand(event.text), event.user);
+      reply = await run(parseCommand(event.text), event.user, eventId);
     } catch (err) {
       reply = { text: answer(err) };
     }
@@ -213,24 +240,38 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
     async ({ ack, body, action, client }) => {
       await ack();
       const cmd = BUTTON_COMMANDS[action.action_id];
-      const user = body.user.id;
-      const releaseId = action.value ?? '';
-      const channel = body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id;
-      const ts = body.message?.ts;
-      if (!channel) return;
+      // (the HTTP guard refuses a payload without a user; Socket Mode payloads come from Slack itself)
+      const user = body.user?.id;
+      const releaseId = typeof action.value === 'string' ? action.value : '';
+      const container = body.container as { channel_id?: string; message_ts?: string } | undefined;
+      const channel = body.channel?.id ?? container?.channel_id;
+      const ts = body.message?.ts ?? container?.message_ts;
+      if (!channel || !user) return;
       const tell = (text: string) =>
         client.chat.postEphemeral({ channel, user, text }).catch((err) => log.error(`quad slack: ephemeral answer failed: ${(err as Error).message}`));
+
+      // A button acts on the release whose message it is on: an edited value, or an old message's button
+      // after a new release of the service started, reaches nothing and rewrites no message.
+      if (!RELEASE_ID.test(releaseId) || !(await clickBelongsTo(releases.client, releaseId, channel, ts))) {
+        log.warn(
+          `quad slack: refused a ${cmd} click by ${user}: its value ${JSON.stringify(releaseId.slice(0, 120))} is not the release of message ${channel}/${ts}`,
+        );
+        await tell(
+          `:no_entry: Not done: this button does not belong to ${echo(releaseId, 120) || 'a release'}'s current message. Use the buttons on that release's own message.`,
+        );
+        return;
+      }
 
       const may = await mayCommand(config, releaseId, user, groups);
       if (!may.allowed) {
         // Nothing reaches the workflow: the person learns why at once.
-        await tell(`:no_entry: Not allowed: ${may.why}. Ask one of them, or the release team.`);
+        await tell(`:no_entry: Not allowed: ${echo(may.why, ANSWER_MAX)}. Ask one of them, or the release team.`);
         return;
       }
       try {
         const r = await releases.command(releaseId, cmd, user, undefined, may.via);
         await Promise.all([
-          tell(r.accepted ? `:white_check_mark: ${escapeMrkdwn(r.message)}` : `Not done: ${escapeMrkdwn(r.message)}`),
+          tell(r.accepted ? `:white_check_mark: ${echo(r.message, ANSWER_MAX)}` : `Not done: ${echo(r.message, ANSWER_MAX)}`),
           ts ? refresh(client, releaseId, channel, ts) : Promise.resolve(),
         ]);
       } catch (err) {

@@ -1,6 +1,7 @@
 // `/quad ...` and `@quad ...` text → a command. Pure; every mistake is an InputError whose message is
 // written for the person who typed it.
 import { InputError } from '../../config/errors';
+import { clip, ECHO_MAX } from './echo';
 
 export type QuadCommand =
   | { kind: 'release'; version: string; service?: string }
@@ -30,9 +31,14 @@ export function stripMentions(text: string): string {
 }
 
 export function parseCommand(text: string): QuadCommand {
-  const words = stripMentions(text ?? '')
+  const words = stripMentions(typeof text === 'string' ? text : '')
     .split(/\s+/)
     .filter(Boolean);
+  // no version, service or flag is this long (a rollback's reason may be): refused here, so no error
+  // repeats thousands of characters
+  const isReason = (i: number) => words[0]?.toLowerCase() === 'rollback' && i >= 2;
+  const long = words.find((w, i) => w.length > ECHO_MAX && !isReason(i));
+  if (long) throw new InputError(`"${clip(long, 40)}" is ${long.length} characters long; no version, service or flag is over ${ECHO_MAX}.`);
   const [verb, ...args] = words;
   switch ((verb ?? 'help').toLowerCase()) {
     case 'help':
@@ -41,7 +47,7 @@ export function parseCommand(text: string): QuadCommand {
     case 'release':
     case 'deploy': {
       if (args.length === 0) throw new InputError('which version? Write `/quad release v1.2.3 [service]`.');
-      if (args.length > 2) throw new InputError(`too many words after release: ${args.join(' ')}. Write \`/quad release v1.2.3 [service]\`.`);
+      if (args.length > 2) throw new InputError(`too many words after release: ${clip(args.join(' '), ECHO_MAX)}. Write \`/quad release v1.2.3 [service]\`.`);
       // `release checkout v1.2.3` is read the way it was meant
       const [a, b] = !looksLikeVersion(args[0]) && args[1] && looksLikeVersion(args[1]) ? [args[1], args[0]] : args;
       return { kind: 'release', version: a, ...(b ? { service: b } : {}) };

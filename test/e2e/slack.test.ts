@@ -64,6 +64,10 @@ beforeAll(async () => {
     ],
   };
   cfg = configSchema.parse({
+    // the approver may start anything; the group's members may start orders
+    release_managers: [APPROVER],
+    // this suite tests the Slack door; the workflow's own check of signed commands has its own tests
+    security: { require_signed_commands: false },
     notifications: { slack_enabled: true, slack_channel: '#releases' },
     temporal: { task_queue: `slack-e2e-${process.pid}` },
     providers: { slack: { bot_token: '${QUAD_E2E_SLACK_BOT_TOKEN}', signing_secret: '${QUAD_E2E_SLACK_SIGNING_SECRET}', api_url: fake.apiUrl } },
@@ -71,7 +75,7 @@ beforeAll(async () => {
       checkout: twoStages,
       inventory: twoStages,
       // approvers given only as a Slack user group, by its handle
-      orders: { ...twoStages, approvers: ['group:@release-managers'] },
+      orders: { ...twoStages, approvers: ['group:@release-managers'], starters: ['group:@release-managers'] },
       // a long first window keeps it running while buttons pause and roll it back
       payments: { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 60 }, { traffic_percent: 100 }] },
     },
@@ -335,11 +339,11 @@ test('mistakes are answered in plain words', async () => {
   expect(bad.status).toBe(200);
   expect(await reply(bad.responseId)).toBe('"banana" is not a version: write it like v1.2.3 (semver)');
   const twice = await slash('rollback');
-  expect(JSON.parse(twice.body)).toEqual({ response_type: 'ephemeral', text: 'which service? Write `/quad rollback <service> [reason]`.' });
+  expect(JSON.parse(twice.body)).toEqual({ response_type: 'ephemeral', text: 'which service? Write `/quad rollback &lt;service&gt; [reason]`.' });
   const unknown = await slash('release v1.0.0 shipping');
   expect(await reply(unknown.responseId)).toBe('unknown service "shipping"; configured: checkout, inventory, orders, payments');
   const which = await slash('release v1.0.0');
-  expect(await reply(which.responseId)).toBe('which service? Write `/quad release v1.2.3 <service>`; configured: checkout, inventory, orders, payments');
+  expect(await reply(which.responseId)).toBe('which service? Write `/quad release v1.2.3 &lt;service&gt;`; configured: checkout, inventory, orders, payments');
   const nothing = await slash('status shipping');
   expect(await reply(nothing.responseId)).toBe('no release of release:shipping found');
   const verb = await slash('yolo');
@@ -361,6 +365,106 @@ test('@quad release v1.2.3 as an app mention starts the release and answers in t
   expect(answer.body.channel).toBe(channel);
   expect(answer.body.text).toMatch(/^:rocket: Started inventory v3\.1\.0\./);
   expect(await status('release:inventory')).toMatchObject({ version: 'v3.1.0', requestedBy: APPROVER });
+});
+
+test('a button whose value names another release than its message is refused: nothing signalled, no message rewritten', async () => {
+  const checkoutMsg = [...fake.messages.values()].find((m) => m.text?.startsWith('checkout v1.2.3') && !m.thread_ts)!;
+  await eventually(
+    () => status('release:inventory'),
+    (x) => x.phase === 'awaiting_approval',
+    20_000,
+  );
+  const before = await status('release:inventory');
+  const t0 = Date.now();
+  for (const action of ['quad_approve', 'quad_pause', 'quad_rollback']) expect((await click(action, 'release:inventory', checkoutMsg.ts)).status).toBe(200);
+  const refusals = await eventually(
+    async () => fake.callsTo('chat.postEphemeral').filter((c) => c.at >= t0 && c.body.user === APPROVER),
+    (r) => r.length === 3,
+  );
+  for (const r of refusals)
+    expect(r.body.text).toBe(
+      ":no_entry: Not done: this button does not belong to release:inventory's current message. Use the buttons on that release's own message.",
+    );
+  const after = await status('release:inventory');
+  expect(after).toMatchObject({ phase: 'awaiting_approval', paused: false, approvals: [] });
+  expect(after.timeline).toHaveLength(before.timeline.length);
+  // and the first release's message was not rewritten to show the other one
+  expect(fake.calls.filter((c) => c.method === 'chat.update' && c.body.ts === checkoutMsg.ts && c.at >= t0)).toEqual([]);
+  // a value that names no release at all: the same refusal
+  await click('quad_approve', 'release:../../etc', checkoutMsg.ts);
+  await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.at >= t0 && String(c.body.text).includes('release:../../etc'));
+});
+
+test('who may start is configured: anyone else is refused by /quad release, /quad flag and @quad deploy, and nothing starts', async () => {
+  const rel = await slash('release v4.0.0 checkout', OTHER);
+  expect(await reply(rel.responseId)).toBe(':no_entry: Not allowed: only the starters of checkout and the release managers may start a release of it.');
+  const ts = fake.seedMessage(channel, `<@${BOT}> deploy v4.0.0 checkout`, OTHER);
+  await postSigned(
+    url,
+    appMentionBody({ userId: OTHER, channelId: channel, text: `<@${BOT}> deploy v4.0.0 checkout`, ts, botUserId: BOT }),
+    'application/json',
+    SECRET,
+  );
+  const said = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
+  expect(said.body.text).toBe(':no_entry: Not allowed: only the starters of checkout and the release managers may start a release of it.');
+  // a group member may start the service whose starters name the group, and no other
+  const grp = await slash('release v4.0.0 checkout', GROUP_MEMBER);
+  expect(await reply(grp.responseId)).toMatch(/^:no_entry: Not allowed: only the starters of checkout/);
+  expect((await status('release:checkout')).version).toBe('v1.2.3');
+});
+
+test('text a person typed is escaped and bounded when echoed: no @channel, @here or group ping, no 5,000-character reply', async () => {
+  for (const hostile of ['<!channel>', '<!here>', '<!subteam^S0RELMGRS|@release-managers>', '<!everyone>']) {
+    const text = `<@${BOT}> deploy ${hostile} checkout`;
+    const ts = fake.seedMessage(channel, text, APPROVER);
+    await postSigned(url, appMentionBody({ userId: APPROVER, channelId: channel, text, ts, botUserId: BOT }), 'application/json', SECRET);
+    const said = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
+    expect(said.body.text).not.toMatch(/<!/);
+    expect(said.body.text).toContain(hostile.replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+  }
+  const long = 'v1.' + 'x'.repeat(5000);
+  // refused while parsing: the answer is the ack itself
+  const res = await slash(`release ${long} checkout`);
+  const text = String(JSON.parse(res.body).text);
+  expect(text.length).toBeLessThan(300);
+  expect(text).toBe(`"v1.${'x'.repeat(36)}…" is 5003 characters long; no version, service or flag is over 200.`);
+});
+
+test('a signed null body, a block action with no user, or a timestamp 10 minutes ahead: 4xx, the app stays up', async () => {
+  const crashes: unknown[] = [];
+  const onCrash = (e: unknown) => crashes.push(e);
+  process.on('unhandledRejection', onCrash);
+  try {
+    expect((await postSigned(url, 'null', 'application/json', SECRET)).status).toBe(400);
+    expect((await postSigned(url, '[]', 'application/json', SECRET)).status).toBe(400);
+    expect((await postSigned(url, '{"event": null}', 'application/json', SECRET)).status).toBe(400);
+    expect((await postSigned(url, 'payload=null', FORM, SECRET)).status).toBe(400);
+    const noUser = JSON.parse(
+      new URLSearchParams(
+        buttonClickBody({
+          userId: APPROVER,
+          channelId: channel,
+          messageTs: '1.1',
+          actionId: 'quad_approve',
+          value: 'release:inventory',
+          responseUrl: fake.responseUrl(),
+        }),
+      ).get('payload')!,
+    );
+    delete noUser.user;
+    expect((await postSigned(url, new URLSearchParams({ payload: JSON.stringify(noUser) }).toString(), FORM, SECRET)).status).toBe(400);
+    const future = await slash('release v9.9.9 checkout', APPROVER, { timestamp: Math.floor(Date.now() / 1000) + 10 * 60 });
+    expect(future.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(crashes).toEqual([]);
+    // still answering
+    const ok = await slash('status inventory');
+    expect(ok.status).toBe(200);
+    await reply(ok.responseId);
+  } finally {
+    process.off('unhandledRejection', onCrash);
+  }
+  expect((await status('release:inventory')).approvals).toEqual([]);
 });
 
 test('/quad status: one release as blocks, or every running release', async () => {
