@@ -2,12 +2,13 @@
 // into one provider call. Every world-changing call sets an absolute state, so a retry does no harm.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ReleaseActivities, NoticeReceipt } from '../contract/activities';
-import type { DeployCheckReport } from '../contract/world';
+import type { DeployCheckReport, TrafficTarget } from '../contract/world';
 import { judgeWindow } from '../judge';
 import type { Notice, Notifier } from './providers/types';
 import type { Providers } from './providers/factory';
 import { runGuard } from './guard';
-import { checkGate, runStep } from './steps';
+import { runStep } from './steps';
+import { evaluateGate, type GateSources } from './gates';
 import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
 
@@ -59,9 +60,20 @@ export async function checkDeployers(p: Providers, services: string[]): Promise<
   );
 }
 
+/** The serving version as the deployer reports it: all of the traffic, or the side that is not the new one. */
+async function servingVersionOf(p: Providers, target: TrafficTarget): Promise<string | null> {
+  const s = await p.deployer(target.service).currentTraffic(target);
+  if (!s) return null;
+  return s.percent >= 100 ? s.version : (s.previousVersion ?? (s.percent > 0 ? s.version : null));
+}
+
 export function createActivities(p: Providers): ReleaseActivities {
+  const gateSources: GateSources = {
+    ...(p.github ? { github: p.github } : {}),
+    servingVersion: (service, version) => servingVersionOf(p, { service, version, previousVersion: null }),
+  };
   return {
-    checkGate,
+    checkGate: (service, version, gate, context) => evaluateGate(gateSources, service, version, gate, context),
     runStep,
     async nextWindowStart(window, nowMs) {
       try {
@@ -70,11 +82,7 @@ export function createActivities(p: Providers): ReleaseActivities {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'BadReleaseWindow');
       }
     },
-    async servingVersion(target) {
-      const s = await p.deployer(target.service).currentTraffic(target);
-      if (!s) return null;
-      return s.percent >= 100 ? s.version : (s.previousVersion ?? (s.percent > 0 ? s.version : null));
-    },
+    servingVersion: (target) => servingVersionOf(p, target),
     // the activity keeps its first name, setTraffic, so recorded histories replay; it is the lifecycle's shift
     setTraffic: (target, percent) => p.deployer(target.service).shift(target, percent),
     prepare: (target) => p.deployer(target.service).prepare(target),

@@ -186,8 +186,8 @@ async function httpCheck(url: string, timeoutMs = 30_000): Promise<CheckResult> 
 /**
  * A gate passes when its check does: `command` (exit 0) or `url` (2xx) in args. The named kinds
  * (tests_passed, review_done, …) say what is being checked; the command or URL says how. A gate with
- * nothing to run fails: an unchecked gate must never pass silently. `rollback_plan` passes on its own,
- * because every traffic and flag step of a release registers its undo.
+ * nothing to run fails: an unchecked gate must never pass silently. Gates that ask a system
+ * (`args.source`) and `rollback_plan` are judged in ./gates, which calls this for the rest.
  */
 export async function checkGate(service: string, version: string, gate: Gate): Promise<CheckResult> {
   const where = `gate ${gate.name}`;
@@ -200,7 +200,6 @@ export async function checkGate(service: string, version: string, gate: Gate): P
     return { ok: r.ok, detail: r.output || (r.ok ? 'passed' : 'failed') };
   }
   if (typeof gate.args?.url === 'string') return httpCheck(renderCommand([gate.args.url], { service, version })[0]);
-  if (gate.kind === 'rollback_plan') return { ok: true, detail: 'every change registers its undo; traffic returns to the previous version' };
   return { ok: false, detail: `gate ${gate.kind} has no command or url to check it with` };
 }
 

@@ -296,3 +296,29 @@ describe('providers.incidents: each type has the settings it uses, and only thos
     expect(parseConfig(incidents('{ type: file }')).providers.incidents).toEqual({ type: 'file' });
   });
 });
+
+describe('gates that ask GitHub', () => {
+  const withGate = (gate: string, providers = '') => `${providers}services:\n  shop:\n    deployer: { type: sandbox }\n    gates:\n      - ${gate}\n`;
+  test('need providers.github, a repository as owner/name, and a job for migrations_tested; a kind that cannot ask is refused', () => {
+    expect(problems(withGate('{ name: tests, kind: tests_passed, args: { source: github } }'))).toEqual([
+      'services.shop.gates[0]: asks GitHub, but providers.github is not configured (token: ${GITHUB_TOKEN})',
+      'services.shop.gates[0].args.repo: the repository as owner/name, e.g. shop/checkout',
+    ]);
+    const gh = 'providers:\n  github: { token: "${GITHUB_TOKEN}" }\n';
+    expect(problems(withGate('{ name: m, kind: migrations_tested, args: { source: github, repo: shop/checkout } }', gh))).toEqual([
+      'services.shop.gates[0].args.job: the CI job that tests the migrations, e.g. migrations',
+    ]);
+    expect(problems(withGate('{ name: r, kind: rollback_plan, args: { source: github, repo: shop/checkout } }', gh))).toEqual([
+      'services.shop.gates[0]: a rollback_plan gate cannot ask GitHub',
+    ]);
+    expect(problems(withGate('{ name: r, kind: tests_passed, args: { source: gitlab, repo: shop/checkout } }', gh))).toEqual([
+      'services.shop.gates[0].args.source: "gitlab" is not a gate source (github)',
+    ]);
+    expect(
+      parseConfig(withGate('{ name: t, kind: tests_passed, args: { source: github, repo: shop/checkout, checks: [test] } }', gh)).providers.github,
+    ).toEqual({
+      api_url: 'https://api.github.com',
+      token: '${GITHUB_TOKEN}',
+    });
+  });
+});

@@ -30,7 +30,7 @@ export function parseConfig(text: string, file = '<config>'): QuadConfig {
   if (raw === undefined || raw === null) raw = {};
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   const problems = [...protoKeys(raw), ...(parsed.success ? [] : parsed.error.issues.map(describeIssue).filter((p): p is string => p !== null))];
-  if (parsed.success) problems.push(...criteriaProblems(parsed.data));
+  if (parsed.success) problems.push(...criteriaProblems(parsed.data), ...gateSourceProblems(parsed.data));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return parsed.data!;
 }
@@ -90,6 +90,28 @@ function describeIssue(issue: z.core.$ZodIssue): string | null {
     default:
       return `${at}: ${issue.message}${input !== undefined ? `, found ${found(input)}` : ''}`;
   }
+}
+
+/** Gates that ask a system need that system configured, and say which repository (checked here, not mid-release). */
+function gateSourceProblems(cfg: QuadConfig): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(cfg.services)) {
+    [
+      ...svc.gates.map((g, i) => [g, `services.${name}.gates[${i}]`] as const),
+      ...svc.post_checks.map((g, i) => [g, `services.${name}.post_checks[${i}]`] as const),
+    ].forEach(([g, at]) => {
+      const source = g.args?.source;
+      if (source === undefined) return;
+      if (source !== 'github') return void problems.push(`${at}.args.source: ${JSON.stringify(source)} is not a gate source (github)`);
+      if (!cfg.providers.github) problems.push(`${at}: asks GitHub, but providers.github is not configured (token: \${GITHUB_TOKEN})`);
+      if (typeof g.args?.repo !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(g.args.repo))
+        problems.push(`${at}.args.repo: the repository as owner/name, e.g. shop/checkout`);
+      if (g.kind === 'migrations_tested' && typeof g.args?.job !== 'string')
+        problems.push(`${at}.args.job: the CI job that tests the migrations, e.g. migrations`);
+      if (!['tests_passed', 'benchmarks_ok', 'migrations_tested', 'review_done'].includes(g.kind)) problems.push(`${at}: a ${g.kind} gate cannot ask GitHub`);
+    });
+  }
+  return problems;
 }
 
 function criteriaProblems(cfg: QuadConfig): string[] {

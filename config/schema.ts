@@ -287,6 +287,38 @@ const signerSchema = z
   })
   .refine((s) => (s.public_key === undefined) !== (s.public_key_file === undefined), 'give exactly one of public_key and public_key_file');
 
+const INCIDENT_TYPES = ['file', 'webhook', 'pagerduty', 'opsgenie', 'github', 'jira'] as const;
+type IncidentType = (typeof INCIDENT_TYPES)[number];
+/** per type, the settings it cannot do without, and what each is */
+const INCIDENT_NEEDS: Record<IncidentType, Record<string, string>> = {
+  file: {},
+  webhook: {},
+  pagerduty: { routing_key: 'the ${ENV_VAR} holding an Events API v2 integration key' },
+  opsgenie: { api_key: 'the ${ENV_VAR} holding an Opsgenie API integration key' },
+  github: { repo: 'owner/name of the repository issues open in', token: 'the ${ENV_VAR} holding a token with Issues: read and write' },
+  jira: {
+    url: 'your Jira site, e.g. https://acme.atlassian.net',
+    project: 'the project key, e.g. OPS',
+    email: 'the account the API token belongs to',
+    token: "the ${ENV_VAR} holding that account's API token",
+  },
+};
+/** which types each setting means something to (url and path are checked on their own) */
+const INCIDENT_SETTING_TYPES: Partial<Record<string, IncidentType[]>> = {
+  signing_secret: ['webhook'],
+  routing_key: ['pagerduty'],
+  severity: ['pagerduty'],
+  api_key: ['opsgenie'],
+  priority: ['opsgenie'],
+  responders: ['opsgenie'],
+  repo: ['github'],
+  token: ['github', 'jira'],
+  labels: ['github', 'jira'],
+  project: ['jira'],
+  issue_type: ['jira'],
+  email: ['jira'],
+};
+
 export const configSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** may start any release, and steer one whose service lists no approvers (fail closed: empty = nobody) */
@@ -347,6 +379,8 @@ export const configSchema = z.strictObject({
         .strictObject({ url: z.string().url().default('https://app.launchdarkly.com'), token: secretRef, project: z.string(), environment: z.string() })
         .optional(),
       file_flags: z.strictObject({ path: z.string() }).optional(),
+      /** for gates with args.source: github; api_url for GitHub Enterprise Server (https://host/api/v3) */
+      github: z.strictObject({ api_url: z.string().url().default('https://api.github.com'), token: secretRef }).optional(),
       slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: z.string().url().optional() }).optional(),
       email: z
         .strictObject({
@@ -360,18 +394,41 @@ export const configSchema = z.strictObject({
           customers: z.array(z.string()).default([]),
         })
         .optional(),
-      /** where incidents go: `file` appends to `path` (default .data/incidents.jsonl), `webhook` POSTs to `url` */
+      /**
+       * where incidents go: `file` appends to `path` (default .data/incidents.jsonl), `webhook` POSTs to
+       * `url` (signed with `signing_secret` when set), `pagerduty` / `opsgenie` / `github` / `jira` open
+       * one in that tool; `on_manual_rollback` opens one for a rollback a person asked for too
+       */
       incidents: z
         .strictObject({
-          type: z.enum(['file', 'webhook']),
+          type: z.enum(INCIDENT_TYPES, { message: `one of ${INCIDENT_TYPES.join(', ')}` }),
           url: z
             .string()
             .url({ protocol: /^https?$/, message: 'an http(s) URL, e.g. https://hooks.example.com/incidents' })
             .optional(),
           path: z.string().min(1).optional(),
+          signing_secret: secretRef.optional(),
+          routing_key: secretRef.optional(),
+          severity: z.enum(['critical', 'error', 'warning', 'info']).optional(),
+          api_key: secretRef.optional(),
+          priority: z.enum(['P1', 'P2', 'P3', 'P4', 'P5']).optional(),
+          responders: z.array(z.strictObject({ type: z.enum(['team', 'user', 'escalation', 'schedule']), name: z.string().min(1) })).optional(),
+          repo: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name of a GitHub repository, e.g. acme/checkout')
+            .optional(),
+          token: secretRef.optional(),
+          labels: z.array(z.string().regex(/^[^\s,]{1,50}$/, 'a label without spaces or commas, at most 50 characters')).optional(),
+          project: z
+            .string()
+            .regex(/^[A-Z][A-Z0-9_]{1,9}$/, 'a Jira project key, e.g. OPS')
+            .optional(),
+          issue_type: z.string().min(1).optional(),
+          email: z.string().email('the email of the Jira account the API token belongs to').optional(),
+          on_manual_rollback: z.boolean().default(false),
         })
         .superRefine((inc, ctx) => {
-          // Each setting belongs to one type; the other type's would be silently ignored.
+          // Each setting belongs to some types; on another type it would be silently ignored.
           if (inc.type === 'webhook' && inc.url === undefined) {
             ctx.addIssue({
               code: 'custom',
@@ -386,6 +443,82 @@ export const configSchema = z.strictObject({
           if (inc.type === 'file' && inc.url !== undefined) {
             ctx.addIssue({ code: 'custom', path: ['url'], input: inc.url, message: 'url is for type: webhook; type file writes to path' });
           }
+          if (inc.type !== 'file' && inc.type !== 'webhook' && inc.path !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['path'], input: inc.path, message: `path is for type: file; type ${inc.type} writes no file` });
+          }
+          for (const [key, what] of Object.entries(INCIDENT_NEEDS[inc.type])) {
+            if (inc[key as keyof typeof inc] === undefined)
+              ctx.addIssue({ code: 'custom', path: [key], params: { absent: true }, message: `type ${inc.type} needs ${key}: ${what}` });
+          }
+          for (const key of Object.keys(inc) as Array<keyof typeof inc>) {
+            const owners = INCIDENT_SETTING_TYPES[key];
+            if (owners && inc[key] !== undefined && !owners.includes(inc.type))
+              ctx.addIssue({ code: 'custom', path: [key], input: inc[key], message: `${key} is for type ${owners.join(' or ')}, not ${inc.type}` });
+          }
+        })
+        .optional(),
+      /** where the incident activity reads the canary's and the baseline's log lines for the breach window */
+      logs: z
+        .strictObject({
+          type: z.enum(['cloudwatch', 'sandbox', 'none'], { message: 'one of cloudwatch, sandbox, none' }),
+          /** sandbox: its admin URL (default providers.sandbox.url) */
+          url: z.string().url().optional(),
+          log_group: z.string().min(1).optional(),
+          /** e.g. "${service}/${version}/": the streams of one version */
+          stream_prefix: z.string().min(1).optional(),
+          /** a CloudWatch Logs filter pattern, e.g. { $.version = "${version}" } */
+          filter_pattern: z.string().min(1).optional(),
+          region: z.string().min(1).optional(),
+          endpoint: z.string().url().optional(),
+          /** how far back from the rollback the canary's lines are read, at most (default 15) */
+          window_minutes: z
+            .number()
+            .positive()
+            .max(24 * 60)
+            .default(15),
+          /** lines per side (default 10 000) */
+          limit: z.number().int().min(100).max(100_000).default(10_000),
+          /** rules checked before the built-in ones: a regular expression over the signature, and the advice */
+          hints: z
+            .array(
+              z.strictObject({
+                match: z
+                  .string()
+                  .min(1)
+                  .max(200)
+                  .refine((r) => {
+                    try {
+                      new RegExp(r, 'i');
+                      return true;
+                    } catch {
+                      return false;
+                    }
+                  }, 'must be a valid regular expression, e.g. "cart total|pricing"'),
+                hint: z.string().min(1).max(500),
+              }),
+            )
+            .default([]),
+        })
+        .superRefine((l, ctx) => {
+          if (l.type === 'cloudwatch') {
+            if (!l.log_group)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['log_group'],
+                params: { absent: true },
+                message: 'type cloudwatch needs log_group, the group the service logs to',
+              });
+            if (!l.stream_prefix?.includes('${version}') && !l.filter_pattern?.includes('${version}'))
+              ctx.addIssue({
+                code: 'custom',
+                path: ['stream_prefix'],
+                message: `type cloudwatch must tell one version's lines from another's: put \${version} in stream_prefix (e.g. "\${service}/\${version}/") or in filter_pattern`,
+              });
+          } else {
+            for (const key of ['log_group', 'stream_prefix', 'filter_pattern', 'region', 'endpoint'] as const)
+              if (l[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], input: l[key], message: `${key} is for type: cloudwatch, not ${l.type}` });
+          }
+          if (l.type !== 'sandbox' && l.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], input: l.url, message: 'url is for type: sandbox' });
         })
         .optional(),
     })

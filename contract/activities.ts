@@ -61,6 +61,12 @@ export interface CheckResult {
   detail: string;
 }
 
+/** What a gate may need of the plan: the serving version (for review_done) and the dependencies (for rollback_plan). */
+export interface GateContext {
+  previousVersion: string | null;
+  dependencies: Array<Pick<Dependency, 'name' | 'kind' | 'args' | 'undo'>>;
+}
+
 /** What one notice did: each notifier's ref (e.g. the Slack message ts, so the next notice updates the
  * same message) and the notifiers that failed after their bounded retries. */
 export interface NoticeReceipt {
@@ -69,7 +75,8 @@ export interface NoticeReceipt {
 }
 
 export interface ReleaseActivities {
-  checkGate(service: string, version: string, gate: Gate): Promise<CheckResult>;
+  /** `context` is absent in releases started before it was passed */
+  checkGate(service: string, version: string, gate: Gate, context?: GateContext): Promise<CheckResult>;
   nextWindowStart(window: ReleaseWindow, nowMs: number): Promise<number>;
   runStep(service: string, version: string, step: Pick<Dependency, 'name' | 'kind' | 'args'>): Promise<string>;
   servingVersion(target: TrafficTarget): Promise<string | null>;

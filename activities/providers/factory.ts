@@ -22,6 +22,7 @@ import { slackNotifierFromConfig } from './notifiers/slack';
 import { JsonlIncidentSink } from './incidents/jsonl-file';
 import { WebhookIncidentSink } from './incidents/webhook';
 import { configurationError } from '../failures';
+import { GitHubApi } from './gates/github';
 
 export interface Providers {
   deployer(service: string): Deployer;
@@ -29,6 +30,8 @@ export interface Providers {
   flags(): FlagProvider;
   notifiers: Record<string, Notifier>;
   incidents: IncidentSink;
+  /** for gates with args.source: github (providers.github) */
+  github?: GitHubApi;
 }
 
 /** `${UNLEASH_TOKEN}` → `UNLEASH_TOKEN` (the schema already refused anything else). */
@@ -195,5 +198,6 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
     flags: () => (flags ??= flagsFor(cfg, root)),
     notifiers,
     incidents,
+    ...(cfg.providers.github ? { github: new GitHubApi({ apiUrl: cfg.providers.github.api_url, tokenEnv: envName(cfg.providers.github.token) }) } : {}),
   };
 }

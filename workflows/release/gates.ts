@@ -17,7 +17,8 @@ export async function runChecks(release: ReleaseState, kind: keyof typeof CHECK_
   const { plan } = release;
   if (list.length > 0) release.setPhase(kind === 'gate' ? 'validating' : 'post_checks');
   for (const check of list) {
-    const r = await checks.checkGate.executeWithOptions({ summary: `${words.summary}: ${check.name}` }, [plan.service, plan.version, check]);
+    const context = { previousVersion: plan.previousVersion, dependencies: plan.dependencies };
+    const r = await checks.checkGate.executeWithOptions({ summary: `${words.summary}: ${check.name}` }, [plan.service, plan.version, check, context]);
     release.note(r.ok ? words.passed : words.failed, undefined, `${check.name}: ${r.detail}`);
     if (!r.ok) throw new Stop('fail', `${words.stop} ${check.name} failed: ${r.detail}`);
   }
