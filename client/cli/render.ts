@@ -38,6 +38,12 @@ function findingText(f: MetricFinding): string {
 
 const approvalsText = (s: ReleaseStatus) => s.approvals.map((a) => `${a.by} (${a.stage})`).join(', ');
 
+/** The gate and post-check report: each check with what it saw (the timeline's entries). */
+const CHECK_EVENTS = [
+  ['gates', 'gate passed', 'gate failed'],
+  ['post checks', 'post check passed', 'post check failed'],
+] as const;
+
 /** The block shown on a terminal, redrawn on every poll (the window countdown moves). */
 export function describeStatus(s: ReleaseStatus, now: number): string[] {
   const lines = [`${s.service} ${s.version} · ${s.strategy} · by ${s.requestedBy} · started ${formatDuration(now - s.startedAt)} ago`];
@@ -48,6 +54,10 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
   if (s.lastVerdict) {
     lines.push(`  verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
     for (const f of s.lastVerdict.findings) lines.push(`    ${findingText(f)}`);
+  }
+  for (const [title, passed, failed] of CHECK_EVENTS) {
+    const seen = s.timeline.filter((t) => t.event === passed || t.event === failed);
+    if (seen.length > 0) lines.push(`  ${title}:`, ...seen.map((t) => `    ${t.event === passed ? 'ok  ' : 'FAIL'} ${t.detail ?? ''}`));
   }
   if (s.approvals.length > 0) lines.push(`  approvals: ${approvalsText(s)}`);
   if (s.paused && s.pauseReason) lines.push(`  paused: ${s.pauseReason}`);
