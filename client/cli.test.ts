@@ -3,7 +3,7 @@
 // the real binary (bin/quad) is run for `config check`, a hostile version and one end-to-end pass:
 // release → status --json → rollback → list --status rolled_back.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -11,13 +11,29 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { localEnv } from '../test/support/temporal-env';
 import { stubActivities } from '../test/support/stub-activities';
 import { workflowBundle, eventually } from '../test/support/release-harness';
-import { ROOT } from '../test/support/temporal-servers';
+import { ROOT, temporalCliPath } from '../test/support/temporal-servers';
 import { parseConfig } from '../config/load';
 import type { QuadConfig } from '../config/schema';
 import type { ReleaseActivities } from '../contract/activities';
 import type { ReleaseStatus } from '../contract/messages';
 import { Releases } from './releases';
 import { runCli, type CliIO } from './cli';
+import { CommandSigner, generateSigningKey, loadPrivateKey } from './signing';
+
+/** ana's and mallory's signing keys, as `quad keygen` writes them; the configs trust their public halves. */
+const keyDir = mkdtempSync(join(tmpdir(), 'quad-cli-keys-'));
+const KEYS = Object.fromEntries(
+  ['ana', 'mallory'].map((name) => {
+    const { privatePem, publicLine } = generateSigningKey(name);
+    const path = join(keyDir, `${name}.pem`);
+    writeFileSync(path, privatePem, { mode: 0o600 });
+    return [name, { path, publicLine }];
+  }),
+) as Record<'ana' | 'mallory', { path: string; publicLine: string }>;
+const SIGNERS_YAML = `security:\n  signers:\n${Object.entries(KEYS)
+  .map(([n, k]) => `    ${n}: { public_key: "${k.publicLine}" }`)
+  .join('\n')}\n`;
+const signerOf = (name: keyof typeof KEYS) => new CommandSigner(loadPrivateKey(KEYS[name].path, name));
 
 const TEST_CONFIG = `
 temporal: { web_ui_url: "http://127.0.0.1:8233" }
@@ -40,7 +56,7 @@ services:
     rollout_plan:
       - { traffic_percent: 20, duration_minutes: 0.005 }
       - { traffic_percent: 100, team_approval: required }
-`;
+${SIGNERS_YAML}`;
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -64,7 +80,7 @@ beforeAll(async () => {
   worker = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: activities() });
   running = worker.run();
   cfg = parseConfig(TEST_CONFIG, 'test config');
-  releases = new Releases(env.client, cfg, taskQueue);
+  releases = new Releases(env.client, cfg, taskQueue, signerOf('ana'));
 }, 60_000);
 
 afterAll(async () => {
@@ -153,9 +169,14 @@ describe('in-process', () => {
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/^quad: payments v3\.0\.0 is already releasing \(canary 20 %, 20 % traffic\), started by ana just now/);
 
-    const mallory = await quad(['approve', 'payments', '--by', 'mallory']);
+    const mallory = await quad(['approve', 'payments', '--by', 'mallory'], { releases: new Releases(env.client, cfg, taskQueue, signerOf('mallory')) });
     expect(mallory.code).toBe(2);
     expect(mallory.stderr).toBe('quad: approve refused: mallory is not an approver of payments\n');
+    // ana's key cannot speak for mallory, nor mallory's for ana
+    const claimed = await quad(['approve', 'payments', '--by', 'mallory']);
+    expect(claimed).toEqual({ code: 2, stdout: '', stderr: 'quad: approve refused: the signature does not verify with key "mallory"\n' });
+    const forged = await quad(['approve', 'payments', '--by', 'ana'], { releases: new Releases(env.client, cfg, taskQueue, signerOf('mallory')) });
+    expect(forged).toEqual({ code: 2, stdout: '', stderr: 'quad: approve refused: the signature does not verify with key "ana"\n' });
 
     const ana = await quad(['approve', 'payments', '--reason', 'looks good']);
     expect(ana).toEqual({ code: 0, stdout: 'approved full rollout 100 %\n', stderr: '' });
@@ -266,9 +287,16 @@ describe('the bin/quad binary', () => {
     delete e.QUAD_CONFIG;
     return e;
   };
-  const bin = (args: string[]) =>
+  /** The repo config, trusting ana's and mallory's keys; QUAD_SIGNING_KEY says whose key the binary signs with. */
+  const signedRepoConfig = () => {
+    const file = join(keyDir, 'production-agent.yml');
+    writeFileSync(file, readFileSync(join(ROOT, '.quad', 'production-agent.yml'), 'utf8') + '\n' + SIGNERS_YAML);
+    return file;
+  };
+  const as = (who: keyof typeof KEYS) => ({ QUAD_CONFIG: signedRepoConfig(), QUAD_SIGNING_KEY: KEYS[who].path });
+  const bin = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     new Promise<Run>((resolve) => {
-      execFile(BIN, args, { cwd: ROOT, env: childEnv(), timeout: 20_000 }, (err, stdout, stderr) => {
+      execFile(BIN, args, { cwd: ROOT, env: { ...childEnv(), ...extraEnv }, timeout: 20_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? (err as unknown as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr });
       });
@@ -284,8 +312,8 @@ describe('the bin/quad binary', () => {
     });
   });
 
-  test('end to end: release → status --json → rollback → list --status rolled_back', async () => {
-    const rel = await bin(['release', 'v1.2.3', '--reason', 'e2e']);
+  test('end to end: release → status --json → a forged rollback (temporal CLI, wrong key) refused → rollback → list --status rolled_back', async () => {
+    const rel = await bin(['release', 'v1.2.3', '--reason', 'e2e'], as('ana'));
     expect(rel.stderr).toBe('');
     expect(rel.code).toBe(0);
     expect(rel.stdout).toContain('started release:checkout: checkout v1.2.3 · canary');
@@ -293,19 +321,38 @@ describe('the bin/quad binary', () => {
     const runId = /workflows\/release%3Acheckout\/([0-9a-f-]{36})/.exec(rel.stdout)?.[1];
     expect(runId).toBeDefined();
 
-    const st = await bin(['status', '--json']);
+    const st = await bin(['status', '--json'], as('ana'));
     expect(st.code).toBe(0);
     const status = JSON.parse(st.stdout) as ReleaseStatus;
     expect(status).toMatchObject({ service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', status: 'running' });
 
-    const rb = await bin(['rollback', 'checkout', '--by', 'ana', '--reason', 'e2e test']);
+    // what anyone with access to the namespace can type: refused by the workflow itself, and recorded
+    const typed = await new Promise<{ code: number; out: string }>((resolve) => {
+      const args = ['workflow', 'signal', '--address', env.address, '--namespace', 'default', '--workflow-id', 'release:checkout'];
+      execFile(temporalCliPath() ?? 'temporal', [...args, '--name', 'rollback', '--input', '{"by":"ana"}'], { timeout: 20_000 }, (err, out, errOut) =>
+        resolve({ code: err ? 1 : 0, out: out + errOut }),
+      );
+    });
+    expect(typed).toMatchObject({ code: 0 });
+    const afterTyped = await eventually(
+      () => env.client.workflow.getHandle('release:checkout', runId).query<ReleaseStatus>('status'),
+      (s) => s.timeline.some((t) => t.event === 'rollback refused'),
+    );
+    expect(afterTyped.status).toBe('running');
+    expect(afterTyped.timeline.find((t) => t.event === 'rollback refused')?.detail).toMatch(/^claimed by "ana": unsigned/);
+    // mallory's key, ana's name
+    const wrongKey = await bin(['rollback', 'checkout', '--by', 'ana'], as('mallory'));
+    expect(wrongKey).toEqual({ code: 2, stdout: '', stderr: 'quad: rollback refused: the signature does not verify with key "ana"\n' });
+    expect((await env.client.workflow.getHandle('release:checkout', runId).query<ReleaseStatus>('status')).status).toBe('running');
+
+    const rb = await bin(['rollback', 'checkout', '--by', 'ana', '--reason', 'e2e test'], as('ana'));
     expect(rb).toEqual({ code: 0, stdout: 'rolling back\n', stderr: '' });
     const result = await env.client.workflow.getHandle('release:checkout', runId).result();
     expect(result.status).toBe('rolled_back');
 
     const found = await eventually(
       async () => {
-        const ls = await bin(['list', '--status', 'rolled_back', '--json']);
+        const ls = await bin(['list', '--status', 'rolled_back', '--json'], as('ana'));
         return JSON.parse(ls.stdout) as { workflowId: string; runId: string; status: string }[];
       },
       (rows) => rows.some((x) => x.runId === runId),

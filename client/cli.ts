@@ -6,6 +6,7 @@
 // 2 bad input or refused (a malformed version, an unknown service, a release already running, a
 // command the workflow turned down, an invalid config).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync, writeFileSync } from 'node:fs';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
 import { resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
@@ -16,6 +17,7 @@ import { Releases, type Started } from './releases';
 import { connectClient, temporalSettings } from '../temporal/connection';
 import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
 import { Schedules, validateCron, validateScheduleName, validateTimeZone, type ScheduleAsk } from './schedules';
+import { generateSigningKey, personalSigner, publicKeyLine, loadPrivateKey, type CommandSigner } from './signing';
 
 export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
 
@@ -45,6 +47,7 @@ class UnreachableError extends Error {}
 class Session {
   private cfg?: QuadConfig;
   private rel?: ReleasesApi;
+  private signed?: ReleasesApi;
   private close?: () => Promise<void>;
 
   constructor(
@@ -75,6 +78,22 @@ class Session {
     this.close = conn.close;
     this.rel = new Releases(conn.client, cfg, conn.settings.taskQueue);
     return this.rel;
+  }
+
+  /** Releases whose commands are signed with the person's key (config, $QUAD_SIGNING_KEY or ~/.ssh/id_ed25519). */
+  async signingReleases(): Promise<ReleasesApi> {
+    if (this.io.releases) return this.io.releases;
+    if (this.signed) return this.signed;
+    const cfg = this.config();
+    const signer: CommandSigner | null = personalSigner(cfg, this.env);
+    if (!signer && cfg.security.require_signed_commands) {
+      throw new InputError(
+        'commands are signed, and no key was found: set QUAD_SIGNING_KEY or security.signing_key to your Ed25519 key (or ~/.ssh/id_ed25519); `quad keygen` makes one',
+      );
+    }
+    const plain = (await this.releases()) as Releases;
+    this.signed = new Releases(plain.client, cfg, plain.taskQueue, signer);
+    return this.signed;
   }
 
   async end(): Promise<void> {
@@ -252,7 +271,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       .action(
         act(async (target: string, o: { by?: string; reason?: string; json?: boolean }) => {
           const by = requester(o.by, env);
-          const rel = await session.releases();
+          const rel = await session.signingReleases();
           const answer = await rel.command(target, cmd, by, o.reason);
           if (o.json) json(stdout, answer);
           else if (answer.accepted) stdout.write(`${answer.message}\n`);
@@ -261,6 +280,39 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         }),
       );
   }
+
+  program
+    .command('keygen')
+    .description('make an Ed25519 key to sign your commands with; prints its public half for security.signers in the config')
+    .requiredOption('--out <file>', 'where to write the private key (PKCS#8 PEM, mode 0600); refused if it exists')
+    .option('--name <name>', 'your name as --by sends it, for the config snippet', env.QUAD_USER ?? env.USER ?? 'me')
+    .action(
+      act(async (o: { out: string; name: string }) => {
+        if (existsSync(o.out)) throw new InputError(`${o.out} exists; keygen never overwrites a key`);
+        const { privatePem, publicLine } = generateSigningKey(o.name);
+        writeFileSync(o.out, privatePem, { mode: 0o600, flag: 'wx' });
+        stdout.write(`wrote ${o.out}; sign with it: export QUAD_SIGNING_KEY=${o.out}\n`);
+        stdout.write(`add to the config:\nsecurity:\n  signers:\n    ${o.name}: { public_key: "${publicLine}" }\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('pubkey')
+    .description("print the public half of your signing key (the one quad approve signs with), for the config's security.signers")
+    .option('--key <file>', 'another private key file')
+    .action(
+      act(async (o: { key?: string }) => {
+        if (o.key) {
+          stdout.write(publicKeyLine(loadPrivateKey(o.key, o.key)) + '\n');
+          return EXIT.ok;
+        }
+        const signer = personalSigner(session.config(), env);
+        if (!signer) throw new InputError('no signing key found: set QUAD_SIGNING_KEY or security.signing_key, or make one with `quad keygen`');
+        stdout.write(`${signer.publicLine}\n`);
+        return EXIT.ok;
+      }),
+    );
 
   program
     .command('list')

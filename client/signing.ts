@@ -121,6 +121,11 @@ export class CommandSigner {
     return publicKeyBase64(this.key);
   }
 
+  /** `ssh-ed25519 AAAA…`, for security.signers in the config */
+  get publicLine(): string {
+    return publicKeyLine(this.key);
+  }
+
   /** The actor, with its stage and signature: what the workflow's verify-command.ts accepts. */
   sign(cmd: Command, actor: Omit<Actor, 'signed' | 'stage'>, target: CommandTarget): Actor {
     const at = this.clock();

@@ -10,7 +10,8 @@
 #                            kwok, built into .tools/ on first use, ~12 min cold): see scripts/demo-kubernetes.ts
 #
 # Settings (env): DEMO_LOAD_RPS (100), DEMO_GOOD (v1.2.4), DEMO_BAD (v1.2.5-bad), DEMO_USER (the first
-# approver of checkout in .quad/demo.yml). Ports: Temporal
+# approver of checkout in .quad/demo.yml; its signing key is .data/demo-signing-key.pem, trusted under
+# security.signers in .quad/demo.yml, so another DEMO_USER needs an entry there). Ports: Temporal
 # 127.0.0.1:7233, Web UI :8233 (temporal-dev.yml), sandbox :4100 (.quad/demo.yml). Logs and pid files in .data/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -134,6 +135,16 @@ note "sandbox up (pid $(cat "$data/demo-sandbox.pid")), log .data/sandbox.log"
 
 # releases and rollbacks are asked for by the service's first approver (the workflow checks the list)
 USER_NAME="${DEMO_USER:-$(node -e 'const y=require("js-yaml");const c=y.load(require("fs").readFileSync(process.env.QUAD_CONFIG,"utf8"));process.stdout.write(c.services.checkout.approvers?.[0]??"demo")')}"
+
+# Commands are signed, and the workflow checks the signature itself: the demo user's key is made on the
+# first run in .data/ (git-ignored); .quad/demo.yml trusts its public half (security.signers.ana).
+DEMO_KEY="$data/demo-signing-key.pem"
+if [ ! -f "$DEMO_KEY" ]; then
+  bin/quad keygen --out "$DEMO_KEY" --name "$USER_NAME" >/dev/null
+  note "made the demo's signing key $DEMO_KEY"
+fi
+bin/quad pubkey --key "$DEMO_KEY" >"$data/demo-signing-key.pub"
+export QUAD_SIGNING_KEY="$DEMO_KEY"
 
 say "5/6 the worker (QUAD_CONFIG=.quad/demo.yml)"
 : >"$data/worker.log"

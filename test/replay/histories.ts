@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { historyFromJSON } from './history-json';
+import { workflowIdFor } from '../../config/resolve';
+import type { ReleaseInput } from '../../contract/plan';
 
 /** Recorded from today's scenarios by `npm run replay:record`. */
 export const HISTORY_DIR = join(__dirname, 'histories');
@@ -14,8 +16,13 @@ export const HISTORY_DIR = join(__dirname, 'histories');
 export const LEGACY_DIR = join(__dirname, 'legacy');
 
 export interface StoredHistory {
-  /** the file's name without .json; used as the replay's workflow ID so results name their file */
+  /** the file's name without .json */
   name: string;
+  /**
+   * The ID the release ran under (histories do not hold it): its plan's workflowIdFor. Replayed under it,
+   * as a worker replays the run, because a signed command is bound to it.
+   */
+  workflowId: string;
   /** parsed from the standard history JSON into protobuf */
   history: ReturnType<typeof historyFromJSON>;
 }
@@ -26,7 +33,18 @@ export function loadHistories(names?: string[], dir = HISTORY_DIR): StoredHistor
     : readdirSync(dir)
         .filter((f) => f.endsWith('.json'))
         .sort();
-  return files.map((f) => ({ name: basename(f, '.json'), history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+  return files.map((f) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    return { name: basename(f, '.json'), workflowId: workflowIdOf(history), history };
+  });
+}
+
+/** The release's workflow ID, from the input in its start event (a JSON payload: the ReleaseInput). */
+function workflowIdOf(history: StoredHistory['history']): string {
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload?.data) throw new Error('a history without the release input in its first event');
+  const input = JSON.parse(Buffer.from(payload.data).toString('utf8')) as ReleaseInput;
+  return workflowIdFor(input.request);
 }
 
 /** Every legacy history, named `<folder>/<file>`. */
@@ -45,9 +63,10 @@ export interface Replayed {
 /** Replays every history on one replay worker; a failure is reported per history, never thrown. */
 export async function replayAll(options: ReplayWorkerOptions, histories: StoredHistory[]): Promise<Replayed[]> {
   const out: Replayed[] = [];
-  const iterable = histories.map((h) => ({ workflowId: h.name, history: h.history }));
+  const iterable = histories.map((h) => ({ workflowId: h.workflowId, history: h.history }));
+  // one at a time and in order: the n-th result is the n-th history's (their workflow IDs repeat)
   for await (const r of Worker.runReplayHistories({ replayName: 'quad-replay', ...options }, iterable)) {
-    out.push({ name: r.workflowId, ...(r.error ? { error: r.error } : {}) });
+    out.push({ name: histories[out.length].name, ...(r.error ? { error: r.error } : {}) });
   }
   return out;
 }

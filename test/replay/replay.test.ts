@@ -77,6 +77,7 @@ test('every scenario the recorder knows has a recorded history, and nothing else
 
 test('there are legacy histories, recorded before the release workflow took its phases (patched() paths)', () => {
   expect(histories.length - current.length).toBeGreaterThanOrEqual(10);
+  expect(histories.filter((h) => h.name.startsWith('before-signed-commands/'))).toHaveLength(SCENARIOS.length);
 });
 
 test("every recorded history, today's and legacy, replays against workflows/ without nondeterminism", async () => {
@@ -143,5 +144,19 @@ test('patched() is what keeps the legacy histories green: without it, exactly th
   // only that release resumed a stage after INCONCLUSIVE before one with all_previous_checks_pass
   expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.name}`)).toEqual([
     'before-phases/inconclusive-extend-pause-resume: DeterminismViolationError',
+  ]);
+}, 120_000);
+
+test("patched('signed-commands') keeps the runs that took unsigned commands replaying as they ran", async () => {
+  const legacy = histories.filter((h) => h.name.startsWith('before-signed-commands/'));
+  const bundle = await bundleVariant('unsigned-unpatched', [{ file: 'release/handlers.ts', find: "wf.patched('signed-commands')", replace: 'true' }]);
+  const results = await replayAll({ workflowBundle: bundle }, legacy);
+  // exactly the runs where an unsigned command was accepted: today's rules would refuse it, and the run diverge
+  expect(results.filter((r) => r.error).map((r) => `${r.name}: ${r.error?.name}`)).toEqual([
+    'before-signed-commands/approval-rejected: DeterminismViolationError',
+    'before-signed-commands/flag-ramp-success: DeterminismViolationError',
+    'before-signed-commands/inconclusive-resume-held-promote: DeterminismViolationError',
+    'before-signed-commands/manual-rollback-signal: DeterminismViolationError',
+    'before-signed-commands/success-through-approval: DeterminismViolationError',
   ]);
 }, 120_000);

@@ -7,17 +7,9 @@ import { stubActivities, type StubScript } from '../support/stub-activities';
 import { withWorker, repoConfig, advanceUntil, eventually } from '../support/release-harness';
 import { resolveRelease, resolveFlagRamp } from '../../config/resolve';
 import { Releases } from '../../client/releases';
-import {
-  statusQuery,
-  approveSignal,
-  rejectSignal,
-  rollbackSignal,
-  resumeSignal,
-  promoteSignal,
-  commandUpdate,
-  type ReleaseStatus,
-} from '../../contract/messages';
+import { statusQuery, approveSignal, type ReleaseStatus } from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
+import { testSigners } from '../support/test-signers';
 
 export type History = temporal.api.history.v1.IHistory;
 
@@ -30,8 +22,11 @@ export interface Scenario {
   drive?: (env: TestWorkflowEnvironment, h: WorkflowHandle) => Promise<void>;
 }
 
-const seed = (): ReleaseInput => resolveRelease(repoConfig(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
-const ramp = (): ReleaseInput => resolveFlagRamp(repoConfig(), { flag: 'dark_mode', requestedBy: 'ana', source: 'slack' });
+/** Commands are signed as the CLI and the Slack app sign them; the plans trust these keys. */
+const signers = testSigners();
+const trusting = (i: ReleaseInput): ReleaseInput => ({ request: i.request, plan: { ...i.plan, commandAuth: signers.auth } });
+const seed = (): ReleaseInput => trusting(resolveRelease(repoConfig(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' }));
+const ramp = (): ReleaseInput => trusting(resolveFlagRamp(repoConfig(), { flag: 'dark_mode', requestedBy: 'ana', source: 'slack' }));
 
 const status = (h: WorkflowHandle) => () => h.query(statusQuery);
 const awaiting = (stage: string) => (s: ReleaseStatus) =>
@@ -39,16 +34,17 @@ const awaiting = (stage: string) => (s: ReleaseStatus) =>
 
 export const SCENARIOS: Scenario[] = [
   {
-    // A non-approver's signal is ignored and recorded; the approver answers through the update.
+    // An unsigned signal is refused and a non-approver's ignored, both recorded; the approver answers through the update.
     name: 'success-through-approval',
     expect: 'succeeded',
     script: {},
     input: seed,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), awaiting('full rollout 100 %'));
-      await h.signal(approveSignal, { by: 'mallory' });
-      await eventually(status(h), (s) => s.timeline.some((t) => t.event === 'approve ignored'));
-      const r = await h.executeUpdate(commandUpdate, { args: ['approve', { by: 'ana' }] });
+      await h.signal(approveSignal, { by: 'ana' }); // unsigned: a typed name, refused
+      await signers.signal(env, h, 'approve', { by: 'mallory' });
+      await eventually(status(h), (s) => s.timeline.some((t) => t.event === 'approve ignored') && s.timeline.some((t) => t.event === 'approve refused'));
+      const r = await signers.update(env, h, 'approve', { by: 'ana' });
       if (!r.accepted) throw new Error(`approval refused: ${r.message}`);
     },
   },
@@ -61,7 +57,7 @@ export const SCENARIOS: Scenario[] = [
     input: seed,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), (s) => s.stage === 'canary 25 %' && s.windowEndsAt !== null);
-      await h.signal(rollbackSignal, { by: 'ana', reason: 'customers complain' });
+      await signers.signal(env, h, 'rollback', { by: 'ana', reason: 'customers complain' });
     },
   },
   {
@@ -71,7 +67,7 @@ export const SCENARIOS: Scenario[] = [
     input: seed,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), awaiting('full rollout 100 %'));
-      await h.signal(rejectSignal, { by: 'U024BE7LH', reason: 'not today' });
+      await signers.signal(env, h, 'reject', { by: 'U024BE7LH', reason: 'not today' }, { frontEnd: 'slack-app' });
     },
   },
   { name: 'approval-timeout', expect: 'rolled_back', script: {}, input: seed },
@@ -83,11 +79,11 @@ export const SCENARIOS: Scenario[] = [
     input: seed,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), (s) => s.phase === 'paused');
-      await h.signal(resumeSignal, { by: 'ana' });
+      await signers.signal(env, h, 'resume', { by: 'ana' });
       await advanceUntil(env, status(h), (s) => s.timeline.some((t) => t.event === 'held'));
-      await h.signal(promoteSignal, { by: 'ana', reason: 'checked by hand' });
+      await signers.signal(env, h, 'promote', { by: 'ana', reason: 'checked by hand' });
       await advanceUntil(env, status(h), awaiting('full rollout 100 %'));
-      await h.signal(approveSignal, { by: 'ana' });
+      await signers.signal(env, h, 'approve', { by: 'ana' });
     },
   },
   {
@@ -126,7 +122,7 @@ export const SCENARIOS: Scenario[] = [
     input: ramp,
     drive: async (env, h) => {
       await advanceUntil(env, status(h), awaiting('dark_mode 100 %'));
-      await h.signal(approveSignal, { by: 'ana' });
+      await signers.signal(env, h, 'approve', { by: 'ana' });
     },
   },
 ];

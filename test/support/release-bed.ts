@@ -20,6 +20,8 @@ export interface ReleaseBed {
   cfg(): QuadConfig;
   /** checkout's seed plan from the repo config, trusting the test signers' keys, with `over` replacing plan fields */
   seedPlan(over?: Partial<ReleaseInput['plan']>, version?: string): ReleaseInput;
+  /** any input, its plan trusting the test signers' keys (seedPlan's already do) */
+  trust(input: ReleaseInput): ReleaseInput;
   /** the test people's and front ends' keys (the seed plan trusts them) */
   signers: TestSigners;
   /** a command signed as a client signs it (bent if asked), sent as a signal */
@@ -51,6 +53,7 @@ export function useReleaseBed(): ReleaseBed {
       const input = resolveRelease(bed.cfg(), { service: 'checkout', version, requestedBy: 'ana', source: 'cli' });
       return { request: input.request, plan: { ...input.plan, commandAuth: signers.auth, ...over } };
     },
+    trust: (input) => ({ request: input.request, plan: { ...input.plan, commandAuth: signers.auth } }),
     signal: (h, cmd, actor, bend) => signers.signal(bed.env(), h, cmd, actor, bend),
     update: (h, cmd, actor, bend) => signers.update(bed.env(), h, cmd, actor, bend),
     async run(script, input, drive) {

@@ -226,7 +226,7 @@ test('dependencies run first and their undo runs on rollback, in reverse', async
 });
 
 test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breach restores the prior flag exactly', async () => {
-  const ramp = resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
+  const ramp = bed.trust(resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }));
   const ok = await run({}, ramp, approveWhenAsked('dark_mode 100 %'));
   expect(ok.result.status).toBe('succeeded');
   expect(ok.calls.flags).toEqual([10, 50, 100]);
@@ -238,15 +238,21 @@ test('the dark_mode flag ramp: 10 % → 50 % → approval → 100 %, and a breac
 });
 
 test('a flag ramp judged by variant watches users with the flag on against those with it off', async () => {
-  const byVariant = resolveFlagRamp(
-    { ...bed.cfg(), feature_flag: { ...bed.cfg().feature_flag!, watch: 'variants' } },
-    { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' },
+  const byVariant = bed.trust(
+    resolveFlagRamp(
+      { ...bed.cfg(), feature_flag: { ...bed.cfg().feature_flag!, watch: 'variants' } },
+      { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' },
+    ),
   );
   const ok = await run({}, byVariant, approveWhenAsked('dark_mode 100 %'));
   expect(ok.result.status).toBe('succeeded');
   expect(new Set(ok.calls.watched)).toEqual(new Set(['flag:dark_mode=on vs flag:dark_mode=off']));
   // by default: the serving version's own metrics, with nothing to compare against
-  const plain = await run({}, resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' }), approveWhenAsked('dark_mode 100 %'));
+  const plain = await run(
+    {},
+    bed.trust(resolveFlagRamp(bed.cfg(), { flag: 'dark_mode', requestedBy: 'ana', source: 'cli' })),
+    approveWhenAsked('dark_mode 100 %'),
+  );
   expect(new Set(plain.calls.watched)).toEqual(new Set(['v1.2.2 vs null']));
 });
 

@@ -44,13 +44,13 @@ test('at each gate: only a correctly signed approval for that gate counts; every
     answers.ok = await update(h, 'approve', ana);
   });
   expect(answers).toEqual({
-    unsigned: { accepted: false, message: expect.stringMatching(/^refused: unsigned: this release takes signed commands only/) },
-    forged: { accepted: false, message: 'refused: the signature does not verify with key "ana"' },
-    otherRelease: { accepted: false, message: 'refused: signed for another release ("release:orders")' },
-    otherRun: { accepted: false, message: 'refused: signed for another run of this release' },
-    otherStage: { accepted: false, message: 'refused: signed for "full rollout 100 %", but the release is at "release"' },
-    stale: { accepted: false, message: expect.stringMatching(/^refused: the signature is 36\d s old; at most 300 s$/) },
-    future: { accepted: false, message: expect.stringMatching(/^refused: the signature is dated 1[12]\d s in the future$/) },
+    unsigned: { accepted: false, message: expect.stringMatching(/^unsigned: this release takes signed commands only/) },
+    forged: { accepted: false, message: 'the signature does not verify with key "ana"' },
+    otherRelease: { accepted: false, message: 'signed for another release ("release:orders")' },
+    otherRun: { accepted: false, message: 'signed for another run of this release' },
+    otherStage: { accepted: false, message: 'signed for "full rollout 100 %", but the release is at "release"' },
+    stale: { accepted: false, message: expect.stringMatching(/^the signature is 36\d s old; at most 300 s$/) },
+    future: { accepted: false, message: expect.stringMatching(/^the signature is dated 1[12]\d s in the future$/) },
     notApprover: { accepted: false, message: 'mallory is not an approver of checkout' },
     ok: { accepted: true, message: 'approved full rollout 100 %' },
   });
@@ -123,12 +123,12 @@ test('a front end signs for the person it verified; a person key cannot sign for
     answers.push((await update(h, 'rollback', { by: 'U024BE7LH' }, { frontEnd: 'slack-app' })).message);
   });
   expect(answers).toEqual([
-    'refused: key "ana" signs for "ana" only, not for "U024BE7LH"',
+    'key "ana" signs for "ana" only, not for "U024BE7LH"',
     'paused: the current stage keeps being watched and will not promote',
     // the front end vouches for who clicked, not for what they may do
     'mallory is not an approver of checkout',
     'resumed',
-    'refused: this signed command was already received once (a replay)',
+    'this signed command was already received once (a replay)',
     'rolling back',
   ]);
   expect(result.status).toBe('rolled_back');

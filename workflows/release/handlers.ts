@@ -74,7 +74,7 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
     const why = authenticate(release, cmd, parsed.actor);
     if (why) {
       // `by` is only a claim here: it goes in the detail, never as who acted
-      const message = `refused: ${why}`;
+      const message = why;
       release.note(`${cmd} refused`, undefined, `claimed by ${JSON.stringify(parsed.actor.by)}: ${why}`);
       return { accepted: false, message };
     }
