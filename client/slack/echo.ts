@@ -1,6 +1,7 @@
 // Text that came from a person, shown back in Slack: escaped per Slack's mrkdwn rules (`&`, `<`, `>`),
 // so `<!channel>`, `<!here>`, `<!subteam^…>` or `<@U…>` typed into a command can never ping anyone under
 // the bot's name, and cut to a bound with an ellipsis, so a 5,000-character message is not sent back.
+// Control and bidirectional characters are shown as �, so an echo cannot hide text or read backwards.
 import { escapeMrkdwn } from '../../render/slack-blocks';
 
 /** How much of one thing a person typed is ever repeated back. */
@@ -14,7 +15,11 @@ export function clip(s: string, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : s;
 }
 
-/** Safe to put into mrkdwn: bounded first, then escaped (so an entity is never cut). */
+/** Control characters (but newline and tab) and the bidirectional overrides and isolates, which can make an answer read backwards. */
+// eslint-disable-next-line no-control-regex
+export const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Safe to put into mrkdwn: invisible characters shown as �, bounded, then escaped (so an entity is never cut). */
 export function echo(s: string, max = ECHO_MAX): string {
-  return escapeMrkdwn(clip(s, max));
+  return escapeMrkdwn(clip(s.replace(INVISIBLE, '\ufffd'), max));
 }

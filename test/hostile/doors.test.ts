@@ -1,0 +1,542 @@
+// Hostile input at the front doors, as one table: the Slack receiver (slash commands, mentions, button
+// payloads) on the real Bolt HTTP receiver fed signed requests, the Jira webhook on its real HTTP server,
+// and the CLI's start arguments (runCli in process), all in front of the real Temporal dev server with a
+// worker running the release workflow (stub activities; the real Slack notifier against the local
+// wire-format fake). Each case asserts a clear error, and after it: nothing started or signalled (the
+// server's workflow list and the running releases' timelines), no message rewritten, and the door answers
+// its next good request. The table (case, door, answer, effect) is printed.
+import { createHmac } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { localEnv } from '../support/temporal-env';
+import { workflowBundle, eventually } from '../support/release-harness';
+import { stubActivities } from '../support/stub-activities';
+import { startSlackFake, postSigned, slashCommandBody, buttonClickBody, appMentionBody, slackSignature, type SlackFake } from '../support/slack-fake';
+import { configSchema, type QuadConfig } from '../../config/schema';
+import { Releases } from '../../client/releases';
+import { createSlackApp, type QuadSlackApp } from '../../client/slack/app';
+import { INVISIBLE } from '../../client/slack/echo';
+import { createJiraWebhook, JIRA_ENDPOINT, type JiraWebhook } from '../../client/jira/webhook';
+import { runCli } from '../../client/cli';
+import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
+import { fanOutNotice } from '../../activities';
+import { statusQuery } from '../../contract/messages';
+import type { ReleaseActivities } from '../../contract/activities';
+
+const MANAGER = 'U0RELMGR1';
+const APPROVER = 'U0APPROVE';
+const STARTER = 'U0STARTER';
+const NOBODY = 'U0NOBODY1';
+const BOT = 'UQUADBOT1';
+const TOKEN = `xoxb-hostile-${process.pid}`;
+const SLACK_SECRET = `slack-signing-${process.pid}-${Math.random().toString(36).slice(2)}`;
+const JIRA_SECRET = `jira-secret-${process.pid}`;
+const FORM = 'application/x-www-form-urlencoded';
+const JIRA_USER = '712020:hostile-test';
+
+let env: TestWorkflowEnvironment;
+let fake: SlackFake;
+let cfg: QuadConfig;
+let releases: Releases;
+let slack: QuadSlackApp;
+let hook: JiraWebhook;
+let slackUrl: string;
+let jiraUrl: string;
+let channel: string;
+let worker: Worker;
+let running: Promise<void>;
+/** the release message each victim posted */
+const messageTs: Record<string, string> = {};
+
+const held = {
+  approvers: [APPROVER],
+  starters: [STARTER],
+  rollout_plan: [
+    { traffic_percent: 10, duration_minutes: 0 },
+    { traffic_percent: 100, team_approval: 'required' },
+  ],
+};
+
+beforeAll(async () => {
+  [env, fake] = await Promise.all([localEnv(), startSlackFake({ token: TOKEN, botUserId: BOT })]);
+  channel = fake.channelId('releases');
+  process.env.QUAD_HOSTILE_BOT = TOKEN;
+  process.env.QUAD_HOSTILE_SIGNING = SLACK_SECRET;
+  cfg = configSchema.parse({
+    release_managers: [MANAGER],
+    // the doors are under test: were one to let a command through, the workflow would act on it
+    security: { require_signed_commands: false },
+    notifications: { slack_enabled: true, slack_channel: '#releases' },
+    temporal: { task_queue: `hostile-${process.pid}` },
+    providers: { slack: { bot_token: '${QUAD_HOSTILE_BOT}', signing_secret: '${QUAD_HOSTILE_SIGNING}', api_url: fake.apiUrl } },
+    services: {
+      checkout: held,
+      inventory: held,
+      orders: held,
+      // no approvers and no starters: only the release managers
+      open: { rollout_plan: held.rollout_plan },
+      cart: { ...held, starters: ['jira:*'] },
+    },
+    triggers: { jira: { secret: '${QUAD_HOSTILE_JIRA}', services: { 'cart-team': 'cart', 'open-team': 'open' } } },
+  });
+  const { acts } = stubActivities({ serving: 'v1.0.0' });
+  const notifier = slackNotifierFromConfig(cfg, { statusOf: (id) => env.client.workflow.getHandle(id).query(statusQuery) });
+  const notifiers = { slack: notifier, console: { name: 'console', notify: async () => undefined } };
+  const activities: ReleaseActivities = { ...acts, notify: (names, notice, refs) => fanOutNotice(notifiers, names, notice, refs) };
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: cfg.temporal.task_queue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  running = worker.run();
+  releases = new Releases(env.client, cfg);
+  const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} };
+  slack = createSlackApp({ releases, config: cfg, secrets: { botToken: TOKEN, signingSecret: SLACK_SECRET }, logger: quiet });
+  slackUrl = `http://127.0.0.1:${(await slack.start({ port: 0, host: '127.0.0.1' })).port}/slack/events`;
+  hook = createJiraWebhook({ releases, config: cfg, secret: JIRA_SECRET, log: () => undefined });
+  jiraUrl = `http://127.0.0.1:${(await hook.start({ port: 0, host: '127.0.0.1' })).port}${JIRA_ENDPOINT}`;
+
+  // the victims: two releases held at their approval, each with its own message
+  for (const service of ['checkout', 'inventory']) {
+    await releases.release({ service, version: 'v2.0.0', requestedBy: MANAGER, source: 'cli' });
+    await eventually(
+      () => env.client.workflow.getHandle(`release:${service}`).query(statusQuery),
+      (s) => s.phase === 'awaiting_approval',
+      20_000,
+    );
+    const post = await fake.waitForCall((c) => c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).startsWith(`${service} v2.0.0`));
+    messageTs[service] = [...fake.messages.values()].find((m) => !m.thread_ts && m.text?.startsWith(`${service} v2.0.0`))!.ts;
+    expect(post).toBeTruthy();
+  }
+  // a Jira delivery that started cart: the original of the retried / replayed cases
+  const first = await jira(jiraEvent({ version: 'v3.0.0' }), { 'x-atlassian-webhook-identifier': 'dlv-original' });
+  expect(first.code).toBe(202);
+  await eventually(
+    () => env.client.workflow.getHandle('release:cart').query(statusQuery),
+    (s) => s.phase === 'awaiting_approval',
+    20_000,
+  );
+  // every notice so far delivered: the message count is still from here on
+  await eventually(
+    async () => fake.calls.at(-1)?.at ?? 0,
+    (at) => at > 0 && at < Date.now() - 1000,
+    20_000,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await slack?.stop().catch(() => undefined);
+  await hook?.stop();
+  for await (const wf of env.client.workflow.list({ query: 'ExecutionStatus = "Running"' }))
+    await env.client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await env?.teardown();
+  await fake?.close();
+}, 60_000);
+
+// --- the doors, as a person (or an attacker) reaches them ----------------------------------------------
+
+async function slash(text: string, user = STARTER, over: Parameters<typeof postSigned>[4] = {}): Promise<string> {
+  const responseUrl = fake.responseUrl();
+  const res = await postSigned(slackUrl, slashCommandBody({ text, userId: user, channelId: channel, responseUrl }), FORM, SLACK_SECRET, over);
+  if (res.status !== 200) return `HTTP ${res.status}`;
+  if (res.body) return String(JSON.parse(res.body).text);
+  const id = responseUrl.split('/').pop();
+  return String((await fake.waitForResponse((r) => r.id === id, 15_000)).body.text);
+}
+
+async function mention(text: string, user = STARTER): Promise<string> {
+  const full = `<@${BOT}> ${text}`;
+  const ts = fake.seedMessage(channel, full, user);
+  const res = await postSigned(
+    slackUrl,
+    appMentionBody({ userId: user, channelId: channel, text: full, ts, botUserId: BOT }),
+    'application/json',
+    SLACK_SECRET,
+  );
+  if (res.status !== 200) return `HTTP ${res.status}`;
+  return String((await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts, 15_000)).body.text);
+}
+
+async function button(action: string, value: string, onMessageOf: string, user = APPROVER): Promise<string> {
+  const t0 = Date.now();
+  const body = buttonClickBody({
+    userId: user,
+    channelId: channel,
+    messageTs: messageTs[onMessageOf],
+    actionId: action,
+    value,
+    responseUrl: fake.responseUrl(),
+  });
+  const res = await postSigned(slackUrl, body, FORM, SLACK_SECRET);
+  if (res.status !== 200) return `HTTP ${res.status}`;
+  return String((await fake.waitForCall((c) => c.method === 'chat.postEphemeral' && c.body.user === user && c.at >= t0, 15_000)).body.text);
+}
+
+async function signedRaw(raw: string, contentType: string): Promise<string> {
+  return `HTTP ${(await postSigned(slackUrl, raw, contentType, SLACK_SECRET)).status}`;
+}
+
+function jiraEvent(o: { version?: string; labels?: string[]; at?: number; accountId?: string } = {}) {
+  return {
+    webhookEvent: 'jira:issue_updated',
+    timestamp: o.at ?? Date.now(),
+    issue: { key: 'REL-9', fields: { summary: 'ship it', labels: o.labels ?? ['cart-team'], fixVersions: [{ name: o.version ?? 'v3.0.0' }] } },
+    changelog: { items: [{ field: 'status', fromString: 'In Review', toString: 'Ready for Prod' }] },
+    user: { accountId: o.accountId ?? JIRA_USER, displayName: 'Jira Person' },
+  };
+}
+/** the original delivery, byte for byte, for the retried and replayed cases */
+let original: string | undefined;
+
+async function jira(doc: unknown, headers: Record<string, string> = {}, secret = JIRA_SECRET): Promise<{ code: number; text: string }> {
+  const raw = typeof doc === 'string' ? doc : JSON.stringify(doc);
+  if (!original && typeof doc !== 'string') original = raw;
+  const sig = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+  const res = await fetch(jiraUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature': sig, ...headers }, body: raw });
+  return { code: res.status, text: await res.text() };
+}
+const jiraAnswer = async (doc: unknown, headers: Record<string, string> = {}, secret = JIRA_SECRET) => {
+  const r = await jira(doc, headers, secret);
+  return `HTTP ${r.code} ${r.text}`.trim();
+};
+
+async function cli(argv: string[]): Promise<string> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => out.push(s), isTTY: false },
+    stderr: { write: (s: string) => err.push(s) },
+    env: { QUAD_USER: MANAGER },
+    config: cfg,
+    releases,
+    pollMs: 100,
+  });
+  return `exit ${code}: ${(err.join('') || out.join('')).trim()}`;
+}
+
+// --- what a case may not change ------------------------------------------------------------------------
+
+interface World {
+  runs: Set<string>;
+  timelines: Record<string, number>;
+  updates: number;
+}
+async function world(): Promise<World> {
+  const runs = new Set<string>();
+  for await (const wf of env.client.workflow.list()) runs.add(`${wf.workflowId}/${wf.runId}`);
+  const timelines: Record<string, number> = {};
+  for (const id of ['release:checkout', 'release:inventory', 'release:cart']) {
+    const s = await env.client.workflow.getHandle(id).query(statusQuery);
+    timelines[id] = s.timeline.length + s.approvals.length + (s.paused ? 1000 : 0);
+  }
+  return { runs, timelines, updates: fake.callsTo('chat.update').length };
+}
+
+/** Does each door still answer a good request? */
+async function doorsUp(): Promise<void> {
+  const help = await postSigned(
+    slackUrl,
+    slashCommandBody({ text: 'help', userId: NOBODY, channelId: channel, responseUrl: fake.responseUrl() }),
+    FORM,
+    SLACK_SECRET,
+  );
+  expect(help.status).toBe(200);
+  expect(JSON.parse(help.body).text).toContain('QUAD release commands');
+  const other = await jira({ ...jiraEvent(), webhookEvent: 'jira:issue_created' });
+  expect(other.code).toBe(204);
+}
+
+type Door = 'slack /quad' | 'slack @mention' | 'slack button' | 'slack receiver' | 'jira webhook' | 'cli release';
+interface Case {
+  name: string;
+  door: Door;
+  run: () => Promise<string>;
+  /** the clear error the door must give */
+  answer: RegExp | string;
+  /** releases a case may start (a racing start's winner); 0 unless said */
+  starts?: number;
+}
+
+const long = 'v1.' + '9'.repeat(5000);
+const S = {
+  notVersion: /is not a version/,
+  refusedStarter: /^:no_entry: Not allowed: only the starters of \w+ and the release managers may start a release of it\.$/,
+};
+
+const cases: Case[] = [
+  // slash commands
+  { name: 'shell $( ) in the version', door: 'slack /quad', run: () => slash('release $(reboot) checkout'), answer: S.notVersion },
+  { name: 'backticks in the version', door: 'slack /quad', run: () => slash('release `id` checkout'), answer: S.notVersion },
+  { name: 'shell ; && | in the version', door: 'slack /quad', run: () => slash('release v1.0;reboot&&id|sh checkout'), answer: S.notVersion },
+  { name: 'NUL and escape characters', door: 'slack /quad', run: () => slash('release v1.0\u0000\u001b[2J checkout'), answer: S.notVersion },
+  { name: 'right-to-left override', door: 'slack /quad', run: () => slash('release v1.0\u202e0.1v checkout'), answer: S.notVersion },
+  {
+    name: '5,000-character version',
+    door: 'slack /quad',
+    run: () => slash(`release ${long} checkout`),
+    answer: /^"v1\.9{36}…" is 5003 characters long; no version, service or flag is over 200\.$/,
+  },
+  { name: 'service __proto__', door: 'slack /quad', run: () => slash('release v2.1.0 __proto__'), answer: /^unknown service "__proto__"; configured:/ },
+  { name: 'service constructor', door: 'slack /quad', run: () => slash('release v2.1.0 constructor'), answer: /^unknown service "constructor"; configured:/ },
+  { name: 'flag toString', door: 'slack /quad', run: () => slash('flag toString'), answer: /^no rollout plan for flag "toString"/ },
+  { name: 'start by someone not a starter', door: 'slack /quad', run: () => slash('release v2.1.0 orders', NOBODY), answer: S.refusedStarter },
+  { name: 'start of a service with no starters', door: 'slack /quad', run: () => slash('release v2.1.0 open', STARTER), answer: S.refusedStarter },
+  { name: 'second start while one runs', door: 'slack /quad', run: () => slash('release v2.1.0 checkout'), answer: /^checkout v2\.0\.0 is already releasing/ },
+  {
+    name: 'rollback by a non-approver',
+    door: 'slack /quad',
+    run: () => slash('rollback checkout oops', NOBODY),
+    answer: ':no_entry: Not allowed: only the approvers of checkout may do that.',
+  },
+  {
+    name: 'rollback where approvers is empty',
+    door: 'slack /quad',
+    run: () => slash('rollback open', STARTER),
+    answer: ':no_entry: Not allowed: open lists no approvers, so only the release managers may do that.',
+  },
+  {
+    name: 'stale signature (6 min old)',
+    door: 'slack receiver',
+    run: () => slash('release v2.2.0 orders', STARTER, { timestamp: Math.floor(Date.now() / 1000) - 360 }),
+    answer: 'HTTP 401',
+  },
+  {
+    name: 'future-dated signature (10 min ahead)',
+    door: 'slack receiver',
+    run: () => slash('release v2.2.0 orders', STARTER, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+    answer: 'HTTP 401',
+  },
+  {
+    name: 'replayed signature over another body',
+    door: 'slack receiver',
+    run: () => {
+      const ts = Math.floor(Date.now() / 1000);
+      const sig = slackSignature(SLACK_SECRET, ts, slashCommandBody({ text: 'help', userId: STARTER, channelId: channel, responseUrl: 'x' }));
+      return slash('release v2.2.0 orders', STARTER, { timestamp: ts, signature: sig });
+    },
+    answer: 'HTTP 401',
+  },
+  {
+    name: 'forged signature',
+    door: 'slack receiver',
+    run: () => slash('release v2.2.0 orders', STARTER, { signature: 'v0=' + 'ab'.repeat(32) }),
+    answer: 'HTTP 401',
+  },
+  { name: 'signed null body', door: 'slack receiver', run: () => signedRaw('null', 'application/json'), answer: 'HTTP 400' },
+  { name: 'signed invalid JSON', door: 'slack receiver', run: () => signedRaw('{"type":"event_callback",', 'application/json'), answer: 'HTTP 400' },
+  {
+    name: 'signed event that is not an object',
+    door: 'slack receiver',
+    run: () => signedRaw('{"type":"event_callback","event":"app_mention"}', 'application/json'),
+    answer: 'HTTP 400',
+  },
+  {
+    name: 'signed block action with no user',
+    door: 'slack receiver',
+    run: () => {
+      const p = JSON.parse(
+        new URLSearchParams(
+          buttonClickBody({
+            userId: APPROVER,
+            channelId: channel,
+            messageTs: messageTs.checkout,
+            actionId: 'quad_approve',
+            value: 'release:checkout',
+            responseUrl: 'x',
+          }),
+        ).get('payload')!,
+      );
+      delete p.user;
+      return signedRaw(new URLSearchParams({ payload: JSON.stringify(p) }).toString(), FORM);
+    },
+    answer: 'HTTP 400',
+  },
+  // mentions
+  { name: '<!channel> in a mention', door: 'slack @mention', run: () => mention('deploy <!channel> checkout'), answer: /^"&lt;!channel&gt;" is not a version/ },
+  {
+    name: '<!subteam^…> in a mention',
+    door: 'slack @mention',
+    run: () => mention('deploy v2.1.0 <!subteam^S0RELMGRS|@release-managers>'),
+    answer: /^unknown service "&lt;!subteam\^S0RELMGRS\|@release-managers&gt;"/,
+  },
+  { name: '<!here> in a mention', door: 'slack @mention', run: () => mention('release <!here> checkout'), answer: /^"&lt;!here&gt;" is not a version/ },
+  { name: 'deploy by someone not a starter', door: 'slack @mention', run: () => mention('deploy v2.1.0 orders', NOBODY), answer: S.refusedStarter },
+  { name: 'prototype key as the verb', door: 'slack @mention', run: () => mention('__proto__ v1'), answer: 'I don\'t know "__proto__". Try `/quad help`.' },
+  // buttons
+  {
+    name: 'a button naming another release than its message',
+    door: 'slack button',
+    run: () => button('quad_approve', 'release:inventory', 'checkout'),
+    answer: ":no_entry: Not done: this button does not belong to release:inventory's current message. Use the buttons on that release's own message.",
+  },
+  {
+    name: 'a button value __proto__',
+    door: 'slack button',
+    run: () => button('quad_rollback', 'release:__proto__', 'checkout'),
+    answer: /^:no_entry: Not done: this button does not belong to release:__proto__/,
+  },
+  {
+    name: 'a button value with shell characters',
+    door: 'slack button',
+    run: () => button('quad_pause', 'release:checkout;reboot', 'checkout'),
+    answer: /^:no_entry: Not done: this button does not belong to release:checkout;reboot/,
+  },
+  {
+    name: 'a button value with <!channel>',
+    door: 'slack button',
+    run: () => button('quad_pause', '<!channel>', 'checkout'),
+    answer: /^:no_entry: Not done: this button does not belong to &lt;!channel&gt;/,
+  },
+  {
+    name: 'approve by a non-approver',
+    door: 'slack button',
+    run: () => button('quad_approve', 'release:checkout', 'checkout', NOBODY),
+    answer: /^:no_entry: Not allowed: only the approvers of checkout may do that/,
+  },
+  // the Jira webhook
+  {
+    name: 'a delivery Jira retries (same ID)',
+    door: 'jira webhook',
+    run: () => jiraAnswer(original!, { 'x-atlassian-webhook-identifier': 'dlv-original' }),
+    answer: /^HTTP 200 .*"duplicate":true/,
+  },
+  {
+    name: 'the delivery replayed under a new ID',
+    door: 'jira webhook',
+    run: () => jiraAnswer(original!, { 'x-atlassian-webhook-identifier': 'dlv-evil' }),
+    answer: /^HTTP 200 .*"duplicate":true/,
+  },
+  {
+    name: 'a stale delivery (25 h old)',
+    door: 'jira webhook',
+    run: () => jiraAnswer(jiraEvent({ version: 'v3.1.0', at: Date.now() - 25 * 3600_000 })),
+    answer: /^HTTP 422 .*25 h old/,
+  },
+  {
+    name: 'a future-dated delivery',
+    door: 'jira webhook',
+    run: () => jiraAnswer(jiraEvent({ version: 'v3.1.0', at: Date.now() + 3600_000 })),
+    answer: /^HTTP 422 .*in the future/,
+  },
+  { name: 'a forged Jira signature', door: 'jira webhook', run: () => jiraAnswer(jiraEvent({ version: 'v3.1.0' }), {}, 'not-the-secret'), answer: /^HTTP 401/ },
+  { name: 'invalid JSON', door: 'jira webhook', run: () => jiraAnswer('{"webhookEvent":'), answer: 'HTTP 400 {"error":"the body is not JSON"}' },
+  { name: 'a signed null', door: 'jira webhook', run: () => jiraAnswer('null'), answer: 'HTTP 400 {"error":"the body is not a Jira event (a JSON object)"}' },
+  { name: 'a body over 1 MiB', door: 'jira webhook', run: () => jiraAnswer({ ...jiraEvent(), pad: 'x'.repeat(2 * 1024 * 1024) }), answer: /^HTTP 413/ },
+  { name: 'label __proto__', door: 'jira webhook', run: () => jiraAnswer(jiraEvent({ labels: ['__proto__'] })), answer: /^HTTP 422 .*which service\?/ },
+  {
+    name: 'shell characters in the version',
+    door: 'jira webhook',
+    run: () => jiraAnswer(jiraEvent({ version: '3.0; rm -rf /' })),
+    answer: /^HTTP 422 .*is not a version/,
+  },
+  {
+    name: 'a Jira user on a service with no starters',
+    door: 'jira webhook',
+    run: () => jiraAnswer(jiraEvent({ labels: ['open-team'], version: 'v1.0.0' })),
+    answer: /^HTTP 403 .*may not start open/,
+  },
+  // the CLI's start arguments
+  {
+    name: 'shell $( ) in the version',
+    door: 'cli release',
+    run: () => cli(['release', '$(reboot)', '--service', 'orders']),
+    answer: /^exit 2: .*is not a version/,
+  },
+  {
+    name: 'shell ; in the version',
+    door: 'cli release',
+    run: () => cli(['release', 'v1.0;rm -rf /', '--service', 'orders']),
+    answer: /^exit 2: .*is not a version/,
+  },
+  {
+    name: 'right-to-left override in the version',
+    door: 'cli release',
+    run: () => cli(['release', 'v1.0\u202e', '--service', 'orders']),
+    answer: /^exit 2: .*is not a version/,
+  },
+  {
+    name: 'service __proto__',
+    door: 'cli release',
+    run: () => cli(['release', 'v1.0.0', '--service', '__proto__']),
+    answer: /^exit 2: .*unknown service "__proto__"/,
+  },
+  {
+    name: '<!channel> as --by',
+    door: 'cli release',
+    run: () => cli(['release', 'v1.0.0', '--service', 'orders', '--by', '<!channel>']),
+    answer: /^exit 2: .*is not a user name or ID/,
+  },
+  {
+    name: 'a 5,000-character version',
+    door: 'cli release',
+    run: () => cli(['release', long, '--service', 'orders']),
+    answer: 'exit 2: quad: version is 5003 characters long; at most 128',
+  },
+  // racing starts: one wins, the other is told what runs
+  {
+    name: 'two starts of one service racing',
+    door: 'slack /quad',
+    run: async () => {
+      const answers = await Promise.all([slash('release v5.0.0 orders'), slash('release v5.0.1 orders')]);
+      const won = answers.filter((a) => a.startsWith(':rocket: Started orders'));
+      expect(won).toHaveLength(1);
+      return answers.find((a) => !a.startsWith(':rocket:'))!;
+    },
+    answer: /^(orders v5\.0\.[01] is already releasing|release:orders is already running)/,
+    starts: 1,
+  },
+];
+
+const table: { case: string; door: Door; answer: string; effect: string }[] = [];
+
+afterAll(() => {
+  const w = { case: 44, door: 14, answer: 70 };
+  const row = (c: string, d: string, a: string, e: string) => `${c.padEnd(w.case)} ${d.padEnd(w.door)} ${a.padEnd(w.answer)} ${e}`;
+  const lines = [row('case', 'door', 'answer', 'effect'), row('-'.repeat(w.case), '-'.repeat(w.door), '-'.repeat(w.answer), '-'.repeat(30))];
+  // the answers as text a terminal shows as written: control and bidi characters as \u escapes
+  const visible = (x: string) =>
+    x.replace(/\s+/g, ' ').replace(new RegExp(INVISIBLE.source, 'g'), (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  for (const t of table) lines.push(row(t.case.slice(0, w.case), t.door, visible(t.answer).slice(0, w.answer), t.effect));
+  console.log(`hostile input at the doors: ${table.length} cases\n${lines.join('\n')}`);
+});
+
+test(`at least 40 cases`, () => {
+  expect(cases.length).toBeGreaterThanOrEqual(40);
+});
+
+test.each(cases.map((c) => [`${c.door}: ${c.name}`, c] as const))('%s', async (_label, c) => {
+  const before = await world();
+  const answer = await c.run();
+  if (typeof c.answer === 'string') expect(answer).toBe(c.answer);
+  else expect(answer).toMatch(c.answer);
+  // what the door must not have done
+  expect(answer).not.toMatch(/Something went wrong|TypeError|at .*\.ts:\d+/);
+  // nothing a Slack answer repeats can ping, hide text or read backwards
+  if (c.door.startsWith('slack')) {
+    expect(answer).not.toContain('<!');
+    expect(answer).not.toMatch(new RegExp(INVISIBLE.source));
+  }
+  await new Promise((r) => setTimeout(r, 150));
+  const after = await world();
+  const started = [...after.runs].filter((r) => !before.runs.has(r));
+  expect(started).toHaveLength(c.starts ?? 0);
+  expect(after.timelines).toEqual(before.timelines);
+  // a race's winner posts its own message; no case may touch another
+  if (!c.starts) expect(after.updates).toBe(before.updates);
+  await doorsUp();
+  table.push({
+    case: c.name,
+    door: c.door,
+    answer,
+    effect: `${started.length ? `${started.length} started (the race's winner)` : 'nothing started'}, nothing signalled, door up`,
+  });
+  // a racing winner is ended so later cases start from the same world
+  for (const r of started) await env.client.workflow.getHandle(r.split('/')[0]).terminate('hostile case over');
+});
