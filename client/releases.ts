@@ -127,7 +127,16 @@ export class Releases {
   private async startedBy(requestId: string, withinMs: number): Promise<Started | null> {
     const since = new Date(Date.now() - withinMs).toISOString();
     const query = `QuadRequestId = "${requestId}" AND StartTime > "${since}"`;
-    for await (const wf of this.client.workflow.list({ query })) return this.startedOf(wf.workflowId, wf.runId);
+    try {
+      for await (const wf of this.client.workflow.list({ query })) return this.startedOf(wf.workflowId, wf.runId);
+    } catch (err) {
+      // an operator's step, not the requester's mistake: say which one
+      if (/QuadRequestId/.test(String((err as Error)?.message)))
+        throw new Error('the search attribute QuadRequestId is not registered: temporal operator search-attribute create --name QuadRequestId --type Keyword', {
+          cause: err,
+        });
+      throw err;
+    }
     return null;
   }
 

@@ -164,6 +164,8 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
         const input = resolveRelease(config, { service, version: c.version, requestedBy: user, source: 'slack' });
         await mustStart(service, user);
         const started = await releases.start(input, once);
+        if (started.again)
+          return { text: `That request already started ${echo(service)} ${echo(c.version)}: <${started.url}|in Temporal>. Nothing new was started.` };
         return {
           text: `:rocket: Started ${escapeMrkdwn(service)} ${escapeMrkdwn(c.version)}. Follow it in ${escapeMrkdwn(config.notifications.slack_channel)} or <${started.url}|in Temporal>.`,
         };

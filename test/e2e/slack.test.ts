@@ -367,6 +367,24 @@ test('@quad release v1.2.3 as an app mention starts the release and answers in t
   expect(await status('release:inventory')).toMatchObject({ version: 'v3.1.0', requestedBy: APPROVER });
 });
 
+test('an app_mention Slack retries (same event_id) answers with the release it started and starts no second', async () => {
+  const text = `<@${BOT}> deploy v2.2.0 orders`;
+  const ts = fake.seedMessage(channel, text, GROUP_MEMBER);
+  const body = appMentionBody({ userId: GROUP_MEMBER, channelId: channel, text, ts, botUserId: BOT });
+  expect((await postSigned(url, body, 'application/json', SECRET)).status).toBe(200);
+  const first = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
+  expect(first.body.text).toMatch(/^:rocket: Started orders v2\.2\.0\./);
+  const t0 = Date.now();
+  // Slack's retry: the same event, signed anew
+  expect((await postSigned(url, body, 'application/json', SECRET)).status).toBe(200);
+  const again = await fake.waitForCall((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts && c.at >= t0);
+  expect(again.body.text).toMatch(/^That request already started orders v2\.2\.0: <http:.*\|in Temporal>\. Nothing new was started\.$/);
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: 'WorkflowId = "release:orders" AND ExecutionStatus = "Running"' })) runs.push(wf.runId);
+  expect(runs).toHaveLength(1);
+  await env.client.workflow.getHandle('release:orders').terminate('test over');
+});
+
 test('a button whose value names another release than its message is refused: nothing signalled, no message rewritten', async () => {
   const checkoutMsg = [...fake.messages.values()].find((m) => m.text?.startsWith('checkout v1.2.3') && !m.thread_ts)!;
   await eventually(
