@@ -11,6 +11,7 @@ import { runStep } from './steps';
 import { evaluateGate, type GateSources } from './gates';
 import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
+import { openIncident } from './incident';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,6 +108,6 @@ export function createActivities(p: Providers): ReleaseActivities {
       return judgeWindow(samples, input.criteria);
     },
     notify: (names, notice, refs) => fanOutNotice(p.notifiers, names, notice, refs),
-    openIncident: (incident) => p.incidents.open(incident),
+    openIncident: (incident) => openIncident(p, incident),
   };
 }

@@ -425,7 +425,8 @@ export const configSchema = z.strictObject({
             .optional(),
           issue_type: z.string().min(1).optional(),
           email: z.string().email('the email of the Jira account the API token belongs to').optional(),
-          on_manual_rollback: z.boolean().default(false),
+          /** default false */
+          on_manual_rollback: z.boolean().optional(),
         })
         .superRefine((inc, ctx) => {
           // Each setting belongs to some types; on another type it would be silently ignored.
@@ -512,6 +513,7 @@ export const configSchema = z.strictObject({
               ctx.addIssue({
                 code: 'custom',
                 path: ['stream_prefix'],
+                params: { absent: l.stream_prefix === undefined },
                 message: `type cloudwatch must tell one version's lines from another's: put \${version} in stream_prefix (e.g. "\${service}/\${version}/") or in filter_pattern`,
               });
           } else {

@@ -19,8 +19,8 @@ import { ConsoleNotifier } from './notifiers/console';
 import { JsonlFileNotifier } from './notifiers/jsonl-file';
 import { EmailNotifier } from './notifiers/email';
 import { slackNotifierFromConfig } from './notifiers/slack';
-import { JsonlIncidentSink } from './incidents/jsonl-file';
-import { WebhookIncidentSink } from './incidents/webhook';
+import { incidentSinkFor } from './incidents/from-config';
+import { incidentLogsFor, type IncidentLogs } from './logs/from-config';
 import { configurationError } from '../failures';
 import { GitHubApi } from './gates/github';
 
@@ -30,6 +30,10 @@ export interface Providers {
   flags(): FlagProvider;
   notifiers: Record<string, Notifier>;
   incidents: IncidentSink;
+  /** where the incident activity reads the canary's and baseline's logs (providers.logs); absent: none */
+  incidentLogs?: IncidentLogs;
+  /** providers.incidents.on_manual_rollback */
+  incidentOnManualRollback?: boolean;
   /** for gates with args.source: github (providers.github) */
   github?: GitHubApi;
 }
@@ -180,10 +184,8 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
       ...(email.password ? { passwordEnv: envName(email.password) } : {}),
     });
   }
-  const inc = cfg.providers.incidents;
-  const incidents: IncidentSink =
-    // a webhook without a url is refused by the sink itself: never a silent fallback to the file
-    inc?.type === 'webhook' ? new WebhookIncidentSink(inc.url ?? '') : new JsonlIncidentSink(resolve(root, inc?.path ?? '.data/incidents.jsonl'));
+  const incidents: IncidentSink = incidentSinkFor(cfg, root, opts.env);
+  const incidentLogs = incidentLogsFor(cfg);
   const known = (service: string) => {
     if (!deployers.has(service)) {
       throw configurationError(
@@ -198,6 +200,8 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
     flags: () => (flags ??= flagsFor(cfg, root)),
     notifiers,
     incidents,
+    ...(incidentLogs ? { incidentLogs } : {}),
+    incidentOnManualRollback: cfg.providers.incidents?.on_manual_rollback ?? false,
     ...(cfg.providers.github ? { github: new GitHubApi({ apiUrl: cfg.providers.github.api_url, tokenEnv: envName(cfg.providers.github.token) }) } : {}),
   };
 }

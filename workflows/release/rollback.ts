@@ -74,7 +74,9 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
       );
     else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
     else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence);
-    if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0) {
+    // a rollback a person asked for opens one too (the activity skips it unless on_manual_rollback)
+    const manual = f.kind === 'rollback' && !cancelledFromOutside && changed && failed.length === 0 && wf.patched('incident-on-manual-rollback');
+    if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0 || manual) {
       incident = await judging.openIncident
         .executeWithOptions({ summary: 'open incident' }, [
           {
@@ -88,6 +90,16 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
             evidence: [status.actionRequired, status.lastVerdict ? describeVerdict(status.lastVerdict) : f.why].filter(Boolean).join('\n'),
             rootCauseHint: rootCauseHint(plan, status, f.why),
             at: Date.now(),
+            // facts for the incident and the window the activity reads the logs for (activity input only: replays unchanged)
+            previousVersion: status.previousVersion,
+            strategy: plan.strategy,
+            ...(status.stage ? { stage: status.stage } : {}),
+            ...(plan.regions?.length ? { regions: plan.regions } : {}),
+            ...(status.lastVerdict ? { findings: status.lastVerdict.findings } : {}),
+            window: { from: status.startedAt, to: Date.now() },
+            ...(manual ? { manual: { ...(f.by ? { by: f.by } : {}), why: f.why } } : {}),
+            rollbackFinished: changed && failed.length === 0,
+            ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
           },
         ])
         .catch((err) => {
@@ -95,6 +107,8 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
           return undefined;
         });
       if (incident) release.note('incident opened', undefined, incident);
+      // '' = config opens none for a manual rollback
+      if (incident === '') incident = undefined;
     }
   });
   return incident;
