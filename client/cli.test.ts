@@ -273,6 +273,10 @@ describe('in-process', () => {
       file: bad,
       problems: expect.arrayContaining([expect.stringContaining('services.checkout.strategy')]),
     });
+    const missingKey = join(dir, 'missing-key.yml');
+    writeFileSync(missingKey, `security: { signers: { ana: { public_key_file: ${join(dir, 'nope.pub')} } } }\nservices: { cart: {} }\n`);
+    const noKey = await quad(['config', 'check'], { config: undefined, env: { QUAD_CONFIG: missingKey } });
+    expect(noKey).toEqual({ code: 2, stdout: '', stderr: `quad: security.signers.ana: cannot read public_key_file ${join(dir, 'nope.pub')}: ENOENT\n` });
     const good = join(dir, 'good.yml');
     writeFileSync(good, TEST_CONFIG);
     const ok = await quad(['config', 'check'], { config: undefined, env: { QUAD_CONFIG: good } });

@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
-import { resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
+import { commandAuthOf, resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
 import type { QuadConfig } from '../config/schema';
 import type { ReleasePlan, Strategy } from '../contract/plan';
 import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../contract/messages';
@@ -352,6 +352,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         const file = o.file ?? session.configPath();
         try {
           const cfg = loadConfig(file);
+          commandAuthOf(cfg); // every signer's public key is read and well-formed (a file that is missing says so)
           const flags = [cfg.feature_flag?.name, ...Object.keys(cfg.flags)].filter((f): f is string => Boolean(f));
           const live = o.live ? await (await session.releases()).liveCheck(Object.keys(cfg.services)) : undefined;
           const failing = (live ?? []).flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => ({ service: r.service, ...c })));
