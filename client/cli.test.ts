@@ -3,7 +3,7 @@
 // the real binary (bin/quad) is run for `config check`, a hostile version and one end-to-end pass:
 // release → status --json → rollback → list --status rolled_back.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -249,6 +249,28 @@ describe('in-process', () => {
   test.each(['__proto__', 'constructor', 'toString'])('flag-rollout %s → exit 2, no such flag, nothing started', async (name) => {
     const r = await quad(['flag-rollout', name], { releases: untouchable });
     expect(r).toEqual({ code: 2, stdout: '', stderr: `quad: no rollout plan for flag ${JSON.stringify(name)}; configured: dark_mode\n` });
+  });
+
+  test('keygen writes a new key (0600) once and prints its config entry; pubkey prints the same public half', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'quad-keygen-')), 'keys', 'ana.pem');
+    const made = await quad(['keygen', '--out', out, '--name', 'ana'], { releases: untouchable });
+    expect(made.code).toBe(0);
+    const line = /public_key: "(ssh-ed25519 [A-Za-z0-9+/=]+) ana"/.exec(made.stdout)?.[1];
+    expect(line).toBeDefined();
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(await quad(['pubkey', '--key', out], { releases: untouchable })).toEqual({ code: 0, stdout: `${line}\n`, stderr: '' });
+    expect(await quad(['pubkey'], { releases: untouchable, env: { QUAD_SIGNING_KEY: out } })).toEqual({ code: 0, stdout: `${line}\n`, stderr: '' });
+    expect(await quad(['keygen', '--out', out], { releases: untouchable })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `quad: ${out} exists; keygen never overwrites a key\n`,
+    });
+  });
+
+  test('a command with no key to sign it is refused before anything is sent', async () => {
+    const r = await quad(['rollback', 'cart', '--by', 'ana'], { config: { ...cfg }, releases: undefined, env: { QUAD_USER: 'ana', HOME: keyDir } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^quad: commands are signed, and no key was found: set QUAD_SIGNING_KEY/);
   });
 
   test('nobody to name: no --by and no $QUAD_USER / $USER → exit 2', async () => {

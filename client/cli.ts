@@ -6,7 +6,8 @@
 // 2 bad input or refused (a malformed version, an unknown service, a release already running, a
 // command the workflow turned down, an invalid config).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
 import { commandAuthOf, resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
@@ -290,6 +291,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       act(async (o: { out: string; name: string }) => {
         if (existsSync(o.out)) throw new InputError(`${o.out} exists; keygen never overwrites a key`);
         const { privatePem, publicLine } = generateSigningKey(o.name);
+        mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
         writeFileSync(o.out, privatePem, { mode: 0o600, flag: 'wx' });
         stdout.write(`wrote ${o.out}; sign with it: export QUAD_SIGNING_KEY=${o.out}\n`);
         stdout.write(`add to the config:\nsecurity:\n  signers:\n    ${o.name}: { public_key: "${publicLine}" }\n`);

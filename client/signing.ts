@@ -140,7 +140,7 @@ export class CommandSigner {
 export function personalSigner(cfg: QuadConfig, env: NodeJS.ProcessEnv = process.env): CommandSigner | null {
   const fromConfig = cfg.security.signing_key;
   const fromEnv = env.QUAD_SIGNING_KEY;
-  const ssh = join(homedir(), '.ssh', 'id_ed25519');
+  const ssh = join(env.HOME ?? homedir(), '.ssh', 'id_ed25519');
   if (fromEnv) return new CommandSigner(loadPrivateKey(fromEnv, 'QUAD_SIGNING_KEY'));
   if (fromConfig) return new CommandSigner(loadPrivateKey(fromConfig, 'security.signing_key'));
   if (existsSync(ssh)) return new CommandSigner(loadPrivateKey(ssh, ssh));
