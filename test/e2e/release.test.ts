@@ -12,6 +12,10 @@ import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bun
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
 import type { ReleaseStatus } from '../../contract/messages';
+import { releaseRecords } from '../../client/release-records';
+import { formatReport, summarize } from '../../client/report';
+import { releaseChartSvg } from '../../client/report-chart';
+import { writeFileSync } from 'node:fs';
 
 jest.setTimeout(90_000);
 
@@ -143,4 +147,37 @@ test('kill -9 of the worker mid-stage: a new worker finishes the release, each s
   const changes = await changesOf('v1.3.2');
   expect(changes.map((c) => c.percent)).toEqual([20, 60, 100, 100]);
   expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.2', previousVersion: null, percent: 100 });
+});
+
+test('the report over these real runs: 3 deployments, 2 succeeded, the bad one caught at its canary, detected and rolled back in seconds; its chart', async () => {
+  const cfg = stackConfig('report', [{ traffic_percent: 100 }]);
+  await worker(cfg); // a closed release's status query is answered by a worker replaying it
+  const rel = releases(cfg);
+  const since = Date.now() - 3_600_000;
+  const records = await eventually(
+    () => releaseRecords(rel, { service: 'checkout', sinceMs: since }),
+    (r: Awaited<ReturnType<typeof releaseRecords>>) => r.length === 3,
+    15_000,
+  );
+  const report = summarize(records, { service: 'checkout', sinceMs: since, untilMs: Date.now() });
+  console.log(formatReport(report).join('\n'));
+  expect(report).toMatchObject({ deployments: 3, succeeded: 2, caught_failures: 1, change_failures: 0, change_failure_rate: 0, zero_downtime_rate: 1 });
+  expect(report.success_rate).toBeCloseTo(2 / 3);
+  expect(report.rollbacks).toHaveLength(1);
+  const [bad] = report.rollbacks;
+  expect(bad).toMatchObject({ version: 'v1.3.1-bad', max_traffic_percent: 25, by: null });
+  // caught by the guard within a few 1 s polls of the bad version taking traffic, undone well within a second
+  expect(bad.detect_s).toBeGreaterThan(0);
+  expect(bad.detect_s).toBeLessThan(15);
+  expect(bad.rollback_s).toBeLessThan(1);
+  expect(report.mttd_s).toBe(bad.detect_s);
+  expect(report.incidents).toBe(1);
+
+  const badRecord = records.find((r) => r.status.version === 'v1.3.1-bad')!;
+  const svg = await releaseChartSvg(badRecord.status);
+  const file = join(dir.path, 'v1.3.1-bad.svg');
+  writeFileSync(file, svg);
+  expect(svg.startsWith('<svg')).toBe(true);
+  for (const label of ['breach', 'rolling back', 'error_rate', 'checkout v1.3.1-bad']) expect(svg).toContain(label);
+  console.log(`chart of v1.3.1-bad: ${file} (${svg.length} bytes)`);
 });
