@@ -205,22 +205,28 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .option('--reason <text>', 'why, for the record')
     .option('-w, --wait', 'follow it until it is done; exit 0 released, 1 rolled back')
     .option('--json', 'one JSON document on stdout')
+    .option('--request-id <id>', 'makes the start idempotent: a retry with the same ID (a re-run CI job) gets the release it started')
     .action(
-      act(async (version: string, o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean }) => {
-        validateVersionShape(version); // the most telling mistake first, even before the config is read
-        const cfg = session.config();
-        const ask: ReleaseAsk = {
-          service: o.service ?? onlyService(cfg),
-          version,
-          requestedBy: requester(o.by, env),
-          source: 'cli',
-          ...(o.strategy ? { strategy: o.strategy } : {}),
-          ...(o.reason ? { reason: o.reason } : {}),
-        };
-        const { plan } = resolveRelease(cfg, ask); // every input check, before connecting
-        const rel = await session.releases();
-        return started(rel, await rel.release(ask), plan, ask.service, o);
-      }),
+      act(
+        async (
+          version: string,
+          o: { service?: string; strategy?: Strategy; by?: string; reason?: string; wait?: boolean; json?: boolean; requestId?: string },
+        ) => {
+          validateVersionShape(version); // the most telling mistake first, even before the config is read
+          const cfg = session.config();
+          const ask: ReleaseAsk = {
+            service: o.service ?? onlyService(cfg),
+            version,
+            requestedBy: requester(o.by, env),
+            source: 'cli',
+            ...(o.strategy ? { strategy: o.strategy } : {}),
+            ...(o.reason ? { reason: o.reason } : {}),
+          };
+          const { plan } = resolveRelease(cfg, ask); // every input check, before connecting
+          const rel = await session.releases();
+          return started(rel, await rel.release(ask, o.requestId ? { requestId: o.requestId } : undefined), plan, ask.service, o);
+        },
+      ),
     );
 
   program
