@@ -10,13 +10,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../config/load';
 import { ConfigError, InputError } from '../config/errors';
-import { commandAuthOf, resolveRelease, resolveFlagRamp, validateVersionShape, type ReleaseAsk } from '../config/resolve';
+import { commandAuthOf, resolveRelease, resolveFlagRamp, serviceConfig, validateVersionShape, type ReleaseAsk } from '../config/resolve';
 import type { QuadConfig } from '../config/schema';
 import type { ReleasePlan, Strategy } from '../contract/plan';
 import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../contract/messages';
 import { Releases, type Started } from './releases';
 import { connectClient, temporalSettings } from '../temporal/connection';
 import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
+import { releaseRecords } from './release-records';
+import { formatReport, parseSince, summarize } from './report';
+import { releaseChartSvg } from './report-chart';
 import { Schedules, validateCron, validateScheduleName, validateTimeZone, type ScheduleAsk } from './schedules';
 import { generateSigningKey, personalSigner, publicKeyLine, loadPrivateKey, type CommandSigner } from './signing';
 
@@ -376,6 +379,40 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
           json(stdout, { ok: false, file, problems: err.problems });
           return EXIT.refused;
         }
+      }),
+    );
+
+  program
+    .command('report')
+    .description("the seed's success metrics from the releases themselves, with the targets (needs a worker: it reads each release's status)")
+    .option('-s, --service <service>', 'one service (default: all)')
+    .option('--since <span>', 'how far back, e.g. 30d, 12h, 2w', '30d')
+    .option('--json', 'one JSON document on stdout')
+    .option('--chart <file>', "write the latest deployment's timeline chart here (SVG)")
+    .action(
+      act(async (o: { service?: string; since: string; json?: boolean; chart?: string }) => {
+        const span = parseSince(o.since);
+        if (o.service) serviceConfig(session.config(), o.service); // an unknown service is exit 2, not an empty report
+        const rel = await session.releases();
+        if (!(rel instanceof Releases)) throw new Error('the report needs a Temporal client');
+        const untilMs = Date.now();
+        const records = await releaseRecords(rel, { ...(o.service ? { service: o.service } : {}), sinceMs: untilMs - span });
+        const report = summarize(records, { service: o.service ?? null, sinceMs: untilMs - span, untilMs });
+        let chart: string | null = null;
+        if (o.chart) {
+          const latest = records.filter((r) => r.status.status !== 'running' && r.status.timeline.some((e) => e.event === 'shifted')).at(-1);
+          if (latest) {
+            mkdirSync(dirname(o.chart), { recursive: true });
+            writeFileSync(o.chart, await releaseChartSvg(latest.status));
+            chart = o.chart;
+          }
+        }
+        if (o.json) json(stdout, { ...report, ...(o.chart ? { chart } : {}) });
+        else {
+          stdout.write(formatReport(report).join('\n') + '\n');
+          if (o.chart) stdout.write(chart ? `  chart: ${chart}\n` : '  chart: no deployment to draw\n');
+        }
+        return EXIT.ok;
       }),
     );
 

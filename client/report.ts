@@ -14,6 +14,7 @@
 //                     ('prepared') before it took traffic
 //   incident          the release opened one
 import type { ReleaseStatus, TimelineEntry } from '../contract/messages';
+import { InputError } from '../config/errors';
 
 export interface ReleaseRecord {
   workflowId: string;
@@ -185,6 +186,6 @@ export function formatReport(r: Report): string[] {
 /** `30d`, `12h`, `2w` → ms. */
 export function parseSince(s: string): number {
   const m = /^(\d{1,4})([hdw])$/.exec(s);
-  if (!m) throw new Error(`--since takes a span like 30d, 12h or 2w, not ${JSON.stringify(s)}`);
+  if (!m) throw new InputError(`--since takes a span like 30d, 12h or 2w, not ${JSON.stringify(s)}`);
   return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
 }

@@ -15,7 +15,9 @@ import type { ReleaseStatus } from '../../contract/messages';
 import { releaseRecords } from '../../client/release-records';
 import { formatReport, summarize } from '../../client/report';
 import { releaseChartSvg } from '../../client/report-chart';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ROOT } from '../support/temporal-servers';
 
 jest.setTimeout(90_000);
 
@@ -180,4 +182,21 @@ test('the report over these real runs: 3 deployments, 2 succeeded, the bad one c
   expect(svg.startsWith('<svg')).toBe(true);
   for (const label of ['breach', 'rolling back', 'error_rate', 'checkout v1.3.1-bad']) expect(svg).toContain(label);
   console.log(`chart of v1.3.1-bad: ${file} (${svg.length} bytes)`);
+
+  // the same through the real binary, as a person runs it
+  const chart = join(dir.path, 'report', 'latest.svg');
+  const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      join(ROOT, 'bin', 'quad'),
+      ['report', '--service', 'checkout', '--since', '1h', '--json', '--chart', chart],
+      { cwd: ROOT, env: { ...process.env, QUAD_CONFIG: cfg, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? -1) : 0, stdout, stderr }),
+    ),
+  );
+  expect(cli.stderr).toBe('');
+  expect(cli.code).toBe(0);
+  const doc = JSON.parse(cli.stdout);
+  expect(doc).toMatchObject({ deployments: 3, change_failure_rate: 0, zero_downtime_rate: 1, incidents_per_deployment: 1 / 3, chart });
+  expect([doc.success_rate, doc.mttd_s, doc.mttr_s]).toEqual([report.success_rate, report.mttd_s, report.mttr_s]);
+  expect(readFileSync(chart, 'utf8')).toContain('<svg');
 });
