@@ -207,11 +207,16 @@ test('labels, components or a service field naming what every object inherits ar
   await expect(env.client.workflow.getHandle('release:payments').describe()).rejects.toThrow(/not found/i);
 });
 
-/** Every run of a workflow ID, from visibility. */
-async function runsOf(workflowId: string): Promise<string[]> {
-  const runs: string[] = [];
-  for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(wf.runId);
-  return runs;
+/** Every run of a workflow ID, from visibility; `atLeast`: waits out visibility's lag for runs just started. */
+async function runsOf(workflowId: string, atLeast = 0): Promise<string[]> {
+  return eventually(
+    async () => {
+      const runs: string[] = [];
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(wf.runId);
+      return runs;
+    },
+    (runs) => runs.length >= atLeast,
+  );
 }
 
 const ordersEvent = (o: Parameters<typeof event>[0] = {}) => event({ labels: ['orders-team'], key: 'REL-77', version: 'v7.0.0', ...o });
@@ -226,7 +231,7 @@ test('a delivery Jira retries, or one replayed after its release ended, answers 
   // the same signed body under another delivery ID (the header is not signed): still the same request
   const relabelled = await post(ev, SECRET, base, { 'x-atlassian-webhook-identifier': 'dlv-forged' });
   expect(relabelled).toEqual({ code: 200, body: { ...first.body, duplicate: true } });
-  expect(await runsOf('release:orders')).toEqual([first.body.runId]);
+  expect(await runsOf('release:orders', 1)).toEqual([first.body.runId]);
 
   // the release ends; the captured delivery is replayed, with and without its ID
   await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
@@ -237,7 +242,7 @@ test('a delivery Jira retries, or one replayed after its release ended, answers 
   // a new transition (a new delivery, a new timestamp) is a new request
   const next = await post(ordersEvent({ version: 'v7.0.1', at: Date.now() + 1 }));
   expect(next.code).toBe(202);
-  expect((await runsOf('release:orders')).sort()).toEqual([first.body.runId, next.body.runId].sort());
+  expect((await runsOf('release:orders', 2)).sort()).toEqual([first.body.runId, next.body.runId].sort());
   await env.client.workflow.getHandle('release:orders').terminate('ended for the test');
 });
 
@@ -247,7 +252,7 @@ test('two copies of one delivery racing: one starts the release, the other gets 
   expect(answers.map((a) => a.code).sort()).toEqual([200, 200, 202]);
   const ids = new Set(answers.map((a) => a.body.runId));
   expect(ids.size).toBe(1);
-  const runs = await runsOf('release:orders');
+  const runs = await runsOf('release:orders', 3);
   expect(runs.filter((r) => ids.has(r))).toHaveLength(1);
   expect(runs).toHaveLength(3);
   await env.client.workflow.getHandle('release:orders').terminate('ended for the test');

@@ -523,8 +523,10 @@ test.each(cases.map((c) => [`${c.door}: ${c.name}`, c] as const))('%s', async (_
     expect(answer).not.toContain('<!');
     expect(answer).not.toMatch(new RegExp(INVISIBLE.source));
   }
-  await new Promise((r) => setTimeout(r, 150));
-  const after = await world();
+  // a start shows in visibility within moments: wait that long for one (a race's winner, or a leak)
+  const after = await eventually(world, (w) => [...w.runs].filter((r) => !before.runs.has(r)).length >= (c.starts ?? 0), 5_000).then(async (w) =>
+    c.starts ? w : (await new Promise((r) => setTimeout(r, 300)), world()),
+  );
   const started = [...after.runs].filter((r) => !before.runs.has(r));
   expect(started).toHaveLength(c.starts ?? 0);
   expect(after.timelines).toEqual(before.timelines);
