@@ -12,6 +12,8 @@ import { stubActivities } from '../support/stub-activities';
 import { startSlackFake, postSigned, slashCommandBody, buttonClickBody, appMentionBody, type SlackFake, type SlackCall } from '../support/slack-fake';
 import { configSchema, type QuadConfig } from '../../config/schema';
 import { Releases } from '../../client/releases';
+import { CommandSigner, generateSigningKey, SLACK_SIGNER } from '../../client/signing';
+import { createPrivateKey } from 'node:crypto';
 import { createSlackApp, slackSecretsFromEnv, type QuadSlackApp } from '../../client/slack/app';
 import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
 import { fanOutNotice } from '../../activities';
@@ -47,6 +49,8 @@ const logger: Logger = {
   setName() {},
 };
 
+// the Slack app's own signing key, listed in the config as the front end slack-app
+const slackKey = generateSigningKey('slack-app');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 beforeAll(async () => {
@@ -66,8 +70,8 @@ beforeAll(async () => {
   cfg = configSchema.parse({
     // the approver may start anything; the group's members may start orders
     release_managers: [APPROVER],
-    // this suite tests the Slack door; the workflow's own check of signed commands has its own tests
-    security: { require_signed_commands: false },
+    // commands are signed (the default): the app's front-end key signs for the Slack user it verified
+    security: { signers: { 'slack-app': { public_key: slackKey.publicLine, front_end: true } } },
     notifications: { slack_enabled: true, slack_channel: '#releases' },
     temporal: { task_queue: `slack-e2e-${process.pid}` },
     providers: { slack: { bot_token: '${QUAD_E2E_SLACK_BOT_TOKEN}', signing_secret: '${QUAD_E2E_SLACK_SIGNING_SECRET}', api_url: fake.apiUrl } },
@@ -94,7 +98,7 @@ beforeAll(async () => {
     activities,
   });
   running = worker.run();
-  releases = new Releases(env.client, cfg);
+  releases = new Releases(env.client, cfg, cfg.temporal.task_queue, new CommandSigner(createPrivateKey(slackKey.privatePem), SLACK_SIGNER));
   slack = createSlackApp({ releases, config: cfg, secrets: slackSecretsFromEnv(cfg), logger });
   const { port } = await slack.start({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${port}/slack/events`;
