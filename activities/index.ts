@@ -11,6 +11,7 @@ import { runStep } from './steps';
 import { evaluateGate, type GateSources } from './gates';
 import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
+import { nextSlot } from './release-calendar';
 import { openIncident } from './incident';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,6 +77,13 @@ export function createActivities(p: Providers): ReleaseActivities {
   return {
     checkGate: (service, version, gate, context) => evaluateGate(gateSources, service, version, gate, context),
     runStep,
+    async releaseSlot(calendar, nowMs, needMs) {
+      try {
+        return nextSlot(calendar, nowMs, needMs);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'BadReleaseWindow');
+      }
+    },
     async nextWindowStart(window, nowMs) {
       try {
         return nextWindowStart(window, nowMs);

@@ -322,3 +322,33 @@ describe('gates that ask GitHub', () => {
     });
   });
 });
+
+describe('the release calendar', () => {
+  const svc = (extra: string) =>
+    `freezes:\n  - { reason: end of year, every_year: { from: "12-18", to: "12-31" } }\nservices:\n  shop:\n    deployer: { type: sandbox }\n${extra}`;
+  test('freezes (top level and per service) reach the plan in their zone, the window with its at_end', () => {
+    const cfg = parseConfig(
+      svc(
+        '    release_window: { days: [tue], start: "15:00", end: "17:00", time_zone: America/Los_Angeles, at_end: finish }\n    on_freeze: refuse\n    freezes: [ { reason: no Friday afternoons, days: [fri], after: "15:00" } ]\n',
+      ),
+    );
+    const { plan } = resolveRelease(cfg, { service: 'shop', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
+    expect(plan.window).toEqual({ days: [2], start: '15:00', end: '17:00', timeZone: 'America/Los_Angeles', atEnd: 'finish' });
+    expect(plan.freezes).toEqual([
+      { reason: 'end of year', timeZone: 'America/Los_Angeles', yearly: { from: '12-18', to: '12-31' } },
+      { reason: 'no Friday afternoons', timeZone: 'America/Los_Angeles', days: [5], after: '15:00' },
+    ]);
+    expect(plan.onFreeze).toBe('refuse');
+  });
+  test('a freeze that says nothing, dates the wrong way round, an unknown zone are refused with their paths', () => {
+    expect(problems(svc('    freezes: [ { reason: nothing } ]\n'))).toEqual([
+      'services.shop.freezes[0]: a freeze needs dates (from, to), every_year, days or a time (after, before), found a mapping',
+    ]);
+    expect(problems(svc('    freezes: [ { reason: r, from: "2026-12-20", to: "2026-12-01" } ]\n'))).toEqual([
+      'services.shop.freezes[0].to: from must not be after to, found a mapping',
+    ]);
+    expect(problems(svc('    release_window: { days: [tue], start: "15:00", end: "17:00", time_zone: Mars/Olympus }\n'))).toEqual([
+      'services.shop.release_window.time_zone: an IANA time zone like America/Los_Angeles or UTC, found string "Mars/Olympus"',
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 // Config + a request → the secret-free plan the workflow runs. All validation of what a person typed
 // happens here, before anything starts.
 import type { Criteria } from '../contract/verdict';
-import type { CommandAuth, ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction } from '../contract/plan';
+import type { CommandAuth, ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction, Freeze } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
 import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
@@ -91,7 +91,21 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 function windowOf(svc: ServiceConfig): ReleaseWindow | null {
   const w = svc.release_window;
-  return w ? { days: w.days.map((d) => DAYS.indexOf(d)), start: w.start, end: w.end, timeZone: w.time_zone } : null;
+  return w ? { days: w.days.map((d) => DAYS.indexOf(d)), start: w.start, end: w.end, timeZone: w.time_zone, atEnd: w.at_end } : null;
+}
+
+/** The top-level and the service's freezes, each in its zone (default the window's, else UTC). */
+function freezesOf(cfg: QuadConfig, svc: ServiceConfig): Freeze[] {
+  return [...cfg.freezes, ...svc.freezes].map((f) => ({
+    reason: f.reason,
+    timeZone: f.time_zone ?? svc.release_window?.time_zone ?? 'UTC',
+    ...(f.from ? { from: f.from } : {}),
+    ...(f.to ? { to: f.to } : {}),
+    ...(f.every_year ? { yearly: f.every_year } : {}),
+    ...(f.days ? { days: f.days.map((d) => DAYS.indexOf(d)) } : {}),
+    ...(f.after ? { after: f.after } : {}),
+    ...(f.before ? { before: f.before } : {}),
+  }));
 }
 
 export function notifierNames(cfg: QuadConfig): string[] {
@@ -126,6 +140,8 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
     dependencies: svc.dependencies,
     postChecks: svc.post_checks,
     window: windowOf(svc),
+    freezes: freezesOf(cfg, svc),
+    onFreeze: svc.on_freeze,
     approvalRequired: cfg.release_management.approval_required,
     approvers: svc.approvers,
     approvalTimeoutMs: svc.approval_timeout_minutes * MINUTE,

@@ -16,12 +16,43 @@ const criteriaList = z.array(z.string());
 const day = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like "15:00"');
 
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const timeZone = z.string().min(1).refine(isTimeZone, 'an IANA time zone like America/Los_Angeles or UTC');
+
 export const releaseWindowSchema = z.strictObject({
   days: z.array(day).min(1),
   start: hhmm,
   end: hhmm,
-  time_zone: z.string().min(1),
+  time_zone: timeZone,
+  /** hold: a stage starts only if it ends before the window closes (else the release holds, guarded); finish: it may run past the end */
+  at_end: z.enum(['hold', 'finish']).default('hold'),
 });
+
+const ymd = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a date like "2026-12-18"');
+const monthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a day of the year like "12-18"');
+
+/** A time nothing is released in; every part given must hold (e.g. days: [fri] + after: "15:00"). Dates inclusive. */
+export const freezeSchema = z
+  .strictObject({
+    reason: z.string().min(1).max(200),
+    from: ymd.optional(),
+    to: ymd.optional(),
+    every_year: z.strictObject({ from: monthDay, to: monthDay }).optional(),
+    days: z.array(day).min(1).optional(),
+    after: hhmm.optional(),
+    before: hhmm.optional(),
+    /** default: the service's release window's zone, else UTC */
+    time_zone: timeZone.optional(),
+  })
+  .refine((f) => f.from || f.to || f.every_year || f.days || f.after || f.before, 'a freeze needs dates (from, to), every_year, days or a time (after, before)')
+  .refine((f) => !(f.from && f.to && f.from > f.to), { message: 'from must not be after to', path: ['to'] });
 
 const stepArgs = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]));
 
@@ -223,6 +254,10 @@ export const serviceSchema = z.strictObject({
   poll_interval_seconds: positive.default(5),
   approval_timeout_minutes: positive.default(60),
   release_window: releaseWindowSchema.optional(),
+  /** this service's own freezes, besides the top-level ones */
+  freezes: z.array(freezeSchema).default([]),
+  /** a release that meets a freeze waits for its end, or is refused; an approver may override it with a reason */
+  on_freeze: z.enum(['wait', 'refuse']).default('wait'),
   gates: z.array(gateSchema).default([]),
   dependencies: z.array(dependencySchema).default([]),
   post_checks: z.array(gateSchema).default([]),
@@ -323,6 +358,8 @@ export const configSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** may start any release, and steer one whose service lists no approvers (fail closed: empty = nobody) */
   release_managers: z.array(starter).default([]),
+  /** freezes for every service (e.g. the end of the year), besides each service's own */
+  freezes: z.array(freezeSchema).default([]),
   release_management: z
     .strictObject({
       enabled: z.boolean().default(true),

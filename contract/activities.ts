@@ -1,7 +1,7 @@
 // The activities the release workflow calls, as types only: activities/ implements them from providers,
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
 import type { Criteria, GuardBreach, MetricFinding, Verdict } from './verdict';
-import type { Gate, Dependency, ReleaseWindow } from './plan';
+import type { Gate, Dependency, ReleaseCalendar, ReleaseWindow } from './plan';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheckReport } from './world';
 import type { Notice, IncidentInput } from './notice';
 
@@ -61,6 +61,16 @@ export interface CheckResult {
   detail: string;
 }
 
+/** When the release calendar lets a step start (./release-calendar in activities). */
+export interface CalendarSlot {
+  /** epoch ms the step may start (now, when it may start now) */
+  at: number;
+  /** why it cannot start now, in words a person acts on; null when it can */
+  why: string | null;
+  /** the freeze that holds it, when one does */
+  freeze?: { reason: string; until: number };
+}
+
 /** What a gate may need of the plan: the serving version (for review_done) and the dependencies (for rollback_plan). */
 export interface GateContext {
   previousVersion: string | null;
@@ -78,6 +88,8 @@ export interface ReleaseActivities {
   /** `context` is absent in releases started before it was passed */
   checkGate(service: string, version: string, gate: Gate, context?: GateContext): Promise<CheckResult>;
   nextWindowStart(window: ReleaseWindow, nowMs: number): Promise<number>;
+  /** when a step of `needMs` may start by the release calendar (window and freezes), and why not now */
+  releaseSlot(calendar: ReleaseCalendar, nowMs: number, needMs: number): Promise<CalendarSlot>;
   runStep(service: string, version: string, step: Pick<Dependency, 'name' | 'kind' | 'args'>): Promise<string>;
   servingVersion(target: TrafficTarget): Promise<string | null>;
   /** the deployer lifecycle's shift (named setTraffic since the first histories were recorded) */

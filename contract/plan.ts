@@ -61,6 +61,33 @@ export interface ReleaseWindow {
   /** "17:00" local to `timeZone` */
   end: string;
   timeZone: string;
+  /**
+   * What the window's end means for a stage: `hold` (default), a stage starts only if it ends before the
+   * window closes, else the release holds, guarded, until the next opening; `finish`, a stage that starts
+   * inside the window may run past its end. Absent in plans made before the calendar: `hold`.
+   */
+  atEnd?: 'hold' | 'finish';
+}
+
+/**
+ * A time nothing is released in: a date range (`from`/`to`, inclusive), a yearly range (`yearly`, MM-DD),
+ * weekdays, and times of day (`after` / `before`, HH:MM), all in `timeZone`; every part given must hold.
+ */
+export interface Freeze {
+  reason: string;
+  timeZone: string;
+  from?: string;
+  to?: string;
+  yearly?: { from: string; to: string };
+  days?: number[];
+  after?: string;
+  before?: string;
+}
+
+/** What the release calendar activity is asked about. */
+export interface ReleaseCalendar {
+  window: ReleaseWindow | null;
+  freezes?: Freeze[];
 }
 
 export type InconclusivePolicy = 'extend-then-pause' | 'pause' | 'rollback';
@@ -78,6 +105,10 @@ export interface ReleasePlan {
   dependencies: Dependency[];
   postChecks: Gate[];
   window: ReleaseWindow | null;
+  /** freezes (absent in plans made before the calendar: none) */
+  freezes?: Freeze[];
+  /** a release that meets a freeze waits for its end (default), or is refused; an approver may override either */
+  onFreeze?: 'wait' | 'refuse';
   /** approval before anything changes (release_management.approval_required) */
   approvalRequired: boolean;
   approvers: string[];

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ReleaseActivities, GuardOutcome } from '../../contract/activities';
 import type { Verdict, VerdictKind } from '../../contract/verdict';
 import type { Notice, FlagState } from '../../activities/providers/types';
+import { nextSlot } from '../../activities/release-calendar';
 
 export interface StubScript {
   /** stages whose judge fails (the metrics source is down) */
@@ -53,6 +54,8 @@ export function stubActivities(script: StubScript = {}) {
     async nextWindowStart(_w, now) {
       return now;
     },
+    // the real calendar (a pure function of the plan and the time): time-skipping tests wait for real windows
+    releaseSlot: async (calendar, now, needMs) => nextSlot(calendar, now, needMs),
     async runStep(_s, _v, step) {
       calls.steps.push(step.name);
       if ((script.failUndo ?? []).includes(step.name)) throw new Error(`${step.name}: the database refused the connection`);

@@ -1,7 +1,8 @@
 // What stands before and after the rollout: gates and post checks (one loop for both), the release
 // window, and approvals.
 import * as wf from '@temporalio/workflow';
-import type { Gate } from '../../contract/plan';
+import type { Gate, StagePlan } from '../../contract/plan';
+import { watchUntil } from './watch';
 import { checks } from './activities';
 import type { ReleaseState } from './state';
 import { Stop } from './stop';
@@ -24,9 +25,49 @@ export async function runChecks(release: ReleaseState, kind: keyof typeof CHECK_
   }
 }
 
+/**
+ * The release calendar before a step of `needMs` (the release itself: 0; a stage: its window): waits,
+ * durably, until the window is open long enough and no freeze covers it, with the reason shown. With
+ * traffic already on the new version (`live`, the stage before), that stage stays guarded while it waits.
+ * A freeze is refused at once when the plan says so; else an approver's approval overrides it (recorded).
+ */
+export async function waitForCalendar(release: ReleaseState, needMs: number, what: string, live: StagePlan | null): Promise<void> {
+  const { plan, status } = release;
+  const calendar = { window: plan.window, freezes: plan.freezes ?? [] };
+  const slot = await checks.releaseSlot.executeWithOptions({ summary: `release calendar before ${what}` }, [calendar, Date.now(), needMs]);
+  if (slot.why === null || slot.at <= Date.now()) return;
+  if (slot.freeze && plan.onFreeze === 'refuse') throw new Stop('fail', `${what} refused: ${slot.why}`);
+  const override = slot.freeze ? `freeze override (${slot.freeze.reason})` : null;
+  const phase = status.phase;
+  status.pauseReason = slot.why;
+  release.setPhase('waiting_window');
+  release.note(slot.freeze ? 'frozen' : 'waiting for the release window', undefined, `before ${what}: ${slot.why}`);
+  release.notify('paused', `${plan.service} ${plan.version} waits before ${what}: ${slot.why}${override ? '; an approver may override the freeze' : ''}`);
+  if (override) release.awaitingApproval = override;
+  const overridden = () => override !== null && release.approvedFor === override;
+  const summary = `wait for the release calendar before ${what} (until ${new Date(slot.at).toISOString()})`;
+  release.calendarWaitingSince = Date.now();
+  try {
+    if (live) await watchUntil(release, live, slot.at - Date.now(), summary, overridden);
+    else await wf.condition(overridden, slot.at - Date.now(), { summary });
+  } finally {
+    release.calendarWaitedMs += Date.now() - release.calendarWaitingSince;
+    release.calendarWaitingSince = null;
+  }
+  if (override) release.awaitingApproval = null;
+  if (overridden()) {
+    // the approval's own entry carries the approver's reason
+    const approval = [...status.timeline].reverse().find((e) => e.event === 'approved');
+    release.note('freeze overridden', approval?.by, approval?.detail ?? override!);
+  }
+  status.pauseReason = null;
+  release.setPhase(phase);
+}
+
 /** Waits, durably, for the next opening of the release window (computed in an activity: time zones). */
 export async function waitForWindow(release: ReleaseState): Promise<void> {
   const { window } = release.plan;
+  if (wf.patched('release-calendar')) return waitForCalendar(release, 0, 'the release', null);
   if (!window) return;
   release.setPhase('waiting_window');
   const at = await checks.nextWindowStart.executeWithOptions({ summary: 'find the release window' }, [window, Date.now()]);

@@ -34,7 +34,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     // Each step is awaited only when it has work: an idle await would reorder the commands of the notices
     // queued before it, and recorded histories must replay.
     if (plan.gates.length > 0) await runChecks(release, 'gate', plan.gates);
-    if (plan.window) await waitForWindow(release);
+    if (plan.window || plan.freezes?.length) await waitForWindow(release);
     await findWatchedSides(release);
     if (plan.notifyOnStart) release.notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
     if (plan.approvalRequired) await awaitApproval(release, 'release');
@@ -63,10 +63,19 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 /** The release's own deadline: when it fires, whatever is running is cancelled and undone. */
 function startDeadline(release: ReleaseState): void {
   const { plan, status } = release;
-  void wf.CancellationScope.nonCancellable(() => wf.sleep(plan.maxDurationMs, { summary: 'max deployment duration' })).then(() => {
+  const armedAt = Date.now();
+  const arm = (ms: number) => void wf.CancellationScope.nonCancellable(() => wf.sleep(ms, { summary: 'max deployment duration' })).then(fire);
+  const fire = () => {
     if (status.status !== 'running' || release.stop) return;
+    // time the release calendar held it (waiting for a window, a freeze) is not time spent deploying
+    if ((plan.window || plan.freezes?.length) && wf.patched('calendar-deadline')) {
+      const held = release.calendarWaitedMs + (release.calendarWaitingSince !== null ? Date.now() - release.calendarWaitingSince : 0);
+      const left = plan.maxDurationMs - (Date.now() - armedAt - held);
+      if (left > 0) return arm(left);
+    }
     release.stop = new Stop('timeout', `the release ran past max_deployment_duration_minutes (${Math.round(plan.maxDurationMs / 60000)} min)`);
     release.note('max duration reached');
     release.main.cancel();
-  });
+  };
+  arm(plan.maxDurationMs);
 }

@@ -5,7 +5,7 @@ import type { StageAction, StagePlan } from '../../contract/plan';
 import { flagVariantSides } from '../../contract/plan';
 import * as wf from '@temporalio/workflow';
 import { preparing, runStep, undoActs, world } from './activities';
-import { awaitApproval } from './gates';
+import { awaitApproval, waitForCalendar } from './gates';
 import type { ReleaseState } from './state';
 import { describeVerdict } from './explain';
 import { causeOf } from './stop';
@@ -187,6 +187,10 @@ export async function runStage(release: ReleaseState, stage: StagePlan, index: n
   const notPassed = stagesNotPassed(release, stage);
   if (notPassed.length > 0) await holdUntilPromoted(release, stage, notPassed);
   if (stage.approval) await awaitApproval(release, stage.name);
+  // the calendar holds a stage that would not end inside the window or would meet a freeze (the stage
+  // before stays guarded meanwhile); called only with a calendar, so plans without one replay as they ran
+  if ((plan.window || plan.freezes?.length) && wf.patched('release-calendar'))
+    await waitForCalendar(release, stage.durationMs, stage.name, plan.stages[index - 1] ?? null);
   status.stageIndex = index;
   status.stage = stage.name;
   release.setPhase('rolling_out');

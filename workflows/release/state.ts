@@ -49,6 +49,9 @@ export class ReleaseState {
   resumeRequested = false;
   /** held by all_previous_checks_pass: only a hand promote goes on */
   held = false;
+  /** time the release calendar held the release (not counted against max_deployment_duration), and the current hold's start */
+  calendarWaitedMs = 0;
+  calendarWaitingSince: number | null = null;
 
   private readonly refs: Record<string, string> = {};
   private noticeChain: Promise<void> = Promise.resolve();
