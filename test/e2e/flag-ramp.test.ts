@@ -9,6 +9,7 @@ import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
+import { trustNewSigner } from '../support/config-signer';
 
 jest.setTimeout(90_000);
 
@@ -67,8 +68,11 @@ afterAll(async () => {
 
 test('dark_mode ramps 10 % → 50 % → approval → 100 % in the flag file', async () => {
   const { file, flags, taskQueue } = flagConfig('good', 0.05);
+  // ana and mallory each sign with their own key, as the CLI does; only ana is an approver
+  const [ana, mallory] = [trustNewSigner(file, 'ana'), trustNewSigner(file, 'mallory')];
   workers.push(await startWorkerProcess({ configFile: file, address: env.address, taskQueue, bundle }));
-  const rel = new Releases(env.client, loadConfig(file), taskQueue);
+  const rel = new Releases(env.client, loadConfig(file), taskQueue, ana);
+  const asMallory = new Releases(env.client, loadConfig(file), taskQueue, mallory);
   const started = await rel.flagRamp({ flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
   expect(started.workflowId).toBe('flag:dark_mode');
   await eventually(
@@ -77,7 +81,10 @@ test('dark_mode ramps 10 % → 50 % → approval → 100 % in the flag file', as
     60_000,
   );
   expect(flagIn(flags)).toMatchObject({ enabled: true, rolloutPercent: 50 });
-  expect(await rel.command('flag:dark_mode', 'approve', 'mallory')).toMatchObject({ accepted: false });
+  expect(await asMallory.command('flag:dark_mode', 'approve', 'mallory')).toMatchObject({
+    accepted: false,
+    message: expect.stringContaining('mallory is not an approver'),
+  });
   expect(await rel.command('flag:dark_mode', 'approve', 'ana')).toMatchObject({ accepted: true });
   const result = await rel.result('flag:dark_mode');
   expect(result).toMatchObject({ status: 'succeeded', trafficPercent: 100 });
@@ -88,8 +95,9 @@ test('a ramp rolled back mid-stage restores the flag exactly as it was', async (
   const { file, flags, taskQueue } = flagConfig('rollback', 0.5);
   const prior = { enabled: true, rolloutPercent: 3, owner: 'web-team', note: 'kept as is' };
   writeFileSync(flags, JSON.stringify({ flags: { dark_mode: prior, other_flag: { enabled: false, rolloutPercent: null } } }));
+  const ana = trustNewSigner(file, 'ana');
   workers.push(await startWorkerProcess({ configFile: file, address: env.address, taskQueue, bundle }));
-  const rel = new Releases(env.client, loadConfig(file), taskQueue);
+  const rel = new Releases(env.client, loadConfig(file), taskQueue, ana);
   await rel.flagRamp({ flag: 'dark_mode', requestedBy: 'ana', source: 'cli' });
   await eventually(
     () => rel.status('flag:dark_mode'),
