@@ -30,7 +30,8 @@ import { stubActivities } from '../test/support/stub-activities';
 import { withWorker, repoConfig, advanceUntil, workflowBundle } from '../test/support/release-harness';
 import { resolveRelease } from '../config/resolve';
 import { Releases } from '../client/releases';
-import { statusQuery, approveSignal, type ReleaseStatus } from '../contract/messages';
+import { statusQuery, type ReleaseStatus } from '../contract/messages';
+import { testSigners } from '../test/support/test-signers';
 import type { ReleaseInput } from '../contract/plan';
 import type { ReleaseActivities, GuardOutcome } from '../contract/activities';
 
@@ -38,12 +39,15 @@ type History = temporal.api.history.v1.IHistory;
 type Event = temporal.api.history.v1.IHistoryEvent;
 const ET = temporal.api.enums.v1.EventType;
 
+/** The approver's key: commands are signed, as the CLI signs them, and the plan trusts it. */
+const signers = testSigners();
+
 /** The seed plan with its watched stages' windows scaled to `totalMin` minutes in all. */
 function planWithWindows(totalMin: number): ReleaseInput {
   const seed = resolveRelease(repoConfig(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
   const watched = seed.plan.stages.reduce((s, st) => s + st.durationMs, 0);
   const stages = seed.plan.stages.map((st) => ({ ...st, durationMs: Math.round((st.durationMs * totalMin * 60_000) / watched) }));
-  return { request: seed.request, plan: { ...seed.plan, stages } };
+  return { request: seed.request, plan: { ...seed.plan, stages, commandAuth: signers.auth } };
 }
 
 type RunWorker = <T>(env: TestWorkflowEnvironment, acts: ReleaseActivities, fn: (taskQueue: string) => Promise<T>) => Promise<T>;
@@ -65,7 +69,7 @@ async function runRelease(env: TestWorkflowEnvironment, totalMin: number, opts: 
       opts.stepMs,
       opts.stepMs ? 1000 : undefined,
     );
-    await h.signal(approveSignal, { by: 'ana' });
+    await signers.signal(env, h, 'approve', { by: 'ana' });
     const result = await h.result();
     if (result.status !== 'succeeded') throw new Error(`the ${totalMin}-minute release ended ${result.status}: ${result.reason}`);
     return h.fetchHistory();
