@@ -1,5 +1,5 @@
 // The release message: what it shows in each state, and that it stays within Slack's Block Kit limits.
-import { releaseBlocks, viewOfNotice, viewOfStatus, person, trafficBar, releaseListText } from './slack-blocks';
+import { releaseBlocks, viewOfNotice, viewOfStatus, person, trafficBar, releaseListText, shownStageOf } from './slack-blocks';
 import { blockProblem } from '../test/support/slack-fake';
 import type { ReleaseStatus } from '../contract/messages';
 import type { Notice } from '../contract/notice';
@@ -110,4 +110,15 @@ test('helpers', () => {
   expect(trafficBar(25)).toBe('▓▓▓░░░░░░░');
   expect(trafficBar(100)).toBe('▓▓▓▓▓▓▓▓▓▓');
   expect(releaseListText([])).toBe('No release is running.');
+});
+
+test('the actions block carries the gate its Approve is for, and reads it back; no stage, no suffix', () => {
+  const awaiting = releaseBlocks(viewOfStatus('release:checkout', status({ phase: 'awaiting_approval', awaitingApproval: 'full rollout 100 %' })));
+  const actions = awaiting.blocks.find((b) => b.type === 'actions')!;
+  expect(actions.block_id).toBe('quad_actions|full rollout 100 %');
+  expect(shownStageOf(actions.block_id)).toBe('full rollout 100 %');
+  expect(shownStageOf('quad_actions')).toBeUndefined();
+  expect(shownStageOf(undefined)).toBeUndefined();
+  // while a stage is watched, the stage itself
+  expect(releaseBlocks(viewOfStatus('release:checkout', status())).blocks.find((b) => b.type === 'actions')!.block_id).toBe('quad_actions|canary 25 %');
 });

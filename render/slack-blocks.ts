@@ -4,6 +4,7 @@
 import type { Notice, NoticeKind } from '../contract/notice';
 import type { ReleaseStatus, Phase } from '../contract/messages';
 import type { Verdict } from '../contract/verdict';
+import { commandStage } from '../contract/command-signature';
 
 /** What the message shows, whichever source it came from. */
 export interface ReleaseView {
@@ -31,6 +32,14 @@ export interface ReleaseView {
   at: number;
   /** what a person must know to act: why it is paused or held, or which undo step failed */
   attention?: string | null;
+  /** the gate or stage this message's Approve and Reject are for: the signed command binds it, so a second click, or one on an older message, opens no later gate */
+  commandStage?: string | null;
+}
+
+/** The actions block's id carries the stage its buttons were shown for (`quad_actions|<stage>`). */
+export const ACTIONS_BLOCK = 'quad_actions';
+export function shownStageOf(blockId: unknown): string | undefined {
+  return typeof blockId === 'string' && blockId.startsWith(`${ACTIONS_BLOCK}|`) ? blockId.slice(ACTIONS_BLOCK.length + 1) : undefined;
 }
 
 export const ACTION_IDS = {
@@ -115,6 +124,7 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
     url,
     at: s.timeline.at(-1)?.at ?? s.startedAt,
     attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
+    commandStage: commandStage(s),
   };
 }
 
@@ -237,7 +247,9 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     }
     if (v.url && /^https?:\/\//.test(v.url))
       buttons.push({ type: 'button', action_id: ACTION_IDS.open, text: { type: 'plain_text', text: 'Open in Temporal' }, url: v.url });
-    if (buttons.length) blocks.push({ type: 'actions', block_id: 'quad_actions', elements: buttons });
+    // block ids are at most 255 characters; stage names are the plan's, far shorter
+    const blockId = v.commandStage ? `${ACTIONS_BLOCK}|${v.commandStage.slice(0, 200)}` : ACTIONS_BLOCK;
+    if (buttons.length) blocks.push({ type: 'actions', block_id: blockId, elements: buttons });
   }
   return { text, blocks };
 }

@@ -15,7 +15,7 @@ import { InputError } from '../../config/errors';
 import type { Releases } from '../releases';
 import type { Command } from '../../contract/messages';
 import { parseCommand, HELP, type QuadCommand } from './commands';
-import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS } from '../../render/slack-blocks';
+import { releaseBlocks, releaseListText, viewOfStatus, escapeMrkdwn, ACTION_IDS, shownStageOf } from '../../render/slack-blocks';
 import { mayCommand, memberOfGroups, RELEASE_ID, slackGroupDirectory } from './approvers';
 import { guardedListener } from './guard';
 import { clickBelongsTo } from './message-binding';
@@ -271,7 +271,9 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
         return;
       }
       try {
-        const r = await releases.command(releaseId, cmd, user, undefined, may.via);
+        // approve and reject are for the gate the message showed; rollback and pause act whatever the stage
+        const shown = cmd === 'approve' || cmd === 'reject' ? shownStageOf(action.block_id) : undefined;
+        const r = await releases.command(releaseId, cmd, user, undefined, may.via, shown);
         await Promise.all([
           tell(r.accepted ? `:white_check_mark: ${echo(r.message, ANSWER_MAX)}` : `Not done: ${echo(r.message, ANSWER_MAX)}`),
           ts ? refresh(client, releaseId, channel, ts) : Promise.resolve(),

@@ -122,8 +122,22 @@ const slash = (text: string, userId = APPROVER, over?: Parameters<typeof postSig
   return postSigned(url, body, FORM, SECRET, over).then((res) => ({ ...res, responseId: responseUrl.split('/').pop()! }));
 };
 const reply = (id: string) => fake.waitForResponse((r) => r.id === id, 15_000).then((r) => String(r.body.text));
+/** A click on a button of the message as it is now (its blocks, so the actions block's id, included). */
 const click = (actionId: string, releaseId: string, messageTs: string, userId = APPROVER) =>
-  postSigned(url, buttonClickBody({ userId, channelId: channel, messageTs, actionId, value: releaseId, responseUrl: fake.responseUrl() }), FORM, SECRET);
+  postSigned(
+    url,
+    buttonClickBody({
+      userId,
+      channelId: channel,
+      messageTs,
+      actionId,
+      value: releaseId,
+      responseUrl: fake.responseUrl(),
+      blocks: fake.messages.get(`${channel}/${messageTs}`)?.blocks,
+    }),
+    FORM,
+    SECRET,
+  );
 const status = (id: string) => env.client.workflow.getHandle(id).query(statusQuery);
 const topLevelPost = (service: string, version: string) => (c: SlackCall) =>
   c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).startsWith(`${service} ${version}`);

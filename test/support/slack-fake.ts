@@ -369,7 +369,8 @@ export function buttonClickBody(o: {
     actions: [
       {
         action_id: o.actionId,
-        block_id: 'quad_actions',
+        // as Slack does: the block id of the message's actions block the button sits in
+        block_id: ((o.blocks ?? []) as Array<{ type?: string; block_id?: string }>).find((b) => b.type === 'actions')?.block_id ?? 'quad_actions',
         text: { type: 'plain_text', text: o.actionId, emoji: true },
         value: o.value,
         type: 'button',
