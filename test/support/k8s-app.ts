@@ -45,6 +45,26 @@ interface RouteObject {
   spec: { rules: Array<{ backendRefs: Array<{ weight: number }> }> };
 }
 
+/** The team's HTTPRoute `checkout`: its one rule's two backendRefs carry the split, 100/0 to begin with. */
+export function routeManifest(): Record<string, unknown> {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'checkout' },
+    spec: {
+      parentRefs: [{ name: 'public' }],
+      rules: [
+        {
+          backendRefs: [
+            { name: 'checkout', port: 80, weight: 100 },
+            { name: 'checkout-canary', port: 80, weight: 0 },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 const deployment = (name: string, image: string, replicas: number): V1Deployment => ({
   metadata: { name },
   spec: {
@@ -106,26 +126,7 @@ export async function createKubernetesApp(
   for (const svc of ['checkout', 'checkout-canary']) {
     await core.createNamespacedService({ namespace: ns, body: { metadata: { name: svc }, spec: { selector: { track: svc }, ports: [{ port: 80 }] } } });
   }
-  await co.createNamespacedCustomObject({
-    ...GATEWAY_ROUTES,
-    namespace: ns,
-    body: {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'checkout' },
-      spec: {
-        parentRefs: [{ name: 'public' }],
-        rules: [
-          {
-            backendRefs: [
-              { name: 'checkout', port: 80, weight: 100 },
-              { name: 'checkout-canary', port: 80, weight: 0 },
-            ],
-          },
-        ],
-      },
-    },
-  });
+  await co.createNamespacedCustomObject({ ...GATEWAY_ROUTES, namespace: ns, body: routeManifest() });
   await eventually(
     () => apps.readNamespacedDeployment({ name: 'checkout', namespace: ns }),
     (d: V1Deployment) => d.status?.readyReplicas === replicas,

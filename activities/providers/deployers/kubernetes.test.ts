@@ -11,6 +11,7 @@ import { startKubernetes, writeKubeconfig, NEVER_READY_SUFFIX, type LocalKuberne
 import { DEPLOYER_ROLE_RULES, kubeconfigThrough, limitedKubeconfig, startCountingProxy, type CountingProxy } from '../../../test/support/k8s-access';
 import { freePort } from '../../../test/support/postgres';
 import { DEPLOY_NOT_READY, KubernetesDeployer, type KubernetesDeployerOptions } from './kubernetes';
+import { routeManifest } from '../../../test/support/k8s-app';
 
 const REPO = 'registry.example.test/shop/checkout';
 const GW = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
@@ -66,26 +67,7 @@ async function app(opts: { canaryDeadlineS?: number } = {}): Promise<{ ns: strin
   for (const name of ['checkout', 'checkout-canary']) {
     await core.createNamespacedService({ namespace: ns, body: { metadata: { name }, spec: { selector: { track: name }, ports: [{ port: 80 }] } } });
   }
-  await co.createNamespacedCustomObject({
-    ...GW,
-    namespace: ns,
-    body: {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'checkout' },
-      spec: {
-        parentRefs: [{ name: 'public' }],
-        rules: [
-          {
-            backendRefs: [
-              { name: 'checkout', port: 80, weight: 100 },
-              { name: 'checkout-canary', port: 80, weight: 0 },
-            ],
-          },
-        ],
-      },
-    },
-  });
+  await co.createNamespacedCustomObject({ ...GW, namespace: ns, body: routeManifest() });
   await until(async () => (await apps.readNamespacedDeployment({ name: 'checkout', namespace: ns })).status?.readyReplicas === 3, 'stable ready');
   return {
     ns,
