@@ -3,22 +3,19 @@
 // `notify`, which calls the real Slack notifier; the Web API and response_url targets are a local
 // wire-format fake. Measures the slash-command ack latency and the button → message-updated latency.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { type Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { LogLevel, type Logger } from '@slack/bolt';
 import { localEnv } from '../support/temporal-env';
 import { workflowBundle, eventually } from '../support/release-harness';
-import { stubActivities } from '../support/stub-activities';
+import { startSlackNotifyingWorker } from '../support/slack-worker';
 import { startSlackFake, postSigned, slashCommandBody, buttonClickBody, appMentionBody, type SlackFake, type SlackCall } from '../support/slack-fake';
 import { configSchema, type QuadConfig } from '../../config/schema';
 import { Releases } from '../../client/releases';
 import { CommandSigner, generateSigningKey, SLACK_SIGNER } from '../../client/signing';
 import { createPrivateKey } from 'node:crypto';
 import { createSlackApp, slackSecretsFromEnv, type QuadSlackApp } from '../../client/slack/app';
-import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
-import { fanOutNotice } from '../../activities';
 import { statusQuery, type ReleaseStatus } from '../../contract/messages';
-import type { ReleaseActivities } from '../../contract/activities';
 
 const APPROVER = 'U024BE7LH';
 const OTHER = 'U0NOTALLOW';
@@ -84,20 +81,7 @@ beforeAll(async () => {
       payments: { approvers: [APPROVER], rollout_plan: [{ traffic_percent: 10, duration_minutes: 60 }, { traffic_percent: 100 }] },
     },
   });
-  // Stub activities for the world; the real Slack notifier for notices (reading the workflow's status).
-  const { acts } = stubActivities({ serving: 'v1.2.2' });
-  const notifier = slackNotifierFromConfig(cfg, { statusOf: (id) => env.client.workflow.getHandle(id).query(statusQuery) });
-  // the production fan-out, with the real Slack notifier and a silent console
-  const notifiers = { slack: notifier, console: { name: 'console', notify: async () => undefined } };
-  const activities: ReleaseActivities = { ...acts, notify: (names, notice, refs) => fanOutNotice(notifiers, names, notice, refs) };
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue: cfg.temporal.task_queue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  running = worker.run();
+  ({ worker, running } = await startSlackNotifyingWorker(env, cfg, 'v1.2.2'));
   releases = new Releases(env.client, cfg, cfg.temporal.task_queue, new CommandSigner(createPrivateKey(slackKey.privatePem), SLACK_SIGNER));
   slack = createSlackApp({ releases, config: cfg, secrets: slackSecretsFromEnv(cfg), logger });
   const { port } = await slack.start({ port: 0, host: '127.0.0.1' });

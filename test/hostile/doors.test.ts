@@ -7,10 +7,10 @@
 // its next good request. The table (case, door, answer, effect) is printed.
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { type Worker } from '@temporalio/worker';
 import { localEnv } from '../support/temporal-env';
-import { workflowBundle, eventually } from '../support/release-harness';
-import { stubActivities } from '../support/stub-activities';
+import { eventually } from '../support/release-harness';
+import { startSlackNotifyingWorker } from '../support/slack-worker';
 import { startSlackFake, postSigned, slashCommandBody, buttonClickBody, appMentionBody, slackSignature, type SlackFake } from '../support/slack-fake';
 import { configSchema, type QuadConfig } from '../../config/schema';
 import { Releases } from '../../client/releases';
@@ -18,10 +18,7 @@ import { createSlackApp, type QuadSlackApp } from '../../client/slack/app';
 import { INVISIBLE } from '../../client/slack/echo';
 import { createJiraWebhook, JIRA_ENDPOINT, type JiraWebhook } from '../../client/jira/webhook';
 import { runCli } from '../../client/cli';
-import { slackNotifierFromConfig } from '../../activities/providers/notifiers/slack';
-import { fanOutNotice } from '../../activities';
 import { statusQuery } from '../../contract/messages';
-import type { ReleaseActivities } from '../../contract/activities';
 
 const MANAGER = 'U0RELMGR1';
 const APPROVER = 'U0APPROVE';
@@ -79,18 +76,7 @@ beforeAll(async () => {
     },
     triggers: { jira: { secret: '${QUAD_HOSTILE_JIRA}', services: { 'cart-team': 'cart', 'open-team': 'open' } } },
   });
-  const { acts } = stubActivities({ serving: 'v1.0.0' });
-  const notifier = slackNotifierFromConfig(cfg, { statusOf: (id) => env.client.workflow.getHandle(id).query(statusQuery) });
-  const notifiers = { slack: notifier, console: { name: 'console', notify: async () => undefined } };
-  const activities: ReleaseActivities = { ...acts, notify: (names, notice, refs) => fanOutNotice(notifiers, names, notice, refs) };
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue: cfg.temporal.task_queue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  running = worker.run();
+  ({ worker, running } = await startSlackNotifyingWorker(env, cfg, 'v1.0.0'));
   releases = new Releases(env.client, cfg);
   const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} };
   slack = createSlackApp({ releases, config: cfg, secrets: { botToken: TOKEN, signingSecret: SLACK_SECRET }, logger: quiet });
