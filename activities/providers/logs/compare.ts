@@ -1,7 +1,7 @@
 // The canary's log lines against the baseline's over the same window: both sides asked for, grouped into
 // signatures and ranked (signatures.ts). Volumes are each side's line count when the source knows it, so
 // a baseline serving 95 % of traffic does not look healthier only because its counts are bigger.
-import type { LogQuery, LogSource } from '../types';
+import type { LogQuery, LogSource, MetricsQuery } from '../types';
 import { BUILT_IN_HINTS, rankSignatures, rootCauseFromLogs, type HintRule, type Signature } from './signatures';
 
 export interface LogComparison {
@@ -12,14 +12,8 @@ export interface LogComparison {
   note?: string;
 }
 
-export interface CompareRequest {
-  service: string;
-  version: string;
-  previousVersion: string | null;
-  region?: string;
-  from: number;
-  to: number;
-}
+/** The same window and sides the metrics are asked for, without the interval length. */
+export type CompareRequest = Omit<MetricsQuery, 'intervalS'>;
 
 export interface CompareOptions {
   /** lines per side (default 10 000) */
