@@ -29,7 +29,7 @@ async function serve(n: number): Promise<Array<{ status: number; version: string
 }
 
 const settle = async (until: () => boolean) => {
-  for (let i = 0; i < 100 && !until(); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !until(); i++) await new Promise((r) => setTimeout(r, 20));
 };
 
 test('a bad canary’s JWT errors rank first, with the counts it served, and nothing from the healthy baseline', async () => {

@@ -32,8 +32,9 @@ const MASKS: Array<[RegExp, string]> = [
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
   [/\b(?:\d{1,3}\.){3}\d{1,3}\b/g, '<ip>'],
   [/\b0x[0-9a-f]+\b/gi, '<hex>'],
-  // a hex run with at least one digit and one letter (kid=3f9a2c41, a sha), or a long all-letter one
-  [/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b|\b[a-f]{16,}\b/gi, '<hex>'],
+  // a hex run with at least one digit and one letter (kid=3f9a2c41, a sha), a long all-letter one, or an
+  // 8+ digit one: a random hex id is all digits now and then (kid=40712385), and must not split off
+  [/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b|\b[a-f]{16,}\b|\b\d{8,}\b/gi, '<hex>'],
   // dotted runs are one value (1.5, v1.2.4)
   [/\d+(?:\.\d+)*/g, '<num>'],
 ];
