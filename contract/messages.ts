@@ -136,4 +136,15 @@ export interface ReleaseResult {
   incident?: string;
   /** the rollback could not finish: what a person must do */
   actionRequired?: string;
+  /** on success: the last watched window against the SLA and the previous version, and the duration */
+  figures?: {
+    errorRatePct: number | null;
+    errorRateBeforePct: number | null;
+    errorRateSlaPct: number | null;
+    p95Ms: number | null;
+    p95BeforeMs: number | null;
+    p95SlaMs: number | null;
+    requestsJudged: number;
+    durationMs: number;
+  };
 }

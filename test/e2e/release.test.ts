@@ -74,6 +74,14 @@ test('a good version goes through canary to 100 % and the router serves it', asy
   const result = await rel.result('checkout');
   expect(result).toMatchObject({ status: 'succeeded', version: 'v1.3.0', trafficPercent: 100 });
   expect(result.lastVerdict?.verdict).toBe('PASS');
+  // the seed's success notice: the last watched window against the SLA and the previous version
+  const succeeded = (await rel.status('checkout')).timeline.find((e) => e.event === 'succeeded')!;
+  console.log(`success notice figures: ${succeeded.detail}`);
+  expect(succeeded.detail).toMatch(
+    /^Error rate: 0\.00 % \(within SLA 1 %\) vs 0\.00 % before · Latency p95: \d+ ms \(within SLA 250 ms\) vs \d+ ms before: (the same|\d+ % (faster|slower)) · \d+ requests on v1\.3\.0 in the last watched window · released in \d+ s$/,
+  );
+  expect(result.figures).toMatchObject({ errorRatePct: 0, errorRateSlaPct: 1, p95SlaMs: 250, durationMs: expect.any(Number) });
+  expect(result.figures!.requestsJudged).toBeGreaterThan(50);
 
   // promoted: the new version alone is routed, and the previous one was retired
   expect(await sandbox.traffic('checkout')).toMatchObject({ version: 'v1.3.0', previousVersion: null, percent: 100 });

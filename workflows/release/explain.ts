@@ -26,3 +26,63 @@ export function rootCauseHint(plan: ReleasePlan, state: ReleaseStatus, why: stri
   if (hints.length === 0) hints.push(why);
   return hints.join('; ');
 }
+
+/** The success notice's figures: the last watched window, against the SLA (the stage's limits) and the previous version. */
+export interface SuccessFigures {
+  errorRatePct: number | null;
+  errorRateBeforePct: number | null;
+  errorRateSlaPct: number | null;
+  p95Ms: number | null;
+  p95BeforeMs: number | null;
+  p95SlaMs: number | null;
+  /** canary requests the last watched window was judged on */
+  requestsJudged: number;
+  /** from the release's start to its success */
+  durationMs: number;
+}
+
+const num = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const pct = (x: number) => (x < 0.1 ? x.toFixed(2) : x.toFixed(1));
+const minutes = (ms: number) =>
+  ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
+
+export function successFigures(plan: ReleasePlan, status: ReleaseStatus, now: number): SuccessFigures {
+  const v = status.lastVerdict?.verdict === 'PASS' ? status.lastVerdict : null;
+  const finding = (metric: 'error_rate' | 'latency_p95') => v?.findings.find((f) => f.metric === metric && num(f.canary) !== null);
+  const watched = [...plan.stages].reverse().find((s) => s.durationMs > 0);
+  const er = finding('error_rate');
+  const p95 = finding('latency_p95');
+  return {
+    errorRatePct: num(er?.canary),
+    errorRateBeforePct: num(er?.baseline),
+    errorRateSlaPct: num(watched?.criteria.errorRateMaxPct),
+    p95Ms: num(p95?.canary),
+    p95BeforeMs: num(p95?.baseline),
+    p95SlaMs: num(watched?.criteria.latencyP95MaxMs),
+    requestsJudged: v?.canaryRequests ?? 0,
+    durationMs: Math.max(0, now - status.startedAt),
+  };
+}
+
+/** "Error rate: 0.06 % (within SLA 1 %) vs 0.05 % before · Latency p95: 148 ms (within SLA 500 ms) vs 151 ms before: 2 % faster · …" */
+export function describeSuccess(plan: ReleasePlan, f: SuccessFigures): string {
+  const parts: string[] = [];
+  const sla = (x: number, limit: number | null, unit: string) =>
+    limit === null ? '' : x <= limit ? ` (within SLA ${limit}${unit})` : ` (ABOVE SLA ${limit}${unit})`;
+  if (f.errorRatePct !== null) {
+    const before = f.errorRateBeforePct !== null ? ` vs ${pct(f.errorRateBeforePct)} % before` : '';
+    parts.push(`Error rate: ${pct(f.errorRatePct)} %${sla(f.errorRatePct, f.errorRateSlaPct, ' %')}${before}`);
+  }
+  if (f.p95Ms !== null) {
+    let change = '';
+    if (f.p95BeforeMs !== null && f.p95BeforeMs > 0) {
+      const d = Math.round((100 * (f.p95Ms - f.p95BeforeMs)) / f.p95BeforeMs);
+      change = `: ${d === 0 ? 'the same' : d < 0 ? `${-d} % faster` : `${d} % slower`}`;
+    }
+    const before = f.p95BeforeMs !== null ? ` vs ${Math.round(f.p95BeforeMs)} ms before${change}` : '';
+    parts.push(`Latency p95: ${Math.round(f.p95Ms)} ms${sla(f.p95Ms, f.p95SlaMs, ' ms')}${before}`);
+  }
+  if (f.requestsJudged > 0) parts.push(`${f.requestsJudged} requests on ${plan.version} in the last watched window`);
+  parts.push(`released in ${minutes(f.durationMs)}`);
+  return parts.join(' · ');
+}

@@ -3,7 +3,7 @@
 import * as wf from '@temporalio/workflow';
 import type { ReleaseResult, Status } from '../../contract/messages';
 import { judging } from './activities';
-import { describeVerdict, rootCauseHint } from './explain';
+import { describeSuccess, describeVerdict, rootCauseHint, successFigures } from './explain';
 import type { ReleaseState } from './state';
 import { Stop, causeOf } from './stop';
 
@@ -19,9 +19,12 @@ export function stopOf(release: ReleaseState, err: unknown): { failure: Stop; ca
 
 export function succeed(release: ReleaseState): void {
   const { plan, status } = release;
+  // the figures a team reads in the seed's notice: the last watched window against the SLA and the previous version
+  release.figures = successFigures(plan, status, Date.now());
+  const figures = describeSuccess(plan, release.figures);
   release.setPhase('succeeded', 'succeeded');
-  release.note('succeeded');
-  if (plan.notifyOnComplete) release.notify('succeeded', `${plan.service} ${plan.version} is live at ${status.trafficPercent} %`);
+  release.note('succeeded', undefined, figures);
+  if (plan.notifyOnComplete) release.notify('succeeded', `${plan.service} ${plan.version} is live at ${status.trafficPercent} %`, figures);
 }
 
 /**
@@ -124,5 +127,6 @@ export function resultOf(release: ReleaseState, failure: Stop | null, incident?:
     lastVerdict: status.lastVerdict,
     ...(incident ? { incident } : {}),
     ...(status.actionRequired ? { actionRequired: status.actionRequired } : {}),
+    ...(release.figures ? { figures: release.figures } : {}),
   };
 }

@@ -9,6 +9,7 @@ import type { FlagState, TrafficTarget } from '../../contract/world';
 import { QuadStage, QuadStatus } from '../../contract/search-attributes';
 import { notices } from './activities';
 import type { Stop } from './stop';
+import type { SuccessFigures } from './explain';
 
 export interface UndoStep {
   name: string;
@@ -51,6 +52,8 @@ export class ReleaseState {
   held = false;
   /** time the release calendar held the release (not counted against max_deployment_duration), and the current hold's start */
   calendarWaitedMs = 0;
+  /** the success notice's figures, once it succeeded */
+  figures: SuccessFigures | null = null;
   calendarWaitingSince: number | null = null;
 
   private readonly refs: Record<string, string> = {};
