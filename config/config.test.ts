@@ -352,3 +352,21 @@ describe('the release calendar', () => {
     ]);
   });
 });
+
+test('approvals by quorum reach the plan: required, the groups, the reminder, the escalation (twice the reminder unless told)', () => {
+  const cfg = parseConfig(
+    'services:\n  shop:\n    deployer: { type: sandbox }\n    approvers: ["group:@backend-leads", "group:@qa"]\n    approvals: { required: 2, from: ["group:@backend-leads", "group:@qa"], timeout_minutes: 90, remind_after_minutes: 15, escalate_to: "group:@eng-managers" }\n',
+  );
+  const { plan } = resolveRelease(cfg, { service: 'shop', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
+  expect(plan.approvalTimeoutMs).toBe(90 * 60_000);
+  expect(plan.approvalPolicy).toEqual({
+    required: 2,
+    fromGroups: ['group:@backend-leads', 'group:@qa'],
+    remindAfterMs: 15 * 60_000,
+    escalateAfterMs: 30 * 60_000,
+    escalateTo: 'group:@eng-managers',
+  });
+  expect(problems('services:\n  shop:\n    deployer: { type: sandbox }\n    approvals: { required: 1, from: ["group:@a", "group:@b"] }\n')).toEqual([
+    expect.stringContaining('services.shop.approvals.from: from names more groups than required approvals can cover'),
+  ]);
+});

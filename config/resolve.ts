@@ -1,7 +1,18 @@
 // Config + a request → the secret-free plan the workflow runs. All validation of what a person typed
 // happens here, before anything starts.
 import type { Criteria } from '../contract/verdict';
-import type { CommandAuth, ReleasePlan, ReleaseRequest, StagePlan, Strategy, Source, ReleaseWindow, StageAction, Freeze } from '../contract/plan';
+import type {
+  CommandAuth,
+  ReleasePlan,
+  ReleaseRequest,
+  StagePlan,
+  Strategy,
+  Source,
+  ReleaseWindow,
+  StageAction,
+  Freeze,
+  ApprovalPolicy,
+} from '../contract/plan';
 import { stageLabel } from '../contract/plan';
 import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
@@ -94,6 +105,16 @@ function windowOf(svc: ServiceConfig): ReleaseWindow | null {
   return w ? { days: w.days.map((d) => DAYS.indexOf(d)), start: w.start, end: w.end, timeZone: w.time_zone, atEnd: w.at_end } : null;
 }
 
+function approvalPolicyOf(a: NonNullable<ServiceConfig['approvals']>): ApprovalPolicy {
+  return {
+    required: a.required,
+    fromGroups: a.from,
+    ...(a.remind_after_minutes ? { remindAfterMs: a.remind_after_minutes * MINUTE } : {}),
+    // escalate after twice the reminder unless told
+    ...(a.escalate_to ? { escalateTo: a.escalate_to, escalateAfterMs: (a.escalate_after_minutes ?? 2 * (a.remind_after_minutes ?? 15)) * MINUTE } : {}),
+  };
+}
+
 /** The top-level and the service's freezes, each in its zone (default the window's, else UTC). */
 function freezesOf(cfg: QuadConfig, svc: ServiceConfig): Freeze[] {
   return [...cfg.freezes, ...svc.freezes].map((f) => ({
@@ -144,7 +165,8 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
     onFreeze: svc.on_freeze,
     approvalRequired: cfg.release_management.approval_required,
     approvers: svc.approvers,
-    approvalTimeoutMs: svc.approval_timeout_minutes * MINUTE,
+    approvalTimeoutMs: (svc.approvals?.timeout_minutes ?? svc.approval_timeout_minutes) * MINUTE,
+    ...(svc.approvals ? { approvalPolicy: approvalPolicyOf(svc.approvals) } : {}),
     pollIntervalS: svc.poll_interval_seconds,
     inconclusive: svc.on_inconclusive,
     extensionMs: Math.round(cfg.feature_flags.canary_duration_minutes * MINUTE),

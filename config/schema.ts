@@ -253,6 +253,18 @@ export const serviceSchema = z.strictObject({
   regions: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1')).default([]),
   poll_interval_seconds: positive.default(5),
   approval_timeout_minutes: positive.default(60),
+  /** a quorum for every approval gate: required people, one through each group in from, a reminder and an escalation */
+  approvals: z
+    .strictObject({
+      required: z.number().int().min(1).max(20),
+      from: z.array(approver.refine((a) => a.startsWith('group:'), 'a group: approver entry, e.g. group:@backend-leads')).default([]),
+      timeout_minutes: positive.optional(),
+      remind_after_minutes: positive.optional(),
+      escalate_after_minutes: positive.optional(),
+      escalate_to: approver.optional(),
+    })
+    .refine((a) => a.from.length <= a.required, { message: 'from names more groups than required approvals can cover', path: ['from'] })
+    .optional(),
   release_window: releaseWindowSchema.optional(),
   /** this service's own freezes, besides the top-level ones */
   freezes: z.array(freezeSchema).default([]),

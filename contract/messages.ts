@@ -112,7 +112,8 @@ export interface ReleaseStatus {
   /** when the current monitoring window ends (epoch ms), while watching */
   windowEndsAt: number | null;
   lastVerdict: Verdict | null;
-  approvals: { by: string; at: number; stage: string }[];
+  /** `via`: the approver group it was given through, when a front end verified one */
+  approvals: { by: string; at: number; stage: string; via?: string }[];
   /** the gate an approval would open now ("release" or a stage name), if one waits */
   awaitingApproval?: string | null;
   paused: boolean;

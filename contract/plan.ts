@@ -84,6 +84,19 @@ export interface Freeze {
   before?: string;
 }
 
+/**
+ * Approvals by quorum: `required` approvals by distinct people; with `fromGroups`, at least one of them
+ * through each of those approver groups (as the Slack app verified it: the approval's `via`). A reminder
+ * goes to the thread after `remindAfterMs`, and to `escalateTo` after `escalateAfterMs`.
+ */
+export interface ApprovalPolicy {
+  required: number;
+  fromGroups: string[];
+  remindAfterMs?: number;
+  escalateAfterMs?: number;
+  escalateTo?: string;
+}
+
 /** What the release calendar activity is asked about. */
 export interface ReleaseCalendar {
   window: ReleaseWindow | null;
@@ -113,6 +126,8 @@ export interface ReleasePlan {
   approvalRequired: boolean;
   approvers: string[];
   approvalTimeoutMs: number;
+  /** a quorum for every approval gate (absent: one approver is enough) */
+  approvalPolicy?: ApprovalPolicy;
   pollIntervalS: number;
   inconclusive: InconclusivePolicy;
   /** how much longer an INCONCLUSIVE window is extended, once */

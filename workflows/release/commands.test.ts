@@ -1,5 +1,5 @@
 // The command rules and payload checks, without a server: who may do what to a running release, when.
-import { decide, parseActor, isCommand, LIMITS, type CommandView } from './commands';
+import { decide, parseActor, isCommand, LIMITS, quorumMet, quorumMissing, type CommandView } from './commands';
 
 const view = (over: Partial<CommandView> = {}): CommandView => ({
   service: 'checkout',
@@ -66,7 +66,8 @@ describe('decide', () => {
     expect(d).toEqual({
       result: { accepted: true, message: 'approved full rollout 100 %' },
       note: { event: 'approved', by: 'U9', detail: 'full rollout 100 %: go (as a member of group:S0RELEASE)' },
-      effect: { kind: 'approve', what: 'full rollout 100 %' },
+      // the group it came through, so a quorum can count groups
+      effect: { kind: 'approve', what: 'full rollout 100 %', via: 'group:S0RELEASE' },
     });
   });
 
@@ -141,5 +142,22 @@ describe('the strict rules (releases since patch signed-commands)', () => {
     expect(decide(view({ status: 'rolled_back', phase: 'rolled_back', strict: strict() }), 'approve', { by: 'ana' }).result.message).toBe(
       'too late: the release has ended (rolled_back)',
     );
+  });
+});
+
+describe('quorum', () => {
+  const policy = { required: 2, fromGroups: ['group:@backend-leads', 'group:@qa'] };
+  const a = (by: string, via?: string, stage = 'full rollout 100 %') => ({ by, stage, ...(via ? { via } : {}) });
+  test('met by two people through the two groups; not by one, nor by two of one group, nor by the other gate', () => {
+    expect(quorumMet(policy, [a('ana', 'group:@backend-leads')], 'full rollout 100 %')).toBe(false);
+    expect(quorumMet(policy, [a('ana', 'group:@backend-leads'), a('bob', 'group:@backend-leads')], 'full rollout 100 %')).toBe(false);
+    expect(quorumMet(policy, [a('ana', 'group:@backend-leads'), a('cy', 'group:@qa', 'canary 25 %')], 'full rollout 100 %')).toBe(false);
+    expect(quorumMet(policy, [a('ana', 'group:@backend-leads'), a('cy', 'group:@qa')], 'full rollout 100 %')).toBe(true);
+    expect(quorumMet({ required: 2, fromGroups: [] }, [a('ana'), a('ana')], 'full rollout 100 %')).toBe(false);
+    expect(quorumMissing(policy, [a('ana', 'group:@backend-leads')], 'full rollout 100 %')).toBe('1 more approval; none yet through group:@qa');
+  });
+  test('the same person twice is refused with why', () => {
+    const d = decide(view({ awaitingApproval: 'full rollout 100 %', quorum: { required: 2, approvedBy: ['ana'] } }), 'approve', { by: 'ana' });
+    expect(d.result).toEqual({ accepted: false, message: 'ana already approved full rollout 100 %; it needs 2 approvals by different people' });
   });
 });

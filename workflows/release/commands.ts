@@ -3,6 +3,7 @@
 // The workflow applies the decision (state.ts) and records it in the timeline.
 import type { Actor, Command, CommandResult, CommandSignature, Phase, Status } from '../../contract/messages';
 import { COMMANDS } from '../../contract/messages';
+import type { ApprovalPolicy } from '../../contract/plan';
 
 /** What the rules read of the release. */
 export interface CommandView {
@@ -17,6 +18,8 @@ export interface CommandView {
   watching: boolean;
   /** held before a stage by all_previous_checks_pass: only a hand promote goes on */
   held?: boolean;
+  /** with an approval quorum: how many the gate needs, and who has approved it so far */
+  quorum?: { required: number; approvedBy: string[] };
   /**
    * The rules of releases since patch signed-commands: an empty approvers list lets nobody but the
    * release managers act (fail closed), an approval names the gate it was shown for and counts once,
@@ -32,7 +35,7 @@ export interface CommandView {
 }
 
 export type Effect =
-  | { kind: 'approve'; what: string }
+  | { kind: 'approve'; what: string; via?: string }
   | { kind: 'reject'; why: string }
   | { kind: 'rollback'; why: string }
   | { kind: 'pause'; text: string }
@@ -145,9 +148,13 @@ export function decide(view: CommandView, cmd: Command, actor: Actor): Decision 
         if (actor.stage !== undefined && actor.stage !== what) return refuse(`this approval was for ${actor.stage}; ${what} is awaiting approval now`);
         if (view.strict.approved === what) return refuse(`${what} is already approved`);
       }
+      // a quorum counts people: the same person twice is one approval
+      if (view.quorum?.approvedBy.includes(by)) return refuse(`${by} already approved ${what}; it needs ${view.quorum.required} approvals by different people`);
       // the audit trail says when the approver was allowed as a member of a Slack group
       const via = actor.via && !view.approvers.includes(by) ? ` (as a member of ${actor.via})` : '';
-      return accept(`approved ${what}`, 'approved', { kind: 'approve', what }, `${what}${reason}${via}`);
+      const effect: Effect = { kind: 'approve', what, ...(actor.via ? { via: actor.via } : {}) };
+      const count = view.quorum ? ` (approval ${view.quorum.approvedBy.length + 1}; ${view.quorum.required} needed)` : '';
+      return accept(`approved ${what}${count}`, 'approved', effect, `${what}${reason}${via}${count}`);
     }
     case 'reject':
       return accept('rejected; undoing what was done', 'rejected', { kind: 'reject', why: `rejected by ${by}${reason}` });
@@ -164,4 +171,21 @@ export function decide(view: CommandView, cmd: Command, actor: Actor): Decision 
       if (!view.watching && !view.paused) return refuse('no stage is being watched');
       return accept('promoting the current stage', 'promoted by hand', { kind: 'promote' });
   }
+}
+
+/** Has `gate` the quorum: `required` distinct people, and one through each group the policy names? */
+export function quorumMet(policy: ApprovalPolicy, approvals: ReadonlyArray<{ by: string; stage: string; via?: string }>, gate: string): boolean {
+  const mine = approvals.filter((a) => a.stage === gate);
+  const people = new Set(mine.map((a) => a.by));
+  return people.size >= policy.required && policy.fromGroups.every((g) => mine.some((a) => a.via === g));
+}
+
+/** What the gate still lacks, in words: "1 more approval; none yet through group:qa". */
+export function quorumMissing(policy: ApprovalPolicy, approvals: ReadonlyArray<{ by: string; stage: string; via?: string }>, gate: string): string {
+  const mine = approvals.filter((a) => a.stage === gate);
+  const more = Math.max(0, policy.required - new Set(mine.map((a) => a.by)).size);
+  const groups = policy.fromGroups.filter((g) => !mine.some((a) => a.via === g));
+  return [more ? `${more} more approval${more === 1 ? '' : 's'}` : null, groups.length ? `none yet through ${groups.join(', ')}` : null]
+    .filter(Boolean)
+    .join('; ');
 }

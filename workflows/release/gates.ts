@@ -1,7 +1,8 @@
 // What stands before and after the rollout: gates and post checks (one loop for both), the release
 // window, and approvals.
 import * as wf from '@temporalio/workflow';
-import type { Gate, StagePlan } from '../../contract/plan';
+import type { ApprovalPolicy, Gate, StagePlan } from '../../contract/plan';
+import { quorumMissing } from './commands';
 import { watchUntil } from './watch';
 import { checks } from './activities';
 import type { ReleaseState } from './state';
@@ -84,8 +85,33 @@ export async function awaitApproval(release: ReleaseState, what: string): Promis
   release.setPhase('awaiting_approval');
   release.note('awaiting approval', undefined, what);
   release.notify('awaiting_approval', `${plan.service} ${plan.version} needs approval: ${what}`);
-  const ok = await wf.condition(() => release.approvedFor === what, plan.approvalTimeoutMs, { summary: `await approval: ${what}` });
+  const ok = plan.approvalPolicy
+    ? await awaitQuorum(release, what, plan.approvalPolicy)
+    : await wf.condition(() => release.approvedFor === what, plan.approvalTimeoutMs, { summary: `await approval: ${what}` });
   release.awaitingApproval = null;
   if (!ok) throw new Stop('timeout', `no approval for ${what} within ${Math.round(plan.approvalTimeoutMs / 60000)} min`);
   release.notify('approved', `${plan.service} ${plan.version} approved: ${what}`);
+}
+
+/** A quorum's wait: the same timeout, with a reminder to the thread and an escalation on the way. */
+async function awaitQuorum(release: ReleaseState, what: string, policy: ApprovalPolicy): Promise<boolean> {
+  const { plan, status } = release;
+  const met = () => release.approvedFor === what;
+  const deadline = Date.now() + plan.approvalTimeoutMs;
+  const steps: Array<{ at: number; say: () => string }> = [];
+  if (policy.remindAfterMs)
+    steps.push({ at: Date.now() + policy.remindAfterMs, say: () => `reminder: ${what} still needs ${quorumMissing(policy, status.approvals, what)}` });
+  if (policy.escalateAfterMs && policy.escalateTo)
+    steps.push({
+      at: Date.now() + policy.escalateAfterMs,
+      say: () =>
+        `escalated to ${policy.escalateTo}: ${what} has waited ${Math.round(policy.escalateAfterMs! / 60_000)} min and still needs ${quorumMissing(policy, status.approvals, what)}`,
+    });
+  for (const step of steps.filter((x) => x.at < deadline).sort((a, b) => a.at - b.at)) {
+    if (await wf.condition(met, Math.max(step.at - Date.now(), 1), { summary: `await approval: ${what}` })) return true;
+    const text = step.say();
+    release.note(text.startsWith('reminder') ? 'approval reminder' : 'approval escalated', undefined, text);
+    release.notify('awaiting_approval', `${plan.service} ${plan.version}: ${text}`);
+  }
+  return wf.condition(met, Math.max(deadline - Date.now(), 1), { summary: `await approval: ${what}` });
 }

@@ -5,7 +5,7 @@ import * as wf from '@temporalio/workflow';
 import { SIGNALS, COMMANDS, commandUpdate, statusQuery, type Actor, type Command, type CommandResult } from '../../contract/messages';
 import { commandStage } from '../../contract/command-signature';
 import type { CommandAuth } from '../../contract/plan';
-import { decide, isCommand, parseActor, type CommandView, type Decision } from './commands';
+import { decide, isCommand, parseActor, quorumMet, type CommandView, type Decision } from './commands';
 import { commandId, verifyCommand } from './verify-command';
 import { Stop } from './stop';
 import type { ReleaseState } from './state';
@@ -15,8 +15,9 @@ function apply(release: ReleaseState, d: Decision): CommandResult {
   const e = d.effect;
   switch (e?.kind) {
     case 'approve':
-      release.approvedFor = e.what;
-      status.approvals.push({ by: d.note.by ?? 'unknown', at: Date.now(), stage: e.what });
+      status.approvals.push({ by: d.note.by ?? 'unknown', at: Date.now(), stage: e.what, ...(e.via ? { via: e.via } : {}) });
+      // with a quorum the gate opens only when it is met; else one approval opens it
+      if (!plan.approvalPolicy || quorumMet(plan.approvalPolicy, status.approvals, e.what)) release.approvedFor = e.what;
       break;
     case 'reject':
     case 'rollback':
@@ -88,6 +89,11 @@ function handle(release: ReleaseState, cmd: Command, raw: unknown): CommandResul
     awaitingApproval: release.awaitingApproval,
     watching: status.windowEndsAt !== null,
     held: release.held,
+    ...(plan.approvalPolicy && release.awaitingApproval
+      ? {
+          quorum: { required: plan.approvalPolicy.required, approvedBy: status.approvals.filter((a) => a.stage === release.awaitingApproval).map((a) => a.by) },
+        }
+      : {}),
     ...(release.strictCommands
       ? { strict: { releaseManagers: plan.commandAuth?.releaseManagers ?? [], approved: release.approvedFor, stopping: release.stop?.why ?? null } }
       : {}),
