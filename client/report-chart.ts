@@ -1,22 +1,12 @@
 // A release's timeline as an SVG chart, rendered server-side by Vega-Lite (no browser, no canvas):
 // traffic on the new version per stage over time, each verdict, breach and rollback marked where it
 // happened, and below it the deciding verdict's metrics, canary against baseline, with their limits.
-// vega and vega-lite are ESM-only: loaded on first use, like the Kubernetes client.
-import type * as Vega from 'vega';
+// vega and vega-lite are ESM with top-level await: the drawing itself runs in a child (render-vega.mjs).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { ReleaseStatus } from '../contract/messages';
 
 type Mark = { t: number; event: string; detail: string };
-
-/** vega-lite's types resolve only under node16 module resolution; this is the one call used. */
-interface VegaLite {
-  compile(spec: unknown): { spec: Vega.Spec };
-}
-const VEGA_LITE: string = 'vega-lite';
-/**
- * A real import(), not the require() this CommonJS build turns `import()` into: vega's canvas module
- * uses top-level await, which require() of ESM refuses.
- */
-const esmImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 
 const MARKED = /^(verdict (PASS|FAIL|INCONCLUSIVE)|breach|rolling back|promoted|paused|resumed)$/;
 
@@ -42,9 +32,6 @@ export function chartData(s: ReleaseStatus): { traffic: Array<{ t: number; perce
 }
 
 export async function releaseChartSvg(s: ReleaseStatus): Promise<string> {
-  // one after the other: jest's ESM loader fails to link modules two imports are loading at once
-  const vega = await esmImport<typeof Vega>('vega');
-  const vl = await esmImport<VegaLite>(VEGA_LITE);
   const { traffic, marks, findings } = chartData(s);
   const title = `${s.service} ${s.version} · ${s.strategy} · ${s.status}`;
   const colors = {
@@ -93,15 +80,23 @@ export async function releaseChartSvg(s: ReleaseStatus): Promise<string> {
     },
     resolve: { scale: { x: 'independent' } },
   };
-  const spec = vl.compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    vconcat: [timeline, metrics],
-    resolve: { scale: { color: 'independent' } },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: [timeline, metrics], resolve: { scale: { color: 'independent' } } });
+}
+
+/** Vega-Lite spec → SVG, in a child process (see render-vega.mjs for why). */
+function renderSvg(spec: unknown): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'render-vega.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const svg = Buffer.concat(out).toString('utf8');
+      if (code === 0 && svg.startsWith('<svg')) resolve(svg);
+      else reject(new Error(`the chart could not be drawn (exit ${code}): ${Buffer.concat(err).toString('utf8').slice(-500)}`));
+    });
+    child.stdin.end(JSON.stringify(spec));
+  });
 }
