@@ -128,6 +128,20 @@ export interface ReleaseStatus {
 
 export const statusQuery = defineQuery<ReleaseStatus>('status');
 
+/** The success notice's figures: the last watched window, against the SLA (the stage's limits) and the previous version. */
+export interface SuccessFigures {
+  errorRatePct: number | null;
+  errorRateBeforePct: number | null;
+  errorRateSlaPct: number | null;
+  p95Ms: number | null;
+  p95BeforeMs: number | null;
+  p95SlaMs: number | null;
+  /** canary requests the last watched window was judged on */
+  requestsJudged: number;
+  /** from the release's start to its success */
+  durationMs: number;
+}
+
 export interface ReleaseResult {
   status: Status;
   version: string;
@@ -138,14 +152,5 @@ export interface ReleaseResult {
   /** the rollback could not finish: what a person must do */
   actionRequired?: string;
   /** on success: the last watched window against the SLA and the previous version, and the duration */
-  figures?: {
-    errorRatePct: number | null;
-    errorRateBeforePct: number | null;
-    errorRateSlaPct: number | null;
-    p95Ms: number | null;
-    p95BeforeMs: number | null;
-    p95SlaMs: number | null;
-    requestsJudged: number;
-    durationMs: number;
-  };
+  figures?: SuccessFigures;
 }

@@ -1,7 +1,9 @@
 // Words for people: verdict evidence and a root-cause hint for the incident. Pure.
 import type { Verdict } from '../../contract/verdict';
 import type { ReleasePlan } from '../../contract/plan';
-import type { ReleaseStatus } from '../../contract/messages';
+import type { ReleaseStatus, SuccessFigures } from '../../contract/messages';
+
+export type { SuccessFigures };
 
 export function describeVerdict(v: Verdict): string {
   const lines = [`${v.verdict}: ${v.explanation}`];
@@ -25,20 +27,6 @@ export function rootCauseHint(plan: ReleasePlan, state: ReleaseStatus, why: stri
     hints.push(`this release also ran ${plan.dependencies.map((d) => d.name).join(', ')}: check whether the new version depends on them behaving differently`);
   if (hints.length === 0) hints.push(why);
   return hints.join('; ');
-}
-
-/** The success notice's figures: the last watched window, against the SLA (the stage's limits) and the previous version. */
-export interface SuccessFigures {
-  errorRatePct: number | null;
-  errorRateBeforePct: number | null;
-  errorRateSlaPct: number | null;
-  p95Ms: number | null;
-  p95BeforeMs: number | null;
-  p95SlaMs: number | null;
-  /** canary requests the last watched window was judged on */
-  requestsJudged: number;
-  /** from the release's start to its success */
-  durationMs: number;
 }
 
 const num = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
