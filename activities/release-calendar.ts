@@ -116,7 +116,8 @@ export function nextSlot(cal: ReleaseCalendar, now: number, needMs: number): Slo
   const fits = (t: number) => {
     if (window) {
       if (!insideWindow(window, t)) return false;
-      if (window.atEnd !== 'finish' && t + needMs > windowCloses(window, t)) return false;
+      // (a step of no length fits wherever the window is open: no need to find where it closes)
+      if (needMs > 0 && window.atEnd !== 'finish' && t + needMs > windowCloses(window, t)) return false;
     }
     return !freezeDuring(freezes, t, needMs);
   };
