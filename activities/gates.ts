@@ -195,21 +195,24 @@ async function rollbackPlan(gate: Gate, ctx: GateContext | undefined): Promise<C
     // a documented rollback that does not answer is no rollback plan, whatever else is declared
     const answer = await runbookAnswer(runbook);
     if (answer !== 200) return { ok: false, detail: `the runbook ${runbook} answers ${answer}, not 200` };
-    return { ok: true, detail: `runbook ${runbook} answers 200${without.length ? ` (it covers ${names_(without)}, which declare no undo)` : ''}; ${traffic}` };
+    return {
+      ok: true,
+      detail: `runbook ${runbook} answers 200${without.length ? ` (it covers ${nameList(without)}, which declare no undo)` : ''}; ${traffic}`,
+    };
   }
   if (without.length > 0) {
     return {
       ok: false,
-      detail: `no way back for ${names_(without)}: declare an undo (the down-migration) on ${without.length === 1 ? 'it' : 'each'}, or args.runbook_url for a documented rollback`,
+      detail: `no way back for ${nameList(without)}: declare an undo (the down-migration) on ${without.length === 1 ? 'it' : 'each'}, or args.runbook_url for a documented rollback`,
     };
   }
   return {
     ok: true,
-    detail: migrations.length ? `down-migrations declared for ${names_(migrations)}; ${traffic}` : `no migrations in the plan; ${traffic}`,
+    detail: migrations.length ? `down-migrations declared for ${nameList(migrations)}; ${traffic}` : `no migrations in the plan; ${traffic}`,
   };
 }
 
-const names_ = (ds: Array<{ name: string }>) => ds.map((d) => d.name).join(', ');
+const nameList = (ds: Array<{ name: string }>) => ds.map((d) => d.name).join(', ');
 
 async function runbookAnswer(url: string): Promise<number | string> {
   try {
