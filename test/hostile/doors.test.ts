@@ -104,7 +104,14 @@ beforeAll(async () => {
     (s) => s.phase === 'awaiting_approval',
     20_000,
   );
-  // every notice so far delivered: the message count is still from here on
+  // every notice so far delivered, each release's last one (its approval request) included: on a busy
+  // machine a notice can trail its release's phase by more than the quiet second below
+  for (const [service, version] of [
+    ['checkout', 'v2.0.0'],
+    ['inventory', 'v2.0.0'],
+    ['cart', 'v3.0.0'],
+  ])
+    await fake.waitForCall((c) => c.method === 'chat.postMessage' && String(c.body.text).startsWith(`${service} ${version} needs approval`));
   await eventually(
     async () => fake.calls.at(-1)?.at ?? 0,
     (at) => at > 0 && at < Date.now() - 1000,
