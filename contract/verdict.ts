@@ -11,6 +11,18 @@ export interface SideAggregate {
   memoryMb: number | null;
 }
 
+/** A business metric's counts on one side of an A/B test, over a window: visits and the visits that converted. */
+export interface ConversionCounts {
+  visits: number;
+  conversions: number;
+}
+
+/** Both variants' conversion counts over one window: B is the new version (canary side), A the serving one. */
+export interface ConversionSample {
+  a: ConversionCounts | null;
+  b: ConversionCounts | null;
+}
+
 /** One poll interval as a metrics provider returns it; null = the source returned nothing for that side. */
 export interface IntervalSample {
   /** epoch ms of the interval's end */

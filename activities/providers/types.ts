@@ -1,7 +1,7 @@
 // The small interfaces every provider implements. One file per system under deployers/, metrics/,
 // flags/, notifiers/, incidents/, each with its test beside it; factory.ts maps config to instances.
 // Providers run in activities (never in workflow code) and read their secrets from the worker's env.
-import type { IntervalSample } from '../../contract/verdict';
+import type { ConversionSample, IntervalSample } from '../../contract/verdict';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheck } from '../../contract/world';
 import type { Notice } from '../../contract/notice';
 import type { LogEvent, Signature } from './logs/signatures';
@@ -35,6 +35,11 @@ export interface Deployer {
   revert(target: TrafficTarget): Promise<TrafficState>;
   /** What is serving now (for status and for proving undo); null when nothing is known. */
   currentTraffic(target: TrafficTarget): Promise<TrafficState | null>;
+  /**
+   * A URL that reaches target.version alone, whatever the traffic split (green's own endpoint), for smoke
+   * checks before any user is routed to it; null when the platform has none.
+   */
+  endpoint?(target: TrafficTarget): Promise<string | null>;
   /** Reach, find, may: never throws, reports (for `quad config check --live` and the worker's start). */
   check(service: string): Promise<DeployCheck[]>;
 }
@@ -56,6 +61,11 @@ export interface MetricsSource {
   readonly name: string;
   /** one sample per interval in [from, to), oldest first; sides with no data come back null */
   fetch(query: MetricsQuery): Promise<IntervalSample[]>;
+  /**
+   * An A/B test's business metric: visits and conversions of the previous version (A, query.previousVersion)
+   * and the new one (B, query.version) over [from, to), summed. Absent on a source that measures no conversion.
+   */
+  conversions?(query: Omit<MetricsQuery, 'intervalS'>): Promise<ConversionSample>;
 }
 
 export interface FlagProvider {
