@@ -1,6 +1,8 @@
 // CloudWatch as a metrics source: ONE GetMetricData call (paginated by NextToken) returns canary and
 // baseline for every metric over the window, one datapoint per interval (Period = intervalS).
 // Error rate is CloudWatch metric math (errors / requests); latency uses a percentile stat ("p95").
+// With `conversion` configured it also measures an A/B test (conversions()): visits and conversions per
+// variant, summed by CloudWatch over one period spanning the whole window.
 // Credentials and region come from the SDK's default chain (env, profile, SSO, instance role);
 // nothing here reads, logs or returns them.
 // Failures are ApplicationFailures (../../failures): credentials the service does not accept, a missing
@@ -15,7 +17,7 @@ import {
   type MetricDataResult,
   type StandardUnit,
 } from '@aws-sdk/client-cloudwatch';
-import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
+import type { ConversionCounts, ConversionSample, IntervalSample, SideAggregate } from '../../../contract/verdict';
 import type { MetricsQuery, MetricsSource } from '../types';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { AWS_CREDENTIAL_ERRORS as CREDENTIAL_ERRORS, FailureType, configurationError, nonRetryableFailure, redact, transientFailure } from '../../failures';
@@ -107,6 +109,23 @@ export interface CloudWatchMetricSpec {
   scale?: number;
 }
 
+/** An A/B test's business metric: per variant, the visits (the denominator) and the visits that converted. */
+export interface CloudWatchConversionSpec {
+  /** default: the source's namespace */
+  namespace?: string;
+  visitsMetric: string;
+  conversionsMetric: string;
+  /** the dimension whose value is the version (A: query.previousVersion, B: query.version); default "Version" */
+  variantDimension?: string;
+  /** other dimensions both metrics are published with; `${service}`, `${region}`, `${version}` filled per variant */
+  dimensions?: Record<string, string>;
+  /** only additive statistics can be summed over the window: Sum (default), or SampleCount for one datapoint per event */
+  stat?: 'Sum' | 'SampleCount';
+}
+
+/** The window conversions() is asked for: the whole test so far, no interval. */
+export type ConversionQuery = Omit<MetricsQuery, 'intervalS'>;
+
 export interface CloudWatchMetricsOptions {
   /** AWS region; default: the SDK's chain (AWS_REGION, profile) */
   region?: string;
@@ -126,6 +145,8 @@ export interface CloudWatchMetricsOptions {
     /** MB (use `scale` otherwise); stat defaults to Average */
     memory?: CloudWatchMetricSpec;
   };
+  /** the A/B test's conversions; absent: the source has no conversions() method */
+  conversion?: CloudWatchConversionSpec;
   /** SDK attempts per call (the activity retries too); default 3 */
   maxAttempts?: number;
   /** a ready client (shared, or instrumented in tests); region/endpoint/maxAttempts are then ignored */
@@ -173,6 +194,27 @@ export interface CloudWatchSeries {
   pages: number;
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * One period spanning [from, to), on the coarsest grid CloudWatch still keeps for data that old: 1-minute
+ * datapoints for 15 days, 5-minute for 63, hourly beyond. A period that is not a multiple of it returns
+ * no datapoints at all, silently, so the grid is picked an hour early. The window is widened to the grid
+ * (start down, as CloudWatch itself rounds StartTime; end up, so no part of [from, to) is left out).
+ */
+export function conversionWindow(from: number, to: number, now: number): { start: number; end: number; periodS: number } {
+  if (!(to > from)) throw nonRetryableFailure(FailureType.Rejected, `empty conversions window: from ${from} is not before to ${to}`);
+  const age = now - from;
+  const gridMs = (age > 63 * DAY_MS - HOUR_MS ? 3600 : age > 15 * DAY_MS - HOUR_MS ? 300 : 60) * 1000;
+  const start = Math.floor(from / gridMs) * gridMs;
+  const end = Math.ceil(to / gridMs) * gridMs;
+  return { start, end, periodS: (end - start) / 1000 };
+}
+
+type Variant = 'a' | 'b';
+const conversionId = (variant: Variant, what: 'visits' | 'conversions') => `${variant}_${what}`;
+
 // Periods GetMetricData accepts: high resolution 1/5/10/20/30 s, otherwise whole minutes.
 function checkPeriod(intervalS: number): void {
   const ok = [1, 5, 10, 20, 30].includes(intervalS) || (Number.isInteger(intervalS) && intervalS >= 60 && intervalS % 60 === 0);
@@ -207,6 +249,11 @@ export function renderDimensions(spec: CloudWatchDimensions, ctx: DimensionConte
 
 export class CloudWatchMetricsSource implements MetricsSource {
   readonly name = 'cloudwatch';
+  /**
+   * Only when `conversion` is configured: the release asks `typeof source.conversions === 'function'`, so
+   * a source that measures no conversion must not have the method at all (`declare`: no field is emitted).
+   */
+  declare readonly conversions?: (query: ConversionQuery) => Promise<ConversionSample>;
   private readonly client: CloudWatchClient;
   private readonly ownsClient: boolean;
 
@@ -219,6 +266,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
         endpoint: options.endpoint,
         maxAttempts: options.maxAttempts ?? 3,
       });
+    if (options.conversion) this.conversions = (query) => this.fetchConversions(query);
   }
 
   /** Closes the client's pooled connections (only a client this source created). */
@@ -327,6 +375,74 @@ export class CloudWatchMetricsSource implements MetricsSource {
     return toSamples(await this.fetchSeries(query));
   }
 
+  /**
+   * The exact GetMetricData input for an A/B test's window (without NextToken): visits and conversions of
+   * B, then of A when there is a previous version. Pure; exported for tests and dry runs.
+   */
+  buildConversionRequest(query: ConversionQuery, clientRegion = '', now = Date.now()): { input: GetMetricDataCommandInput; start: number; end: number } {
+    const spec = this.options.conversion;
+    if (!spec) throw configurationError(`CloudWatch metrics of ${query.service} measure no conversion: set services.${query.service}.metrics.conversion`);
+    const { start, end, periodS } = conversionWindow(query.from, query.to, now);
+    const region = query.region ?? clientRegion;
+    const variants: Array<[Variant, string]> = [['b', query.version]];
+    if (query.previousVersion) variants.push(['a', query.previousVersion]);
+    const queries: MetricDataQuery[] = [];
+    for (const [variant, version] of variants) {
+      const dimensions = [
+        ...renderDimensions(spec.dimensions ?? {}, dimensionContext(query.service, version, region)),
+        { Name: spec.variantDimension ?? 'Version', Value: version },
+      ];
+      for (const [what, metricName] of [
+        ['visits', spec.visitsMetric],
+        ['conversions', spec.conversionsMetric],
+      ] as const) {
+        queries.push({
+          Id: conversionId(variant, what),
+          Label: `${variant.toUpperCase()} ${version} ${what}`,
+          MetricStat: {
+            Metric: { Namespace: spec.namespace ?? this.options.namespace, MetricName: metricName, Dimensions: dimensions },
+            Period: periodS,
+            Stat: spec.stat ?? 'Sum',
+          },
+          ReturnData: true,
+        });
+      }
+    }
+    return { input: { MetricDataQueries: queries, StartTime: new Date(start), EndTime: new Date(end), ScanBy: 'TimestampAscending' }, start, end };
+  }
+
+  /** Visits and conversions per variant over the window, summed; a variant CloudWatch has no datapoint of is null. */
+  private async fetchConversions(query: ConversionQuery): Promise<ConversionSample> {
+    const { input } = this.buildConversionRequest(query, await this.clientRegion());
+    const namespace = this.options.conversion?.namespace ?? this.options.namespace;
+    // only ids that returned at least one datapoint are in here: absent = no data, not 0
+    const sums = new Map<string, number>();
+    let nextToken: string | undefined;
+    do {
+      let out;
+      try {
+        out = await this.client.send(new GetMetricDataCommand({ ...input, NextToken: nextToken }));
+      } catch (err) {
+        throw cloudWatchFailure(err, `GetMetricData failed for ${query.service}'s conversions (namespace ${namespace})`);
+      }
+      for (const r of out.MetricDataResults ?? []) {
+        checkResult(r);
+        if (!r.Id) continue;
+        for (const v of r.Values ?? []) if (Number.isFinite(v)) sums.set(r.Id, (sums.get(r.Id) ?? 0) + v);
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+
+    const counts = (variant: Variant): ConversionCounts | null => {
+      const visits = sums.get(conversionId(variant, 'visits'));
+      const conversions = sums.get(conversionId(variant, 'conversions'));
+      if (visits === undefined && conversions === undefined) return null;
+      // one of the two without a datapoint was not published in the window: none of it happened
+      return { visits: visits ?? 0, conversions: conversions ?? 0 };
+    };
+    return { a: query.previousVersion ? counts('a') : null, b: counts('b') };
+  }
+
   /** The region the SDK resolved (options, AWS_REGION, profile); "" when none could be found. */
   private async clientRegion(): Promise<string> {
     try {
@@ -337,16 +453,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
   }
 
   private collect(r: MetricDataResult, into: Map<string, IntervalSeries>, start: number, stepMs: number, intervals: number): void {
-    if (r.StatusCode === 'InternalError' || r.StatusCode === 'Forbidden') {
-      const why = (r.Messages ?? []).map((m) => `${m.Code}: ${m.Value}`).join('; ');
-      const message = `CloudWatch answered ${r.StatusCode} for ${r.Label ?? r.Id}${why ? ` (${why})` : ''}`;
-      throw r.StatusCode === 'Forbidden'
-        ? configurationError(`${message}: the worker's AWS identity lacks the permission: allow it ${PERMISSION} on this namespace`, {
-            system: SYSTEM,
-            code: 'Forbidden',
-          })
-        : transientFailure(`${message} (retrying)`, { system: SYSTEM, code: 'InternalError' });
-    }
+    checkResult(r);
     if (!r.Id) return;
     const series = into.get(r.Id) ?? new Map<number, number>();
     into.set(r.Id, series);
@@ -357,6 +464,19 @@ export class CloudWatchMetricsSource implements MetricsSource {
       if (idx >= 0 && idx < intervals && Number.isFinite(vs[i])) series.set(idx, vs[i]);
     }
   }
+}
+
+/** A query CloudWatch could not answer, inside a successful call: Forbidden is configuration, InternalError is retried. */
+function checkResult(r: MetricDataResult): void {
+  if (r.StatusCode !== 'InternalError' && r.StatusCode !== 'Forbidden') return;
+  const why = (r.Messages ?? []).map((m) => `${m.Code}: ${m.Value}`).join('; ');
+  const message = `CloudWatch answered ${r.StatusCode} for ${r.Label ?? r.Id}${why ? ` (${why})` : ''}`;
+  throw r.StatusCode === 'Forbidden'
+    ? configurationError(`${message}: the worker's AWS identity lacks the permission: allow it ${PERMISSION} on this namespace`, {
+        system: SYSTEM,
+        code: 'Forbidden',
+      })
+    : transientFailure(`${message} (retrying)`, { system: SYSTEM, code: 'InternalError' });
 }
 
 function scaled(series: IntervalSeries, factor: number | undefined): IntervalSeries {
