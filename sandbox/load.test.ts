@@ -1,5 +1,5 @@
 // The load generator against a real sandbox: it keeps the asked rate, stops by itself at its max
-// duration, and its counts agree with what the router recorded.
+// duration, its counts agree with what the router recorded, and its users show a sticky split holding.
 import http from 'node:http';
 import { startLoad } from './load';
 import { startSandbox, type Sandbox } from './sandbox';
@@ -7,7 +7,7 @@ import { startSandbox, type Sandbox } from './sandbox';
 describe('load generator', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0, initial: { checkout: 'v1.0.0', search: 'v3.0.0-bad' } });
+    sandbox = await startSandbox({ port: 0, initial: { checkout: 'v1.0.0', search: 'v3.0.0-bad', cart: 'v5.0.0' } });
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -44,6 +44,29 @@ describe('load generator', () => {
     const sentAfterStop = load.counts().sent;
     await new Promise((r) => setTimeout(r, 200));
     expect(load.counts().sent).toBe(sentAfterStop);
+  });
+
+  it('shows stickiness through its users: none switches version under a sticky split, some do without', async () => {
+    const split = (sticky: boolean) =>
+      fetch(`${sandbox.adminUrl}/admin/services/cart/traffic`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ version: 'v5.1.0', previousVersion: 'v5.0.0', percent: 50, sticky }),
+      }).then((r) => r.json());
+    await split(true);
+    // 300 requests from 50 users: each user sends ~6, so a non-sticky split would switch most of them
+    const sticky = await startLoad({ url: sandbox.url, rps: 200, maxDurationS: 1.5, service: 'cart', users: 50 }).done;
+    expect(sticky.ok).toBe(sticky.sent);
+    expect(sticky.switchedUsers).toBe(0);
+    expect(sticky.usersByVersion['v5.0.0'] + sticky.usersByVersion['v5.1.0']).toBeLessThanOrEqual(50);
+    expect(sticky.usersByVersion['v5.0.0']).toBeGreaterThan(0);
+    expect(sticky.usersByVersion['v5.1.0']).toBeGreaterThan(0);
+
+    await split(false);
+    const plain = await startLoad({ url: sandbox.url, rps: 200, maxDurationS: 1.5, service: 'cart', users: 50 }).done;
+    // alternate requests go to alternate versions: a user with 2+ requests lands on both unless every one of them
+    // fell on one parity; P(a given user with k requests avoids both) = 2^(1-k), so some surely switch
+    expect(plain.switchedUsers).toBeGreaterThan(0);
   });
 
   it('counts requests that get no answer as failed', async () => {

@@ -1,6 +1,7 @@
 // Load generator: open-loop requests at a fixed rate (like real users, who do not wait for each other),
 // with a cap on requests in flight and a maximum duration after which it stops by itself. Each request is
-// from one of `users` users (x-quad-user: user-<k>, k uniform), so the sandbox can split it by feature flag.
+// from one of `users` users (x-quad-user: user-<k>, k uniform), so the sandbox can split it by feature flag
+// or stickily by user; the counts say how many users saw each version and how many saw more than one.
 // CLI: tsx sandbox/load.ts --url http://127.0.0.1:8080 --rps 50 [--duration-s 600] [--service checkout] [--users 1000]
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,10 @@ export interface LoadCounts {
   failed: number;
   skipped: number;
   byVersion: Record<string, number>;
+  /** distinct users answered by each version (a user who saw two versions counts in both) */
+  usersByVersion: Record<string, number>;
+  /** users answered by more than one version: 0 under a sticky split that held */
+  switchedUsers: number;
 }
 
 export interface Load {
@@ -50,7 +55,8 @@ export function startLoad(options: LoadOptions): Load {
   const users = options.users ?? 1000;
   if (!(Number.isInteger(users) && users >= 0)) throw new Error('users must be a whole number >= 0');
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
-  const counts: LoadCounts = { sent: 0, ok: 0, errors: 0, failed: 0, skipped: 0, byVersion: {} };
+  const counts: LoadCounts = { sent: 0, ok: 0, errors: 0, failed: 0, skipped: 0, byVersion: {}, usersByVersion: {}, switchedUsers: 0 };
+  const versionsOfUser = new Map<string, Set<string>>();
   const startedAt = performance.now();
   let due = 0;
   let inFlight = 0;
@@ -62,14 +68,29 @@ export function startLoad(options: LoadOptions): Load {
     if (stopped && inFlight === 0) settle();
   };
 
+  function seenBy(user: string, version: string): void {
+    let versions = versionsOfUser.get(user);
+    if (!versions) versionsOfUser.set(user, (versions = new Set()));
+    if (versions.has(version)) return;
+    versions.add(version);
+    counts.usersByVersion[version] = (counts.usersByVersion[version] ?? 0) + 1;
+    if (versions.size === 2) counts.switchedUsers += 1;
+  }
+
+  const snapshot = (): LoadCounts => ({ ...counts, byVersion: { ...counts.byVersion }, usersByVersion: { ...counts.usersByVersion } });
+
   function fire(): void {
     inFlight += 1;
     counts.sent += 1;
     const headers: Record<string, string> = options.service ? { 'x-quad-service': options.service } : {};
-    if (users > 0) headers[USER_HEADER] = `user-${Math.floor(Math.random() * users)}`;
+    const user = users > 0 ? `user-${Math.floor(Math.random() * users)}` : null;
+    if (user !== null) headers[USER_HEADER] = user;
     const req = http.get({ host: target.hostname, port: target.port, path: target.pathname + target.search, agent, headers, timeout: timeoutMs }, (res) => {
       const version = res.headers['x-sandbox-version'];
-      if (typeof version === 'string') counts.byVersion[version] = (counts.byVersion[version] ?? 0) + 1;
+      if (typeof version === 'string') {
+        counts.byVersion[version] = (counts.byVersion[version] ?? 0) + 1;
+        if (user !== null) seenBy(user, version);
+      }
       if ((res.statusCode ?? 0) >= 500) counts.errors += 1;
       else counts.ok += 1;
       res.resume();
@@ -111,10 +132,10 @@ export function startLoad(options: LoadOptions): Load {
   }
   const done = drained.then(() => {
     agent.destroy();
-    return { ...counts, byVersion: { ...counts.byVersion } };
+    return snapshot();
   });
 
-  return { counts: () => ({ ...counts, byVersion: { ...counts.byVersion } }), done, stop };
+  return { counts: snapshot, done, stop };
 }
 
 async function main(): Promise<void> {

@@ -51,6 +51,7 @@ describe('sandbox', () => {
   const put = (service: string, body: unknown) => request(`${admin}/admin/services/${service}/traffic`, { method: 'PUT', body });
 
   beforeAll(async () => {
+    // a retire grace period (the default is none: stopped only by retire, see ab.test.ts)
     sandbox = await startSandbox({ port: 0, adminPort: 0, initial: { checkout: 'v1.2.3' }, retireAfterMs: 300 });
     admin = sandbox.adminUrl;
   });
@@ -127,7 +128,7 @@ describe('sandbox', () => {
     expect(bad.firstErrorAt).toBeGreaterThanOrEqual(bad.firstRequestAt);
   });
 
-  it('a version no longer in the split is stopped after the grace period', async () => {
+  it('with retireAfterMs given, a version no longer in the split is stopped after that grace period', async () => {
     const { versions } = await json(`${admin}/admin/services/checkout/versions`);
     const retired = versions.find((v: any) => v.version === 'v1.2.4');
     await new Promise((r) => setTimeout(r, 600));

@@ -1,13 +1,22 @@
 // The sandbox: a weighted router in front of per-version processes, plus the admin API the sandbox
 // deployer and metrics provider talk to. Everything listens on 127.0.0.1.
 //
-// Traffic:  any path → the default service;  /svc/<service>/<path> or header x-quad-service → that one.
+// Traffic:  any path but /pin/… → the default service;  /svc/<service>/<path> or header x-quad-service → that one.
+//           Split by exact proportions (error diffusion); on a sticky split a request with header
+//           x-quad-user goes by a stable hash of the user instead, so a user keeps one variant.
+// Pinned:   /pin/<version>/svc/<service>/<path> → that version's own process whatever the split (a
+//           version's own endpoint, for smoke checks before users reach it): 404 when it is not running,
+//           400 on a bad version or service; counted in that version's stats like any request.
+// Convert:  the router decides per visit whether it converts (the version's conversionRate, 3 % by
+//           default, -convertN / -loseN in the version), only for a non-5xx answer; kept in its log.
+// Retire:   a version that leaves the split keeps running (a revert finds it warm) until PUT .../retire,
+//           unless startSandbox was given retireAfterMs.
 // Flags:    with a flags file (the file flag provider's), a request with header x-quad-user gets every
 //           flag of the file evaluated for that user; a flag on for it applies its behaviour (`bad` in
 //           the name: 8 % HTTP 500, `slow`: +300 ms) and the request counts in the flag's on or off stats.
 // Admin:    on adminPort when given, else under /admin on the main port.
-//   PUT  /admin/services/{s}/traffic   {version, previousVersion, percent}  absolute, idempotent
-//   GET  /admin/services/{s}/traffic   current split (404 when never set)
+//   PUT  /admin/services/{s}/traffic   {version, previousVersion, percent[, sticky]}  absolute, idempotent
+//   GET  /admin/services/{s}/traffic   current split, with `sticky` (404 when never set)
 //   PUT  /admin/services/{s}/prepare   {version}: that version up and listening, no traffic (idempotent)
 //   PUT  /admin/services/{s}/retire    stop now every version the split does not route to
 //   GET  /admin/services/{s}/changes   every applied change, in order
@@ -17,8 +26,12 @@
 //   GET  /admin/services/{s}/logs?version=v&from=ms&to=ms[&min_level=warn][&limit=N]  the lines that
 //        version wrote in [from, to) at min_level (default debug) or above, oldest first, at most limit
 //        (default 5000, max 20000); `total` counts every line in the window, `truncated` says more matched
+//   GET  /admin/services/{s}/conversions?from=ms&to=ms  {versions: {[v]: {visits, conversions}}}: the
+//        requests each version answered in [from, to) and how many converted (every version it ran)
 //   GET  /admin/services/{s}/versions  process state, pid, totals, first request / first error time
-//   GET  /admin/services, GET /admin/health
+//   GET  /admin/services, GET /admin/health ({ok, routerUrl, adminOnRouter}: where the router listens,
+//        for pinned URLs)
+//   Stats buckets also carry each side's `conversions` (not part of the contract's SideAggregate).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { flagBehaviourFor, SERVICE_PATTERN, VERSION_PATTERN, type FlagBehaviour, type VersionBehaviour } from './behaviour';
@@ -38,7 +51,10 @@ export interface SandboxOptions {
   initial?: Record<string, string>;
   /** per-version behaviour overrides; otherwise behaviour comes from the version string */
   behaviours?: Record<string, Partial<VersionBehaviour>>;
-  /** how long a version no longer routed to keeps running (requests in flight); default 5 s */
+  /**
+   * when given, a version no longer routed to is stopped this long after it left the split; by default it
+   * keeps running until PUT .../retire, so a blue-green revert or a revert during bake finds it warm
+   */
   retireAfterMs?: number;
   /** the file flag provider's JSON file; its flags are evaluated per request with a user ID */
   flagsFile?: string;
@@ -101,7 +117,9 @@ function parseSplit(body: unknown): TrafficSplit {
   if (typeof b.percent !== 'number' || !Number.isFinite(b.percent) || b.percent < 0 || b.percent > 100) {
     throw new HttpError(400, 'percent must be a number from 0 to 100');
   }
-  return { version: b.version, previousVersion: previous as string | null, percent: b.percent };
+  const sticky = b.sticky ?? false;
+  if (typeof sticky !== 'boolean') throw new HttpError(400, 'sticky must be true or false');
+  return { version: b.version, previousVersion: previous as string | null, percent: b.percent, sticky };
 }
 
 function finiteParam(params: URLSearchParams, name: string): number {
@@ -114,12 +132,14 @@ function finiteParam(params: URLSearchParams, name: string): number {
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const defaultService = options.defaultService ?? 'checkout';
   const behaviours = options.behaviours ?? {};
-  const retireAfterMs = options.retireAfterMs ?? 5000;
+  const retireAfterMs = options.retireAfterMs ?? null;
   const services = new Map<string, SandboxService>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const flagFile = options.flagsFile ? new FlagFileWatcher(options.flagsFile) : null;
   if (flagFile) await flagFile.refresh();
   const flagBehaviours = new Map<string, FlagBehaviour>();
+  const separateAdmin = options.adminPort !== undefined;
+  let routerUrl = ''; // known once the router listens
 
   async function flagsOf(req: http.IncomingMessage): Promise<FlagValue[]> {
     const user = req.headers[USER_HEADER];
@@ -166,7 +186,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const parts = url.pathname.split('/').filter(Boolean); // ['admin', 'services', name, what]
     if (parts[0] !== 'admin') throw new HttpError(404, 'not found');
-    if (parts.length === 2 && parts[1] === 'health') return sendJson(res, 200, { ok: true });
+    if (parts.length === 2 && parts[1] === 'health') return sendJson(res, 200, { ok: true, routerUrl, adminOnRouter: !separateAdmin });
     if (parts[1] !== 'services') throw new HttpError(404, 'not found');
     if (parts.length === 2 && req.method === 'GET') {
       return sendJson(res, 200, { services: [...services.values()].map(trafficView) });
@@ -232,6 +252,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const found = service?.versions.get(version)?.process.logs.between(from, to, minLevel as SandboxLogLevel, limit);
         return sendJson(res, 200, { service: name, version, from, to, ...(found ?? { lines: [], total: 0, truncated: false }) });
       }
+      case 'conversions': {
+        const from = finiteParam(url.searchParams, 'from');
+        const to = finiteParam(url.searchParams, 'to');
+        if (!(to > from)) throw new HttpError(400, 'to must be after from');
+        const versions: Record<string, { visits: number; conversions: number }> = {};
+        for (const [version, e] of service?.versions ?? []) versions[version] = e.log.conversionsBetween(from, to);
+        return sendJson(res, 200, { service: name, from, to, versions });
+      }
       case 'stats': {
         const from = finiteParam(url.searchParams, 'from');
         const to = finiteParam(url.searchParams, 'to');
@@ -252,6 +280,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
   }
 
+  function userOf(req: http.IncomingMessage): string | undefined {
+    const user = req.headers[USER_HEADER];
+    return typeof user === 'string' && user !== '' ? user : undefined;
+  }
+
+  /** A pinned request's version and service, validated; null when the path is not /pin/…. */
+  function pinTarget(url: URL): { version: string; name: string; path: string } | null {
+    if (url.pathname !== '/pin' && !url.pathname.startsWith('/pin/')) return null;
+    const match = /^\/pin\/([^/]+)\/svc\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (!match) throw new HttpError(400, 'a pinned request is /pin/<version>/svc/<service>/<path>');
+    const decode = (part: string) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new HttpError(400, `bad escape in ${part}`);
+      }
+    };
+    const version = decode(match[1]);
+    if (!VERSION_PATTERN.test(version)) throw new HttpError(400, `version must match ${VERSION_PATTERN}`);
+    return { version, name: decode(match[2]), path: (match[3] ?? '/') + url.search };
+  }
+
   function routeTarget(req: http.IncomingMessage, url: URL): { name: string; path: string } {
     const match = /^\/svc\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (match) return { name: decodeURIComponent(match[1]), path: (match[2] ?? '/') + url.search };
@@ -261,18 +311,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   async function handleTraffic(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const startedAt = performance.now();
-    const target = routeTarget(req, url);
+    const pinned = pinTarget(url);
+    const target = pinned ?? routeTarget(req, url);
     const service = getService(target.name, false);
-    const version = service?.pick() ?? null;
-    if (!service || !version) throw new HttpError(503, `no version of ${target.name} is deployed`);
-    const entry = service.entry(version);
+    let version: string | null;
+    if (pinned) {
+      // only a version already up: a pinned request must not start (or restart) one behind the deployer's back
+      version = pinned.version;
+      if (service?.versions.get(version)?.process.state !== 'running') throw new HttpError(404, `${target.name}@${version} is not running`);
+    } else {
+      version = service?.pick(userOf(req)) ?? null;
+      if (!service || !version) throw new HttpError(503, `no version of ${target.name} is deployed`);
+    }
+    const entry = service!.entry(version);
     const flags = await flagsOf(req);
     // one outcome per request, counted for its version and for each flag's side it was on
-    const logs = [entry.log, ...flags.map((f) => service.flagLog(f.name, f.on))];
+    const logs = [entry.log, ...flags.map((f) => service!.flagLog(f.name, f.on))];
+    const conversionRate = entry.process.behaviour.conversionRate;
     const record = (isError: boolean) => {
       const at = Date.now();
       const ms = performance.now() - startedAt;
-      for (const log of logs) log.record(at, ms, isError);
+      // a failed visit cannot convert; the sandbox is not workflow code, so Math.random is fine
+      const converted = !isError && Math.random() < conversionRate;
+      for (const log of logs) log.record(at, ms, isError, converted);
     };
     const fault = flagFault(flags);
     if (fault.extraMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.extraMs));
@@ -284,7 +345,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       record(true);
       throw new HttpError(503, (err as Error).message);
     }
-    const headers = { ...req.headers, 'x-quad-service': service.name };
+    const headers = { ...req.headers, 'x-quad-service': service!.name };
     const upstream = http.request({ host: HOST, port, method: req.method, path: target.path, headers, agent }, (up) => {
       if (fault.failedBy !== null) {
         // the version did the work; the flag's code path then fails the request
@@ -330,7 +391,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
   }
 
-  const separateAdmin = options.adminPort !== undefined;
   const router = http.createServer(handler(!separateAdmin, true));
   router.keepAliveTimeout = 30_000;
   const admin = separateAdmin ? http.createServer(handler(true, false)) : null;
@@ -342,6 +402,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
   const port = await listen(router, options.port ?? 0);
   const adminPort = admin ? await listen(admin, options.adminPort ?? 0) : port;
+  routerUrl = `http://${HOST}:${port}`;
 
   for (const [name, version] of Object.entries(options.initial ?? {})) {
     await applySplit(name, parseSplit({ version, previousVersion: null, percent: 100 }));
@@ -354,7 +415,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
 
   return {
-    url: `http://${HOST}:${port}`,
+    url: routerUrl,
     adminUrl: `http://${HOST}:${adminPort}`,
     port,
     adminPort,

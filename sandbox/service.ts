@@ -1,6 +1,8 @@
 // One sandbox service: its traffic split (absolute, idempotent, every real change recorded), the
-// versions it has run (process + request log), the weighted pick the router asks for per request, and
-// the request logs of each feature flag's two sides (the users it was on for, and off for).
+// versions it has run (process + request log), the weighted pick the router asks for per request (by a
+// stable hash of the user when the split is sticky), and the request logs of each feature flag's two
+// sides (the users it was on for, and off for). A version that leaves the split keeps running until an
+// explicit retire (so a revert finds it warm), unless the sandbox was given a retire grace period.
 import { behaviourFor, type VersionBehaviour } from './behaviour';
 import { RequestLog, type VariantSource } from './stats';
 import { VersionProcess } from './version-process';
@@ -11,6 +13,8 @@ export interface TrafficSplit {
   /** the version serving the rest; null = only `version` exists, it gets everything */
   previousVersion: string | null;
   percent: number;
+  /** a request with a user ID goes to the side its hash falls on, the same for that user while the split holds */
+  sticky?: boolean;
 }
 
 export interface TrafficChange extends TrafficSplit {
@@ -38,7 +42,8 @@ export class SandboxService {
   constructor(
     readonly name: string,
     private readonly behaviours: Record<string, Partial<VersionBehaviour>>,
-    private readonly retireAfterMs: number,
+    /** null: a version that leaves the split runs until retireNow() */
+    private readonly retireAfterMs: number | null = null,
   ) {}
 
   entry(version: string): VersionEntry {
@@ -71,11 +76,18 @@ export class SandboxService {
   /** Sets the split. Returns the change, or null when the split already was exactly this. */
   setTraffic(split: TrafficSplit): TrafficChange | null {
     const current = this.traffic;
-    if (current && current.version === split.version && current.previousVersion === split.previousVersion && current.percent === split.percent) {
+    const next: TrafficSplit = { version: split.version, previousVersion: split.previousVersion, percent: split.percent, sticky: split.sticky === true };
+    if (
+      current &&
+      current.version === next.version &&
+      current.previousVersion === next.previousVersion &&
+      current.percent === next.percent &&
+      current.sticky === next.sticky
+    ) {
       return null;
     }
-    const change: TrafficChange = { ...split, seq: this.changes.length + 1, at: Date.now(), before: current };
-    this.traffic = { ...split };
+    const change: TrafficChange = { ...next, seq: this.changes.length + 1, at: Date.now(), before: current };
+    this.traffic = next;
     this.changes.push(change);
     this.credit = 0;
     this.retireUnreferenced();
@@ -93,11 +105,12 @@ export class SandboxService {
     return serving;
   }
 
-  /** The version the next request goes to. */
-  pick(): string | null {
+  /** The version the next request goes to; `user` (the request's user ID) counts only on a sticky split. */
+  pick(user?: string): string | null {
     const t = this.traffic;
     if (!t) return null;
     if (t.previousVersion === null) return t.version;
+    if (t.sticky && user) return stickyPoint(this.name, user) < t.percent ? t.version : t.previousVersion;
     this.credit += t.percent;
     if (this.credit >= 100) {
       this.credit -= 100;
@@ -106,8 +119,10 @@ export class SandboxService {
     return t.previousVersion;
   }
 
-  /** Stop processes no longer in the split, after a grace period for requests in flight. */
+  /** With a grace period: stop processes no longer in the split once it has passed. Without: nothing (retireNow does it). */
   private retireUnreferenced(): void {
+    const retireAfterMs = this.retireAfterMs;
+    if (retireAfterMs === null) return;
     const referenced = new Set([this.traffic?.version, this.traffic?.previousVersion]);
     for (const [version, entry] of this.versions) {
       if (referenced.has(version)) {
@@ -117,7 +132,7 @@ export class SandboxService {
         entry.retireTimer = setTimeout(() => {
           entry.retireTimer = null;
           void entry.process.stop();
-        }, this.retireAfterMs);
+        }, retireAfterMs);
         entry.retireTimer.unref();
       }
     }
@@ -142,4 +157,18 @@ export class SandboxService {
     }
     await Promise.all([...this.versions.values()].map((e) => e.process.stop()));
   }
+}
+
+/**
+ * Where a user falls in [0, 100): FNV-1a (32 bit) of service and user. Not salted by version, so a user
+ * in the new version at 10 % stays in it at 50 % (a ramp only adds users to B, never swaps them).
+ */
+export function stickyPoint(service: string, user: string): number {
+  let hash = 0x811c9dc5;
+  const text = `${service}\u0000${user}`;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash / 2 ** 32) * 100;
 }

@@ -2,7 +2,8 @@
 // balancer sees them (latency to the last byte, errors = 5xx or no answer). Raw records are kept for a
 // retention window so any [from, to) / interval the metrics provider asks for is answered exactly;
 // p95 comes from an HDR histogram built per interval. Flag variants (the requests a flag was on / off
-// for) keep logs of their own and are aggregated the same way.
+// for) keep logs of their own and are aggregated the same way. Each record also says whether the visit
+// converted (the router decides; see behaviour.ts), for A/B tests' business metric.
 import * as hdr from 'hdr-histogram-js';
 import type { SideAggregate } from '../contract/verdict';
 import type { UsageSample } from './version-process';
@@ -13,15 +14,17 @@ export class RequestLog {
   private at: number[] = [];
   private ms: number[] = [];
   private error: boolean[] = [];
+  private converted: boolean[] = [];
   private head = 0;
   total = 0;
   errors = 0;
+  conversions = 0;
   firstRequestAt: number | null = null;
   firstErrorAt: number | null = null;
 
   constructor(private readonly retentionMs = DEFAULT_RETENTION_MS) {}
 
-  record(at: number, latencyMs: number, isError: boolean): void {
+  record(at: number, latencyMs: number, isError: boolean, converted = false): void {
     // requests finish out of order; keep the log sorted by time so lookups can bisect
     let i = this.at.length;
     while (i > this.head && this.at[i - 1] > at) i -= 1;
@@ -29,12 +32,15 @@ export class RequestLog {
       this.at.push(at);
       this.ms.push(latencyMs);
       this.error.push(isError);
+      this.converted.push(converted);
     } else {
       this.at.splice(i, 0, at);
       this.ms.splice(i, 0, latencyMs);
       this.error.splice(i, 0, isError);
+      this.converted.splice(i, 0, converted);
     }
     this.total += 1;
+    if (converted) this.conversions += 1;
     this.firstRequestAt = Math.min(this.firstRequestAt ?? at, at);
     if (isError) {
       this.errors += 1;
@@ -50,6 +56,7 @@ export class RequestLog {
       this.at = this.at.slice(this.head);
       this.ms = this.ms.slice(this.head);
       this.error = this.error.slice(this.head);
+      this.converted = this.converted.slice(this.head);
       this.head = 0;
     }
   }
@@ -66,9 +73,25 @@ export class RequestLog {
   }
 
   /** Calls fn for every record with time in [from, to). */
-  forEachBetween(from: number, to: number, fn: (latencyMs: number, isError: boolean) => void): void {
-    for (let i = this.lowerBound(from); i < this.at.length && this.at[i] < to; i += 1) fn(this.ms[i], this.error[i]);
+  forEachBetween(from: number, to: number, fn: (latencyMs: number, isError: boolean, converted: boolean) => void): void {
+    for (let i = this.lowerBound(from); i < this.at.length && this.at[i] < to; i += 1) fn(this.ms[i], this.error[i], this.converted[i]);
   }
+
+  /** Visits (every request recorded) and the ones that converted, in [from, to). */
+  conversionsBetween(from: number, to: number): { visits: number; conversions: number } {
+    let visits = 0;
+    let conversions = 0;
+    this.forEachBetween(from, to, (_ms, _error, converted) => {
+      visits += 1;
+      if (converted) conversions += 1;
+    });
+    return { visits, conversions };
+  }
+}
+
+/** A side's aggregate as the stats API gives it: the contract's, plus the visits that converted. */
+export interface StatsSide extends SideAggregate {
+  conversions?: number;
 }
 
 export interface IntervalBucket {
@@ -76,7 +99,7 @@ export interface IntervalBucket {
   to: number;
   /** the interval's end, as IntervalSample.at */
   at: number;
-  versions: Record<string, SideAggregate>;
+  versions: Record<string, StatsSide>;
 }
 
 export interface VersionSource {
@@ -108,12 +131,14 @@ function requestsBetween(histogram: Histogram, log: RequestLog, from: number, to
   histogram.reset();
   let requests = 0;
   let errors = 0;
-  log.forEachBetween(from, to, (latencyMs, isError) => {
+  let conversions = 0;
+  log.forEachBetween(from, to, (latencyMs, isError, converted) => {
     requests += 1;
     if (isError) errors += 1;
+    if (converted) conversions += 1;
     histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
   });
-  return { requests, errors, latencyP95Ms: requests > 0 ? round1(histogram.getValueAtPercentile(95) / 1000) : null };
+  return { requests, errors, latencyP95Ms: requests > 0 ? round1(histogram.getValueAtPercentile(95) / 1000) : null, conversions };
 }
 
 /**
@@ -125,18 +150,20 @@ export function aggregateIntervals(sources: VersionSource[], from: number, to: n
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   try {
     return intervalEdges(from, to, intervalS).map(([start, end]) => {
-      const versions: Record<string, SideAggregate> = {};
+      const versions: Record<string, StatsSide> = {};
       for (const source of sources) {
         const usage = source.usageBetween(start, end);
+        const { conversions, ...side } = requestsBetween(histogram, source.log, start, end);
         versions[source.version] = {
-          ...requestsBetween(histogram, source.log, start, end),
+          ...side,
           cpuPct: usage.length > 0 ? round1(usage.reduce((s, u) => s + u.cpuPct, 0) / usage.length) : null,
           memoryMb: usage.length > 0 ? round1(usage.reduce((s, u) => s + u.rssMb, 0) / usage.length) : null,
+          conversions,
         };
       }
       for (const variant of variants) {
-        const side = requestsBetween(histogram, variant.log, start, end);
-        if (side.requests > 0) versions[variant.key] = { ...side, cpuPct: null, memoryMb: null };
+        const { conversions, ...side } = requestsBetween(histogram, variant.log, start, end);
+        if (side.requests > 0) versions[variant.key] = { ...side, cpuPct: null, memoryMb: null, conversions };
       }
       return { from: start, to: end, at: end, versions };
     });

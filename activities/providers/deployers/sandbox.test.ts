@@ -57,6 +57,40 @@ describe('SandboxDeployer', () => {
     expect(await changes('checkout.eu-west-1')).toHaveLength(1);
   });
 
+  it('gives a version its own endpoint on the router (not the admin port), with the region key, that reaches it alone', async () => {
+    // the split is 0 % for v1.2.4 here: the endpoint still reaches it (it stays warm until retire)
+    expect(await deployer.endpoint(target)).toBe(`${sandbox.url}/pin/v1.2.4/svc/checkout`);
+    expect(sandbox.url).not.toBe(sandbox.adminUrl);
+    const regional = await deployer.endpoint({ ...target, region: 'eu-west-1' });
+    expect(regional).toBe(`${sandbox.url}/pin/v1.2.4/svc/checkout.eu-west-1`);
+    expect(await versionOf(`${await deployer.endpoint(target)}/cart`)).toBe('v1.2.4');
+    expect(await versionOf(`${regional}/`)).toBe('v1.2.4');
+    // a configured router URL wins over asking the sandbox
+    const configured = new SandboxDeployer({ url: sandbox.adminUrl, routerUrl: 'http://router.example:8080/' });
+    expect(await configured.endpoint(target)).toBe('http://router.example:8080/pin/v1.2.4/svc/checkout');
+  });
+
+  it('uses its own admin URL as the router when the sandbox serves both on one port, and null when it cannot know', async () => {
+    const shared = await startSandbox({ port: 0 });
+    try {
+      const d = new SandboxDeployer({ url: `${shared.url}/` });
+      expect(await d.endpoint(target)).toBe(`${shared.url}/pin/v1.2.4/svc/checkout`);
+    } finally {
+      await shared.stop();
+    }
+    // a sandbox that does not say where its router is (an older one): no endpoint rather than a guess
+    const old = http.createServer((_req, res) => res.end(JSON.stringify({ ok: true })));
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (old.address() as { port: number }).port;
+      expect(await new SandboxDeployer({ url: `http://127.0.0.1:${port}` }).endpoint(target)).toBeNull();
+    } finally {
+      await new Promise<void>((r) => old.close(() => r()));
+    }
+    // a sandbox that is down is an error to retry, not "no endpoint"
+    await expect(new SandboxDeployer({ url: 'http://127.0.0.1:1', timeoutMs: 2000 }).endpoint(target)).rejects.toBeInstanceOf(SandboxApiError);
+  });
+
   it('fails with the sandbox message on bad input and a clear error when the sandbox is down', async () => {
     await expect(deployer.setTraffic({ ...target, version: 'v1; rm -rf /' }, 10)).rejects.toThrow(/HTTP 400: version must match/);
     await expect(deployer.setTraffic(target, 120)).rejects.toThrow(/percent/);

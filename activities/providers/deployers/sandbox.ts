@@ -1,11 +1,17 @@
 // The sandbox as a deploy target: sets the router's split through its admin API. The API takes an
 // absolute split and ignores a repeat, so a retried activity never deploys twice. A region maps to its
 // own sandbox service ("checkout.eu-west-1"), so region rollouts work against the sandbox too.
+// Two URLs: the admin API (QUAD_SANDBOX_URL / `url`) that every call goes to, and the router that users
+// (and a version's own endpoint, /pin/<version>/svc/<service>) are served on. They are one URL only when
+// the sandbox serves its admin API on the router port, so the router URL is given (`routerUrl` /
+// QUAD_SANDBOX_ROUTER_URL) or asked of the sandbox's health call, never guessed from the admin URL.
 import type { DeployCheck, Deployer, TrafficState, TrafficTarget } from '../types';
 
 export interface SandboxDeployerOptions {
   /** the sandbox admin URL; default QUAD_SANDBOX_URL or http://127.0.0.1:8080 */
   url?: string;
+  /** the sandbox router URL, for endpoint(); default QUAD_SANDBOX_ROUTER_URL, else what the sandbox reports */
+  routerUrl?: string;
   timeoutMs?: number;
 }
 
@@ -63,10 +69,13 @@ interface TrafficView {
 export class SandboxDeployer implements Deployer {
   readonly name = 'sandbox';
   private readonly base: string;
+  private readonly routerUrl: string | null;
   private readonly timeoutMs: number;
 
   constructor(opts: SandboxDeployerOptions = {}) {
     this.base = sandboxUrl(opts.url);
+    const router = opts.routerUrl ?? process.env.QUAD_SANDBOX_ROUTER_URL;
+    this.routerUrl = router ? router.replace(/\/+$/, '') : null;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
   }
 
@@ -99,6 +108,25 @@ export class SandboxDeployer implements Deployer {
   async retire(target: TrafficTarget): Promise<{ detail: string }> {
     const r = await sandboxApi<{ stopped: string[] }>(this.base, 'PUT', this.path(target, 'retire'), this.timeoutMs);
     return { detail: r.stopped.length ? `stopped ${r.stopped.join(', ')}` : 'nothing left to stop' };
+  }
+
+  /**
+   * target.version's own endpoint on the router, whatever the split: /pin/<version>/svc/<service key>.
+   * Null when the router URL is unknown (not configured, and a sandbox too old to report it).
+   */
+  async endpoint(target: TrafficTarget): Promise<string | null> {
+    const router = this.routerUrl ?? (await this.reportedRouterUrl());
+    if (router === null) return null;
+    const key = sandboxServiceKey(target.service, target.region);
+    return `${router}/pin/${encodeURIComponent(target.version)}/svc/${encodeURIComponent(key)}`;
+  }
+
+  /** The router URL the sandbox reports; the admin URL itself when the admin API is served on the router port. */
+  private async reportedRouterUrl(): Promise<string | null> {
+    const health = await sandboxApi<{ routerUrl?: unknown; adminOnRouter?: unknown }>(this.base, 'GET', '/admin/health', this.timeoutMs);
+    // the URL we reach the admin API at beats the sandbox's own view (127.0.0.1) when they are one port
+    if (health.adminOnRouter === true) return this.base;
+    return typeof health.routerUrl === 'string' && health.routerUrl !== '' ? health.routerUrl.replace(/\/+$/, '') : null;
   }
 
   async check(service: string): Promise<DeployCheck[]> {

@@ -1,5 +1,5 @@
 // The sandbox metrics source over a real sandbox under real load: a -bad canary shows its errors,
-// the baseline none, and the split shows in the request counts.
+// the baseline none, and the split shows in the request counts; conversions come back per A/B side.
 import { startLoad } from '../../../sandbox/load';
 import { startSandbox, type Sandbox } from '../../../sandbox/sandbox';
 import { SandboxDeployer } from '../deployers/sandbox';
@@ -8,7 +8,8 @@ import { SandboxMetricsSource } from './sandbox';
 describe('SandboxMetricsSource', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0, initial: { checkout: 'v1.2.3' } });
+    // search's new version converts every successful visit, so its counts are exact
+    sandbox = await startSandbox({ port: 0, initial: { checkout: 'v1.2.3', search: 'v4.0.0' }, behaviours: { 'v4.1.0-bad': { conversionRate: 1 } } });
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -54,5 +55,44 @@ describe('SandboxMetricsSource', () => {
       expect(s.canary).toBeNull();
       expect(s.baseline).toBeNull();
     }
+  });
+
+  it('returns conversions: a = the previous version, b = the new one, over [from, to)', async () => {
+    const target = { service: 'search', version: 'v4.1.0-bad', previousVersion: 'v4.0.0' };
+    await new SandboxDeployer({ url: sandbox.adminUrl }).setTraffic(target, 50);
+    const from = Date.now();
+    const counts = await startLoad({ url: sandbox.url, rps: 200, maxDurationS: 1.5, service: 'search' }).done;
+    const to = Date.now() + 1;
+
+    const metrics = new SandboxMetricsSource({ url: sandbox.url });
+    const { a, b } = await metrics.conversions({ ...target, from, to });
+    expect(a!.visits + b!.visits).toBe(counts.sent);
+    expect(Math.abs(a!.visits - b!.visits)).toBeLessThanOrEqual(1);
+    // every visit B answered without a 5xx converted; the load's errors all came from B
+    expect(b!.conversions).toBe(b!.visits - counts.errors);
+    expect(a!.conversions).toBe(sandbox.service('search')!.entry('v4.0.0').log.conversions);
+    expect(a!.conversions).toBeLessThanOrEqual(a!.visits);
+
+    // the window is honoured: before the load nothing was visited
+    expect(await metrics.conversions({ ...target, from: from - 60_000, to: from })).toEqual({
+      a: { visits: 0, conversions: 0 },
+      b: { visits: 0, conversions: 0 },
+    });
+    // a version the sandbox never ran, and a first release, are no data
+    expect(await metrics.conversions({ ...target, version: 'v9.9.9', previousVersion: null, from, to })).toEqual({ a: null, b: null });
+    expect(await metrics.conversions({ service: 'never', version: 'v1', previousVersion: 'v0', from, to })).toEqual({ a: null, b: null });
+  });
+
+  it('keeps samples to the contract: the stats API’s conversions stay out of fetch', async () => {
+    const now = Date.now();
+    const samples = await new SandboxMetricsSource({ url: sandbox.url }).fetch({
+      service: 'search',
+      version: 'v4.1.0-bad',
+      previousVersion: 'v4.0.0',
+      from: now - 5000,
+      to: now,
+      intervalS: 5,
+    });
+    expect(Object.keys(samples[0].canary!).sort()).toEqual(['cpuPct', 'errors', 'latencyP95Ms', 'memoryMb', 'requests']);
   });
 });

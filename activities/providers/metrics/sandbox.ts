@@ -1,6 +1,7 @@
 // The sandbox's router stats as a metrics source: one stats call returns every version's interval
-// aggregates; the canary side is the released version, the baseline the previous one.
-import type { IntervalSample, SideAggregate } from '../../../contract/verdict';
+// aggregates; the canary side is the released version, the baseline the previous one. Conversions (an
+// A/B test's business metric) come from the conversions call: A the previous version, B the new one.
+import type { ConversionCounts, ConversionSample, IntervalSample, SideAggregate } from '../../../contract/verdict';
 import { sandboxApi, sandboxServiceKey, sandboxUrl } from '../deployers/sandbox';
 import type { MetricsQuery, MetricsSource } from '../types';
 
@@ -11,7 +12,17 @@ export interface SandboxMetricsOptions {
 }
 
 interface StatsResponse {
-  intervals: Array<{ from: number; to: number; at: number; versions: Record<string, SideAggregate> }>;
+  intervals: Array<{ from: number; to: number; at: number; versions: Record<string, SideAggregate & { conversions?: number }> }>;
+}
+
+interface ConversionsResponse {
+  versions: Record<string, ConversionCounts>;
+}
+
+/** The contract's fields only: the stats API adds conversions, which samples do not carry. */
+function sideOf(side: (SideAggregate & { conversions?: number }) | undefined): SideAggregate | null {
+  if (!side) return null;
+  return { requests: side.requests, errors: side.errors, latencyP95Ms: side.latencyP95Ms, cpuPct: side.cpuPct, memoryMb: side.memoryMb };
 }
 
 export class SandboxMetricsSource implements MetricsSource {
@@ -33,8 +44,21 @@ export class SandboxMetricsSource implements MetricsSource {
     return stats.intervals.map((bucket) => ({
       at: bucket.at,
       intervalS: query.intervalS,
-      canary: bucket.versions[query.version] ?? null,
-      baseline: query.previousVersion === null ? null : (bucket.versions[query.previousVersion] ?? null),
+      canary: sideOf(bucket.versions[query.version]),
+      baseline: query.previousVersion === null ? null : sideOf(bucket.versions[query.previousVersion]),
     }));
+  }
+
+  async conversions(query: Omit<MetricsQuery, 'intervalS'>): Promise<ConversionSample> {
+    if (!(query.to > query.from)) return { a: null, b: null };
+    const service = encodeURIComponent(sandboxServiceKey(query.service, query.region));
+    const params = new URLSearchParams({ from: String(query.from), to: String(query.to) });
+    const r = await sandboxApi<ConversionsResponse>(this.base, 'GET', `/admin/services/${service}/conversions?${params}`, this.timeoutMs);
+    // as in fetch: a version the sandbox never ran is no data (null), not zero visits
+    const counts = (version: string | null): ConversionCounts | null => {
+      const c = version === null ? undefined : r.versions[version];
+      return c ? { visits: c.visits, conversions: c.conversions } : null;
+    };
+    return { a: counts(query.previousVersion), b: counts(query.version) };
   }
 }
