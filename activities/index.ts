@@ -9,6 +9,8 @@ import type { Providers } from './providers/factory';
 import { runGuard } from './guard';
 import { runStep } from './steps';
 import { evaluateGate, type GateSources } from './gates';
+import { smokeCheck } from './smoke';
+import { runAbTest } from './ab-test';
 import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
 import { nextSlot } from './release-calendar';
@@ -95,6 +97,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     // the activity keeps its first name, setTraffic, so recorded histories replay; it is the lifecycle's shift
     setTraffic: (target, percent) => p.deployer(target.service).shift(target, percent),
     prepare: (target) => p.deployer(target.service).prepare(target),
+    smokeCheck: (target, gate) => smokeCheck(p.deployer(target.service), target, gate),
     promote: (target) => p.deployer(target.service).promote(target),
     retire: (target) => p.deployer(target.service).retire(target),
     revert: (target) => p.deployer(target.service).revert(target),
@@ -103,6 +106,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     setFlag: (_service, flag, percent) => p.flags().setRollout(flag, percent),
     restoreFlag: (_service, state) => p.flags().restore(state),
     guard: (input) => runGuard(p.metrics(input.service), input),
+    abTest: (input) => runAbTest(p.metrics(input.service), input),
     async judge(input) {
       const samples = await p.metrics(input.service).fetch({
         service: input.service,

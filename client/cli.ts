@@ -515,7 +515,8 @@ const COMMAND_HELP: Record<ReleaseCommand, string> = {
   rollback: 'roll the release back now',
   pause: 'hold the current stage (it keeps being watched, it does not promote)',
   resume: 'go on after a pause',
-  promote: "end the current stage's window now and move on",
+  promote: "end the current stage's window now and move on (during the bake: end it and retire the previous version)",
+  revert: 'during the bake: all traffic back to the previous version, still warm, in one call',
 };
 
 /** Expected errors in plain words, no stack; anything else too, unless QUAD_DEBUG asks for the stack. */

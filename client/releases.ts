@@ -184,6 +184,7 @@ export class Releases {
       const actor = { by, ...(reason ? { reason: reason.slice(0, 500) } : {}), ...(via ? { via } : {}) };
       // the run and the stage come from the release itself, so a signature cannot be aimed at a later gate
       const [status, described] = await Promise.all([handle.query(statusQuery), this.signer ? handle.describe() : null]);
+      if (cmd === 'revert' && status.status !== 'running') throw new InputError(tooLateToRevert(status));
       const stage = shownStage ?? commandStage(status);
       const sent: Actor = this.signer ? this.signer.sign(cmd, actor, { workflowId: handle.workflowId, runId: described!.runId, stage }) : { ...actor, stage };
       return await handle.executeUpdate(commandUpdate, { args: [cmd, sent] });
@@ -244,4 +245,13 @@ export class Releases {
     }
     return out;
   }
+}
+
+/** A revert asked of a release that has ended: say why it is no longer one call, and what goes back instead. */
+export function tooLateToRevert(s: ReleaseStatus): string {
+  const prev = s.previousVersion;
+  const baked = s.timeline.find((t) => t.event === 'baked' || t.event === 'bake ended by hand');
+  const when = baked ? ` when its bake ended at ${new Date(baked.at).toISOString()}` : '';
+  if (s.status !== 'succeeded' || !prev) return `nothing to revert: ${s.service} ${s.version} ${s.status.replace('_', ' ')}`;
+  return `${s.service} ${s.version} has succeeded and ${prev} was retired${when}, so a revert is no longer one switch; to go back, release it again: quad release ${prev} ${s.service}`;
 }

@@ -12,6 +12,7 @@ import type {
   StageAction,
   Freeze,
   ApprovalPolicy,
+  AbTestPlan,
 } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
 import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
@@ -78,7 +79,8 @@ const MINUTE = 60_000;
 
 function defaultStages(cfg: QuadConfig, strategy: Strategy): StageConfig[] {
   const d = cfg.feature_flags.canary_duration_minutes;
-  if (strategy === 'blue-green') return [{ traffic_percent: 100, duration_minutes: d }];
+  // the switch, in one call; the bake after it is the watch (blue kept warm)
+  if (strategy === 'blue-green') return [{ traffic_percent: 100, duration_minutes: 0 }];
   if (strategy === 'ab') return [{ traffic_percent: 50, duration_minutes: d }, { traffic_percent: 100 }];
   return [5, 25, 50, 100].map((p) => ({ traffic_percent: p, duration_minutes: p === 100 ? 0 : d }));
 }
@@ -179,6 +181,25 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
   };
 }
 
+/** The A/B test of strategy ab: B's share is its first stage's traffic. */
+function abTestOf(svc: ServiceConfig, stages: StagePlan[]): AbTestPlan {
+  const first = stages[0]?.action;
+  const weight = first?.kind === 'traffic' ? first.percent : 0;
+  if (!(weight > 0 && weight < 100) || stages.length < 2)
+    throw new InputError('strategy ab needs a first stage that splits traffic (between 0 and 100 %) for the test, and a stage after it that ships B');
+  const t = svc.ab_test;
+  return {
+    weightB: weight / 100,
+    // rounded: 1 - 95 / 100 is 0.050000000000000044 in floating point
+    alpha: Math.round((1 - t.confidence_percent / 100) * 1e6) / 1e6,
+    minDetectableEffect: t.min_detectable_effect_percent / 100,
+    margin: t.margin_percent / 100,
+    nonInferiority: t.non_inferiority,
+    maxDurationMs: t.max_duration_minutes * MINUTE,
+    srmAlpha: t.srm_alpha,
+  };
+}
+
 export interface ReleaseAsk {
   service: string;
   version: string;
@@ -216,6 +237,9 @@ export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: Rel
     stages,
     ...(svc.regions.length ? { regions: svc.regions } : {}),
     ...commonPlan(cfg, svc),
+    bakeMs: Math.round((svc.bake_minutes ?? cfg.deployments.bake_minutes) * MINUTE),
+    smokeChecks: svc.smoke_checks,
+    ...(strategy === 'ab' ? { ab: abTestOf(svc, stages) } : {}),
   };
   return { request, plan };
 }

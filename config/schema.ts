@@ -1,6 +1,7 @@
 // The schema of .quad/production-agent.yml. The seed's sections are kept as written (snake_case);
 // `services`, `providers` and `temporal` are ours. Strict objects: a misspelt key is an error, not a
 // silently ignored setting.
+import { conversionSchema } from './conversion-schema';
 import { z } from 'zod';
 import { isInheritedName } from './lookup';
 import { GATE_KINDS, STEP_KINDS } from '../contract/plan';
@@ -198,6 +199,8 @@ export const metricsSchema = z.discriminatedUnion('type', [
       memory: z.string().optional(),
     }),
     latency_stat: z.string().optional(),
+    /** an A/B test's business metric: visits and conversions per variant (see config/conversion-schema.ts) */
+    conversion: conversionSchema.optional(),
   }),
 ]);
 
@@ -273,6 +276,30 @@ export const serviceSchema = z.strictObject({
   gates: z.array(gateSchema).default([]),
   dependencies: z.array(dependencySchema).default([]),
   post_checks: z.array(gateSchema).default([]),
+  /** checks against the new version's own endpoint (`{endpoint}` in an http url or a command), once it is ready and before any user reaches it */
+  smoke_checks: z.array(gateSchema).default([]),
+  /**
+   * strategy ab: the first stage tests B against A on the business metric (metrics.conversion) with an
+   * always-valid sequential test; B ships when it converts better by margin_percent (or, with
+   * non_inferiority, is no worse than it), A stays when B is worse or nothing is decided in max_duration_minutes.
+   */
+  ab_test: z
+    .strictObject({
+      min_detectable_effect_percent: z.number().gt(0).max(100).default(3),
+      margin_percent: z.number().min(0).max(100).default(0),
+      non_inferiority: z.boolean().default(false),
+      max_duration_minutes: positive.max(30 * 24 * 60).default(120),
+      confidence_percent: z.number().min(50).lt(100).default(95),
+      /** the sample-ratio-mismatch check's level: strict, it stops the test */
+      srm_alpha: z.number().gt(0).max(0.05).default(0.001),
+    })
+    .prefault({}),
+  /** this service's bake, instead of deployments.bake_minutes */
+  bake_minutes: z
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .optional(),
   on_inconclusive: z.enum(['extend-then-pause', 'pause', 'rollback']).default('extend-then-pause'),
   /** criteria every stage of this service is judged by, before the stage's own */
   criteria: criteriaList.default([]),
@@ -395,6 +422,15 @@ export const configSchema = z.strictObject({
       error_rate_threshold: z.number().min(0).default(1),
       latency_threshold_ms: positive.default(500),
       max_deployment_duration_minutes: positive.default(240),
+      /**
+       * After the full rollout: minutes the previous version stays warm beside the new one while the guard
+       * watches, so a revert (by hand, or on a breach) is one switch; then it is retired. 0 = none.
+       */
+      bake_minutes: z
+        .number()
+        .min(0)
+        .max(24 * 60)
+        .default(15),
     })
     .prefault({}),
   notifications: z

@@ -1,7 +1,7 @@
 // The activities the release workflow calls, as types only: activities/ implements them from providers,
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
 import type { Criteria, GuardBreach, MetricFinding, Verdict } from './verdict';
-import type { Gate, Dependency, ReleaseCalendar, ReleaseWindow } from './plan';
+import type { AbTestPlan, Gate, Dependency, ReleaseCalendar, ReleaseWindow } from './plan';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheckReport } from './world';
 import type { Notice, IncidentInput } from './notice';
 
@@ -50,6 +50,32 @@ export interface GuardInput extends Watch {
 
 export type GuardOutcome = { kind: 'breach'; breach: GuardBreach; at: number; polls: number } | { kind: 'quiet'; polls: number };
 
+/** An A/B test's poll loop: conversions of A (previousVersion) and B (version) since `from`, decided at every poll. */
+export interface AbTestInput {
+  service: string;
+  region?: string;
+  version: string;
+  previousVersion: string | null;
+  plan: AbTestPlan;
+  pollIntervalS: number;
+  /** epoch ms: the split began */
+  from: number;
+}
+
+/** How an A/B test ended, with its numbers (judge/ab's AbDecision, minus what only it needs). */
+export interface AbTestOutcome {
+  kind: 'ship_b' | 'keep_a' | 'stop_srm';
+  text: string;
+  rateA: number;
+  rateB: number;
+  lift: number;
+  liftLow: number;
+  liftHigh: number;
+  visitsA: number;
+  visitsB: number;
+  polls: number;
+}
+
 export interface JudgeInput extends Watch {
   intervalS: number;
   from: number;
@@ -96,6 +122,8 @@ export interface ReleaseActivities {
   setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState>;
   /** the new version up beside the serving one, no traffic; resolves when it reports ready */
   prepare(target: TrafficTarget): Promise<{ detail: string }>;
+  /** a gate against target.version's own endpoint (`{endpoint}`), before users are routed to it */
+  smokeCheck(target: TrafficTarget, gate: Gate): Promise<CheckResult>;
   /** the new version becomes the stable one */
   promote(target: TrafficTarget): Promise<TrafficState>;
   /** capacity that carries no traffic any more released */
@@ -108,6 +136,8 @@ export interface ReleaseActivities {
   setFlag(service: string, flag: string, percent: number): Promise<FlagState>;
   restoreFlag(service: string, state: FlagState): Promise<FlagState>;
   guard(input: GuardInput): Promise<GuardOutcome>;
+  /** polls an A/B test's conversions until judge/ab decides (ship B, keep A, a sample ratio mismatch) or its maximum duration */
+  abTest(input: AbTestInput): Promise<AbTestOutcome>;
   judge(input: JudgeInput): Promise<Verdict>;
   /** one activity per notice, fanned out to every notifier inside it: a notice costs 3 history events, whatever the number of notifiers */
   notify(notifiers: string[], notice: Notice, refs: Record<string, string>): Promise<NoticeReceipt>;

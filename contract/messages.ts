@@ -1,6 +1,7 @@
 // Signals, updates and the query of the release workflow, shared by the workflow and its clients.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Verdict, VerdictKind } from './verdict';
+import type { AbTestOutcome } from './activities';
 
 export interface Actor {
   by: string;
@@ -32,8 +33,9 @@ export interface CommandSignature {
   sig: string;
 }
 
-export type Command = 'approve' | 'reject' | 'rollback' | 'pause' | 'resume' | 'promote';
-export const COMMANDS: Command[] = ['approve', 'reject', 'rollback', 'pause', 'resume', 'promote'];
+/** `revert`: during the bake after a full rollout, all traffic back to the previous version (still warm) in one call. */
+export type Command = 'approve' | 'reject' | 'rollback' | 'pause' | 'resume' | 'promote' | 'revert';
+export const COMMANDS: Command[] = ['approve', 'reject', 'rollback', 'pause', 'resume', 'promote', 'revert'];
 
 export const approveSignal = defineSignal<[Actor]>('approve');
 export const rejectSignal = defineSignal<[Actor]>('reject');
@@ -41,6 +43,7 @@ export const rollbackSignal = defineSignal<[Actor]>('rollback');
 export const pauseSignal = defineSignal<[Actor]>('pause');
 export const resumeSignal = defineSignal<[Actor]>('resume');
 export const promoteSignal = defineSignal<[Actor]>('promote');
+export const revertSignal = defineSignal<[Actor]>('revert');
 
 export const SIGNALS = {
   approve: approveSignal,
@@ -49,6 +52,7 @@ export const SIGNALS = {
   pause: pauseSignal,
   resume: resumeSignal,
   promote: promoteSignal,
+  revert: revertSignal,
 } as const;
 
 /** The same commands as an update, so a caller (Slack button, CLI) learns at once whether it was accepted. */
@@ -67,6 +71,8 @@ export type Phase =
   | 'rolling_out'
   | 'paused'
   | 'post_checks'
+  /** fully rolled out, the previous version kept warm and the guard watching: a revert is one call */
+  | 'baking'
   | 'rolling_back'
   | 'succeeded'
   | 'rolled_back'
@@ -124,6 +130,12 @@ export interface ReleaseStatus {
   pauseReason?: string | null;
   /** when the rollback could not finish: which undo steps failed and why; a person must act */
   actionRequired?: string | null;
+  /** an A/B test's decision, with its numbers, once made */
+  abTest?: AbTestOutcome | null;
+  /** while baking: when the bake ends and the previous version is retired (epoch ms) */
+  bakeEndsAt?: number | null;
+  /** how long the undo took, from the stop to the last undo step done (a revert during bake: one call) */
+  undoMs?: number | null;
 }
 
 export const statusQuery = defineQuery<ReleaseStatus>('status');
@@ -153,4 +165,6 @@ export interface ReleaseResult {
   actionRequired?: string;
   /** on success: the last watched window against the SLA and the previous version, and the duration */
   figures?: SuccessFigures;
+  /** after a rollback or revert: from the stop to everything undone, in ms */
+  undoMs?: number;
 }

@@ -10,6 +10,7 @@ export type NoticeKind =
   | 'stage_passed'
   | 'paused'
   | 'resumed'
+  | 'baking'
   | 'breach'
   | 'rolling_back'
   | 'rolled_back'
@@ -27,6 +28,7 @@ export const NOTICE_KINDS = [
   'stage_passed',
   'paused',
   'resumed',
+  'baking',
   'breach',
   'rolling_back',
   'rolled_back',

@@ -151,6 +151,32 @@ export interface ReleasePlan {
    * Absent in plans built before signed commands: read as signing required with no keys (fail closed).
    */
   commandAuth?: CommandAuth;
+  /**
+   * After the last stage (and the post checks): how long the new version serves at full traffic with the
+   * previous one kept warm and the guard watching, so a revert is one call. Absent or 0: none (plans made
+   * before the bake, flag ramps).
+   */
+  bakeMs?: number;
+  /** Checks run against the new version's own endpoint ({endpoint}) once it is ready, before any user reaches it. */
+  smokeChecks?: Gate[];
+  /** strategy ab: the first stage is a test of B against A on a business metric (absent in plans made before it) */
+  ab?: AbTestPlan;
+}
+
+/** An A/B test's rules (judge/ab decides by them at every poll; both of its tests are always valid). */
+export interface AbTestPlan {
+  /** B's share of visits, 0..1: the first stage's traffic */
+  weightB: number;
+  alpha: number;
+  /** smallest relative lift worth detecting, e.g. 0.03 */
+  minDetectableEffect: number;
+  /** relative lift B must show to ship (with nonInferiority: how much worse it may be) */
+  margin: number;
+  nonInferiority: boolean;
+  /** undecided by then: keep A */
+  maxDurationMs: number;
+  /** the sample-ratio-mismatch check's level */
+  srmAlpha: number;
 }
 
 /** A public key the workflow verifies commands with; public keys are not secrets, so they ride in the plan. */

@@ -34,6 +34,8 @@ export interface ReleaseView {
   attention?: string | null;
   /** the gate or stage this message's Approve and Reject are for: the signed command binds it, so a second click, or one on an older message, opens no later gate */
   commandStage?: string | null;
+  /** while baking: when the bake ends and the previous version is retired (epoch ms); a revert is one call until then */
+  bakeEndsAt?: number | null;
 }
 
 /** The actions block's id carries the stage its buttons were shown for (`quad_actions|<stage>`). */
@@ -46,6 +48,7 @@ export const ACTION_IDS = {
   approve: 'quad_approve',
   reject: 'quad_reject',
   rollback: 'quad_rollback',
+  revert: 'quad_revert',
   pause: 'quad_pause',
   resume: 'quad_resume',
   open: 'quad_open',
@@ -60,6 +63,7 @@ const PHASE_WORDS: Record<Phase, string> = {
   rolling_out: 'rolling out',
   paused: 'paused',
   post_checks: 'post-deploy checks',
+  baking: 'baking',
   rolling_back: 'rolling back',
   succeeded: 'succeeded',
   rolled_back: 'rolled back',
@@ -78,6 +82,7 @@ const KIND_WORDS: Record<NoticeKind, string> = {
   stage_passed: 'rolling out',
   paused: 'paused',
   resumed: 'rolling out',
+  baking: 'baking',
   breach: 'guardrail breached',
   rolling_back: 'rolling back',
   rolled_back: 'rolled back',
@@ -125,6 +130,7 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
     at: s.timeline.at(-1)?.at ?? s.startedAt,
     attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
     commandStage: commandStage(s),
+    bakeEndsAt: s.phase === 'baking' ? (s.bakeEndsAt ?? null) : null,
   };
 }
 
@@ -202,6 +208,14 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     `Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`,
   );
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } });
+  if (v.bakeEndsAt) {
+    const until = `<!date^${Math.floor(v.bakeEndsAt / 1000)}^{time}|${new Date(v.bakeEndsAt).toISOString()}>`;
+    const warm = v.previousVersion ? escapeMrkdwn(v.previousVersion) : 'the previous version';
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: Baking until ${until}: ${warm} is kept warm, a revert is instant until then` },
+    });
+  }
   if (v.attention) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:warning: ${escapeMrkdwn(v.attention)}`, 3000) } });
 
   if (v.verdict) {
@@ -237,13 +251,21 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
           confirm: confirm('Reject this release?', `${title} will be stopped and everything it changed undone.`, 'Reject'),
         }),
       );
-      buttons.push(
-        button(ACTION_IDS.rollback, 'Rollback', {
-          style: 'danger',
-          confirm: confirm('Roll back now?', `Traffic goes back to ${v.previousVersion ?? 'the previous version'} at once.`, 'Roll back'),
-        }),
-      );
-      buttons.push(v.paused ? button(ACTION_IDS.resume, 'Resume') : button(ACTION_IDS.pause, 'Pause'));
+      if (v.bakeEndsAt)
+        buttons.push(
+          button(ACTION_IDS.revert, 'Revert', {
+            style: 'danger',
+            confirm: confirm('Revert now?', `All traffic goes back to ${v.previousVersion ?? 'the previous version'}, still warm, in one switch.`, 'Revert'),
+          }),
+        );
+      else
+        buttons.push(
+          button(ACTION_IDS.rollback, 'Rollback', {
+            style: 'danger',
+            confirm: confirm('Roll back now?', `Traffic goes back to ${v.previousVersion ?? 'the previous version'} at once.`, 'Roll back'),
+          }),
+        );
+      if (!v.bakeEndsAt) buttons.push(v.paused ? button(ACTION_IDS.resume, 'Resume') : button(ACTION_IDS.pause, 'Pause'));
     }
     if (v.url && /^https?:\/\//.test(v.url))
       buttons.push({ type: 'button', action_id: ACTION_IDS.open, text: { type: 'plain_text', text: 'Open in Temporal' }, url: v.url });

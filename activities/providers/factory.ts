@@ -124,6 +124,18 @@ function metricsFor(cfg: QuadConfig, svc: ServiceConfig): MetricsSource {
           ...(m.metrics.cpu ? { cpu: { metricName: m.metrics.cpu } } : {}),
           ...(m.metrics.memory ? { memory: { metricName: m.metrics.memory } } : {}),
         },
+        ...(m.conversion
+          ? {
+              conversion: {
+                namespace: m.conversion.namespace, // absent: the entry's namespace
+                visitsMetric: m.conversion.visits_metric,
+                conversionsMetric: m.conversion.conversions_metric,
+                variantDimension: m.conversion.variant_dimension,
+                dimensions: m.conversion.dimensions,
+                stat: m.conversion.stat,
+              },
+            }
+          : {}),
       });
   }
 }

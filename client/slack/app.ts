@@ -78,6 +78,7 @@ const BUTTON_COMMANDS: Record<string, Command> = {
   [ACTION_IDS.approve]: 'approve',
   [ACTION_IDS.reject]: 'reject',
   [ACTION_IDS.rollback]: 'rollback',
+  [ACTION_IDS.revert]: 'revert',
   [ACTION_IDS.pause]: 'pause',
   [ACTION_IDS.resume]: 'resume',
 };
@@ -187,11 +188,12 @@ export function createSlackApp(o: SlackAppOptions): QuadSlackApp {
         const status = await releases.status(id);
         return releaseBlocks(viewOfStatus(id, status, releases.webUrl(id)), { actions: false });
       }
-      case 'rollback': {
+      case 'rollback':
+      case 'revert': {
         const id = releaseIdOf(c.service);
         const may = await mayCommand(config, id, user, groups);
         if (!may.allowed) return { text: `:no_entry: Not allowed: ${echo(may.why, ANSWER_MAX)}.` };
-        const r = await releases.command(id, 'rollback', user, c.reason, may.via);
+        const r = await releases.command(id, c.kind, user, c.reason, may.via);
         return { text: r.accepted ? `:rewind: ${echo(c.service)}: ${echo(r.message, ANSWER_MAX)}` : `Not done: ${echo(r.message, ANSWER_MAX)}` };
       }
     }

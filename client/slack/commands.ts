@@ -6,7 +6,7 @@ import { clip, ECHO_MAX } from './echo';
 export type QuadCommand =
   | { kind: 'release'; version: string; service?: string }
   | { kind: 'status'; service?: string }
-  | { kind: 'rollback'; service: string; reason?: string }
+  | { kind: 'rollback' | 'revert'; service: string; reason?: string }
   | { kind: 'flag'; flag: string }
   | { kind: 'help' };
 
@@ -15,9 +15,10 @@ export const HELP = [
   '`/quad release v1.2.3 [service]` — start a release (the service may be left out when only one is configured)',
   '`/quad status [service]` — where a release is; without a service, every running release',
   '`/quad rollback <service> [reason]` — roll a release back now (approvers only)',
+  '`/quad revert <service> [reason]` — during the bake after a full rollout: all traffic back to the previous version, still warm (approvers only)',
   '`/quad flag <flag>` — start a feature-flag ramp (e.g. dark_mode: 10 % → 50 % → 100 %)',
   '`/quad help` — this text',
-  'The release message in the channel has Approve / Reject / Rollback / Pause buttons.',
+  'The release message in the channel has Approve / Reject / Rollback / Pause buttons, and Revert while it bakes.',
 ].join('\n');
 
 const looksLikeVersion = (s: string) => /^v?\d+\.\d+/.test(s);
@@ -36,7 +37,7 @@ export function parseCommand(text: string): QuadCommand {
     .filter(Boolean);
   // no version, service or flag is this long (a rollback's reason may be): refused here, so no error
   // repeats thousands of characters
-  const isReason = (i: number) => words[0]?.toLowerCase() === 'rollback' && i >= 2;
+  const isReason = (i: number) => ['rollback', 'revert'].includes(words[0]?.toLowerCase() ?? '') && i >= 2;
   const long = words.find((w, i) => w.length > ECHO_MAX && !isReason(i));
   if (long) throw new InputError(`"${clip(long, 40)}" is ${long.length} characters long; no version, service or flag is over ${ECHO_MAX}.`);
   const [verb, ...args] = words;
@@ -55,10 +56,12 @@ export function parseCommand(text: string): QuadCommand {
     case 'status':
       if (args.length > 1) throw new InputError('`/quad status` takes one service at most.');
       return { kind: 'status', ...(args[0] ? { service: args[0] } : {}) };
-    case 'rollback': {
-      if (args.length === 0) throw new InputError('which service? Write `/quad rollback <service> [reason]`.');
+    case 'rollback':
+    case 'revert': {
+      const kind = verb.toLowerCase() as 'rollback' | 'revert';
+      if (args.length === 0) throw new InputError(`which service? Write \`/quad ${kind} <service> [reason]\`.`);
       const reason = args.slice(1).join(' ');
-      return { kind: 'rollback', service: args[0], ...(reason ? { reason } : {}) };
+      return { kind, service: args[0], ...(reason ? { reason } : {}) };
     }
     case 'flag':
     case 'flag-rollout':

@@ -181,13 +181,18 @@ export interface StackConfig {
   stages: Array<{ traffic_percent: number; duration_minutes?: number }>;
   /** notices and incidents are written here */
   dataDir: string;
+  /** the bake after the full rollout; 0 (none) unless a test is about it */
+  bakeMinutes?: number;
+  /** the service's strategy (default canary) and its smoke checks */
+  strategy?: 'canary' | 'blue-green' | 'ab';
+  smokeChecks?: Array<{ name: string; kind: 'http' | 'command'; args: Record<string, string | string[]> }>;
 }
 
 /** A config file for the stack (JSON is YAML): the sandbox URL, windows and files for this run only. */
 export function writeStackConfig(dir: string, c: StackConfig): string {
   const doc = {
     release_management: { approval_required: false },
-    deployments: { auto_rollback_on_error: true, error_rate_threshold: 1.0, latency_threshold_ms: 250, max_deployment_duration_minutes: 30 },
+    deployments: { auto_rollback_on_error: true, error_rate_threshold: 1.0, latency_threshold_ms: 250, max_deployment_duration_minutes: 30, bake_minutes: c.bakeMinutes ?? 0 },
     notifications: { file: join(c.dataDir, 'notices.jsonl') },
     temporal: { address: c.address ?? '127.0.0.1:7233', task_queue: c.taskQueue, web_ui_url: c.webUiUrl ?? 'http://127.0.0.1:8233' },
     providers: {
@@ -197,7 +202,8 @@ export function writeStackConfig(dir: string, c: StackConfig): string {
     },
     services: {
       checkout: {
-        strategy: 'canary',
+        strategy: c.strategy ?? 'canary',
+        ...(c.smokeChecks ? { smoke_checks: c.smokeChecks } : {}),
         approvers: ['ana'],
         poll_interval_seconds: c.pollIntervalS,
         min_requests: c.minRequests,

@@ -22,6 +22,10 @@ export interface StubScript {
   failUndo?: string[];
   /** prepare throws DeployNotReady with this reason */
   notReady?: string;
+  /** how the A/B test ends (default ship_b) */
+  ab?: 'ship_b' | 'keep_a' | 'stop_srm';
+  /** smoke checks (by name) that fail against the new version's endpoint */
+  smokeFails?: string[];
 }
 
 export function verdict(kind: VerdictKind, explanation = `judge says ${kind}`): Verdict {
@@ -75,6 +79,11 @@ export function stubActivities(script: StubScript = {}) {
       if (script.notReady) throw ApplicationFailure.nonRetryable(`${target.version} never became ready: ${script.notReady}`, 'DeployNotReady');
       return { detail: `${target.version} ready` };
     },
+    async smokeCheck(target, gate) {
+      calls.lifecycle.push(`smoke ${gate.name} ${target.version}${target.region ? `@${target.region}` : ''}`);
+      const ok = !(script.smokeFails ?? []).includes(gate.name);
+      return { ok, detail: ok ? `GET http://green/${target.version} → 200` : `GET http://green/${target.version} → 503` };
+    },
     async promote(target) {
       calls.lifecycle.push(`promote ${target.version}${target.region ? `@${target.region}` : ''}`);
       return { percent: 100, version: target.version, previousVersion: null };
@@ -123,6 +132,12 @@ export function stubActivities(script: StubScript = {}) {
         };
       }
       return { kind: 'quiet', polls: 0 };
+    },
+    async abTest(input) {
+      calls.guards.push(`ab ${input.version} vs ${input.previousVersion}${input.region ? `@${input.region}` : ''}`);
+      const kind = script.ab ?? 'ship_b';
+      const words = { ship_b: 'shipping B', keep_a: 'keeping A', stop_srm: 'sample ratio mismatch' }[kind];
+      return { kind, text: `B converts 3.41 % vs A 3.31 % (+3.0 %, 95 % confidence sequence +0.8 % to +5.2 %): ${words}`, rateA: 0.0331, rateB: 0.0341, lift: 0.03, liftLow: 0.008, liftHigh: 0.052, visitsA: 1e6, visitsB: 1e6, polls: 40 };
     },
     async judge(input) {
       calls.judged.push(input.stage);

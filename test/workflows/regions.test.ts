@@ -19,7 +19,7 @@ const regions = ['us-east-1', 'eu-west-1'];
 const plan = (): ReleaseInput => {
   const base = resolveRelease(repoConfig(), { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana', source: 'cli' });
   const stages = base.plan.stages.slice(0, 2).map((s) => ({ ...s, durationMs: 1000 }));
-  return { request: base.request, plan: { ...base.plan, regions, stages, pollIntervalS: 1 } };
+  return { request: base.request, plan: { ...base.plan, regions, stages, pollIntervalS: 1, bakeMs: 0 } };
 };
 
 async function run(script: StubScript) {

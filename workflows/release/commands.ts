@@ -38,6 +38,7 @@ export type Effect =
   | { kind: 'approve'; what: string; via?: string }
   | { kind: 'reject'; why: string }
   | { kind: 'rollback'; why: string }
+  | { kind: 'revert'; why: string }
   | { kind: 'pause'; text: string }
   | { kind: 'resume'; text: string }
   | { kind: 'promote' };
@@ -162,14 +163,21 @@ export function decide(view: CommandView, cmd: Command, actor: Actor): Decision 
       return accept('rolling back', 'rollback requested', { kind: 'rollback', why: `rollback requested by ${by}${reason}` });
     case 'pause':
       if (view.paused) return refuse('already paused');
+      if (view.phase === 'baking') return refuse('baking: no traffic moves any more; revert, or promote to end the bake now');
       return accept('paused: the current stage keeps being watched and will not promote', 'paused', { kind: 'pause', text: `paused by ${by}${reason}` });
     case 'resume':
       if (!view.paused) return refuse('not paused');
       if (view.held) return refuse('held: an earlier stage did not pass its judge; promote to go on anyway (recorded as a hand promote)');
       return accept('resumed', 'resumed', { kind: 'resume', text: `resumed by ${by}` });
     case 'promote':
+      if (view.phase === 'baking') return accept('ending the bake now: the previous version is retired', 'promoted by hand', { kind: 'promote' });
       if (!view.watching && !view.paused) return refuse('no stage is being watched');
       return accept('promoting the current stage', 'promoted by hand', { kind: 'promote' });
+    case 'revert':
+      // only while the previous version is warm and untouched beside the new one: then it is one call
+      if (view.phase !== 'baking')
+        return refuse('nothing to revert yet: a revert is for the bake after the full rollout; to undo a rollout in progress, roll back');
+      return accept('reverting: all traffic back to the previous version', 'revert requested', { kind: 'revert', why: `reverted by ${by}${reason}` });
   }
 }
 

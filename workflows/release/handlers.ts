@@ -21,6 +21,7 @@ function apply(release: ReleaseState, d: Decision): CommandResult {
       break;
     case 'reject':
     case 'rollback':
+    case 'revert':
       release.stop = new Stop(e.kind, e.why, d.note.by);
       break;
     case 'pause':
@@ -40,7 +41,7 @@ function apply(release: ReleaseState, d: Decision): CommandResult {
   }
   release.note(d.note.event, d.note.by, d.note.detail);
   if (e?.kind === 'pause' || e?.kind === 'resume') release.notify(e.kind === 'pause' ? 'paused' : 'resumed', `${plan.service} ${plan.version} ${e.text}`);
-  if (e?.kind === 'reject' || e?.kind === 'rollback') release.main.cancel();
+  if (e?.kind === 'reject' || e?.kind === 'rollback' || e?.kind === 'revert') release.main.cancel();
   return d.result;
 }
 

@@ -7,6 +7,7 @@ import * as wf from '@temporalio/workflow';
 import type { ReleaseResult } from '../../contract/messages';
 import type { ReleaseInput } from '../../contract/plan';
 import { QuadService, QuadStrategy, QuadVersion } from '../../contract/search-attributes';
+import { bake } from './bake';
 import { awaitApproval, runChecks, waitForWindow } from './gates';
 import { registerHandlers } from './handlers';
 import { rollBack, resultOf, stopOf, succeed } from './rollback';
@@ -41,6 +42,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (plan.dependencies.length > 0) await runDependencies(release);
     for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
     if (plan.postChecks.length > 0) await runChecks(release, 'post', plan.postChecks);
+    // plans made before the bake carry no bakeMs: they promote at once, as they ran
+    if (plan.bakeMs && wf.patched('bake')) await bake(release);
     if (release.lifecycle) await promoteAll(release);
   };
 
@@ -67,6 +70,8 @@ function startDeadline(release: ReleaseState): void {
   const arm = (ms: number) => void wf.CancellationScope.nonCancellable(() => wf.sleep(ms, { summary: 'max deployment duration' })).then(fire);
   const fire = () => {
     if (status.status !== 'running' || release.stop) return;
+    // the rollout is done: the bake has its own length, and a deadline must not roll back a release that finished
+    if (status.phase === 'baking' || status.bakeEndsAt) return;
     // time the release calendar held it (waiting for a window, a freeze) is not time spent deploying
     if ((plan.window || plan.freezes?.length) && wf.patched('calendar-deadline')) {
       const held = release.calendarWaitedMs + (release.calendarWaitingSince !== null ? Date.now() - release.calendarWaitingSince : 0);

@@ -61,7 +61,9 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
   release.setPhase('rolling_back');
   release.note('rolling back', f.by, f.why);
   if (changed && wf.patched('notice-kinds')) release.notify('rolling_back', `${plan.service} ${plan.version} rolling back: ${f.why}`);
+  const stoppedAt = Date.now();
   const failed = await undoAll(release);
+  if (changed) status.undoMs = Date.now() - stoppedAt;
   const end = endOf(f, cancelledFromOutside, changed, failed.length > 0);
   if (failed.length > 0) status.actionRequired = `the rollback did not finish; restore by hand: ${failed.join('; ')}`;
   release.setPhase(end, end);
@@ -78,7 +80,8 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
     else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
     else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence);
     // a rollback a person asked for opens one too (the activity skips it unless on_manual_rollback)
-    const manual = f.kind === 'rollback' && !cancelledFromOutside && changed && failed.length === 0 && wf.patched('incident-on-manual-rollback');
+    const manual =
+      (f.kind === 'rollback' || f.kind === 'revert') && !cancelledFromOutside && changed && failed.length === 0 && wf.patched('incident-on-manual-rollback');
     if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0 || manual) {
       incident = await judging.openIncident
         .executeWithOptions({ summary: 'open incident' }, [
@@ -128,5 +131,6 @@ export function resultOf(release: ReleaseState, failure: Stop | null, incident?:
     ...(incident ? { incident } : {}),
     ...(status.actionRequired ? { actionRequired: status.actionRequired } : {}),
     ...(release.figures ? { figures: release.figures } : {}),
+    ...(typeof status.undoMs === 'number' ? { undoMs: status.undoMs } : {}),
   };
 }

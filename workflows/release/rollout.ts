@@ -4,11 +4,12 @@ import type { StageResult } from '../../contract/messages';
 import type { StageAction, StagePlan } from '../../contract/plan';
 import { flagVariantSides } from '../../contract/plan';
 import * as wf from '@temporalio/workflow';
-import { preparing, runStep, undoActs, world } from './activities';
+import { checks, preparing, runStep, undoActs, world } from './activities';
 import { awaitApproval, waitForCalendar } from './gates';
 import type { ReleaseState } from './state';
 import { describeVerdict } from './explain';
-import { causeOf } from './stop';
+import { Stop, causeOf } from './stop';
+import { runAbStage } from './ab';
 import { holdWhilePaused, inRegion, watchStage, watchUntil } from './watch';
 
 /** Whose metrics the guards and judges compare, found before anything changes. */
@@ -59,6 +60,24 @@ async function prepareAll(release: ReleaseState): Promise<void> {
   done.forEach((d, i) => release.note('prepared', undefined, inRegion(d.detail, regions[i])));
 }
 
+/** Smoke checks against the new version's own endpoint in every region, before any user reaches it. */
+async function smokeCheckAll(release: ReleaseState): Promise<void> {
+  const { plan, regions } = release;
+  for (const check of plan.smokeChecks ?? []) {
+    const results = await Promise.all(
+      regions.map((r) =>
+        checks.smokeCheck.executeWithOptions({ summary: inRegion(`smoke check ${check.name} on ${plan.version} alone`, r) }, [release.target(r), check]),
+      ),
+    );
+    results.forEach((res, i) =>
+      release.note(res.ok ? 'smoke check passed' : 'smoke check failed', undefined, inRegion(`${check.name}: ${res.detail}`, regions[i])),
+    );
+    const bad = results.findIndex((res) => !res.ok);
+    if (bad >= 0)
+      throw new Stop('fail', `smoke check ${check.name} failed on ${plan.version} before any user reached it: ${inRegion(results[bad].detail, regions[bad])}`);
+  }
+}
+
 /** Capacity without traffic released; a failure leaves it running, which costs money, not users. */
 async function retireAll(release: ReleaseState): Promise<void> {
   await Promise.all(
@@ -102,6 +121,7 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
       release.lifecycle = true;
       release.undo.push({ name: 'traffic', run: () => revertAll(release) });
       await prepareAll(release);
+      if (plan.smokeChecks?.length) await smokeCheckAll(release);
     } else if (!release.undo.some((u) => u.name === 'traffic')) {
       // Registered before the first shift: setting 0 % is idempotent and harmless if the shift never landed.
       release.undo.push({
@@ -197,6 +217,8 @@ export async function runStage(release: ReleaseState, stage: StagePlan, index: n
   await shift(release, stage.action, stage.name);
   release.notify('stage_started', `${plan.service} ${plan.version}: ${stage.name}`);
   release.details();
+  // an A/B plan's first stage is its test: decided on the business metric, not by a window's judge
+  if (plan.ab && index === 0 && wf.patched('ab-test')) return runAbStage(release, stage);
   if (stage.durationMs <= 0) {
     await holdWhilePaused(release, stage);
     release.note('stage done', undefined, `${stage.name}: not watched`);

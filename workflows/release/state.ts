@@ -124,7 +124,14 @@ export class ReleaseState {
   }
 
   target(region?: string): TrafficTarget {
-    return { service: this.plan.service, version: this.plan.version, previousVersion: this.status.previousVersion, ...(region ? { region } : {}) };
+    return {
+      service: this.plan.service,
+      version: this.plan.version,
+      previousVersion: this.status.previousVersion,
+      ...(region ? { region } : {}),
+      // an A/B test splits by user (plans before it carry no ab: their targets are as they were)
+      ...(this.plan.ab ? { sticky: true } : {}),
+    };
   }
 
   notify(kind: NoticeKind, text: string, detail?: string): void {
