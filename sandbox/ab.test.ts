@@ -1,5 +1,5 @@
 // A/B in the sandbox over real sockets: visits convert at the version's rate (never on a 5xx), a sticky
-// split keeps each user on one variant, a version that left the split stays warm until retire, and a
+// split keeps each user on one variant (1,000 users exactly 500/500), a version that left the split stays warm until retire, and a
 // version's own endpoint (/pin/…) reaches it whatever the split.
 import http from 'node:http';
 import { startSandbox, type Sandbox } from './sandbox';
@@ -109,7 +109,7 @@ describe('sandbox A/B', () => {
     expect(conv['v3.0.0-bad']).toEqual({ visits: 1000, conversions: 1000 - errors });
   });
 
-  it('sticky: a user sees one version across 20 requests, and about half of 1000 users land on each side', async () => {
+  it('sticky: a user sees one version across 20 requests, and 1000 users split exactly 500/500 at 50 %', async () => {
     const set = await traffic('shop', { version: 'v1.2.0', previousVersion: 'v1.0.0', percent: 50, sticky: true });
     expect(set).toMatchObject({ sticky: true, changed: true });
     expect(await json(`${admin}/admin/services/shop/traffic`)).toMatchObject({ version: 'v1.2.0', percent: 50, sticky: true });
@@ -118,12 +118,15 @@ describe('sandbox A/B', () => {
       const seen = await burst(`${sandbox.url}/svc/shop/`, 20, 5, () => ({ 'x-quad-user': user }));
       expect(new Set(seen.map((r) => r.version)).size).toBe(1);
     }
+    // users are assigned when first seen, by exact error diffusion: 1000 users split exactly 500/500
     const perUser = await burst(`${sandbox.url}/svc/shop/`, 1000, 32, (i) => ({ 'x-quad-user': `user-${i}` }));
-    const onB = count(perUser, (r) => r.version === 'v1.2.0');
-    expect(count(perUser, (r) => r.version === 'v1.0.0')).toBe(1000 - onB);
-    // binomial(1000, 0.5) has sd 16: 400..600 is ±6 sd
-    expect(onB).toBeGreaterThanOrEqual(400);
-    expect(onB).toBeLessThanOrEqual(600);
+    expect(count(perUser, (r) => r.version === 'v1.2.0')).toBe(500);
+    expect(count(perUser, (r) => r.version === 'v1.0.0')).toBe(500);
+    // a second round of the same users: the same 500 on B, and a user alone keeps its side
+    const again = await burst(`${sandbox.url}/svc/shop/`, 1000, 32, (i) => ({ 'x-quad-user': `user-${i}` }));
+    expect(count(again, (r) => r.version === 'v1.2.0')).toBe(500);
+    const byUser = await Promise.all(['user-3', 'user-500', 'user-998'].map((u) => burst(`${sandbox.url}/svc/shop/`, 10, 5, () => ({ 'x-quad-user': u }))));
+    for (const seen of byUser) expect(new Set(seen.map((r) => r.version)).size).toBe(1);
 
     // requests without a user are still split in exact proportions
     const anonymous = await burst(`${sandbox.url}/svc/shop/`, 100);

@@ -1,11 +1,28 @@
 // One sandbox service: its traffic split (absolute, idempotent, every real change recorded), the
-// versions it has run (process + request log), the weighted pick the router asks for per request (by a
-// stable hash of the user when the split is sticky), and the request logs of each feature flag's two
-// sides (the users it was on for, and off for). A version that leaves the split keeps running until an
-// explicit retire (so a revert finds it warm), unless the sandbox was given a retire grace period.
+// versions it has run (process + request log), the weighted pick the router asks for per request (on a
+// sticky split, the side a user was assigned the first time it was seen), and the request logs of each
+// feature flag's two sides (the users it was on for, and off for). A version that leaves the split keeps
+// running until an explicit retire (so a revert finds it warm), unless the sandbox was given a retire
+// grace period.
+//
+// Sticky assignment: a user seen for the first time under a sticky split is given a side by the same
+// error diffusion the plain split uses for requests (its own credit), and remembered for as long as the
+// split's percent and versions hold. So first-seen users go B/A in exactly the configured proportion: at
+// 50 %, 1,000 users split 500/500. A real router hashes the user instead, which is exact enough over
+// millions of users; the sandbox has about a thousand, where a hash lands e.g. 44.5 % of them on B, and an
+// A/B test's sample ratio mismatch check would rightly stop a healthy test on that. A change of percent
+// or versions starts a fresh assignment (the old one does not hold the new share), so in the sandbox a
+// sticky ramp may move a user between sides; a change of stickiness alone keeps it. The memory is
+// bounded (least recently seen user forgotten first, MAX_STICKY_USERS).
 import { behaviourFor, type VersionBehaviour } from './behaviour';
 import { RequestLog, type VariantSource } from './stats';
 import { VersionProcess } from './version-process';
+
+/** Most users a sticky split remembers; beyond it the least recently seen is forgotten (and reassigned if it returns). */
+export const MAX_STICKY_USERS = 200_000;
+
+/** 100 less a float's rounding, so a fractional percent (33.3) gives floor(n × percent / 100) of n exactly */
+const FULL = 100 - 1e-9;
 
 export interface TrafficSplit {
   /** the version being released: gets `percent` % */
@@ -13,7 +30,7 @@ export interface TrafficSplit {
   /** the version serving the rest; null = only `version` exists, it gets everything */
   previousVersion: string | null;
   percent: number;
-  /** a request with a user ID goes to the side its hash falls on, the same for that user while the split holds */
+  /** a request with a user ID goes to the side that user was assigned when first seen, the same while the split holds */
   sticky?: boolean;
 }
 
@@ -38,12 +55,18 @@ export class SandboxService {
   readonly flags = new Map<string, { on: RequestLog; off: RequestLog }>();
   /** error diffusion: exact proportions, no randomness in who gets which request */
   private credit = 0;
+  /** sticky split: user → assigned to `version` (true) or to `previousVersion`, most recently seen last */
+  private readonly assigned = new Map<string, boolean>();
+  /** error diffusion over first-seen users, apart from the requests' own */
+  private userCredit = 0;
 
   constructor(
     readonly name: string,
     private readonly behaviours: Record<string, Partial<VersionBehaviour>>,
     /** null: a version that leaves the split runs until retireNow() */
     private readonly retireAfterMs: number | null = null,
+    /** most users a sticky split remembers */
+    private readonly maxStickyUsers = MAX_STICKY_USERS,
   ) {}
 
   entry(version: string): VersionEntry {
@@ -87,6 +110,10 @@ export class SandboxService {
       return null;
     }
     const change: TrafficChange = { ...next, seq: this.changes.length + 1, at: Date.now(), before: current };
+    if (!current || current.version !== next.version || current.previousVersion !== next.previousVersion || current.percent !== next.percent) {
+      this.assigned.clear();
+      this.userCredit = 0;
+    }
     this.traffic = next;
     this.changes.push(change);
     this.credit = 0;
@@ -110,13 +137,38 @@ export class SandboxService {
     const t = this.traffic;
     if (!t) return null;
     if (t.previousVersion === null) return t.version;
-    if (t.sticky && user) return stickyPoint(this.name, user) < t.percent ? t.version : t.previousVersion;
+    if (t.sticky && user) return this.assignedToB(user, t.percent) ? t.version : t.previousVersion;
     this.credit += t.percent;
-    if (this.credit >= 100) {
+    if (this.credit >= FULL) {
       this.credit -= 100;
       return t.version;
     }
     return t.previousVersion;
+  }
+
+  /** Users remembered for the current sticky split (tests). */
+  get stickyUsers(): number {
+    return this.assigned.size;
+  }
+
+  /** The side a user was given when first seen under this split; a new user gets the next by error diffusion. */
+  private assignedToB(user: string, percent: number): boolean {
+    const known = this.assigned.get(user);
+    if (known !== undefined) {
+      // most recently seen last, so the oldest is forgotten first when full
+      this.assigned.delete(user);
+      this.assigned.set(user, known);
+      return known;
+    }
+    this.userCredit += percent;
+    const onB = this.userCredit >= FULL;
+    if (onB) this.userCredit -= 100;
+    if (this.assigned.size >= this.maxStickyUsers) {
+      const oldest = this.assigned.keys().next();
+      if (!oldest.done) this.assigned.delete(oldest.value);
+    }
+    this.assigned.set(user, onB);
+    return onB;
   }
 
   /** With a grace period: stop processes no longer in the split once it has passed. Without: nothing (retireNow does it). */
@@ -157,18 +209,4 @@ export class SandboxService {
     }
     await Promise.all([...this.versions.values()].map((e) => e.process.stop()));
   }
-}
-
-/**
- * Where a user falls in [0, 100): FNV-1a (32 bit) of service and user. Not salted by version, so a user
- * in the new version at 10 % stays in it at 50 % (a ramp only adds users to B, never swaps them).
- */
-export function stickyPoint(service: string, user: string): number {
-  let hash = 0x811c9dc5;
-  const text = `${service}\u0000${user}`;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return (hash / 2 ** 32) * 100;
 }

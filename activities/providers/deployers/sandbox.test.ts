@@ -91,6 +91,46 @@ describe('SandboxDeployer', () => {
     await expect(new SandboxDeployer({ url: 'http://127.0.0.1:1', timeoutMs: 2000 }).endpoint(target)).rejects.toBeInstanceOf(SandboxApiError);
   });
 
+  it('sends sticky when the target asks (an A/B split), and drops it on revert and promote', async () => {
+    const ab = { service: 'shop', version: 'v2.0.0', previousVersion: 'v1.0.0', sticky: true };
+    const traffic = async () => (await (await fetch(`${sandbox.adminUrl}/admin/services/shop/traffic`)).json()) as Record<string, unknown>;
+    const userSees = (user: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        http
+          .get(`${sandbox.url}/svc/shop/`, { headers: { 'x-quad-user': user } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.headers['x-sandbox-version'] as string | undefined));
+          })
+          .on('error', reject);
+      });
+    await deployer.setTraffic({ ...ab, sticky: false }, 100); // the service's first split, plain
+    expect(await deployer.shift(ab, 50)).toEqual({ percent: 50, version: 'v2.0.0', previousVersion: 'v1.0.0' });
+    expect(await traffic()).toMatchObject({ percent: 50, sticky: true });
+    // a retried shift is no change; users keep one side, and 100 users split 50/50 exactly
+    await deployer.shift(ab, 50);
+    const seen = await Promise.all(Array.from({ length: 100 }, (_, k) => userSees(`user-${k}`)));
+    expect(seen.filter((v) => v === 'v2.0.0')).toHaveLength(50);
+    for (const k of [0, 1, 17, 99]) for (let i = 0; i < 5; i += 1) expect(await userSees(`user-${k}`)).toBe(seen[k]);
+    const shopChanges = (await changes('shop')) as Array<{ percent: number; sticky: boolean }>;
+    expect(shopChanges.map((c) => [c.percent, c.sticky])).toEqual([
+      [100, false],
+      [50, true],
+    ]);
+
+    // a plain shift (a canary) sends no stickiness
+    await deployer.shift({ ...ab, sticky: undefined }, 50);
+    expect(await traffic()).toMatchObject({ percent: 50, sticky: false });
+    await deployer.shift(ab, 50);
+
+    // revert: everyone on the previous version, nobody split, so not sticky
+    expect(await deployer.revert(ab)).toEqual({ percent: 0, version: 'v2.0.0', previousVersion: 'v1.0.0' });
+    expect(await traffic()).toMatchObject({ percent: 0, sticky: false });
+    // promote: B alone, not sticky either
+    await deployer.shift(ab, 50);
+    expect(await deployer.promote(ab)).toEqual({ percent: 100, version: 'v2.0.0', previousVersion: null });
+    expect(await traffic()).toMatchObject({ percent: 100, previousVersion: null, sticky: false });
+  });
+
   it('fails with the sandbox message on bad input and a clear error when the sandbox is down', async () => {
     await expect(deployer.setTraffic({ ...target, version: 'v1; rm -rf /' }, 10)).rejects.toThrow(/HTTP 400: version must match/);
     await expect(deployer.setTraffic(target, 120)).rejects.toThrow(/percent/);

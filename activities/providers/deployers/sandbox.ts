@@ -91,18 +91,19 @@ export class SandboxDeployer implements Deployer {
     return { detail: `${target.version} ${r.state} (pid ${r.pid ?? '?'}), no traffic` };
   }
 
+  /** The split at `percent`; sticky (a user keeps one side) when target.sticky, as an A/B test asks. */
   shift(target: TrafficTarget, percent: number): Promise<TrafficState> {
     return this.setTraffic(target, percent);
   }
 
-  /** The new version alone: the previous one is no longer routed (retire stops it). */
+  /** The new version alone: the previous one is no longer routed (retire stops it); one side, so never sticky. */
   promote(target: TrafficTarget): Promise<TrafficState> {
-    return this.setTraffic({ ...target, previousVersion: null }, 100);
+    return this.setTraffic({ ...target, previousVersion: null, sticky: false }, 100);
   }
 
-  /** Every previous version at 100 % in one call; the canary stays up until retire. */
+  /** Every previous version at 100 % in one call; the canary stays up until retire. Nobody is split, so not sticky. */
   revert(target: TrafficTarget): Promise<TrafficState> {
-    return this.setTraffic(target, 0);
+    return this.setTraffic({ ...target, sticky: false }, 0);
   }
 
   async retire(target: TrafficTarget): Promise<{ detail: string }> {
@@ -140,11 +141,13 @@ export class SandboxDeployer implements Deployer {
 
   async setTraffic(target: TrafficTarget, percent: number): Promise<TrafficState> {
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new Error(`percent must be 0..100, got ${percent}`);
-    // returns once every version that now gets traffic is listening
+    // returns once every version that now gets traffic is listening; `sticky` only when asked, so a
+    // plain split's body is what it always was
     const view = await sandboxApi<TrafficView>(this.base, 'PUT', this.path(target), this.timeoutMs, {
       version: target.version,
       previousVersion: target.previousVersion,
       percent,
+      ...(target.sticky === true ? { sticky: true } : {}),
     });
     return { percent: view.percent, version: view.version, previousVersion: view.previousVersion };
   }
