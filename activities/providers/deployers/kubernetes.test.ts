@@ -342,3 +342,169 @@ test('failures: a missing object is NotFound, a bad token and an untrusted serve
   const tag = await failureOf(deployer().prepare(target('v1;rm -rf /')));
   expect([tag.type, tag.nonRetryable]).toEqual(['RequestRejected', true]);
 });
+
+// --- blue-green and A/B ---
+
+type StoredRule = { name?: string; matches: unknown[]; backendRefs: Array<{ name: string; weight: number }> };
+const rulesOf = async (ns: string) =>
+  ((await co.getNamespacedCustomObject({ ...GW, namespace: ns, name: 'checkout' })).spec.rules as StoredRule[]).map((r) => ({
+    name: r.name,
+    matches: r.matches,
+    backendRefs: r.backendRefs.map((b) => [b.name, b.weight]),
+  }));
+/** the header rule the API server stores for one variant (its defaults included), behind a rule matching `matches` */
+const stickyRule = (variant: 'a' | 'b', service: string, matches: Array<Record<string, unknown>> = [{ path: { type: 'PathPrefix', value: '/' } }]) => ({
+  name: `quad-sticky-${variant}`,
+  matches: matches.map((m) => ({ ...m, headers: [{ name: 'x-quad-variant', type: 'Exact', value: variant }] })),
+  backendRefs: [[service, 1]],
+});
+const weighted = (stable: number, canary: number) => ({
+  name: undefined,
+  matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+  backendRefs: [
+    ['checkout', stable],
+    ['checkout-canary', canary],
+  ],
+});
+
+test('a sticky (A/B) split adds the x-quad-variant rules the API server stores; a new split keeps them, revert and promote remove them', async () => {
+  const { ns, deployer } = await app();
+  const d = deployer();
+  const ab = { ...target('v2'), sticky: true };
+  await d.prepare(ab);
+
+  proxy.reset();
+  expect(await d.shift(ab, 50)).toEqual({ percent: 50, version: 'v2', previousVersion: 'v1' });
+  expect(writesTo(ns)).toEqual(['httproutes/checkout 1']);
+  // the weighted rule first (the team's, untouched but for its weights), then b → canary alone, a → stable alone
+  expect(await rulesOf(ns)).toEqual([weighted(50, 50), stickyRule('b', 'checkout-canary'), stickyRule('a', 'checkout')]);
+  // the stored backendRef is the team's (port, kind) with weight 1
+  const stored = await co.getNamespacedCustomObject({ ...GW, namespace: ns, name: 'checkout' });
+  expect(stored.spec.rules[1].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'checkout-canary', port: 80, weight: 1 }]);
+  expect(await d.currentTraffic(ab)).toEqual({ percent: 50, version: 'v2', previousVersion: 'v1' });
+
+  // the same split again reads and writes nothing (what is stored compares equal to what is wanted)
+  proxy.reset();
+  await d.shift(ab, 50);
+  expect(writesTo(ns)).toEqual([]);
+  // another sticky split: the weights only
+  await d.shift(ab, 30);
+  expect(await rulesOf(ns)).toEqual([weighted(70, 30), stickyRule('b', 'checkout-canary'), stickyRule('a', 'checkout')]);
+
+  // revert: one PATCH, the weights back and the header rules gone
+  proxy.reset();
+  expect(await d.revert(ab)).toEqual({ percent: 0, version: 'v2', previousVersion: 'v1' });
+  expect(writesTo(ns)).toEqual(['httproutes/checkout 1']);
+  expect(await rulesOf(ns)).toEqual([weighted(100, 0)]);
+  // (the check says how stickiness is done)
+  const routeCheck = (await d.check('checkout')).find((c) => c.name.startsWith('httproute'))!;
+  expect(routeCheck).toEqual({ name: expect.any(String), ok: true, detail: expect.stringContaining('sticky A/B splits by header x-quad-variant') });
+
+  // a sticky split, then promote: the route back to one rule at 100/0 on the new stable
+  await d.shift(ab, 50);
+  expect(await rulesOf(ns)).toHaveLength(3);
+  await d.promote(ab);
+  expect(await rulesOf(ns)).toEqual([weighted(100, 0)]);
+  expect((await world(ns)).stable.image).toBe(`${REPO}:v2`);
+});
+
+test('sticky rules copy the weighted rule’s matches; a non-sticky split, 100 % or prepare removes them', async () => {
+  const { ns, deployer } = await app();
+  // the team's route: a rule for /shop (two matches) splitting the two, and an unrelated rule before it
+  const teamRoute = routeManifest() as { spec: { rules: Array<Record<string, unknown>> } };
+  teamRoute.spec.rules = [
+    { matches: [{ path: { type: 'Exact', value: '/health' } }], backendRefs: [{ name: 'checkout', port: 80 }] },
+    {
+      matches: [
+        { path: { type: 'PathPrefix', value: '/shop' } },
+        { path: { type: 'PathPrefix', value: '/api' }, headers: [{ name: 'x-tenant', value: 'eu' }] },
+      ],
+      backendRefs: [
+        { name: 'checkout', port: 80, weight: 100 },
+        { name: 'checkout-canary', port: 80, weight: 0 },
+      ],
+    },
+  ];
+  await co.replaceNamespacedCustomObject({
+    ...GW,
+    namespace: ns,
+    name: 'checkout',
+    body: { ...teamRoute, metadata: { name: 'checkout', resourceVersion: (await world(ns)).routeVersion } },
+  });
+  const d = deployer();
+  const ab = { ...target('v2'), sticky: true };
+  await d.prepare(ab);
+  await d.shift(ab, 50);
+  const rules = await rulesOf(ns);
+  expect(rules.map((r) => r.name)).toEqual([undefined, undefined, 'quad-sticky-b', 'quad-sticky-a']);
+  expect(rules[2].matches).toEqual([
+    { path: { type: 'PathPrefix', value: '/shop' }, headers: [{ name: 'x-quad-variant', type: 'Exact', value: 'b' }] },
+    {
+      path: { type: 'PathPrefix', value: '/api' },
+      headers: [
+        { name: 'x-tenant', type: 'Exact', value: 'eu' },
+        { name: 'x-quad-variant', type: 'Exact', value: 'b' },
+      ],
+    },
+  ]);
+  expect(rules[1].backendRefs).toEqual([
+    ['checkout', 50],
+    ['checkout-canary', 50],
+  ]);
+  proxy.reset();
+  await d.shift(ab, 50);
+  expect(writesTo(ns)).toEqual([]);
+
+  // the same split without sticky: one PATCH, the header rules gone
+  proxy.reset();
+  await d.shift(target('v2'), 50);
+  expect(writesTo(ns)).toEqual(['httproutes/checkout 1']);
+  expect((await rulesOf(ns)).map((r) => r.name)).toEqual([undefined, undefined]);
+  // sticky at 100 %: one side only, nothing to pin
+  await d.shift(ab, 100);
+  expect((await rulesOf(ns)).map((r) => r.name)).toEqual([undefined, undefined]);
+  // and prepare (0 % before the pods change) takes them away too
+  await d.shift(ab, 20);
+  expect(await rulesOf(ns)).toHaveLength(4);
+  await d.prepare({ ...target('v3'), sticky: true });
+  const after = await rulesOf(ns);
+  expect(after.map((r) => r.name)).toEqual([undefined, undefined]);
+  expect(after[1].backendRefs).toEqual([
+    ['checkout', 100],
+    ['checkout-canary', 0],
+  ]);
+});
+
+test('endpoint: the canary Service’s in-cluster URL once prepared, the stable one after promote, a template when configured', async () => {
+  const { ns, deployer } = await app();
+  const d = deployer();
+  const notYet = await failureOf(d.endpoint(target('v2')));
+  expect([notYet.type, notYet.nonRetryable, notYet.message]).toEqual(['RequestRejected', true, expect.stringContaining('prepare it')]);
+
+  await d.prepare(target('v2'));
+  expect(await d.endpoint(target('v2'))).toBe(`http://checkout-canary.${ns}.svc.cluster.local:80`);
+  // the route still sends every user to blue
+  expect((await world(ns)).weights).toEqual([100, 0]);
+  expect(await deployer({ endpoint: 'https://{version}.{service}.{namespace}.preview.example.test:{port}' }).endpoint(target('v2'))).toBe(
+    `https://v2.checkout-canary.${ns}.preview.example.test:80`,
+  );
+  // the port the route sends to, of a Service with several
+  await core.patchNamespacedService({
+    name: 'checkout-canary',
+    namespace: ns,
+    body: [
+      {
+        op: 'add',
+        path: '/spec/ports',
+        value: [
+          { name: 'metrics', port: 9090 },
+          { name: 'web', port: 80 },
+        ],
+      },
+    ],
+  });
+  expect(await d.endpoint(target('v2'))).toBe(`http://checkout-canary.${ns}.svc.cluster.local:80`);
+
+  await d.promote(target('v2'));
+  expect(await d.endpoint(target('v2'))).toBe(`http://checkout.${ns}.svc.cluster.local:80`);
+});

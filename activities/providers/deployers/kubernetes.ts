@@ -9,6 +9,13 @@
 // the options: never through a workflow input. Failures go through ../../failures: 401/403 non-retryable
 // ConfigurationErrors naming the permission, 404 of a named object NotFound, 409/429/5xx/network retryable,
 // and a version that cannot become ready a non-retryable `DeployNotReady` saying why.
+// Green's own endpoint (blue-green smoke checks) is the canary Service's in-cluster URL, or the
+// `endpoint` template. Sticky A/B splits (target.sticky) add, per weighted rule, two rules matching the
+// header x-quad-variant (`b` → the canary Service alone, `a` → the stable one alone): the Gateway API
+// standard channel has no session persistence (HTTPRoute sessionPersistence, GEP-1619, is experimental),
+// so a front end that pins each user by cookie sends the header and the user stays on one side. They
+// outrank the weighted rule by their one more header match (the spec's precedence, not list order), so
+// they go after the team's rules and leave their indices alone; every other write removes them.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type * as K8s from '@kubernetes/client-node';
 import type { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Deployment, VersionApi } from '@kubernetes/client-node';
@@ -30,6 +37,11 @@ export interface KubernetesDeployerOptions {
   route?: string;
   stableService?: string;
   canaryService?: string;
+  /**
+   * green's own endpoint, a URL template with {service} (the Service running the version), {namespace},
+   * {port} and {version}; default http://{service}.{namespace}.svc.cluster.local:{port}
+   */
+  endpoint?: string;
   /** a kubeconfig file (and context) instead of the default chain, e.g. for tests */
   kubeconfig?: string;
   context?: string;
@@ -56,15 +68,39 @@ const TLS_CODES = new Set([
   'CERT_HAS_EXPIRED',
 ]);
 const CONFLICT_ATTEMPTS = 4;
+/** The header a front end sends to keep a user on one side of a sticky split, and the names of the rules that read it. */
+export const STICKY_HEADER = 'x-quad-variant';
+const STICKY_PREFIX = 'quad-sticky-';
+// the HTTPRoute CRD's limits: 16 rules, and fewer than 128 matches in all
+const MAX_RULES = 16;
+const MAX_MATCHES = 127;
+const DEFAULT_ENDPOINT = 'http://{service}.{namespace}.svc.cluster.local:{port}';
 
 interface BackendRef {
   name: string;
   kind?: string;
+  port?: number;
   weight?: number;
+}
+interface HeaderMatch {
+  name: string;
+  value: string;
+  type?: string;
+}
+interface RouteMatch {
+  headers?: HeaderMatch[];
+  [field: string]: unknown;
+}
+interface RouteRule {
+  name?: string;
+  matches?: RouteMatch[];
+  backendRefs?: BackendRef[];
+  filters?: unknown[];
+  timeouts?: unknown;
 }
 interface HttpRoute {
   metadata: { name: string; resourceVersion?: string };
-  spec?: { rules?: Array<{ backendRefs?: BackendRef[] }> };
+  spec?: { rules?: RouteRule[] };
 }
 /** Where the two backendRefs sit in one rule of the route. */
 interface RefPair {
@@ -72,7 +108,7 @@ interface RefPair {
   stable: number;
   canary: number;
 }
-type JsonPatchOp = { op: 'test' | 'add'; path: string; value: unknown };
+type JsonPatchOp = { op: 'test' | 'add'; path: string; value: unknown } | { op: 'remove'; path: string };
 interface Clients {
   lib: typeof K8s;
   kc: KubeConfig;
@@ -86,6 +122,17 @@ interface Clients {
 const tagOf = (image: string | undefined) =>
   image ? (image.includes('@') ? image.slice(image.indexOf('@') + 1) : (/:([^:/]+)$/.exec(image)?.[1] ?? 'latest')) : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isSticky = (rule: RouteRule) => typeof rule.name === 'string' && rule.name.startsWith(STICKY_PREFIX);
+/** JSON with sorted keys: the same value whatever order the API server stored its fields in */
+const canonical = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(canonical).join(',')}]`
+    : v !== null && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);
 
 function activityContext(): Context | undefined {
   try {
@@ -150,7 +197,8 @@ export class KubernetesDeployer implements DeployerLifecycle {
         );
       }
     }
-    const w = await this.setWeights(percent);
+    // a sticky split pins users only while there are two sides to pin them to
+    const w = await this.setWeights(percent, target.sticky === true && percent > 0 && percent < 100);
     return { percent: w.percent, version: target.version, previousVersion: target.previousVersion };
   }
 
@@ -204,6 +252,47 @@ export class KubernetesDeployer implements DeployerLifecycle {
     return { percent, version: target.version, previousVersion: stableTag === target.version ? target.previousVersion : stableTag };
   }
 
+  /**
+   * A URL that reaches target.version alone (green's own endpoint, for smoke checks at 0 %): the canary
+   * Service's in-cluster URL while the canary runs it, the stable Service's once it was promoted there;
+   * the port is the one the route's backendRef names, else the Service's. Rejected when neither side runs it.
+   */
+  async endpoint(target: TrafficTarget): Promise<string | null> {
+    const image = this.imageFor(target.version);
+    const [canary, stable, { route, pairs }] = await Promise.all([this.readDeployment(this.canary), this.readDeployment(this.stable), this.readRoute()]);
+    const side =
+      this.containerOf(canary).image === image && (canary.spec?.replicas ?? 1) > 0
+        ? { svc: this.canarySvc, ref: pairs[0].canary }
+        : this.containerOf(stable).image === image
+          ? { svc: this.stableSvc, ref: pairs[0].stable }
+          : null;
+    if (!side) {
+      throw nonRetryableFailure(
+        FailureType.Rejected,
+        `${SYSTEM}: neither ${this.where(this.canary)} (${this.containerOf(canary).image}) nor ${this.where(this.stable)} (${this.containerOf(stable).image}) runs ${image}: prepare it before asking for its endpoint`,
+        { system: SYSTEM },
+      );
+    }
+    const { core } = await this.clients();
+    const svc = await this.call(`GET service ${this.where(side.svc)}`, () => core.readNamespacedService({ name: side.svc, namespace: this.ns }), {
+      named: `service ${this.where(side.svc)}`,
+      permission: `get on services in namespace ${this.ns}`,
+    });
+    const ports = svc.spec?.ports ?? [];
+    const routePort = route.spec?.rules?.[pairs[0].rule]?.backendRefs?.[side.ref]?.port;
+    const port = routePort !== undefined ? ports.find((p) => p.port === routePort) : (ports.find((p) => p.name === 'http') ?? ports[0]);
+    if (!port) {
+      throw configurationError(
+        `${SYSTEM}: service ${this.where(side.svc)} has no port${routePort !== undefined ? ` ${routePort} (the one httproute ${this.where(this.route)} sends to)` : 's'}`,
+        { system: SYSTEM },
+      );
+    }
+    const https = port.appProtocol === 'https' || port.name === 'https' || port.port === 443;
+    const template = this.opts.endpoint ?? (https ? DEFAULT_ENDPOINT.replace(/^http:/, 'https:') : DEFAULT_ENDPOINT);
+    const values: Record<string, string> = { service: side.svc, namespace: this.ns, port: String(port.port), version: target.version };
+    return template.replace(/\{(service|namespace|port|version)\}/g, (_, k: string) => values[k]);
+  }
+
   async check(service: string): Promise<DeployCheck[]> {
     const out: DeployCheck[] = [];
     let server = '(no kubeconfig)';
@@ -238,8 +327,17 @@ export class KubernetesDeployer implements DeployerLifecycle {
       });
     }
     await found(`httproute ${this.where(this.route)} splits ${this.stableSvc} / ${this.canarySvc}`, async () => {
-      const { pairs } = await this.readRoute();
-      return `${pairs.length} rule(s) with both backendRefs`;
+      const { route, pairs } = await this.readRoute();
+      const rules = route.spec?.rules ?? [];
+      const pinned = rules.filter(isSticky).length;
+      // a sticky (A/B) split needs room for its two header rules per weighted rule
+      const room = rules.length - pinned + 2 * pairs.length <= MAX_RULES;
+      return (
+        `${pairs.length} rule(s) with both backendRefs; sticky A/B splits by header ${STICKY_HEADER} (b → ${this.canarySvc}, a → ${this.stableSvc}; ` +
+        `HTTPRoute sessionPersistence is experimental-channel only, not used)` +
+        (pinned ? `, ${pinned} sticky rule(s) in place now` : '') +
+        (room ? '' : `; no room for them: the route has ${rules.length} of ${MAX_RULES} rules`)
+      );
     });
     const needs: Array<[string, string, string]> = [
       ['get', 'apps', 'deployments'],
@@ -418,16 +516,20 @@ export class KubernetesDeployer implements DeployerLifecycle {
     return weightsOf(await this.readRoute());
   }
 
-  /** Every rule that names both Services gets weights stable (100 - percent) / canary percent; only what differs is patched. */
-  private async setWeights(percent: number): Promise<{ percent: number }> {
+  /**
+   * Every rule that names both Services gets weights stable (100 - percent) / canary percent, and the sticky
+   * rules are there (sticky) or gone; one PATCH of only what differs.
+   */
+  private async setWeights(percent: number, sticky = false): Promise<{ percent: number }> {
     // whole percents as 100-p / p; a fraction in basis points (weights are integers)
     const [ws, wc] = Number.isInteger(percent) ? [100 - percent, percent] : [Math.round((100 - percent) * 100), Math.round(percent * 100)];
     const { co } = await this.clients();
     for (let attempt = 1; ; attempt++) {
       const { route, pairs } = await this.readRoute();
+      const rules = route.spec!.rules!;
       const ops: JsonPatchOp[] = [];
       for (const p of pairs) {
-        const refs = route.spec!.rules![p.rule].backendRefs!;
+        const refs = rules[p.rule].backendRefs!;
         for (const [i, w, svc] of [
           [p.stable, ws, this.stableSvc],
           [p.canary, wc, this.canarySvc],
@@ -437,6 +539,7 @@ export class KubernetesDeployer implements DeployerLifecycle {
           ops.push({ op: 'test', path: `${at}/name`, value: svc }, { op: 'add', path: `${at}/weight`, value: w });
         }
       }
+      ops.push(...this.stickyOps(rules, pairs, sticky));
       if (ops.length === 0) return weightsOf({ route, pairs });
       try {
         const patched = (await this.call(
@@ -449,6 +552,61 @@ export class KubernetesDeployer implements DeployerLifecycle {
         if (!this.changedUnderUs(err, attempt)) throw err;
       }
     }
+  }
+
+  /**
+   * The ops that make the route's sticky rules the wanted ones (none when they already are): ours removed
+   * from the last one down, each guarded by its name, then the wanted ones appended. Runs after the weight
+   * ops, whose indices are the read route's.
+   */
+  private stickyOps(rules: RouteRule[], pairs: RefPair[], sticky: boolean): JsonPatchOp[] {
+    const ours = rules.flatMap((r, i) => (isSticky(r) ? [i] : []));
+    const wanted = sticky ? this.stickyRules(rules, pairs) : [];
+    if (canonical(ours.map((i) => rules[i])) === canonical(wanted)) return [];
+    const kept = rules.filter((r) => !isSticky(r));
+    const matches = (rs: RouteRule[]) => rs.reduce((n, r) => n + (r.matches?.length ?? 1), 0);
+    if (kept.length + wanted.length > MAX_RULES || matches(kept) + matches(wanted) > MAX_MATCHES) {
+      throw configurationError(
+        `${SYSTEM}: httproute ${this.where(this.route)} has ${kept.length} rule(s) with ${matches(kept)} match(es); a sticky split adds 2 rules (${STICKY_HEADER}: a / b) per weighted rule, and a route holds at most ${MAX_RULES} rules and ${MAX_MATCHES} matches: move the other rules to another HTTPRoute`,
+        { system: SYSTEM },
+      );
+    }
+    const ops: JsonPatchOp[] = [];
+    for (const i of ours.reverse()) {
+      ops.push({ op: 'test', path: `/spec/rules/${i}/name`, value: rules[i].name }, { op: 'remove', path: `/spec/rules/${i}` });
+    }
+    for (const rule of wanted) ops.push({ op: 'add', path: '/spec/rules/-', value: rule });
+    return ops;
+  }
+
+  /**
+   * Per weighted rule, two rules as it (its matches, filters and timeouts) with one more header match:
+   * `x-quad-variant: b` to the canary backendRef alone, `a` to the stable one alone. Written with the
+   * fields the API server defaults (header type, the path of a rule without matches), so what it stores
+   * compares equal to what is wanted next time.
+   */
+  private stickyRules(rules: RouteRule[], pairs: RefPair[]): RouteRule[] {
+    return pairs.flatMap((p, k) => {
+      const base = rules[p.rule];
+      const refs = base.backendRefs!;
+      const suffix = pairs.length > 1 ? `-${k + 1}` : '';
+      return (
+        [
+          ['b', refs[p.canary]],
+          ['a', refs[p.stable]],
+        ] as const
+      ).map(([variant, ref]) => {
+        const header: HeaderMatch = { name: STICKY_HEADER, type: 'Exact', value: variant };
+        const matches = (base.matches?.length ? base.matches : [{ path: { type: 'PathPrefix', value: '/' } }]).map((m) => ({
+          ...m,
+          headers: [...(m.headers ?? []).filter((h) => h.name.toLowerCase() !== STICKY_HEADER), header],
+        }));
+        const rule: RouteRule = { name: `${STICKY_PREFIX}${variant}${suffix}`, matches, backendRefs: [{ ...ref, weight: 1 }] };
+        if (base.filters !== undefined) rule.filters = base.filters;
+        if (base.timeouts !== undefined) rule.timeouts = base.timeouts;
+        return rule;
+      });
+    });
   }
 
   /** A 409, or a 422 from a failed `test` op: the object changed between our read and our patch; read again. */
