@@ -181,6 +181,55 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
   };
 }
 
+/** A region's share: the stages up to max_percent, the first that would pass it cut to it. */
+function capStages(strategy: Strategy, stages: StagePlan[], max: number): StagePlan[] {
+  const out: StagePlan[] = [];
+  for (const s of stages) {
+    if (s.action.kind !== 'traffic' || s.action.percent < max) {
+      out.push(s);
+      continue;
+    }
+    const action: StageAction = { kind: 'traffic', percent: max };
+    out.push({ ...s, action, name: s.action.percent === max ? s.name : stageLabel(strategy, action) });
+    break;
+  }
+  return out;
+}
+
+/**
+ * `regions` as names: every stage in every region at once. With any region an object (a wave, a cap or
+ * its own stages): waves of child releases, each region with its own stages.
+ */
+function regionsOf(cfg: QuadConfig, svc: ServiceConfig, strategy: Strategy, stages: StagePlan[]): Pick<ReleasePlan, 'regions' | 'waves' | 'onRegionFailure'> {
+  if (svc.regions.length === 0) return {};
+  const names = svc.regions.map((r) => (typeof r === 'string' ? r : r.name));
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new InputError(`region ${twice} is listed twice`);
+  if (svc.regions.every((r) => typeof r === 'string')) return { regions: names };
+  if (strategy === 'ab') throw new InputError('an A/B test runs in one place: strategy ab takes no region waves');
+  const base = defaultCriteria(cfg, svc);
+  const plans = svc.regions.map((r) => {
+    const region = typeof r === 'string' ? { name: r, wave: 1 } : r;
+    const own = typeof r !== 'string' && r.rollout_plan ? buildStages(strategy, r.rollout_plan, base) : null;
+    const cap = typeof r !== 'string' ? r.max_percent : undefined;
+    const regionStages = own ?? (cap !== undefined ? capStages(strategy, stages, cap) : stages);
+    // a region's child release takes no commands (only its parent steers it): a stage approval there could never be given
+    const held = regionStages.find((s) => s.approval);
+    if (held)
+      throw new InputError(
+        `region ${region.name}: stage ${held.name} needs a team approval, which a rollout by waves cannot take per region; approve the release before it starts (release_management.approval_required)`,
+      );
+    const last = regionStages.at(-1)!.action;
+    return { wave: region.wave, plan: { region: region.name, stages: regionStages, maxPercent: last.kind === 'traffic' ? last.percent : 100 } };
+  });
+  const waveNumbers = [...new Set(plans.map((p) => p.wave))].sort((a, b) => a - b);
+  return {
+    regions: names,
+    waves: waveNumbers.map((w) => plans.filter((p) => p.wave === w).map((p) => p.plan)),
+    onRegionFailure: svc.on_region_failure,
+  };
+}
+
 /** The A/B test of strategy ab: B's share is its first stage's traffic. */
 function abTestOf(svc: ServiceConfig, stages: StagePlan[]): AbTestPlan {
   const first = stages[0]?.action;
@@ -235,7 +284,7 @@ export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: Rel
     previousVersion,
     strategy,
     stages,
-    ...(svc.regions.length ? { regions: svc.regions } : {}),
+    ...regionsOf(cfg, svc, strategy, stages),
     ...commonPlan(cfg, svc),
     bakeMs: Math.round((svc.bake_minutes ?? cfg.deployments.bake_minutes) * MINUTE),
     smokeChecks: svc.smoke_checks,

@@ -243,6 +243,26 @@ const entryName = (rule: RegExp, what: string) =>
 const serviceName = entryName(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a service name of lowercase letters, digits and -');
 const flagName = entryName(/^[A-Za-z0-9_.-]{1,100}$/, 'a flag name of letters, digits, _ . -');
 
+const regionName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1');
+
+/**
+ * A region of a rollout by waves: its wave (1 first; regions of a wave go in parallel, each wave after the
+ * one before succeeded), and how far it goes, as its own stages or as the service's capped at max_percent.
+ * A plain name is a region of the one wave, with the service's stages (the rollout in parallel).
+ */
+const regionSchema = z
+  .strictObject({
+    name: regionName,
+    wave: z.number().int().min(1).max(20).default(1),
+    /** the service's stages up to this share (a stage beyond it is cut to it) */
+    max_percent: z.number().gt(0).max(100).optional(),
+    rollout_plan: z.array(stageSchema).min(1).optional(),
+  })
+  .refine((r) => !(r.max_percent !== undefined && r.rollout_plan !== undefined), {
+    message: 'max_percent caps the service stages; a region with its own rollout_plan says its own percentages: keep one of the two',
+    path: ['max_percent'],
+  });
+
 export const serviceSchema = z.strictObject({
   strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
   /** what this service's versions look like: semver, git-sha, date, image-tag, a list of them, or { regex } */
@@ -253,7 +273,9 @@ export const serviceSchema = z.strictObject({
   /** who may start a release of this service besides the release managers; empty: only they may */
   starters: z.array(starter).default([]),
   /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
-  regions: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a region name like eu-west-1')).default([]),
+  regions: z.array(z.union([regionName, regionSchema])).default([]),
+  /** with region waves: one region's failure rolls back every region (rollback), or ends the release there, keeping the regions already done (stop) */
+  on_region_failure: z.enum(['rollback', 'stop']).default('rollback'),
   poll_interval_seconds: positive.default(5),
   approval_timeout_minutes: positive.default(60),
   /** a quorum for every approval gate: required people, one through each group in from, a reminder and an escalation */

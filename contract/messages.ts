@@ -130,6 +130,8 @@ export interface ReleaseStatus {
   pauseReason?: string | null;
   /** when the rollback could not finish: which undo steps failed and why; a person must act */
   actionRequired?: string | null;
+  /** a rollout by waves: every region's progress, as its child release reports it */
+  regions?: Record<string, RegionProgress>;
   /** an A/B test's decision, with its numbers, once made */
   abTest?: AbTestOutcome | null;
   /** while baking: when the bake ends and the previous version is retired (epoch ms) */
@@ -137,6 +139,35 @@ export interface ReleaseStatus {
   /** how long the undo took, from the stop to the last undo step done (a revert during bake: one call) */
   undoMs?: number | null;
 }
+
+export interface RegionProgress {
+  wave: number;
+  /** waiting for its wave, or the child's phase, then how it ended */
+  phase: Phase | 'waiting';
+  status: Status | 'waiting';
+  stage: string | null;
+  trafficPercent: number;
+  /** how far this release takes it */
+  maxPercent: number;
+  /** what served in the region before (read in that region) */
+  previousVersion: string | null;
+  /** the child release's workflow id */
+  workflowId: string;
+  /** the latest line it reported */
+  latest: string | null;
+}
+
+/** A region's child release reports its progress to the parent (its notices, as they happen). */
+export interface RegionReport {
+  region: string;
+  kind: string;
+  text: string;
+  phase: Phase;
+  stage: string | null;
+  trafficPercent: number;
+  previousVersion: string | null;
+}
+export const regionReportSignal = defineSignal<[RegionReport]>('regionReport');
 
 export const statusQuery = defineQuery<ReleaseStatus>('status');
 

@@ -159,8 +159,25 @@ export interface ReleasePlan {
   bakeMs?: number;
   /** Checks run against the new version's own endpoint ({endpoint}) once it is ready, before any user reaches it. */
   smokeChecks?: Gate[];
+  /**
+   * Regions in waves: each wave's regions in parallel, each region a child workflow with its own stages;
+   * a wave starts when the one before succeeded. Absent: `regions` (if any) all take the same stages at once.
+   */
+  waves?: RegionPlan[][];
+  /** with waves: a region's failure rolls every region back, or stops the release keeping the regions done */
+  onRegionFailure?: 'rollback' | 'stop';
+  /** a region's child release: the parent release it reports to (its notices become the parent's region progress) */
+  parent?: { workflowId: string; region: string };
   /** strategy ab: the first stage is a test of B against A on a business metric (absent in plans made before it) */
   ab?: AbTestPlan;
+}
+
+/** One region of a rollout by waves: its stages, already capped at its max_percent. */
+export interface RegionPlan {
+  region: string;
+  stages: StagePlan[];
+  /** how far this release takes the region (its last stage's share) */
+  maxPercent: number;
 }
 
 /** An A/B test's rules (judge/ab decides by them at every poll; both of its tests are always valid). */

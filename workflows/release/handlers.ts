@@ -2,7 +2,8 @@
 // payload is validated first (a bad signal is recorded as ignored, a bad update refused by its validator),
 // then decided by the pure rules in commands.ts and applied to the release's state here.
 import * as wf from '@temporalio/workflow';
-import { SIGNALS, COMMANDS, commandUpdate, statusQuery, type Actor, type Command, type CommandResult } from '../../contract/messages';
+import { applyRegionReport } from './waves';
+import { SIGNALS, COMMANDS, commandUpdate, regionReportSignal, statusQuery, type Actor, type Command, type CommandResult } from '../../contract/messages';
 import { commandStage } from '../../contract/command-signature';
 import type { CommandAuth } from '../../contract/plan';
 import { decide, isCommand, parseActor, quorumMet, type CommandView, type Decision } from './commands';
@@ -114,4 +115,6 @@ export function registerHandlers(release: ReleaseState): void {
     },
   });
   wf.setHandler(statusQuery, () => release.status);
+  // a region's child reports its progress (by waves); shown, never decided on
+  wf.setHandler(regionReportSignal, (report: unknown) => applyRegionReport(release, report));
 }

@@ -14,6 +14,7 @@ import { rollBack, resultOf, stopOf, succeed } from './rollback';
 import { findWatchedSides, promoteAll, runDependencies, runStage } from './rollout';
 import { ReleaseState } from './state';
 import { Stop } from './stop';
+import { runWaves } from './waves';
 
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
   const release = new ReleaseState(input);
@@ -22,11 +23,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   startDeadline(release);
 
   const rollout = async () => {
-    wf.upsertSearchAttributes([
-      { key: QuadService, value: plan.service },
-      { key: QuadVersion, value: plan.version },
-      { key: QuadStrategy, value: plan.strategy },
-    ]);
+    // a region's child release is found through its parent, not as a release of its own
+    if (!plan.parent)
+      wf.upsertSearchAttributes([
+        { key: QuadService, value: plan.service },
+        { key: QuadVersion, value: plan.version },
+        { key: QuadStrategy, value: plan.strategy },
+      ]);
     release.note(
       'requested',
       request.requestedBy,
@@ -40,11 +43,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (plan.notifyOnStart) release.notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
     if (plan.approvalRequired) await awaitApproval(release, 'release');
     if (plan.dependencies.length > 0) await runDependencies(release);
-    for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
+    if (plan.waves?.length && wf.patched('region-waves')) await runWaves(release);
+    else for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
     if (plan.postChecks.length > 0) await runChecks(release, 'post', plan.postChecks);
     // plans made before the bake carry no bakeMs: they promote at once, as they ran
     if (plan.bakeMs && wf.patched('bake')) await bake(release);
-    if (release.lifecycle) await promoteAll(release);
+    // a region's child leaves its region to the parent, which promotes when the whole release is done
+    if (release.lifecycle && !plan.parent) await promoteAll(release);
   };
 
   let failure: Stop | null = null;

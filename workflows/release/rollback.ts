@@ -22,9 +22,15 @@ export function succeed(release: ReleaseState): void {
   // the figures a team reads in the seed's notice: the last watched window against the SLA and the previous version
   release.figures = successFigures(plan, status, Date.now());
   const figures = describeSuccess(plan, release.figures);
+  const where = status.regions
+    ? Object.entries(status.regions)
+        .map(([r, p]) => `${r} ${p.trafficPercent} %`)
+        .join(', ')
+    : null;
   release.setPhase('succeeded', 'succeeded');
   release.note('succeeded', undefined, figures);
-  if (plan.notifyOnComplete) release.notify('succeeded', `${plan.service} ${plan.version} is live at ${status.trafficPercent} %`, figures);
+  if (plan.notifyOnComplete)
+    release.notify('succeeded', `${plan.service} ${plan.version} is live ${where ? `in ${where}` : `at ${status.trafficPercent} %`}`, figures);
 }
 
 /**

@@ -79,9 +79,9 @@ async function smokeCheckAll(release: ReleaseState): Promise<void> {
 }
 
 /** Capacity without traffic released; a failure leaves it running, which costs money, not users. */
-async function retireAll(release: ReleaseState): Promise<void> {
+async function retireAll(release: ReleaseState, regions = release.regions): Promise<void> {
   await Promise.all(
-    release.regions.map((r) =>
+    regions.map((r) =>
       undoActs.retire
         .executeWithOptions({ summary: inRegion('retire what carries no traffic', r) }, [release.target(r)])
         .then((d) => release.note('retired', undefined, inRegion(d.detail, r)))
@@ -104,12 +104,14 @@ async function revertAll(release: ReleaseState): Promise<void> {
 
 /** Success: the new version becomes the stable one everywhere, then what no longer serves is released. */
 export async function promoteAll(release: ReleaseState): Promise<void> {
-  const { plan, regions } = release;
+  const { plan, status } = release;
+  // by waves, a region this release takes only part of the way keeps its previous version beside the new
+  const regions = status.regions ? release.regions.filter((r) => r && (status.regions![r]?.maxPercent ?? 0) >= 100) : release.regions;
   await Promise.all(
     regions.map((r) => preparing.promote.executeWithOptions({ summary: inRegion(`promote ${plan.version} to stable`, r) }, [release.target(r)])),
   );
-  release.note('promoted', undefined, `${plan.version} is the stable version`);
-  await retireAll(release);
+  release.note('promoted', undefined, `${plan.version} is the stable version${status.regions ? ` in ${regions.join(', ') || 'no region'}` : ''}`);
+  await retireAll(release, regions);
 }
 
 /** Moves one stage's share: traffic in every region at once, or the flag's rollout. */

@@ -3,7 +3,7 @@
 // message handlers and the main flow both act through it, never through loose variables.
 import * as wf from '@temporalio/workflow';
 import type { ReleaseInput, ReleasePlan, ReleaseRequest } from '../../contract/plan';
-import type { Phase, ReleaseStatus, Status } from '../../contract/messages';
+import { regionReportSignal, type Phase, type RegionReport, type ReleaseStatus, type Status } from '../../contract/messages';
 import type { Notice, NoticeKind } from '../../contract/notice';
 import type { FlagState, TrafficTarget } from '../../contract/world';
 import { QuadStage, QuadStatus } from '../../contract/search-attributes';
@@ -127,7 +127,8 @@ export class ReleaseState {
     return {
       service: this.plan.service,
       version: this.plan.version,
-      previousVersion: this.status.previousVersion,
+      // by waves, each region's own serving version, as its child read it
+      previousVersion: (region && this.status.regions?.[region]?.previousVersion) || this.status.previousVersion,
       ...(region ? { region } : {}),
       // an A/B test splits by user (plans before it carry no ab: their targets are as they were)
       ...(this.plan.ab ? { sticky: true } : {}),
@@ -150,6 +151,7 @@ export class ReleaseState {
       ...(detail ? { detail } : {}),
       ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
     };
+    if (plan.parent) return this.reportToParent(kind, text);
     if (plan.notifiers.length === 0) return;
     // One at a time: each notice reads the refs its predecessor returned, so a Slack message is updated
     // in place rather than posted twice when two notices are close together.
@@ -161,6 +163,26 @@ export class ReleaseState {
           for (const f of r.failed) this.note(`notice to ${f.notifier} failed`, undefined, `${kind}: ${f.error}`);
         })
         .catch((err) => this.note('notice failed', undefined, `${kind}: ${(err as Error).message}`)),
+    );
+  }
+
+  /** A region's child tells its parent instead of people; in order, and never failing the child. */
+  private reportToParent(kind: NoticeKind, text: string): void {
+    const { plan, status } = this;
+    const report: RegionReport = {
+      region: plan.parent!.region,
+      kind,
+      text,
+      phase: status.phase,
+      stage: status.stage,
+      trafficPercent: status.trafficPercent,
+      previousVersion: status.previousVersion,
+    };
+    const parent = wf.getExternalWorkflowHandle(plan.parent!.workflowId);
+    this.noticeChain = this.noticeChain.then(() =>
+      wf.CancellationScope.nonCancellable(() => parent.signal(regionReportSignal, report)).catch((err) =>
+        this.note('report to parent failed', undefined, (err as Error).message),
+      ),
     );
   }
 
