@@ -122,3 +122,41 @@ test('the actions block carries the gate its Approve is for, and reads it back; 
   // while a stage is watched, the stage itself
   expect(releaseBlocks(viewOfStatus('release:checkout', status())).blocks.find((b) => b.type === 'actions')!.block_id).toBe('quad_actions|canary 25 %');
 });
+
+test('baking: the bake end shown, Revert (with a confirm naming the warm version) instead of Rollback, no Pause; regions in wave order', () => {
+  const baking = status({ phase: 'baking', trafficPercent: 100, bakeEndsAt: 1_700_000_900_000, lastVerdict: null });
+  const { blocks } = releaseBlocks(viewOfStatus('release:checkout', baking));
+  expect(blockProblem(blocks)).toBeNull();
+  expect(actionIds(blocks)).toEqual(['quad_approve', 'quad_reject', 'quad_revert']);
+  const revert = (blocks.find((b) => b.type === 'actions') as any).elements.find((e: any) => e.action_id === 'quad_revert');
+  expect(revert.confirm.text.text).toContain('v1.2.2, still warm');
+  expect(JSON.stringify(blocks)).toContain('Baking until <!date^1700000900^{time}|');
+  const waves = status({
+    regions: {
+      'eu-west-1': {
+        wave: 2,
+        phase: 'rolling_out',
+        status: 'running',
+        stage: 'canary 10 %',
+        trafficPercent: 10,
+        maxPercent: 10,
+        previousVersion: 'v1',
+        workflowId: 'x@eu',
+        latest: null,
+      },
+      'us-east-1': {
+        wave: 1,
+        phase: 'succeeded',
+        status: 'succeeded',
+        stage: null,
+        trafficPercent: 100,
+        maxPercent: 100,
+        previousVersion: 'v1',
+        workflowId: 'x@us',
+        latest: null,
+      },
+    },
+  });
+  const text = JSON.stringify(releaseBlocks(viewOfStatus('release:checkout', waves)).blocks);
+  expect(text).toContain('• wave 1 · us-east-1: succeeded · 100 % of 100 %\\n• wave 2 · eu-west-1: rolling out · 10 % of 10 %');
+});

@@ -36,6 +36,8 @@ export interface ReleaseView {
   commandStage?: string | null;
   /** while baking: when the bake ends and the previous version is retired (epoch ms); a revert is one call until then */
   bakeEndsAt?: number | null;
+  /** by waves: each region's line, in wave order */
+  regions?: string[];
 }
 
 /** The actions block's id carries the stage its buttons were shown for (`quad_actions|<stage>`). */
@@ -131,6 +133,12 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
     attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
     commandStage: commandStage(s),
     bakeEndsAt: s.phase === 'baking' ? (s.bakeEndsAt ?? null) : null,
+    regions: Object.entries(s.regions ?? {})
+      .sort(([, a], [, b]) => a.wave - b.wave)
+      .map(
+        ([name, p]) =>
+          `wave ${p.wave} · ${name}: ${p.status === 'waiting' ? 'waiting' : (PHASE_WORDS[p.phase as Phase] ?? p.phase)} · ${p.trafficPercent} % of ${p.maxPercent} %`,
+      ),
   };
 }
 
@@ -208,6 +216,7 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     `Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`,
   );
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } });
+  if (v.regions?.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(v.regions.map((r) => `• ${escapeMrkdwn(r)}`).join('\n'), 3000) } });
   if (v.bakeEndsAt) {
     const until = `<!date^${Math.floor(v.bakeEndsAt / 1000)}^{time}|${new Date(v.bakeEndsAt).toISOString()}>`;
     const warm = v.previousVersion ? escapeMrkdwn(v.previousVersion) : 'the previous version';

@@ -153,3 +153,58 @@ test('list table: padded columns, the link last', () => {
   ]);
   expect(listTable([])).toBe('no releases found\n');
 });
+
+test('the terminal block while baking, by waves, and with an A/B decision', () => {
+  const s = status({
+    phase: 'baking',
+    trafficPercent: 100,
+    windowEndsAt: null,
+    bakeEndsAt: T0 + 10 * 60_000,
+    regions: {
+      'us-west-2': {
+        wave: 2,
+        phase: 'waiting',
+        status: 'waiting',
+        stage: null,
+        trafficPercent: 0,
+        maxPercent: 50,
+        previousVersion: null,
+        workflowId: 'r@w',
+        latest: null,
+      },
+      'us-east-1': {
+        wave: 1,
+        phase: 'succeeded',
+        status: 'succeeded',
+        stage: 'full rollout 100 %',
+        trafficPercent: 100,
+        maxPercent: 100,
+        previousVersion: 'v1.2.2',
+        workflowId: 'r@e',
+        latest: null,
+      },
+    },
+    abTest: {
+      kind: 'ship_b',
+      text: 'B converts 3.41 % vs A 3.31 %: shipping B',
+      rateA: 0.0331,
+      rateB: 0.0341,
+      lift: 0.03,
+      liftLow: 0.008,
+      liftHigh: 0.052,
+      visitsA: 1,
+      visitsB: 1,
+      polls: 1,
+    },
+  });
+  const lines = describeStatus(s, T0 + 4 * 60_000);
+  expect(lines[1]).toContain('bake 6m 00s left (revert is instant until then)');
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      '  regions:',
+      '    wave 1 us-east-1: succeeded · full rollout 100 % · 100 % of 100 % (was v1.2.2)',
+      '    wave 2 us-west-2: waiting for its wave · 0 % of 50 %',
+      '  A/B test: B converts 3.41 % vs A 3.31 %: shipping B',
+    ]),
+  );
+});

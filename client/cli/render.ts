@@ -28,7 +28,21 @@ function stageText(s: ReleaseStatus): string {
 }
 
 function windowText(s: ReleaseStatus, now: number): string | null {
+  if (s.phase === 'baking' && s.bakeEndsAt) return `bake ${formatDuration(s.bakeEndsAt - now)} left (revert is instant until then)`;
   return s.windowEndsAt === null ? null : `window ${formatDuration(s.windowEndsAt - now)} left`;
+}
+
+/** By waves: one line per region, in wave order. */
+function regionLines(s: ReleaseStatus): string[] {
+  const regions = Object.entries(s.regions ?? {}).sort(([, a], [, b]) => a.wave - b.wave);
+  if (regions.length === 0) return [];
+  return [
+    '  regions:',
+    ...regions.map(
+      ([name, p]) =>
+        `    wave ${p.wave} ${name}: ${p.status === 'waiting' ? 'waiting for its wave' : phaseWords(p.phase === 'waiting' ? 'planning' : p.phase)}${p.stage ? ` · ${p.stage}` : ''} · ${p.trafficPercent} % of ${p.maxPercent} %${p.previousVersion ? ` (was ${p.previousVersion})` : ''}`,
+    ),
+  ];
 }
 
 function findingText(f: MetricFinding): string {
@@ -51,6 +65,8 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
   const w = windowText(s, now);
   if (w) where.push(w);
   lines.push(`  ${where.join(' · ')}`);
+  lines.push(...regionLines(s));
+  if (s.abTest) lines.push(`  A/B test: ${s.abTest.text}`);
   if (s.lastVerdict) {
     lines.push(`  verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
     for (const f of s.lastVerdict.findings) lines.push(`    ${findingText(f)}`);
@@ -97,6 +113,9 @@ export function changeKey(s: ReleaseStatus): string {
     s.lastVerdict?.explanation,
     s.approvals.length,
     s.windowEndsAt,
+    s.bakeEndsAt,
+    s.abTest?.kind,
+    Object.values(s.regions ?? {}).map((p) => [p.status, p.stage, p.trafficPercent]),
   ]);
 }
 
