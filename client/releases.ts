@@ -253,5 +253,5 @@ export function tooLateToRevert(s: ReleaseStatus): string {
   const baked = s.timeline.find((t) => t.event === 'baked' || t.event === 'bake ended by hand');
   const when = baked ? ` when its bake ended at ${new Date(baked.at).toISOString()}` : '';
   if (s.status !== 'succeeded' || !prev) return `nothing to revert: ${s.service} ${s.version} ${s.status.replace('_', ' ')}`;
-  return `${s.service} ${s.version} has succeeded and ${prev} was retired${when}, so a revert is no longer one switch; to go back, release it again: quad release ${prev} ${s.service}`;
+  return `${s.service} ${s.version} has succeeded and ${prev} was retired${when}, so a revert is no longer one switch; to go back, release it again: quad release ${prev} --service ${s.service}`;
 }
