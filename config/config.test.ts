@@ -52,7 +52,8 @@ describe('resolving a release', () => {
         (s) => `${s.name}/${s.durationMs / 60_000}`,
       );
     expect(stages('canary')).toEqual(['canary 5 %/10', 'canary 25 %/10', 'canary 50 %/10', 'full rollout 100 %/0']);
-    expect(stages('blue-green')).toEqual(['switch to green/10']);
+    // the switch is one call; the bake after it is blue-green's watch
+    expect(stages('blue-green')).toEqual(['switch to green/0']);
     expect(stages('ab')).toEqual(['A/B 50 %/10', 'keep B at 100 %/0']);
   });
   test('unknown service: names the configured ones', () =>
@@ -369,4 +370,39 @@ test('approvals by quorum reach the plan: required, the groups, the reminder, th
   expect(problems('services:\n  shop:\n    deployer: { type: sandbox }\n    approvals: { required: 1, from: ["group:@a", "group:@b"] }\n')).toEqual([
     expect.stringContaining('services.shop.approvals.from: from names more groups than required approvals can cover'),
   ]);
+});
+
+describe('strategies, bake and waves', () => {
+  const cw = 'metrics: { type: cloudwatch, namespace: Shop, dimensions: { Version: "${version}" }, metrics: { requests: R, errors: E, latency: L } }';
+  test('strategy ab needs a metrics source that measures conversion', () => {
+    expect(problems(`services:\n  shop:\n    strategy: ab\n    ${cw}\n`)).toEqual([
+      expect.stringMatching(/services\.shop\.metrics.*strategy ab decides on a business metric/),
+    ]);
+    expect(() => parseConfig(`services:\n  shop:\n    strategy: ab\n`, 't.yml')).not.toThrow();
+  });
+  test('the bake: 15 min unless the config or the service says otherwise; flag ramps do not bake', () => {
+    const cfg = parseConfig('deployments: { bake_minutes: 5 }\nservices:\n  a: {}\n  b: { bake_minutes: 0 }\n', 't.yml');
+    expect(resolveRelease(cfg, { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(5 * 60_000);
+    expect(resolveRelease(cfg, { service: 'b', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(0);
+    expect(resolveRelease(parseConfig('services:\n  a: {}\n', 't.yml'), { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(
+      15 * 60_000,
+    );
+  });
+  test('waves: a region listed twice, a cap beside its own stages, and a stage approval per region are refused', () => {
+    const svc = (regions: string, extra = '') => parseConfig(`services:\n  a:\n    regions: ${regions}\n${extra}`, 't.yml');
+    const ask = { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' } as const;
+    expect(() => resolveRelease(svc('[us-east-1, us-east-1]'), ask)).toThrow('region us-east-1 is listed twice');
+    expect(problems('services:\n  a:\n    regions: [{ name: eu-west-1, max_percent: 10, rollout_plan: [{ traffic_percent: 10 }] }]\n')).toEqual([
+      expect.stringMatching(/max_percent caps the service stages/),
+    ]);
+    expect(() =>
+      resolveRelease(
+        svc('[{ name: us-east-1 }]', '    rollout_plan: [{ traffic_percent: 50, duration_minutes: 1 }, { traffic_percent: 100, team_approval: required }]\n'),
+        ask,
+      ),
+    ).toThrow(/stage full rollout 100 % needs a team approval/);
+    // plain names: the rollout in parallel, as before
+    expect(resolveRelease(svc('[us-east-1, eu-west-1]'), ask).plan).toMatchObject({ regions: ['us-east-1', 'eu-west-1'] });
+    expect(resolveRelease(svc('[us-east-1, eu-west-1]'), ask).plan.waves).toBeUndefined();
+  });
 });

@@ -263,71 +263,83 @@ const regionSchema = z
     path: ['max_percent'],
   });
 
-export const serviceSchema = z.strictObject({
-  strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
-  /** what this service's versions look like: semver, git-sha, date, image-tag, a list of them, or { regex } */
-  version_pattern: versionPatternSchema.default('semver'),
-  deployer: deployerSchema.default({ type: 'sandbox' }),
-  metrics: metricsSchema.default({ type: 'sandbox' }),
-  approvers: z.array(approver).default([]),
-  /** who may start a release of this service besides the release managers; empty: only they may */
-  starters: z.array(starter).default([]),
-  /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
-  regions: z.array(z.union([regionName, regionSchema])).default([]),
-  /** with region waves: one region's failure rolls back every region (rollback), or ends the release there, keeping the regions already done (stop) */
-  on_region_failure: z.enum(['rollback', 'stop']).default('rollback'),
-  poll_interval_seconds: positive.default(5),
-  approval_timeout_minutes: positive.default(60),
-  /** a quorum for every approval gate: required people, one through each group in from, a reminder and an escalation */
-  approvals: z
-    .strictObject({
-      required: z.number().int().min(1).max(20),
-      from: z.array(approver.refine((a) => a.startsWith('group:'), 'a group: approver entry, e.g. group:@backend-leads')).default([]),
-      timeout_minutes: positive.optional(),
-      remind_after_minutes: positive.optional(),
-      escalate_after_minutes: positive.optional(),
-      escalate_to: approver.optional(),
-    })
-    .refine((a) => a.from.length <= a.required, { message: 'from names more groups than required approvals can cover', path: ['from'] })
-    .optional(),
-  release_window: releaseWindowSchema.optional(),
-  /** this service's own freezes, besides the top-level ones */
-  freezes: z.array(freezeSchema).default([]),
-  /** a release that meets a freeze waits for its end, or is refused; an approver may override it with a reason */
-  on_freeze: z.enum(['wait', 'refuse']).default('wait'),
-  gates: z.array(gateSchema).default([]),
-  dependencies: z.array(dependencySchema).default([]),
-  post_checks: z.array(gateSchema).default([]),
-  /** checks against the new version's own endpoint (`{endpoint}` in an http url or a command), once it is ready and before any user reaches it */
-  smoke_checks: z.array(gateSchema).default([]),
-  /**
-   * strategy ab: the first stage tests B against A on the business metric (metrics.conversion) with an
-   * always-valid sequential test; B ships when it converts better by margin_percent (or, with
-   * non_inferiority, is no worse than it), A stays when B is worse or nothing is decided in max_duration_minutes.
-   */
-  ab_test: z
-    .strictObject({
-      min_detectable_effect_percent: z.number().gt(0).max(100).default(3),
-      margin_percent: z.number().min(0).max(100).default(0),
-      non_inferiority: z.boolean().default(false),
-      max_duration_minutes: positive.max(30 * 24 * 60).default(120),
-      confidence_percent: z.number().min(50).lt(100).default(95),
-      /** the sample-ratio-mismatch check's level: strict, it stops the test */
-      srm_alpha: z.number().gt(0).max(0.05).default(0.001),
-    })
-    .prefault({}),
-  /** this service's bake, instead of deployments.bake_minutes */
-  bake_minutes: z
-    .number()
-    .min(0)
-    .max(24 * 60)
-    .optional(),
-  on_inconclusive: z.enum(['extend-then-pause', 'pause', 'rollback']).default('extend-then-pause'),
-  /** criteria every stage of this service is judged by, before the stage's own */
-  criteria: criteriaList.default([]),
-  min_requests: z.number().int().min(0).default(200),
-  rollout_plan: z.array(stageSchema).min(1).optional(),
-});
+export const serviceSchema = z
+  .strictObject({
+    strategy: z.enum(['canary', 'blue-green', 'ab', 'flag-ramp']).default('canary'),
+    /** what this service's versions look like: semver, git-sha, date, image-tag, a list of them, or { regex } */
+    version_pattern: versionPatternSchema.default('semver'),
+    deployer: deployerSchema.default({ type: 'sandbox' }),
+    metrics: metricsSchema.default({ type: 'sandbox' }),
+    approvers: z.array(approver).default([]),
+    /** who may start a release of this service besides the release managers; empty: only they may */
+    starters: z.array(starter).default([]),
+    /** roll out region by region in parallel (each stage in every region at once; one bad region undoes all) */
+    regions: z.array(z.union([regionName, regionSchema])).default([]),
+    /** with region waves: one region's failure rolls back every region (rollback), or ends the release there, keeping the regions already done (stop) */
+    on_region_failure: z.enum(['rollback', 'stop']).default('rollback'),
+    poll_interval_seconds: positive.default(5),
+    approval_timeout_minutes: positive.default(60),
+    /** a quorum for every approval gate: required people, one through each group in from, a reminder and an escalation */
+    approvals: z
+      .strictObject({
+        required: z.number().int().min(1).max(20),
+        from: z.array(approver.refine((a) => a.startsWith('group:'), 'a group: approver entry, e.g. group:@backend-leads')).default([]),
+        timeout_minutes: positive.optional(),
+        remind_after_minutes: positive.optional(),
+        escalate_after_minutes: positive.optional(),
+        escalate_to: approver.optional(),
+      })
+      .refine((a) => a.from.length <= a.required, { message: 'from names more groups than required approvals can cover', path: ['from'] })
+      .optional(),
+    release_window: releaseWindowSchema.optional(),
+    /** this service's own freezes, besides the top-level ones */
+    freezes: z.array(freezeSchema).default([]),
+    /** a release that meets a freeze waits for its end, or is refused; an approver may override it with a reason */
+    on_freeze: z.enum(['wait', 'refuse']).default('wait'),
+    gates: z.array(gateSchema).default([]),
+    dependencies: z.array(dependencySchema).default([]),
+    post_checks: z.array(gateSchema).default([]),
+    /** checks against the new version's own endpoint (`{endpoint}` in an http url or a command), once it is ready and before any user reaches it */
+    smoke_checks: z.array(gateSchema).default([]),
+    /**
+     * strategy ab: the first stage tests B against A on the business metric (metrics.conversion) with an
+     * always-valid sequential test; B ships when it converts better by margin_percent (or, with
+     * non_inferiority, is no worse than it), A stays when B is worse or nothing is decided in max_duration_minutes.
+     */
+    ab_test: z
+      .strictObject({
+        min_detectable_effect_percent: z.number().gt(0).max(100).default(3),
+        margin_percent: z.number().min(0).max(100).default(0),
+        non_inferiority: z.boolean().default(false),
+        max_duration_minutes: positive.max(30 * 24 * 60).default(120),
+        confidence_percent: z.number().min(50).lt(100).default(95),
+        /** the sample-ratio-mismatch check's level: strict, it stops the test */
+        srm_alpha: z.number().gt(0).max(0.05).default(0.001),
+      })
+      .prefault({}),
+    /** this service's bake, instead of deployments.bake_minutes */
+    bake_minutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .optional(),
+    on_inconclusive: z.enum(['extend-then-pause', 'pause', 'rollback']).default('extend-then-pause'),
+    /** criteria every stage of this service is judged by, before the stage's own */
+    criteria: criteriaList.default([]),
+    min_requests: z.number().int().min(0).default(200),
+    rollout_plan: z.array(stageSchema).min(1).optional(),
+  })
+  .superRefine((svc, ctx) => {
+    // an A/B test decides on conversions: a metrics source that measures none would keep A every time
+    const measures = svc.metrics.type === 'sandbox' || (svc.metrics.type === 'cloudwatch' && svc.metrics.conversion !== undefined);
+    if (svc.strategy === 'ab' && !measures)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics'],
+        input: svc.metrics,
+        message: 'strategy ab decides on a business metric: give the metrics its conversion (visits and conversions per variant)',
+      });
+  });
 
 /**
  * How a flag ramps when its plan lists no rollout_plan (`feature_flags.default_rollout_strategy`, or the
