@@ -21,8 +21,16 @@
 // the local control plane) or the alb deployer (an ALB listener with ECS, in moto); rollback then ends
 // when the platform's own state, read back, has the canary at 0 % (see bench/release-targets.ts).
 //
+// BENCH_STRATEGY=blue-green: revert time instead. Each run releases a good version (v2.0.N) blue-green:
+// green prepared and smoke-checked beside blue, one switch to 100 %, then a bake of BENCH_BAKE_MIN
+// minutes with blue kept warm; a second into the bake it is reverted by hand (a signed `revert` command).
+//   revert = the command sent → the router serves 100 % of blue again (the sandbox change log's entry that
+//            sets green to 0 %, after the command)
+//   undoMs = the release result's own figure: from the stop to the last undo step done
+// Sandbox deployer only; last line `summary strategy=blue-green runs=N revert_s_median=X revert_s_max=Y undo_ms_median=Z`.
+//
 // Settings (env): BENCH_RUNS (10), BENCH_POLL_S (2), BENCH_RPS (400), BENCH_CANARY_PCT (25), BENCH_FLAG,
-// BENCH_DEPLOYER (sandbox).
+// BENCH_DEPLOYER (sandbox), BENCH_STRATEGY (canary | blue-green), BENCH_BAKE_MIN (0.5, blue-green only).
 // Why these: detection within one poll needs enough canary requests per poll for the guard (false-alarm
 // bound 3 %) to tell 8 % errors from the 1 % limit. 200 requests a poll (16 errors expected) is caught on
 // the first poll; at 1 s and 300 rps (83 a poll, 6.6 errors expected) a poll with 3–4 errors is not
@@ -37,6 +45,8 @@ import { Releases } from '../client/releases';
 import type { ReleaseStatus, ReleaseResult } from '../contract/messages';
 import { withDeployer } from '../test/support/e2e-deploy';
 import { deployerKind, startTarget, type BenchTarget } from './release-targets';
+import { trustNewSigner } from '../test/support/config-signer';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const POLL_S = Number(process.env.BENCH_POLL_S ?? 2);
@@ -44,6 +54,8 @@ const RPS = Number(process.env.BENCH_RPS ?? 400);
 const CANARY_PCT = Number(process.env.BENCH_CANARY_PCT ?? 25);
 const FLAG_MODE = process.env.BENCH_FLAG === '1';
 const DEPLOYER = deployerKind(process.env.BENCH_DEPLOYER);
+const STRATEGY = process.env.BENCH_STRATEGY ?? 'canary';
+const BAKE_MIN = Number(process.env.BENCH_BAKE_MIN ?? 0.5);
 const BASE = 'v1.2.2';
 const SERVICE = 'checkout';
 const FLAG = 'checkout_redesign_bad';
@@ -138,12 +150,118 @@ async function oneFlagRun(rel: Releases, sandbox: SandboxProcess, n: number): Pr
   };
 }
 
+interface RevertRun {
+  version: string;
+  status: string;
+  revertS: number;
+  undoMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function statusUntil(rel: Releases, ok: (s: ReleaseStatus) => boolean, what: string, timeoutMs = 120_000): Promise<ReleaseStatus> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await rel.status(SERVICE).catch(() => null);
+    if (s && ok(s)) return s;
+    if (s && s.status !== 'running') throw new Error(`${s.version} ended ${s.status} before ${what}`);
+    if (Date.now() > end) throw new Error(`no ${what} in ${timeoutMs} ms (phase ${s?.phase})`);
+    await sleep(50);
+  }
+}
+
+/** One good blue-green release, reverted by hand a second into its bake. */
+async function oneRevertRun(rel: Releases, sandbox: SandboxProcess, version: string): Promise<RevertRun> {
+  await rel.release({ service: SERVICE, version, requestedBy: 'bench', source: 'cli' });
+  const baking = await statusUntil(rel, (s) => s.phase === 'baking', 'bake');
+  const blue = baking.previousVersion;
+  const switched = await sandbox.traffic(SERVICE);
+  if (switched.version !== version || switched.percent !== 100 || switched.previousVersion !== blue)
+    throw new Error(`${version}: baking but the router has ${JSON.stringify(switched)}`);
+  await sleep(1000);
+  const sentAt = Date.now();
+  const answer = await rel.command(SERVICE, 'revert', 'bench', 'bench: revert time');
+  if (!answer.accepted) throw new Error(`${version}: revert refused: ${answer.message}`);
+  const result: ReleaseResult = await rel.result(SERVICE);
+  const back = (await sandbox.changes(SERVICE)).find((c) => c.version === version && c.percent === 0 && c.at >= sentAt);
+  const now = await sandbox.traffic(SERVICE);
+  if (!back || now.percent !== 0 || now.previousVersion !== blue || typeof result.undoMs !== 'number')
+    throw new Error(
+      `${version}: ${result.status}, incomplete evidence (back on blue ${back?.at}, router ${JSON.stringify(now)}, undoMs ${result.undoMs}): ${result.reason}`,
+    );
+  return { version, status: result.status, revertS: (back.at - sentAt) / 1000, undoMs: result.undoMs };
+}
+
+async function blueGreen(env: TestWorkflowEnvironment, dir: ReturnType<typeof tempDir>): Promise<void> {
+  if (FLAG_MODE || DEPLOYER !== 'sandbox') throw new Error('BENCH_STRATEGY=blue-green reads the sandbox change log: no BENCH_FLAG, no BENCH_DEPLOYER');
+  if (!(BAKE_MIN > 0)) throw new Error('BENCH_BAKE_MIN must be > 0: the revert is during the bake');
+  let sandbox: SandboxProcess | undefined;
+  let worker: Child | undefined;
+  try {
+    let bundle: string;
+    [sandbox, bundle] = await Promise.all([startSandboxProcess({ serve: { [SERVICE]: BASE }, loadRps: RPS, loadMaxS: 3600 }), bundleFile(dir.path)]);
+    const taskQueue = `bench-release-bg-${process.pid}`;
+    const configFile = writeStackConfig(dir.path, {
+      sandboxUrl: sandbox.url,
+      address: env.address,
+      taskQueue,
+      pollIntervalS: POLL_S,
+      minRequests: 100,
+      dataDir: dir.path,
+      stages: [{ traffic_percent: 100 }],
+      strategy: 'blue-green',
+      bakeMinutes: BAKE_MIN,
+      smokeChecks: [{ name: 'health', kind: 'http', args: { url: '{endpoint}/health' } }],
+    });
+    // blue-green's own plan (one switch), not a rollout_plan
+    const doc = JSON.parse(readFileSync(configFile, 'utf8'));
+    delete doc.services[SERVICE].rollout_plan;
+    doc.services[SERVICE].approvers = ['bench'];
+    writeFileSync(configFile, JSON.stringify(doc));
+    // commands are signed: the bench's key, trusted in the config the plan is made from
+    const signer = trustNewSigner(configFile, 'bench');
+    worker = await startWorkerProcess({ configFile, address: env.address, taskQueue, bundle });
+    const rel = new Releases(env.client, loadConfig(configFile), taskQueue, signer);
+    console.log(`bench:release (strategy blue-green, deployer sandbox)  dev server ${env.address}, sandbox ${sandbox.url}`);
+    console.log(`  load ${RPS} rps, poll interval ${POLL_S} s, bake ${BAKE_MIN} min; each good release reverted by hand 1 s into its bake`);
+    await sleep(2000);
+    const runs: RevertRun[] = [];
+    for (let n = 1; n <= RUNS; n++) {
+      const r = await oneRevertRun(rel, sandbox, `v2.0.${n}`);
+      runs.push(r);
+      console.log(
+        `  run ${String(n).padStart(2)} ${r.version.padEnd(8)} ${r.status}: revert ${f2(r.revertS)} s (command → router back on blue), undoMs ${r.undoMs}`,
+      );
+    }
+    const rv = runs.map((r) => r.revertS);
+    const undo = runs.map((r) => r.undoMs);
+    console.log(`  ${runs.filter((r) => r.status === 'rolled_back').length}/${runs.length} rolled back by the revert`);
+    console.log(`  revert: median ${f2(median(rv))} s, max ${f2(Math.max(...rv))} s; undoMs median ${median(undo)}, max ${Math.max(...undo)}`);
+    console.log(
+      `summary strategy=blue-green runs=${runs.length} revert_s_median=${f2(median(rv))} revert_s_max=${f2(Math.max(...rv))} undo_ms_median=${Math.round(median(undo))}`,
+    );
+  } finally {
+    await worker?.stop();
+    await sandbox?.stop();
+  }
+}
+
 async function main() {
+  if (STRATEGY !== 'canary' && STRATEGY !== 'blue-green') throw new Error(`BENCH_STRATEGY is canary or blue-green, not ${STRATEGY}`);
   const dir = tempDir('quad-bench-release-');
   let sandbox: SandboxProcess | undefined;
   let worker: Child | undefined;
   let target: BenchTarget | undefined;
   const env = await localEnv();
+  if (STRATEGY === 'blue-green') {
+    try {
+      await blueGreen(env, dir);
+    } finally {
+      await env.teardown();
+      dir.remove();
+    }
+    return;
+  }
   try {
     let bundle: string;
     const flagsFile = join(dir.path, 'flags.json');
