@@ -147,6 +147,12 @@ export const deployerSchema = z.discriminatedUnion('type', [
     route: z.string().min(1).max(253).optional(),
     stable_service: z.string().min(1).max(63).optional(),
     canary_service: z.string().min(1).max(63).optional(),
+    /** green's own endpoint for smoke checks: a URL template with {service} {namespace} {port} {version}; default http://{service}.{namespace}.svc.cluster.local:{port} */
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//, 'an http(s) URL template, e.g. http://{service}.{namespace}.svc.cluster.local:{port}')
+      .optional(),
   }),
   z
     .strictObject({

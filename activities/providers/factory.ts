@@ -67,6 +67,7 @@ function deployerFor(cfg: QuadConfig, svc: ServiceConfig, name: string): Deploye
         ...(d.route ? { route: d.route } : {}),
         ...(d.stable_service ? { stableService: d.stable_service } : {}),
         ...(d.canary_service ? { canaryService: d.canary_service } : {}),
+        ...(d.endpoint ? { endpoint: d.endpoint } : {}),
       });
     case 'alb':
       return new AlbDeployer({
