@@ -37,6 +37,8 @@ const signerOf = (name: keyof typeof KEYS) => new CommandSigner(loadPrivateKey(K
 
 const TEST_CONFIG = `
 temporal: { web_ui_url: "http://127.0.0.1:8233" }
+# no bake: these releases end at 100 % (the bake has tests of its own)
+deployments: { bake_minutes: 0 }
 feature_flag:
   name: dark_mode
   service: payments

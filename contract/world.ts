@@ -10,7 +10,7 @@ export interface TrafficTarget {
   previousVersion: string | null;
   /** for region rollouts; undefined = the service's only / default region */
   region?: string;
-  /** A/B tests: each user sees one side for as long as the split holds (a stable hash of the user), not a coin per request */
+  /** A/B tests: each user sees one side for as long as the split holds, not a coin per request */
   sticky?: boolean;
 }
 

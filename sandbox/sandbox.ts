@@ -3,7 +3,8 @@
 //
 // Traffic:  any path but /pin/… → the default service;  /svc/<service>/<path> or header x-quad-service → that one.
 //           Split by exact proportions (error diffusion); on a sticky split a request with header
-//           x-quad-user goes by a stable hash of the user instead, so a user keeps one variant.
+//           x-quad-user goes to the side that user was given when first seen (exact proportions),
+//           kept while the split's percent and versions hold, so a user keeps one variant.
 // Pinned:   /pin/<version>/svc/<service>/<path> → that version's own process whatever the split (a
 //           version's own endpoint, for smoke checks before users reach it): 404 when it is not running,
 //           400 on a bad version or service; counted in that version's stats like any request.

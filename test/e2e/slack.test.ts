@@ -70,6 +70,8 @@ beforeAll(async () => {
     // commands are signed (the default): the app's front-end key signs for the Slack user it verified
     security: { signers: { 'slack-app': { public_key: slackKey.publicLine, front_end: true } } },
     notifications: { slack_enabled: true, slack_channel: '#releases' },
+    // no bake: these releases end at 100 % (the bake has tests of its own)
+    deployments: { bake_minutes: 0 },
     temporal: { task_queue: `slack-e2e-${process.pid}` },
     providers: { slack: { bot_token: '${QUAD_E2E_SLACK_BOT_TOKEN}', signing_secret: '${QUAD_E2E_SLACK_SIGNING_SECRET}', api_url: fake.apiUrl } },
     services: {

@@ -86,6 +86,8 @@ export interface TrafficChange {
   version: string;
   previousVersion: string | null;
   percent: number;
+  /** a split by user (A/B) */
+  sticky?: boolean;
 }
 export interface VersionView {
   version: string;
