@@ -194,7 +194,13 @@ export interface StackConfig {
 export function writeStackConfig(dir: string, c: StackConfig): string {
   const doc = {
     release_management: { approval_required: false },
-    deployments: { auto_rollback_on_error: true, error_rate_threshold: 1.0, latency_threshold_ms: 250, max_deployment_duration_minutes: 30, bake_minutes: c.bakeMinutes ?? 0 },
+    deployments: {
+      auto_rollback_on_error: true,
+      error_rate_threshold: 1.0,
+      latency_threshold_ms: 250,
+      max_deployment_duration_minutes: 30,
+      bake_minutes: c.bakeMinutes ?? 0,
+    },
     notifications: { file: join(c.dataDir, 'notices.jsonl') },
     temporal: { address: c.address ?? '127.0.0.1:7233', task_queue: c.taskQueue, web_ui_url: c.webUiUrl ?? 'http://127.0.0.1:8233' },
     providers: {

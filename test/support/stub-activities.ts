@@ -137,7 +137,18 @@ export function stubActivities(script: StubScript = {}) {
       calls.guards.push(`ab ${input.version} vs ${input.previousVersion}${input.region ? `@${input.region}` : ''}`);
       const kind = script.ab ?? 'ship_b';
       const words = { ship_b: 'shipping B', keep_a: 'keeping A', stop_srm: 'sample ratio mismatch' }[kind];
-      return { kind, text: `B converts 3.41 % vs A 3.31 % (+3.0 %, 95 % confidence sequence +0.8 % to +5.2 %): ${words}`, rateA: 0.0331, rateB: 0.0341, lift: 0.03, liftLow: 0.008, liftHigh: 0.052, visitsA: 1e6, visitsB: 1e6, polls: 40 };
+      return {
+        kind,
+        text: `B converts 3.41 % vs A 3.31 % (+3.0 %, 95 % confidence sequence +0.8 % to +5.2 %): ${words}`,
+        rateA: 0.0331,
+        rateB: 0.0341,
+        lift: 0.03,
+        liftLow: 0.008,
+        liftHigh: 0.052,
+        visitsA: 1e6,
+        visitsB: 1e6,
+        polls: 40,
+      };
     },
     async judge(input) {
       calls.judged.push(input.stage);
