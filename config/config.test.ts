@@ -384,9 +384,9 @@ describe('strategies, bake and waves', () => {
     const cfg = parseConfig('deployments: { bake_minutes: 5 }\nservices:\n  a: {}\n  b: { bake_minutes: 0 }\n', 't.yml');
     expect(resolveRelease(cfg, { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(5 * 60_000);
     expect(resolveRelease(cfg, { service: 'b', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(0);
-    expect(resolveRelease(parseConfig('services:\n  a: {}\n', 't.yml'), { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs).toBe(
-      15 * 60_000,
-    );
+    expect(
+      resolveRelease(parseConfig('services:\n  a: {}\n', 't.yml'), { service: 'a', version: 'v1.0.0', requestedBy: 'ana', source: 'cli' }).plan.bakeMs,
+    ).toBe(15 * 60_000);
   });
   test('waves: a region listed twice, a cap beside its own stages, and a stage approval per region are refused', () => {
     const svc = (regions: string, extra = '') => parseConfig(`services:\n  a:\n    regions: ${regions}\n${extra}`, 't.yml');
