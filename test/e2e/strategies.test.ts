@@ -165,8 +165,8 @@ test('blue-green: green prepared and smoke-checked at 0 %, one switch to 100 %, 
   expect(events(status)).toEqual(expect.arrayContaining(['prepared', 'smoke check passed', 'baking', 'revert requested']));
   expect(events(status)).not.toContain('breach');
   expect(typeof result.undoMs).toBe('number');
+  // printed, not asserted: the figure is bench:release's (BENCH_STRATEGY=blue-green)
   console.log(`blue-green revert: command → sandbox back on blue ${reverted.at - sentAt} ms, undoMs ${result.undoMs} ms`);
-  expect(result.undoMs!).toBeLessThan(1000);
 });
 
 test('blue-green with a bad green: the guard breaches during the bake and switches back to blue; an incident', async () => {
