@@ -491,6 +491,14 @@ export const configSchema = z.strictObject({
       namespace: z.string().default('default'),
       task_queue: z.string().default('quad-releases'),
       web_ui_url: z.string().default('http://127.0.0.1:8233'),
+      /**
+       * Worker Versioning: workers join this worker deployment with a build ID (QUAD_BUILD_ID, else the
+       * workflow bundle's hash) and every release is pinned to the version it started on, so a release
+       * finishes on its own code while new workers roll out. Absent: unversioned workers.
+       */
+      worker_deployment: z
+        .strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a deployment name of letters, digits and ._-') })
+        .optional(),
     })
     .prefault({}),
   /** connection settings of external systems; secrets only as ${ENV_VAR} */

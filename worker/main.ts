@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { loadConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { temporalSettings, connectionOptions } from '../temporal/connection';
+import { buildIdOf, workerDeploymentOptions } from '../temporal/versioning';
 import { buildProviders } from '../activities/providers/factory';
 import { checkDeployers, createActivities } from '../activities';
 import { statusQuery } from '../contract/messages';
@@ -37,7 +38,7 @@ function fresh(bundle: string): boolean {
 }
 
 /** A prebuilt bundle (npm run build:workflows) starts a worker in milliseconds; without one we bundle now. */
-async function workflowBundle() {
+export async function workflowBundle(): Promise<{ code: string }> {
   const prebuilt = process.env.QUAD_WORKFLOW_BUNDLE ?? join(ROOT, '.data', 'workflow-bundle.js');
   if (process.env.QUAD_WORKFLOW_BUNDLE || fresh(prebuilt)) return { code: readFileSync(prebuilt, 'utf8') };
   return bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') });
@@ -53,12 +54,15 @@ export async function startWorker(cfg: QuadConfig, env: NodeJS.ProcessEnv = proc
     env,
     statusOf: (id) => client.workflow.getHandle(id).query(statusQuery),
   });
+  const bundle = await workflowBundle();
+  const deployment = cfg.temporal.worker_deployment;
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: bundle,
     activities: createActivities(providers),
+    ...(deployment ? { workerDeploymentOptions: workerDeploymentOptions(deployment.name, buildIdOf(env, bundle.code)) } : {}),
   });
   const run = worker.run().finally(async () => {
     await clientConnection.close().catch(() => undefined);
@@ -81,7 +85,10 @@ async function main() {
   }
   const { worker, run } = await startWorker(cfg);
   const s = temporalSettings(cfg);
-  process.stdout.write(`[quad] worker ${process.pid} on ${s.address} namespace ${s.namespace} task queue ${s.taskQueue} (state ${worker.getState()})\n`);
+  const version = worker.options.workerDeploymentOptions?.version;
+  process.stdout.write(
+    `[quad] worker ${process.pid} on ${s.address} namespace ${s.namespace} task queue ${s.taskQueue}${version ? ` deployment ${version.deploymentName} build ${version.buildId}` : ''} (state ${worker.getState()})\n`,
+  );
   // The deployers' own checks, at start: a missing permission shows here, not halfway through a release.
   const reports = await checkDeployers(buildProviders(cfg, { root: process.env.QUAD_ROOT ?? process.cwd() }), Object.keys(cfg.services));
   for (const r of reports)
