@@ -160,6 +160,7 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
   return {
     commandAuth: commandAuthOf(cfg),
     gates: svc.gates,
+    gatesMaxAgeMs: svc.gates_max_age_minutes * MINUTE,
     dependencies: svc.dependencies,
     postChecks: svc.post_checks,
     window: windowOf(svc),

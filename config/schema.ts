@@ -303,6 +303,8 @@ export const serviceSchema = z
     /** a release that meets a freeze waits for its end, or is refused; an approver may override it with a reason */
     on_freeze: z.enum(['wait', 'refuse']).default('wait'),
     gates: z.array(gateSchema).default([]),
+    /** a stale green is not a green: gates checked longer ago than this when the rollout would begin are checked again */
+    gates_max_age_minutes: positive.default(60),
     dependencies: z.array(dependencySchema).default([]),
     post_checks: z.array(gateSchema).default([]),
     /** checks against the new version's own endpoint (`{endpoint}` in an http url or a command), once it is ready and before any user reaches it */

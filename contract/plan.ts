@@ -168,6 +168,8 @@ export interface ReleasePlan {
   onRegionFailure?: 'rollback' | 'stop';
   /** a region's child release: the parent release it reports to (its notices become the parent's region progress) */
   parent?: { workflowId: string; region: string };
+  /** gates older than this when the rollout would begin (after a window or an approval wait) are checked again; absent: never */
+  gatesMaxAgeMs?: number;
   /** strategy ab: the first stage is a test of B against A on a business metric (absent in plans made before it) */
   ab?: AbTestPlan;
 }

@@ -42,6 +42,8 @@ export function stubActivities(script: StubScript = {}) {
     judged: [] as string[],
     guards: [] as string[],
     steps: [] as string[],
+    /** gates checked, by name, each time */
+    gates: [] as string[],
     flags: [] as (number | 'restored')[],
     /** the deployer lifecycle's other steps, in order: prepare, promote, retire (revert is a traffic change to 0) */
     lifecycle: [] as string[],
@@ -52,6 +54,7 @@ export function stubActivities(script: StubScript = {}) {
   let flag: FlagState = script.flag ?? { flag: 'dark_mode', exists: true, enabled: false, rolloutPercent: 0 };
   const acts: ReleaseActivities = {
     async checkGate(_s, _v, gate) {
+      calls.gates.push(gate.name);
       const ok = !(script.gateFails ?? []).includes(gate.name);
       return { ok, detail: ok ? 'ok' : 'not ok' };
     },

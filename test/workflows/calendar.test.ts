@@ -110,3 +110,19 @@ describe('freezes', () => {
     expect(r.calls.traffic).toEqual([]);
   });
 });
+
+test('a stale green is not a green: gates passed hours before the window opened are checked again before anything changes', async () => {
+  const h0 = (new Date(await bed.env().currentTimeMs()).getUTCHours() + 6) % 24;
+  const hh = String(h0).padStart(2, '0');
+  const window = { days: [0, 1, 2, 3, 4, 5, 6], start: `${hh}:00`, end: `${hh}:59`, timeZone: 'UTC' };
+  const gates = [{ name: 'tests', kind: 'tests_passed' as const, args: { command: ['true'] } }];
+  const fresh = await bed.run({}, plan({ window: null, gates, gatesMaxAgeMs: 60 * MIN }, 1, 1));
+  expect(fresh.calls.gates).toEqual(['tests']);
+  const r = await bed.run({}, plan({ window, gates, gatesMaxAgeMs: 60 * MIN }, 1, 1));
+  expect(r.result.status).toBe('succeeded');
+  expect(r.calls.gates).toEqual(['tests', 'tests']);
+  const ev = r.status.timeline.map((e) => e.event);
+  expect(ev.indexOf('gates stale')).toBeGreaterThan(ev.indexOf('waiting for the release window'));
+  expect(ev.indexOf('gates stale')).toBeLessThan(ev.indexOf('shifted'));
+  expect(r.status.timeline.find((e) => e.event === 'gates stale')?.detail).toMatch(/^checked \d+ min ago, over 60 min: checking again$/);
+});

@@ -38,10 +38,20 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     // Each step is awaited only when it has work: an idle await would reorder the commands of the notices
     // queued before it, and recorded histories must replay.
     if (plan.gates.length > 0) await runChecks(release, 'gate', plan.gates);
+    const gatesAt = Date.now();
     if (plan.window || plan.freezes?.length) await waitForWindow(release);
     await findWatchedSides(release);
     if (plan.notifyOnStart) release.notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
     if (plan.approvalRequired) await awaitApproval(release, 'release');
+    // a stale green is not a green: gates passed long before the window opened or the approval came are asked again
+    if (plan.gates.length > 0 && plan.gatesMaxAgeMs && Date.now() - gatesAt > plan.gatesMaxAgeMs && wf.patched('stale-gates')) {
+      release.note(
+        'gates stale',
+        undefined,
+        `checked ${Math.round((Date.now() - gatesAt) / 60_000)} min ago, over ${Math.round(plan.gatesMaxAgeMs / 60_000)} min: checking again`,
+      );
+      await runChecks(release, 'gate', plan.gates);
+    }
     if (plan.dependencies.length > 0) await runDependencies(release);
     if (plan.waves?.length && wf.patched('region-waves')) await runWaves(release);
     else for (const [i, stage] of plan.stages.entries()) await runStage(release, stage, i);
