@@ -11,6 +11,7 @@ import { runStep } from './steps';
 import { evaluateGate, type GateSources } from './gates';
 import { smokeCheck } from './smoke';
 import { runAbTest } from './ab-test';
+import { releaseChanges } from './changes';
 import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
 import { nextSlot } from './release-calendar';
@@ -107,6 +108,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     restoreFlag: (_service, state) => p.flags().restore(state),
     guard: (input) => runGuard(p.metrics(input.service), input),
     abTest: (input) => runAbTest(p.metrics(input.service), input),
+    releaseChanges: (source, service, version, previousVersion) => releaseChanges(p.github, source, service, version, previousVersion),
     async judge(input) {
       const samples = await p.metrics(input.service).fetch({
         service: input.service,

@@ -161,6 +161,16 @@ function commonPlan(cfg: QuadConfig, svc: ServiceConfig) {
     commandAuth: commandAuthOf(cfg),
     gates: svc.gates,
     gatesMaxAgeMs: svc.gates_max_age_minutes * MINUTE,
+    ...(svc.changes
+      ? {
+          changes: {
+            repo: svc.changes.repo,
+            ...(svc.changes.ref ? { ref: svc.changes.ref } : {}),
+            featureLabels: svc.changes.feature_labels.map((l) => l.toLowerCase()),
+            fixLabels: svc.changes.fix_labels.map((l) => l.toLowerCase()),
+          },
+        }
+      : {}),
     dependencies: svc.dependencies,
     postChecks: svc.post_checks,
     window: windowOf(svc),

@@ -303,6 +303,17 @@ export const serviceSchema = z
     /** a release that meets a freeze waits for its end, or is refused; an approver may override it with a reason */
     on_freeze: z.enum(['wait', 'refuse']).default('wait'),
     gates: z.array(gateSchema).default([]),
+    /** where the release's changes are read: the merged pull requests between the serving version and this one, by label */
+    changes: z
+      .strictObject({
+        source: z.literal('github'),
+        repo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, 'owner/name, e.g. shop/checkout'),
+        /** how a version names its commit on GitHub, e.g. "release-${version}" */
+        ref: z.string().min(1).max(200).optional(),
+        feature_labels: z.array(z.string().min(1)).default(['feature', 'enhancement']),
+        fix_labels: z.array(z.string().min(1)).default(['bug', 'fix', 'bugfix']),
+      })
+      .optional(),
     /** a stale green is not a green: gates checked longer ago than this when the rollout would begin are checked again */
     gates_max_age_minutes: positive.default(60),
     dependencies: z.array(dependencySchema).default([]),

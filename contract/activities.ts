@@ -1,7 +1,7 @@
 // The activities the release workflow calls, as types only: activities/ implements them from providers,
 // time-skipping tests implement them as stubs. Everything crossing this line is secret-free and serializable.
 import type { Criteria, GuardBreach, MetricFinding, Verdict } from './verdict';
-import type { AbTestPlan, Gate, Dependency, ReleaseCalendar, ReleaseWindow } from './plan';
+import type { AbTestPlan, ChangesSource, Gate, Dependency, ReleaseCalendar, ReleaseWindow } from './plan';
 import type { TrafficTarget, TrafficState, FlagState, DeployCheckReport } from './world';
 import type { Notice, IncidentInput } from './notice';
 
@@ -27,6 +27,8 @@ export interface IncidentRequest extends IncidentInput {
   rollbackFinished?: boolean;
   /** the release in the Temporal Web UI */
   url?: string;
+  /** what the release brought: "Changes: 2 features, 1 bug fix — #21 …" */
+  changes?: string;
 }
 
 /** What a guard or a judge watches: one service's canary and baseline during one stage, against its limits. */
@@ -49,6 +51,21 @@ export interface GuardInput extends Watch {
 }
 
 export type GuardOutcome = { kind: 'breach'; breach: GuardBreach; at: number; polls: number } | { kind: 'quiet'; polls: number };
+
+/** What a release brings: its merged pull requests between the serving version and this one, by kind. */
+export interface ReleaseChanges {
+  /** "5 features, 3 bug fixes, 1 other change" */
+  summary: string;
+  features: number;
+  fixes: number;
+  other: number;
+  /** commits without a merged pull request */
+  direct: number;
+  /** the first few, titles bounded (text from people: escaped wherever shown) */
+  items: { kind: 'feature' | 'fix' | 'other'; number: number; title: string; url: string }[];
+  /** the compare page */
+  url: string | null;
+}
 
 /** An A/B test's poll loop: conversions of A (previousVersion) and B (version) since `from`, decided at every poll. */
 export interface AbTestInput {
@@ -136,6 +153,8 @@ export interface ReleaseActivities {
   setFlag(service: string, flag: string, percent: number): Promise<FlagState>;
   restoreFlag(service: string, state: FlagState): Promise<FlagState>;
   guard(input: GuardInput): Promise<GuardOutcome>;
+  /** the release's changes, from GitHub's compare API and each commit's pull requests */
+  releaseChanges(source: ChangesSource, service: string, version: string, previousVersion: string | null): Promise<ReleaseChanges>;
   /** polls an A/B test's conversions until judge/ab decides (ship B, keep A, a sample ratio mismatch) or its maximum duration */
   abTest(input: AbTestInput): Promise<AbTestOutcome>;
   judge(input: JudgeInput): Promise<Verdict>;

@@ -1,7 +1,7 @@
 // Signals, updates and the query of the release workflow, shared by the workflow and its clients.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Verdict, VerdictKind } from './verdict';
-import type { AbTestOutcome } from './activities';
+import type { AbTestOutcome, ReleaseChanges } from './activities';
 
 export interface Actor {
   by: string;
@@ -132,6 +132,8 @@ export interface ReleaseStatus {
   actionRequired?: string | null;
   /** a rollout by waves: every region's progress, as its child release reports it */
   regions?: Record<string, RegionProgress>;
+  /** what the release brings (its pull requests by kind), when the service lists where to read them */
+  changes?: ReleaseChanges | null;
   /** an A/B test's decision, with its numbers, once made */
   abTest?: AbTestOutcome | null;
   /** while baking: when the bake ends and the previous version is retired (epoch ms) */

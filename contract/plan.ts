@@ -168,10 +168,21 @@ export interface ReleasePlan {
   onRegionFailure?: 'rollback' | 'stop';
   /** a region's child release: the parent release it reports to (its notices become the parent's region progress) */
   parent?: { workflowId: string; region: string };
+  /** where the release's changes are read (the pull requests between the serving version and this one); absent: not listed */
+  changes?: ChangesSource;
   /** gates older than this when the rollout would begin (after a window or an approval wait) are checked again; absent: never */
   gatesMaxAgeMs?: number;
   /** strategy ab: the first stage is a test of B against A on a business metric (absent in plans made before it) */
   ab?: AbTestPlan;
+}
+
+/** The pull requests a release brings, as GitHub lists them between two refs, sorted by label. */
+export interface ChangesSource {
+  repo: string;
+  /** how a version names its commit, e.g. "release-${version}"; default the version itself */
+  ref?: string;
+  featureLabels: string[];
+  fixLabels: string[];
 }
 
 /** One region of a rollout by waves: its stages, already capped at its max_percent. */

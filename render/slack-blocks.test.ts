@@ -160,3 +160,25 @@ test('baking: the bake end shown, Revert (with a confirm naming the warm version
   const text = JSON.stringify(releaseBlocks(viewOfStatus('release:checkout', waves)).blocks);
   expect(text).toContain('• wave 1 · us-east-1: succeeded · 100 % of 100 %\\n• wave 2 · eu-west-1: rolling out · 10 % of 10 %');
 });
+
+test('the changes: the summary, each pull request linked, its title escaped; a link Slack could misread is left plain', () => {
+  const changes = {
+    summary: '2 features, 1 bug fix',
+    features: 2,
+    fixes: 1,
+    other: 0,
+    direct: 0,
+    url: 'https://github.com/shop/checkout/compare/v1.2.2...v1.2.3',
+    items: [
+      { kind: 'feature' as const, number: 21, title: 'Faster <!channel> cart & coupons', url: 'https://github.com/shop/checkout/pull/21' },
+      { kind: 'fix' as const, number: 22, title: 'Fix', url: 'https://evil.example/x|<!here>' },
+    ],
+  };
+  const { blocks } = releaseBlocks(viewOfStatus('release:checkout', status({ changes })));
+  const text = JSON.stringify(blocks);
+  expect(text).toContain('*Changes:* 2 features, 1 bug fix (<https://github.com/shop/checkout/compare/v1.2.2...v1.2.3|compare>)');
+  expect(text).toContain('• <https://github.com/shop/checkout/pull/21|#21 Faster &lt;!channel&gt; cart &amp; coupons>');
+  expect(text).toContain('• #22 Fix');
+  expect(text).not.toContain('<!here>');
+  expect(text).not.toContain('<!channel>');
+});

@@ -36,6 +36,8 @@ export interface ReleaseView {
   commandStage?: string | null;
   /** while baking: when the bake ends and the previous version is retired (epoch ms); a revert is one call until then */
   bakeEndsAt?: number | null;
+  /** what the release brings */
+  changes?: { summary: string; items: { number: number; title: string; url: string }[]; url: string | null } | null;
   /** by waves: each region's line, in wave order */
   regions?: string[];
 }
@@ -133,6 +135,7 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
     attention: s.actionRequired ?? (s.paused ? (s.pauseReason ?? null) : null),
     commandStage: commandStage(s),
     bakeEndsAt: s.phase === 'baking' ? (s.bakeEndsAt ?? null) : null,
+    changes: s.changes ?? null,
     regions: Object.entries(s.regions ?? {})
       .sort(([, a], [, b]) => a.wave - b.wave)
       .map(
@@ -216,6 +219,7 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
     `Requested by ${person(v.requestedBy)}${v.approvals.length ? ` · approved by ${v.approvals.map((a) => `${person(a.by)} (${escapeMrkdwn(a.stage)})`).join(', ')}` : ''}`,
   );
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } });
+  if (v.changes) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(changesText(v.changes), 3000) } });
   if (v.regions?.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(v.regions.map((r) => `• ${escapeMrkdwn(r)}`).join('\n'), 3000) } });
   if (v.bakeEndsAt) {
     const until = `<!date^${Math.floor(v.bakeEndsAt / 1000)}^{time}|${new Date(v.bakeEndsAt).toISOString()}>`;
@@ -304,4 +308,17 @@ export function releaseListText(rows: { workflowId: string; service?: string; ve
         `• *${escapeMrkdwn(r.service ?? r.workflowId)} ${escapeMrkdwn(r.version ?? '')}* — ${escapeMrkdwn(r.stage ?? '?')} (${escapeMrkdwn(r.status ?? '?')}) · <${r.url}|Temporal>`,
     )
     .join('\n');
+}
+
+/** A URL Slack may link: http(s), and none of the characters that end or split its link markup. */
+const linkable = (u: string) => /^https?:\/\/[^\s<>|]+$/.test(u);
+
+/** "*Changes:* 2 features, 1 bug fix · <url|#21 Faster cart> …": titles are people's text, escaped */
+function changesText(c: NonNullable<ReleaseView['changes']>): string {
+  const items = c.items.slice(0, 5).map((i) => {
+    const label = escapeMrkdwn(`#${i.number} ${clip(i.title, 80)}`);
+    return linkable(i.url) ? `<${i.url}|${label}>` : label;
+  });
+  const compare = c.url && linkable(c.url) ? ` (<${c.url}|compare>)` : '';
+  return `*Changes:* ${escapeMrkdwn(c.summary)}${compare}${items.length ? `\n${items.map((i) => `• ${i}`).join('\n')}` : ''}`;
 }

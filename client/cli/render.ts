@@ -65,6 +65,7 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
   const w = windowText(s, now);
   if (w) where.push(w);
   lines.push(`  ${where.join(' · ')}`);
+  if (s.changes) lines.push(`  changes: ${s.changes.summary}${s.changes.url ? ` (${s.changes.url})` : ''}`);
   lines.push(...regionLines(s));
   if (s.abTest) lines.push(`  A/B test: ${s.abTest.text}`);
   if (s.lastVerdict) {

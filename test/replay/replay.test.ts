@@ -99,7 +99,7 @@ test.each([
   {
     change: 'an extra activity call before anything else (a new, unversioned step)',
     edits: [
-      { file: 'release/index.ts', find: "import { Stop } from './stop';", replace: "import { Stop } from './stop';\nimport { world } from './activities';" },
+      { file: 'release/index.ts', find: "import { checks } from './activities';", replace: "import { checks, world } from './activities';" },
       {
         file: 'release/index.ts',
         find: 'const rollout = async () => {',

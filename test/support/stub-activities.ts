@@ -136,6 +136,17 @@ export function stubActivities(script: StubScript = {}) {
       }
       return { kind: 'quiet', polls: 0 };
     },
+    async releaseChanges(source, _service, version, previous) {
+      return {
+        summary: '2 features, 1 bug fix',
+        features: 2,
+        fixes: 1,
+        other: 0,
+        direct: 0,
+        items: [{ kind: 'feature', number: 21, title: 'Faster <cart> & coupons', url: `https://github.com/${source.repo}/pull/21` }],
+        url: `https://github.com/${source.repo}/compare/${previous}...${version}`,
+      };
+    },
     async abTest(input) {
       calls.guards.push(`ab ${input.version} vs ${input.previousVersion}${input.region ? `@${input.region}` : ''}`);
       const kind = script.ab ?? 'ship_b';
@@ -168,7 +179,7 @@ export function stubActivities(script: StubScript = {}) {
       return { refs: Object.fromEntries(names.filter((n) => n !== script.failNotifier).map((n) => [n, `${n}-msg-1`])), failed };
     },
     async openIncident(inc) {
-      calls.incidents.push(`${inc.title} | ${inc.rootCauseHint}`);
+      calls.incidents.push(`${inc.title} | ${inc.rootCauseHint}${inc.changes ? ` | ${inc.changes}` : ''}`);
       return 'INC-1';
     },
   };

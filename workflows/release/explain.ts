@@ -2,6 +2,7 @@
 import type { Verdict } from '../../contract/verdict';
 import type { ReleasePlan } from '../../contract/plan';
 import type { ReleaseStatus, SuccessFigures } from '../../contract/messages';
+import type { ReleaseChanges } from '../../contract/activities';
 
 export type { SuccessFigures };
 
@@ -73,4 +74,10 @@ export function describeSuccess(plan: ReleasePlan, f: SuccessFigures): string {
   if (f.requestsJudged > 0) parts.push(`${f.requestsJudged} requests on ${plan.version} in the last watched window`);
   parts.push(`released in ${minutes(f.durationMs)}`);
   return parts.join(' · ');
+}
+
+/** "Changes: 2 features, 1 bug fix — #21 Faster cart, #22 Coupons (compare: URL)" */
+export function changesLine(c: ReleaseChanges): string {
+  const first = c.items.slice(0, 5).map((i) => `#${i.number} ${i.title}`);
+  return `Changes: ${c.summary}${first.length ? ` — ${first.join(', ')}${c.items.length > 5 ? ', …' : ''}` : ''}${c.url ? ` (${c.url})` : ''}`;
 }

@@ -13,12 +13,14 @@ import { registerHandlers } from './handlers';
 import { rollBack, resultOf, stopOf, succeed } from './rollback';
 import { findWatchedSides, promoteAll, runDependencies, runStage } from './rollout';
 import { ReleaseState } from './state';
-import { Stop } from './stop';
+import { Stop, causeOf } from './stop';
+import { checks } from './activities';
+import { changesLine } from './explain';
 import { runWaves } from './waves';
 
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
   const release = new ReleaseState(input);
-  const { plan, request } = release;
+  const { plan, request, status } = release;
   registerHandlers(release);
   startDeadline(release);
 
@@ -41,7 +43,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const gatesAt = Date.now();
     if (plan.window || plan.freezes?.length) await waitForWindow(release);
     await findWatchedSides(release);
-    if (plan.notifyOnStart) release.notify('started', `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`);
+    if (plan.changes && wf.patched('release-changes')) await readChanges(release);
+    if (plan.notifyOnStart)
+      release.notify(
+        'started',
+        `${plan.service} ${plan.version} release started by ${request.requestedBy} (${plan.strategy})`,
+        status.changes ? changesLine(status.changes) : undefined,
+      );
     if (plan.approvalRequired) await awaitApproval(release, 'release');
     // a stale green is not a green: gates passed long before the window opened or the approval came are asked again
     if (plan.gates.length > 0 && plan.gatesMaxAgeMs && Date.now() - gatesAt > plan.gatesMaxAgeMs && wf.patched('stale-gates')) {
@@ -76,6 +84,22 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const result = resultOf(release, failure, incident);
   if (cancelledFromOutside) throw new wf.CancelledFailure('release cancelled; compensations ran');
   return result;
+}
+
+/** What the release brings, for the notices and the incident; not knowing it never stops a release. */
+async function readChanges(release: ReleaseState): Promise<void> {
+  const { plan, status } = release;
+  try {
+    status.changes = await checks.releaseChanges.executeWithOptions({ summary: `changes ${status.previousVersion ?? 'start'}...${plan.version}` }, [
+      plan.changes!,
+      plan.service,
+      plan.version,
+      status.previousVersion,
+    ]);
+    release.note('changes', undefined, changesLine(status.changes));
+  } catch (err) {
+    release.note('changes unknown', undefined, causeOf(err));
+  }
 }
 
 /** The release's own deadline: when it fires, whatever is running is cancelled and undone. */

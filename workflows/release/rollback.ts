@@ -3,7 +3,7 @@
 import * as wf from '@temporalio/workflow';
 import type { ReleaseResult, Status } from '../../contract/messages';
 import { judging } from './activities';
-import { describeSuccess, describeVerdict, rootCauseHint, successFigures } from './explain';
+import { changesLine, describeSuccess, describeVerdict, rootCauseHint, successFigures } from './explain';
 import type { ReleaseState } from './state';
 import { Stop, causeOf } from './stop';
 
@@ -111,6 +111,7 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
             window: { from: status.startedAt, to: Date.now() },
             ...(manual ? { manual: { ...(f.by ? { by: f.by } : {}), why: f.why } } : {}),
             rollbackFinished: changed && failed.length === 0,
+            ...(status.changes ? { changes: changesLine(status.changes) } : {}),
             ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
           },
         ])

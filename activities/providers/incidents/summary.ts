@@ -42,6 +42,7 @@ export function sectionsOf(incident: Incident): IncidentSections {
     ['trigger', kind],
     ['rollback', incident.rollbackFinished ? `finished: traffic back on ${incident.previousVersion ?? 'the previous version'}` : 'not finished: act by hand'],
     ...(incident.manual ? ([['reason', incident.manual.why]] as Array<[string, string]>) : []),
+    ...(incident.changes ? ([['changes', incident.changes.replace(/^Changes: /, '')]] as Array<[string, string]>) : []),
     ['release', incident.releaseId],
   ];
   const signatures = (incident.signatures ?? []).map(describeSignature);
