@@ -7,9 +7,7 @@ import { decideAb } from '../judge/ab';
 import type { AbTestInput, AbTestOutcome } from '../contract/activities';
 import type { MetricsSource } from './providers/types';
 import { configurationError } from './failures';
-
-/** How long after an interval closes its counts are read: the source needs a moment to settle. */
-const SETTLE_MS = 250;
+import { SETTLE_MS } from './guard';
 
 export async function runAbTest(
   metrics: MetricsSource,

@@ -15,7 +15,7 @@ export interface GuardProgress {
 }
 
 /** How long after an interval closes its metrics are read: the source needs a moment to settle. */
-const SETTLE_MS = 250;
+export const SETTLE_MS = 250;
 
 export async function runGuard(
   metrics: MetricsSource,
