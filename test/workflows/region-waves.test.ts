@@ -106,4 +106,6 @@ test('on_region_failure stop: EU breaches and is undone; US-East keeps the new v
   expect(result.reason).toContain('stopped there (on_region_failure: stop), v2.0.0 kept in us-east-1 at 100 %');
   expect(regionsOf(status)).toEqual({ 'us-east-1': [1, 'succeeded', 100], 'us-west-2': [2, 'succeeded', 50], 'eu-west-1': [2, 'rolled_back', 0] });
   expect(calls.regional).not.toContain('us-east-1:0');
+  // the region kept at 100 % is promoted and its previous version retired; the one kept at 50 % keeps both
+  expect(calls.lifecycle.filter((l) => l.startsWith('promote') || l.startsWith('retire@us'))).toEqual(['promote v2.0.0@us-east-1', 'retire@us-east-1']);
 });

@@ -106,7 +106,9 @@ async function revertAll(release: ReleaseState): Promise<void> {
 export async function promoteAll(release: ReleaseState): Promise<void> {
   const { plan, status } = release;
   // by waves, a region this release takes only part of the way keeps its previous version beside the new
-  const regions = status.regions ? release.regions.filter((r) => r && (status.regions![r]?.maxPercent ?? 0) >= 100) : release.regions;
+  const regions = status.regions
+    ? release.regions.filter((r) => r && status.regions![r]?.status === 'succeeded' && (status.regions![r]?.maxPercent ?? 0) >= 100)
+    : release.regions;
   await Promise.all(
     regions.map((r) => preparing.promote.executeWithOptions({ summary: inRegion(`promote ${plan.version} to stable`, r) }, [release.target(r)])),
   );

@@ -9,6 +9,7 @@ import * as wf from '@temporalio/workflow';
 import type { ReleaseResult, RegionReport } from '../../contract/messages';
 import type { ReleasePlan, RegionPlan } from '../../contract/plan';
 import { undoActs } from './activities';
+import { promoteAll } from './rollout';
 import type { ReleaseState } from './state';
 import { Stop, causeOf } from './stop';
 
@@ -95,8 +96,10 @@ export async function runWaves(release: ReleaseState): Promise<void> {
     if (failures.length > 0) {
       const why = failures.join('; ');
       if (plan.onRegionFailure === 'stop') {
-        // the regions done keep the new version (and the steps it needed): nothing is undone
+        // the regions done keep the new version (and the steps it needed): nothing is undone, and the ones
+        // taken all the way are promoted, so no previous version is left running there with nothing to retire it
         release.undo.length = 0;
+        await promoteAll(release);
         const kept = Object.entries(status.regions)
           .filter(([, p]) => p.status === 'succeeded')
           .map(([name, p]) => `${name} at ${p.trafficPercent} %`);
