@@ -27,8 +27,6 @@ type Region = (typeof REGIONS)[number];
 const LOAD_RPS = 80;
 const SERVICES = ['waves-good', 'waves-rollback', 'waves-stop'];
 const taskQueue = `e2e-region-waves-${process.pid}`;
-// a case's whole run, from start to result: generous for a busy machine (the good case takes ~25 s)
-const CASE_BOUND_MS = 90_000;
 
 let env: TestWorkflowEnvironment;
 let sandbox: SandboxProcess;
@@ -186,9 +184,8 @@ afterAll(async () => {
 test('three regions in two waves: US-East to 100 % before wave 2 starts, then US-West at 50 % and EU at 10 % with the previous version serving the rest', async () => {
   const service = SERVICES[0];
   const version = 'v2.0.0';
-  const { result, status, ms, parents, workflowId } = await release(service, version);
+  const { result, status, parents, workflowId } = await release(service, version);
   expect(result).toMatchObject({ status: 'succeeded', version });
-  expect(ms).toBeLessThan(CASE_BOUND_MS);
 
   // the sandbox, per region: US-East 10 → 50 → 100 (and promoted), US-West 10 → 50, EU 10
   const east = await changesIn(service, 'us-east-1', version);
@@ -239,8 +236,7 @@ test('EU bad, on_region_failure rollback: EU breaches and undoes itself, US-West
   const service = SERVICES[1];
   const version = 'v2.1.0';
   const before = incidents();
-  const { result, status, ms } = await release(service, version, 'eu-west-1');
-  expect(ms).toBeLessThan(CASE_BOUND_MS);
+  const { result, status } = await release(service, version, 'eu-west-1');
   expect(result.status).toBe('rolled_back');
   expect(result.reason).toMatch(/^eu-west-1: .*every region rolled back \(on_region_failure: rollback\)/);
   // every region on the previous version, the new one at 0 %
@@ -262,8 +258,7 @@ test('EU bad, on_region_failure rollback: EU breaches and undoes itself, US-West
 test('EU bad, on_region_failure stop: EU is back at 0 %, US-East keeps the new version at 100 % and US-West at 50 %; failed, naming what was kept', async () => {
   const service = SERVICES[2];
   const version = 'v2.2.0';
-  const { result, status, ms } = await release(service, version, 'eu-west-1');
-  expect(ms).toBeLessThan(CASE_BOUND_MS);
+  const { result, status } = await release(service, version, 'eu-west-1');
   expect(result.status).toBe('failed');
   expect(result.reason).toMatch(/^eu-west-1: /);
   expect(result.reason).toContain(`stopped there (on_region_failure: stop), ${version} kept in us-east-1 at 100 %, us-west-2 at 50 %`);
