@@ -182,3 +182,17 @@ test('the changes: the summary, each pull request linked, its title escaped; a l
   expect(text).not.toContain('<!here>');
   expect(text).not.toContain('<!channel>');
 });
+
+test('the notification line escapes what people typed too: a reason cannot ping the channel from it', () => {
+  const n: Notice = {
+    kind: 'paused',
+    releaseId: 'release:checkout',
+    service: 'checkout',
+    version: 'v1.2.3',
+    strategy: 'canary',
+    requestedBy: 'ana',
+    text: 'checkout v1.2.3 paused by ana: <!channel> look & see',
+    at: 1_700_000_000_000,
+  };
+  expect(releaseBlocks(viewOfNotice(n)).text).toBe('checkout v1.2.3: paused — checkout v1.2.3 paused by ana: &lt;!channel&gt; look &amp; see');
+});

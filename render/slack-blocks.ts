@@ -204,7 +204,8 @@ export interface RenderOptions {
 export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text: string; blocks: Block[] } {
   const icon = STATE_ICON[v.state] ?? ':rocket:';
   const title = `${v.service} ${v.version}`;
-  const text = clip(`${title}: ${v.state}${v.stage ? ` · ${v.stage}` : ''}${v.latest ? ` — ${v.latest}` : ''}`, 3000);
+  // the notification line is mrkdwn too: a reason someone typed must not become <!channel> there either
+  const text = clip(escapeMrkdwn(`${title}: ${v.state}${v.stage ? ` · ${v.stage}` : ''}${v.latest ? ` — ${v.latest}` : ''}`), 3000);
   const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: clip(`${title} · ${v.strategy}`, 150), emoji: true } }];
 
   const stage = v.stage
