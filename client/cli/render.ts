@@ -3,6 +3,13 @@
 // the writes, so tests feed it statuses and read what it wrote.
 import type { ReleaseStatus, ReleaseResult, Status, TimelineEntry } from '../../contract/messages';
 import type { MetricFinding } from '../../contract/verdict';
+import { INVISIBLE } from '../slack/echo';
+
+/**
+ * Text people typed (reasons, PR titles, names) as a terminal shows it as written: control and bidi
+ * characters as \u escapes, so none moves the cursor, clears the screen or reads backwards.
+ */
+export const visible = (s: string) => s.replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export interface Out {
   write(text: string): unknown;
@@ -82,7 +89,7 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
   if (s.actionRequired) lines.push(`  ACT BY HAND: ${s.actionRequired}`);
   const last = s.timeline.at(-1);
   if (last) lines.push(`  last event: ${timelineText(last)}`);
-  return lines;
+  return lines.map(visible);
 }
 
 /** One line for logs: what a person needs to see that something moved. */
@@ -97,7 +104,7 @@ export function statusLine(s: ReleaseStatus, now: number): string {
   if (w) parts.push(w);
   if (s.lastVerdict) parts.push(`verdict ${s.lastVerdict.verdict}: ${s.lastVerdict.explanation}`);
   if (s.approvals.length > 0) parts.push(`approved by ${approvalsText(s)}`);
-  return parts.join(' · ');
+  return visible(parts.join(' · '));
 }
 
 /** What counts as "something changed" for plain output: everything but the countdown. */
@@ -121,7 +128,7 @@ export function changeKey(s: ReleaseStatus): string {
 }
 
 export function timelineText(t: TimelineEntry): string {
-  return `${t.event}${t.by ? ` by ${t.by}` : ''}${t.detail ? `: ${t.detail}` : ''}`;
+  return visible(`${t.event}${t.by ? ` by ${t.by}` : ''}${t.detail ? `: ${t.detail}` : ''}`);
 }
 
 const clock = (at: number) => new Date(at).toISOString().slice(11, 19);
@@ -177,7 +184,7 @@ export function finalLine(s: ReleaseStatus, result: ReleaseResult | null): strin
   const reason = result?.reason ?? s.timeline.at(-1)?.detail;
   const why = reason && reason !== words ? reason : undefined;
   const incident = result?.incident ? ` (incident ${result.incident})` : '';
-  return `${words} ${s.service} ${s.version} · traffic ${result?.trafficPercent ?? s.trafficPercent} %${why ? ` · ${why}` : ''}${incident}`;
+  return visible(`${words} ${s.service} ${s.version} · traffic ${result?.trafficPercent ?? s.trafficPercent} %${why ? ` · ${why}` : ''}${incident}`);
 }
 
 export interface ListRow {
