@@ -213,5 +213,6 @@ test('what people typed reaches the terminal as written: control and bidi charac
   const s = status({ timeline: [{ at: T0, event: 'paused', by: 'ana', detail: 'rtl \u202eevil\u202c and \u001b[2J clear' }] });
   const lines = describeStatus(s, T0);
   expect(lines.at(-1)).toBe('  last event: paused by ana: rtl \\u202eevil\\u202c and \\u001b[2J clear');
-  expect(lines.join('\n')).not.toMatch(/[\u001b\u202e]/);
+  expect(lines.join('\n')).not.toContain('\u001b');
+  expect(lines.join('\n')).not.toContain('\u202e');
 });
