@@ -16,7 +16,8 @@ import type { ReleasePlan, Strategy } from '../contract/plan';
 import { COMMANDS, type Command as ReleaseCommand, type ReleaseResult, type ReleaseStatus, type Status } from '../contract/messages';
 import { Releases, type Started } from './releases';
 import { connectClient, temporalSettings } from '../temporal/connection';
-import { ProgressView, describeStatus, finalLine, listTable, formatDuration, type Out } from './cli/render';
+import { ProgressView, describeStatus, finalLine, listTable, formatDuration, visible, type Out } from './cli/render';
+import { resolveTrain, trainLine } from './trains';
 import { releaseRecords } from './release-records';
 import { formatReport, parseSince, summarize } from './report';
 import { releaseChartSvg } from './report-chart';
@@ -26,7 +27,10 @@ import { generateSigningKey, personalSigner, publicKeyLine, loadPrivateKey, type
 export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
 
 /** What the CLI needs of Releases; tests may hand in their own (on a test server). */
-export type ReleasesApi = Pick<Releases, 'release' | 'flagRamp' | 'status' | 'result' | 'command' | 'list' | 'liveCheck'>;
+export type ReleasesApi = Pick<
+  Releases,
+  'release' | 'flagRamp' | 'status' | 'result' | 'command' | 'list' | 'liveCheck' | 'train' | 'trainStatus' | 'trainResult'
+>;
 
 export interface CliIO {
   stdout: Out;
@@ -230,6 +234,40 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
           return started(rel, await rel.release(ask, o.requestId ? { requestId: o.requestId } : undefined), plan, ask.service, o);
         },
       ),
+    );
+
+  program
+    .command('train')
+    .description("release several services in the train's order (config trains:), each its own release; a failure stops the rest")
+    .argument('<train>', 'the train, as named in the config')
+    .argument('<versions...>', 'a version for each of its services, as service=version (e.g. api=v2.1.0 web=v3.0.0)')
+    .option('--by <name>', 'who asks (default: $QUAD_USER or $USER)')
+    .option('-w, --wait', 'follow it until it is done; exit 0 when every release succeeded, 1 otherwise')
+    .action(
+      act(async (train: string, pairs: string[], o: { by?: string; wait?: boolean }) => {
+        const versions: Record<string, string> = {};
+        for (const p of pairs) {
+          const m = /^([a-z0-9][a-z0-9-]{0,62})=(.+)$/.exec(p);
+          if (!m) throw new InputError(`${JSON.stringify(p.slice(0, 60))} is not service=version, e.g. api=v2.1.0`);
+          validateVersionShape(m[2]);
+          versions[m[1]] = m[2];
+        }
+        const ask = { train, versions, requestedBy: requester(o.by, env), source: 'cli' as const };
+        await resolveTrain(session.config(), ask); // every input check, before connecting
+        const rel = await session.releases();
+        const { workflowId } = await rel.train(ask);
+        stdout.write(`started ${workflowId}\n`);
+        if (!o.wait) return EXIT.ok;
+        let last = '';
+        for (;;) {
+          const s = await rel.trainStatus(train).catch(() => null);
+          const line = s ? trainLine(s) : '';
+          if (line && line !== last) stdout.write(`${visible(line)}\n`);
+          last = line || last;
+          if (s && s.status !== 'running') return s.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+          await sleep(pollMs);
+        }
+      }),
     );
 
   program

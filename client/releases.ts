@@ -8,6 +8,8 @@ import type { ReleaseInput } from '../contract/plan';
 import type { DeployCheckReport } from '../contract/world';
 import { commandStage } from '../contract/command-signature';
 import type { CommandSigner } from './signing';
+import { startTrain, trainIdOf, trainStatus, type TrainAsk } from './trains';
+import type { TrainStatus } from '../contract/train';
 import { statusQuery, commandUpdate, type Actor, type Command, type CommandResult, type ReleaseStatus, type ReleaseResult } from '../contract/messages';
 import { QuadService, QuadVersion, QuadStrategy, QuadStage, QuadStatus, QuadRequestId, startSearchAttributes } from '../contract/search-attributes';
 // Types only: the client must never load workflow code, but starts and results are checked against it.
@@ -117,6 +119,19 @@ export class Releases {
       }
       throw new AlreadyReleasingError(await this.status(workflowId).catch(() => null), workflowId);
     }
+  }
+
+  /** Starts a release train (client/trains.ts): every service's release resolved and allowed first. */
+  train(ask: TrainAsk): Promise<{ workflowId: string }> {
+    return startTrain(this.client, this.config, ask, this.taskQueue);
+  }
+
+  trainStatus(train: string): Promise<TrainStatus> {
+    return trainStatus(this.client, train);
+  }
+
+  async trainResult(train: string): Promise<TrainStatus> {
+    return this.client.workflow.getHandle(trainIdOf(train)).result() as Promise<TrainStatus>;
   }
 
   private startedOf(workflowId: string, runId: string): Started {

@@ -690,6 +690,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   services: z.record(serviceName, serviceSchema),
+  /** release trains: services released in this order under one parent, each its own release */
+  trains: z
+    .record(
+      serviceName,
+      z.strictObject({
+        services: z.array(serviceName).min(2).max(20),
+        /** a release that fails stops the train; rollback also releases the services done back to their previous versions */
+        on_failure: z.enum(['rollback', 'stop']).default('stop'),
+      }),
+    )
+    .default({}),
   /** what else starts releases besides Slack and the CLI (schedules live in Temporal, not here) */
   triggers: z
     .strictObject({

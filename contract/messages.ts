@@ -200,4 +200,6 @@ export interface ReleaseResult {
   figures?: SuccessFigures;
   /** after a rollback or revert: from the stop to everything undone, in ms */
   undoMs?: number;
+  /** what served before the release, as it found it */
+  previousVersion?: string | null;
 }

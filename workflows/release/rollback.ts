@@ -139,5 +139,6 @@ export function resultOf(release: ReleaseState, failure: Stop | null, incident?:
     ...(status.actionRequired ? { actionRequired: status.actionRequired } : {}),
     ...(release.figures ? { figures: release.figures } : {}),
     ...(typeof status.undoMs === 'number' ? { undoMs: status.undoMs } : {}),
+    previousVersion: status.previousVersion,
   };
 }
