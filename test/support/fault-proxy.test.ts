@@ -111,3 +111,29 @@ test('a plain TCP byte stream (not HTTP) goes through in pass', async () => {
     await new Promise<void>((r) => echo.close(() => r()));
   }
 });
+
+test('delay on a server-speaks-first protocol: the greeting waits too, unless connect: false', async () => {
+  const { createServer: tcpServer, connect } = await import('node:net');
+  const greeter = tcpServer((s) => s.end('220 hello\r\n'));
+  await new Promise<void>((r) => greeter.listen(0, '127.0.0.1', r));
+  const p = await startFaultProxy({ port: (greeter.address() as AddressInfo).port });
+  const greetingAfter = () =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = Date.now();
+      const c = connect(p.port, '127.0.0.1');
+      c.once('data', () => (resolve(Date.now() - t0), c.destroy()));
+      c.on('error', reject);
+    });
+  try {
+    p.set({ kind: 'delay', ms: 400 });
+    const late = await greetingAfter();
+    p.set({ kind: 'delay', ms: 400, connect: false });
+    const onTime = await greetingAfter();
+    expect(late).toBeGreaterThanOrEqual(390);
+    expect(onTime).toBeLessThan(390);
+    console.log(`greeting through delay 400 ms: ${late} ms; with connect: false: ${onTime} ms`);
+  } finally {
+    await p.close();
+    await new Promise<void>((r) => greeter.close(() => r()));
+  }
+});

@@ -2,8 +2,8 @@
 // in front of a real counterpart (an HTTP API, an SMTP server, the Temporal frontend's gRPC), whose
 // behaviour a test switches at run time:
 //   pass     bytes flow both ways untouched
-//   delay    every chunk from the client (and a new connection's link to the upstream) waits `ms` first,
-//            so each request's answer (and an SMTP greeting) comes `ms` later
+//   delay    every chunk from the client (and, unless `connect: false`, a new connection's link to the
+//            upstream) waits `ms` first, so each request's answer (and an SMTP greeting) comes `ms` later
 //   drop     connections are accepted and never answered: the client's bytes are swallowed, the
 //            upstream's too; leaving drop cuts the connections it held (their streams lost bytes)
 //   reset    every open connection is destroyed with a TCP RST, and new ones are reset on accept
@@ -12,7 +12,13 @@
 // lines seen in the client's bytes; only meaningful for HTTP/1.1 upstreams).
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 
-export type FaultMode = { kind: 'pass' } | { kind: 'delay'; ms: number } | { kind: 'drop' } | { kind: 'reset' } | { kind: 'http500'; body?: string };
+export type FaultMode =
+  | { kind: 'pass' }
+  /** `connect: false`: a new connection reaches the upstream at once (an SMTP greeting on time), only the client's chunks wait */
+  | { kind: 'delay'; ms: number; connect?: boolean }
+  | { kind: 'drop' }
+  | { kind: 'reset' }
+  | { kind: 'http500'; body?: string };
 export type FaultKind = FaultMode['kind'];
 
 export const pass: FaultMode = { kind: 'pass' };
@@ -93,8 +99,8 @@ export async function startFaultProxy(upstream: { host?: string; port: number } 
       link.upstream?.destroy();
     });
     if (at.kind === 'drop') link.held = true;
-    else if (at.kind === 'delay') link.chain = sleep(at.ms).then(() => void (!client.destroyed && openUpstream(link)));
-    else if (at.kind === 'pass') openUpstream(link);
+    else if (at.kind === 'delay' && at.connect !== false) link.chain = sleep(at.ms).then(() => void (!client.destroyed && openUpstream(link)));
+    else if (at.kind === 'pass' || at.kind === 'delay') openUpstream(link);
     // http500: no upstream, each request gets its 500
     client.on('data', (chunk: Buffer) => {
       const now = mode;
