@@ -20,8 +20,17 @@ import { openIncident } from './incident';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * How long one notice may take, every notifier's attempts included: under the notify activity's 30 s
+ * timeout, so the activity always answers and is never retried while a slow send is still going (a
+ * retried activity would send that email a second time).
+ */
+export const NOTICE_BUDGET_MS = 20_000;
+
+/**
  * Sends one notice to every named notifier, each retried a bounded number of times on its own, so a
  * Slack outage neither stalls the release nor makes email send twice. Failures come back, not thrown.
+ * An attempt still running when the budget ends is recorded as failed and not retried: it may yet
+ * arrive, and a second attempt could make it arrive twice.
  */
 export async function fanOutNotice(
   notifiers: Record<string, Notifier>,
@@ -29,21 +38,31 @@ export async function fanOutNotice(
   notice: Notice,
   refs: Record<string, string>,
   attempts = 3,
+  budgetMs = NOTICE_BUDGET_MS,
 ): Promise<NoticeReceipt> {
+  const deadline = Date.now() + budgetMs;
   const receipt: NoticeReceipt = { refs: {}, failed: [] };
   await Promise.all(
     names.map(async (name) => {
       const notifier = notifiers[name];
       if (!notifier) return void receipt.failed.push({ notifier: name, error: 'not configured on this worker' });
       for (let attempt = 1; ; attempt++) {
+        let timer: NodeJS.Timeout | undefined;
+        const overdue = new Promise<'overdue'>((r) => (timer = setTimeout(() => r('overdue'), Math.max(0, deadline - Date.now()))));
         try {
-          const r = await notifier.notify({ ...notice, ...(refs[name] ? { ref: refs[name] } : {}) });
+          const r = await Promise.race([notifier.notify({ ...notice, ...(refs[name] ? { ref: refs[name] } : {}) }), overdue]);
+          if (r === 'overdue')
+            return void receipt.failed.push({ notifier: name, error: `no answer within ${budgetMs / 1000} s; not retried (it may still arrive)` });
           if (r && r.ref) receipt.refs[name] = r.ref;
           return;
         } catch (err) {
           // a non-retryable failure (a bad token, a missing channel) would fail the same way again
-          if (attempt >= attempts || isNonRetryable(err)) return void receipt.failed.push({ notifier: name, error: (err as Error).message.slice(0, 300) });
-          await sleep(250 * 2 ** (attempt - 1));
+          const backoff = 250 * 2 ** (attempt - 1);
+          if (attempt >= attempts || isNonRetryable(err) || Date.now() + backoff >= deadline)
+            return void receipt.failed.push({ notifier: name, error: (err as Error).message.slice(0, 300) });
+          await sleep(backoff);
+        } finally {
+          clearTimeout(timer);
         }
       }
     }),
