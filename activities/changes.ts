@@ -37,22 +37,12 @@ export async function releaseChanges(
   const head = await gh.commitOf(repo, refOf(version));
   if (!head) return { summary: `${repo} has no ${refOf(version)}`, features: 0, fixes: 0, other: 0, direct: 0, items: [], url: null };
   const baseRef = previousVersion ? refOf(previousVersion) : null;
-  const between = baseRef ? await gh.commitsBetween(repo, baseRef, head.sha) : null;
-  const commits = (between ?? [head.sha]).slice(-MAX_COMMITS);
-  const pulls = new Map<number, PullRequest>();
-  let direct = 0;
-  for (const sha of commits) {
-    const merged = (await gh.pullsOf(repo, sha)).filter((p) => p.merged_at);
-    if (merged.length === 0) direct++;
-    for (const p of merged) pulls.set(p.number, p);
-  }
+  const { between, pulls, direct } = await gh.mergedPullsBetween(repo, baseRef, head.sha, MAX_COMMITS);
   const labelled = (p: PullRequest, names: string[]) => p.labels.some((l) => names.includes(l.name.toLowerCase()));
   const kindOf = (p: PullRequest) => (labelled(p, src.featureLabels) ? 'feature' : labelled(p, src.fixLabels) ? 'fix' : 'other') as 'feature' | 'fix' | 'other';
-  const all = [...pulls.values()]
-    .sort((a, b) => a.number - b.number)
-    .map((p) => ({ kind: kindOf(p), number: p.number, title: p.title.slice(0, MAX_TITLE), url: p.html_url }));
+  const all = pulls.map((p) => ({ kind: kindOf(p), number: p.number, title: p.title.slice(0, MAX_TITLE), url: p.html_url }));
   const count = (k: string) => all.filter((i) => i.kind === k).length;
-  const c = { features: count('feature'), fixes: count('fix'), other: count('other'), direct };
+  const c = { features: count('feature'), fixes: count('fix'), other: count('other'), direct: direct.length };
   const url = between && baseRef ? `https://github.com/${repo}/compare/${encodeURIComponent(baseRef)}...${encodeURIComponent(refOf(version))}` : null;
   return { summary: summarize(c), ...c, items: all.slice(0, MAX_ITEMS), url };
 }

@@ -147,20 +147,12 @@ function verdictOf(pr: PullRequest, reviews: Review[]): { approvers: string[]; b
 }
 
 async function reviewGate(gh: GitHubApi, repo: string, headSha: string, headRef: string, baseRef: string | null, min: number): Promise<CheckResult> {
-  const between = baseRef ? await gh.commitsBetween(repo, baseRef, headSha) : null;
+  const { between, commits, pulls, direct } = await gh.mergedPullsBetween(repo, baseRef, headSha, MAX_COMMITS);
   const scope = between ? `${baseRef}...${headRef}` : `${headRef} (${baseRef ? `${baseRef} is not on GitHub` : 'no serving version'}: its own pull request)`;
-  const commits = (between ?? [headSha]).slice(-MAX_COMMITS);
   if (commits.length === 0) return { ok: false, detail: `${repo} ${scope}: no commits between them, nothing to release` };
-  const pulls = new Map<number, PullRequest>();
-  const direct: string[] = [];
-  for (const sha of commits) {
-    const merged = (await gh.pullsOf(repo, sha)).filter((p) => p.merged_at);
-    if (merged.length === 0) direct.push(short(sha));
-    for (const p of merged) pulls.set(p.number, p);
-  }
   const lines: string[] = [];
   let ok = direct.length === 0;
-  for (const pr of [...pulls.values()].sort((a, b) => a.number - b.number)) {
+  for (const pr of pulls) {
     const { approvers, blockers } = verdictOf(pr, await gh.reviews(repo, pr.number));
     const good = approvers.length >= min && blockers.length === 0;
     ok &&= good;
@@ -170,8 +162,10 @@ async function reviewGate(gh: GitHubApi, repo: string, headSha: string, headRef:
         : `#${pr.number} ✗ ${blockers.length ? `changes requested by ${blockers.join(', ')}` : `${approvers.length} of ${min} approvals`} (${pr.html_url})`,
     );
   }
-  const head = `${pulls.size} pull request${pulls.size === 1 ? '' : 's'} in ${repo} ${scope}`;
-  const pushed = direct.length ? `; ${direct.length} commit${direct.length === 1 ? '' : 's'} without a reviewed pull request: ${direct.join(', ')}` : '';
+  const head = `${pulls.length} pull request${pulls.length === 1 ? '' : 's'} in ${repo} ${scope}`;
+  const pushed = direct.length
+    ? `; ${direct.length} commit${direct.length === 1 ? '' : 's'} without a reviewed pull request: ${direct.map(short).join(', ')}`
+    : '';
   return { ok, detail: `${head}${lines.length ? `: ${lines.join(', ')}` : ''}${pushed}` };
 }
 

@@ -101,6 +101,29 @@ export class GitHubApi {
     return out;
   }
 
+  /**
+   * What a release brings: the commits since `baseRef` (its last `maxCommits`; only the head's own when
+   * there is no base or GitHub does not know it), the merged pull requests they came in through (by
+   * number), and the commits that came in without one. The review gate and the release's changes read it.
+   */
+  async mergedPullsBetween(
+    repo: string,
+    baseRef: string | null,
+    headSha: string,
+    maxCommits = 250,
+  ): Promise<{ between: string[] | null; commits: string[]; pulls: PullRequest[]; direct: string[] }> {
+    const between = baseRef ? await this.commitsBetween(repo, baseRef, headSha) : null;
+    const commits = (between ?? [headSha]).slice(-maxCommits);
+    const pulls = new Map<number, PullRequest>();
+    const direct: string[] = [];
+    for (const sha of commits) {
+      const merged = (await this.pullsOf(repo, sha)).filter((p) => p.merged_at);
+      if (merged.length === 0) direct.push(sha);
+      for (const p of merged) pulls.set(p.number, p);
+    }
+    return { between, commits, pulls: [...pulls.values()].sort((a, b) => a.number - b.number), direct };
+  }
+
   async pullsOf(repo: string, sha: string): Promise<PullRequest[]> {
     return this.pages<PullRequest, PullRequest[]>(`/repos/${repo}/commits/${sha}/pulls`, `the pull requests of ${repo}@${sha.slice(0, 7)}`, (b) => b);
   }
