@@ -10,8 +10,7 @@ import { FAST, world } from './activities';
 import type { ReleaseState } from './state';
 import { Stop, causeOf } from './stop';
 import { watchUntil } from './watch';
-
-const minutes = (ms: number) => `${Math.round(ms / 6000) / 10} min`;
+import { minutesText as minutes } from './explain';
 
 export async function runAbStage(release: ReleaseState, stage: StagePlan): Promise<void> {
   const { plan, status } = release;

@@ -4,8 +4,7 @@
 import type { StagePlan } from '../../contract/plan';
 import type { ReleaseState } from './state';
 import { watchUntil } from './watch';
-
-const minutes = (ms: number) => `${Math.round(ms / 6000) / 10} min`;
+import { minutesText as minutes } from './explain';
 
 export async function bake(release: ReleaseState): Promise<void> {
   const { plan, status } = release;

@@ -81,3 +81,6 @@ export function changesLine(c: ReleaseChanges): string {
   const first = c.items.slice(0, 5).map((i) => `#${i.number} ${i.title}`);
   return `Changes: ${c.summary}${first.length ? ` — ${first.join(', ')}${c.items.length > 5 ? ', …' : ''}` : ''}${c.url ? ` (${c.url})` : ''}`;
 }
+
+/** A duration as the timeline and the timers' summaries say it: "0.2 min", "15 min". */
+export const minutesText = (ms: number): string => `${Math.round(ms / 6000) / 10} min`;

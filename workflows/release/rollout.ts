@@ -90,16 +90,16 @@ async function retireAll(release: ReleaseState, regions = release.regions): Prom
   );
 }
 
-/** Undo: every region back to the previous version in one call each, then the canary's capacity released. */
-async function revertAll(release: ReleaseState): Promise<void> {
-  const { status, regions } = release;
+/** Undo: every region (or the ones named) back to the previous version in one call each, then the canary's capacity released. */
+export async function revertAll(release: ReleaseState, regions = release.regions): Promise<void> {
+  const { status } = release;
   await Promise.all(
     regions.map((r) =>
       undoActs.revert.executeWithOptions({ summary: inRegion(`revert to ${status.previousVersion ?? 'previous'} at 100 %`, r) }, [release.target(r)]),
     ),
   );
   status.trafficPercent = 0;
-  await retireAll(release);
+  await retireAll(release, regions);
 }
 
 /** Success: the new version becomes the stable one everywhere, then what no longer serves is released. */

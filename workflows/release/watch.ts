@@ -7,7 +7,7 @@ import type { StageResult } from '../../contract/messages';
 import type { StagePlan } from '../../contract/plan';
 import type { Verdict } from '../../contract/verdict';
 import { FAST, judging, world } from './activities';
-import { describeVerdict } from './explain';
+import { describeVerdict, minutesText } from './explain';
 import type { ReleaseState } from './state';
 import { Stop } from './stop';
 
@@ -158,8 +158,7 @@ export async function watchStage(release: ReleaseState, stage: StagePlan): Promi
     release.promoteRequested = false;
     status.windowEndsAt = Date.now() + windowMs;
     release.details();
-    const minutes = Math.round(windowMs / 6000) / 10;
-    const { from } = await watchUntil(release, stage, windowMs, `watch ${stage.name} for ${minutes} min`, () => release.promoteRequested);
+    const { from } = await watchUntil(release, stage, windowMs, `watch ${stage.name} for ${minutesText(windowMs)}`, () => release.promoteRequested);
     status.windowEndsAt = null;
     if (release.promoteRequested) {
       release.promoteRequested = false;

@@ -8,8 +8,7 @@
 import * as wf from '@temporalio/workflow';
 import type { ReleaseResult, RegionReport } from '../../contract/messages';
 import type { ReleasePlan, RegionPlan } from '../../contract/plan';
-import { undoActs } from './activities';
-import { promoteAll } from './rollout';
+import { promoteAll, revertAll } from './rollout';
 import type { ReleaseState } from './state';
 import { Stop, causeOf } from './stop';
 
@@ -144,14 +143,11 @@ async function runRegion(release: ReleaseState, r: RegionPlan, scope: wf.Cancell
   release.undo.push({
     name: `region ${r.region}`,
     run: () =>
-      undoActs.revert
-        .executeWithOptions({ summary: `revert ${r.region} to ${progress.previousVersion ?? 'previous'} at 100 %` }, [release.target(r.region)])
-        .then(() => undoActs.retire.executeWithOptions({ summary: `retire what carries no traffic in ${r.region}` }, [release.target(r.region)]))
-        .then(() => {
-          progress.trafficPercent = 0;
-          progress.status = 'rolled_back';
-          progress.phase = 'rolled_back';
-        }),
+      revertAll(release, [r.region]).then(() => {
+        progress.trafficPercent = 0;
+        progress.status = 'rolled_back';
+        progress.phase = 'rolled_back';
+      }),
   });
   return null;
 }
