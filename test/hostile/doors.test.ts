@@ -16,6 +16,7 @@ import { configSchema, type QuadConfig } from '../../config/schema';
 import { Releases } from '../../client/releases';
 import { createSlackApp, type QuadSlackApp } from '../../client/slack/app';
 import { INVISIBLE } from '../../client/slack/echo';
+import { visible } from '../../client/cli/render';
 import { createJiraWebhook, JIRA_ENDPOINT, type JiraWebhook } from '../../client/jira/webhook';
 import { runCli } from '../../client/cli';
 import { statusQuery } from '../../contract/messages';
@@ -494,9 +495,7 @@ afterAll(() => {
   const row = (c: string, d: string, a: string, e: string) => `${c.padEnd(w.case)} ${d.padEnd(w.door)} ${a.padEnd(w.answer)} ${e}`;
   const lines = [row('case', 'door', 'answer', 'effect'), row('-'.repeat(w.case), '-'.repeat(w.door), '-'.repeat(w.answer), '-'.repeat(30))];
   // the answers as text a terminal shows as written: control and bidi characters as \u escapes
-  const visible = (x: string) =>
-    x.replace(/\s+/g, ' ').replace(new RegExp(INVISIBLE.source, 'g'), (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  for (const t of table) lines.push(row(t.case.slice(0, w.case), t.door, visible(t.answer).slice(0, w.answer), t.effect));
+  for (const t of table) lines.push(row(t.case.slice(0, w.case), t.door, visible(t.answer.replace(/\s+/g, ' ')).slice(0, w.answer), t.effect));
   console.log(`hostile input at the doors: ${table.length} cases\n${lines.join('\n')}`);
 });
 
