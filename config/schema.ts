@@ -222,9 +222,13 @@ const approver = z
     'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
   );
 
+/** An address as the email trigger compares it: one addr-spec, no display name. */
+export const EMAIL_ADDRESS = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$/;
+
 /**
  * Who may start a release: an approver entry (a Slack user ID, a name `quad --by` sends, `group:…`), or a
- * Jira user as `jira:<accountId>`, or `jira:*` for whoever Jira's own workflow lets move the issue.
+ * Jira user as `jira:<accountId>`, or `jira:*` for whoever Jira's own workflow lets move the issue; an
+ * email sender as `email:<address>`; a flag tool's user as `unleash:<user>` / `launchdarkly:<member>` (or `:*`).
  */
 const starter = z
   .string()
@@ -233,7 +237,12 @@ const starter = z
     (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
     'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
   )
-  .refine((a) => !a.startsWith('jira:') || /^jira:(\*|[A-Za-z0-9:-]{1,128})$/.test(a), 'a Jira user as jira:<accountId>, or jira:* for any');
+  .refine((a) => !a.startsWith('jira:') || /^jira:(\*|[A-Za-z0-9:-]{1,128})$/.test(a), 'a Jira user as jira:<accountId>, or jira:* for any')
+  .refine((a) => !a.startsWith('email:') || EMAIL_ADDRESS.test(a.slice('email:'.length)), 'a sender as email:<address>, e.g. email:ana@example.com')
+  .refine(
+    (a) => !/^(unleash|launchdarkly):/.test(a) || /^(unleash|launchdarkly):(\*|[A-Za-z0-9._@+-]{1,200})$/.test(a),
+    'a flag tool user as unleash:<email or token name> / launchdarkly:<member email>, or unleash:* / launchdarkly:* for any',
+  );
 
 /**
  * A name people type to pick an entry (a service, a flag). Never one every JavaScript object already
@@ -724,6 +733,51 @@ export const configSchema = z.strictObject({
           services: z.record(z.string(), z.string()).default({}),
         })
         .optional(),
+      /** release emails to an SMTP endpoint: "deploy v1.2.3 to production", "deploy checkout v1.2.3" */
+      email: z
+        .strictObject({
+          /** the only addresses whose messages are read (each must also be a starter: email:<address>) */
+          senders: z.array(z.string().regex(EMAIL_ADDRESS, 'an address like ana@example.com')).min(1),
+          /** dkim: a passing DKIM signature of the From domain; secret: the token in X-Quad-Token or the subject */
+          verify: z.enum(['dkim', 'secret']),
+          secret: secretRef.optional(),
+          /** the service of "deploy <version> to production"; default the only service */
+          service: z.string().optional(),
+          reply_from: z.string().regex(EMAIL_ADDRESS, 'an address like quad@example.com'),
+          /** where replies are sent; default providers.email */
+          smtp: z
+            .strictObject({
+              host: z.string(),
+              port: z.number().int().positive(),
+              secure: z.boolean().default(false),
+              user: z.string().optional(),
+              password: secretRef.optional(),
+            })
+            .optional(),
+          /** a message over this is refused in SMTP (552) */
+          max_bytes: z
+            .number()
+            .int()
+            .min(1024)
+            .max(10 * 1024 * 1024)
+            .default(256 * 1024),
+        })
+        .refine((e) => e.verify !== 'secret' || e.secret !== undefined, { message: 'verify: secret needs secret: ${ENV_VAR}', path: ['secret'] })
+        .optional(),
+      /** flag tools' webhooks: a flag a person turns on is ramped by its plan instead */
+      flags: z
+        .strictObject({
+          /** Unleash's webhook addon sends it as its Authorization header */
+          unleash_secret: secretRef.optional(),
+          /** LaunchDarkly signs each delivery with it (X-LD-Signature) */
+          launchdarkly_secret: secretRef.optional(),
+          /**
+           * who QUAD's own flag changes are made by, as the tool names them (the Unleash API token's name or
+           * its user's email; the LaunchDarkly member or token of providers.launchdarkly.token): ignored
+           */
+          self: z.array(z.string().min(1).max(200)).min(1),
+        })
+        .optional(),
     })
     .optional(),
 });
@@ -734,3 +788,5 @@ export type StageConfig = z.infer<typeof stageSchema>;
 export type FlagPlanConfig = z.infer<typeof flagPlanSchema>;
 export type FlagStrategy = z.infer<typeof flagStrategySchema>;
 export type JiraTriggerConfig = NonNullable<NonNullable<QuadConfig['triggers']>['jira']>;
+export type EmailTriggerConfig = NonNullable<NonNullable<QuadConfig['triggers']>['email']>;
+export type FlagTriggerConfig = NonNullable<NonNullable<QuadConfig['triggers']>['flags']>;

@@ -1,13 +1,17 @@
 // Who may start a release, and who steers a release whose service names no approvers. Fail closed: a
 // service lists its `starters`; the top-level `release_managers` may start anything; an empty list
 // admits nobody else. Entries are exact person IDs (a Slack user ID, a name), `group:<Slack group>`
-// (checked through `memberOf`, which only the Slack app can answer), `jira:<accountId>` or `jira:*`.
+// (checked through `memberOf`, which only the Slack app can answer), `jira:<accountId>` or `jira:*`,
+// `email:<address>` (the email trigger), `unleash:<user>` / `launchdarkly:<member>` (flag webhooks, or `:*`).
 import type { QuadConfig } from './schema';
 import { ownEntry } from './lookup';
 import { flagPlan } from './resolve';
 
-/** Who is asking, as the door that verified them knows them. */
-export type Starter = { slack: string } | { jira: string } | { name: string };
+/** Who is asking, as the door that verified them knows them (an email sender, a flag tool's user, ...). */
+export type Starter = { slack: string } | { jira: string } | { name: string } | { email: string } | { unleash: string } | { launchdarkly: string };
+
+/** The doors whose people are named `<door>:<id>` in entries; `<door>:*` admits anyone that door verified, but not for email. */
+const PREFIXED = ['jira', 'email', 'unleash', 'launchdarkly'] as const;
 
 /** Is a Slack user in the group an entry names (the part after `group:`)? Throws when it cannot tell. */
 export type MemberOf = (group: string, userId: string) => Promise<boolean>;
@@ -25,9 +29,15 @@ export function flagService(cfg: QuadConfig, flag: string): string | undefined {
 }
 
 function directMatch(entry: string, who: Starter): boolean {
-  if ('jira' in who) return entry === 'jira:*' || entry === `jira:${who.jira}`;
-  if (entry.startsWith('jira:') || entry.startsWith('group:')) return false;
-  return entry === ('slack' in who ? who.slack : who.name);
+  for (const door of PREFIXED) {
+    if (!(door in who)) continue;
+    const id = (who as Record<string, string>)[door];
+    // addresses compare case-insensitively; a From header anyone can write never matches a wildcard
+    if (door === 'email') return entry.toLowerCase() === `email:${id.toLowerCase()}`;
+    return entry === `${door}:*` || entry === `${door}:${id}`;
+  }
+  if (PREFIXED.some((door) => entry.startsWith(`${door}:`)) || entry.startsWith('group:')) return false;
+  return entry === ('slack' in who ? who.slack : (who as { name: string }).name);
 }
 
 /** May `who` act where `entries` decides? Named entries first, then each Slack group (asked of Slack). */

@@ -2,10 +2,11 @@
 // Built outside the workflow (config/resolve.ts) and passed in whole, so a config change never alters a
 // running release and replay never depends on files.
 import type { Criteria } from './verdict';
+import type { ServiceLockPlan } from './service-busy';
 
 /** ab: B beside A at 50 % for the window, kept only if the judge finds it no worse than A */
 export type Strategy = 'canary' | 'blue-green' | 'ab' | 'flag-ramp';
-export type Source = 'cli' | 'slack' | 'jira' | 'schedule' | 'api';
+export type Source = 'cli' | 'slack' | 'jira' | 'schedule' | 'api' | 'email' | 'unleash' | 'launchdarkly';
 
 export interface ReleaseRequest {
   service: string;
