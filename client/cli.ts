@@ -23,6 +23,7 @@ import { formatReport, parseSince, summarize } from './report';
 import { releaseChartSvg } from './report-chart';
 import { Schedules, validateCron, validateScheduleName, validateTimeZone, type ScheduleAsk } from './schedules';
 import { generateSigningKey, personalSigner, publicKeyLine, loadPrivateKey, type CommandSigner } from './signing';
+import { applyDashboards } from './dashboards/apply';
 
 export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
 
@@ -417,6 +418,23 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
           json(stdout, { ok: false, file, problems: err.problems });
           return EXIT.refused;
         }
+      }),
+    );
+
+  program
+    .command('dashboards')
+    .description('CloudWatch dashboards of the services: canary vs baseline per guarded metric, with the limits')
+    .command('apply')
+    .description('write a dashboard quad-<service> per service with CloudWatch metrics (PutDashboard); others are skipped, saying why')
+    .option('-s, --service <service>', 'only this service')
+    .option('--dry-run', 'print the dashboards as JSON, write nothing')
+    .option('--canary <version>', 'the canary version the dashboard opens on')
+    .option('--baseline <version>', 'the baseline version the dashboard opens on')
+    .action(
+      act(async (o: { service?: string; dryRun?: boolean; canary?: string; baseline?: string }) => {
+        for (const v of [o.canary, o.baseline]) if (v !== undefined) validateVersionShape(v);
+        const versions = { ...(o.canary ? { canary: o.canary } : {}), ...(o.baseline ? { baseline: o.baseline } : {}) };
+        return applyDashboards(session.config(), { service: o.service, dryRun: o.dryRun, versions, stdout, stderr, env });
       }),
     );
 
