@@ -13,6 +13,7 @@ import { buildProviders } from '../activities/providers/factory';
 import { checkDeployers, createActivities } from '../activities';
 import { statusQuery } from '../contract/messages';
 import type { QuadConfig } from '../config/schema';
+import { workerTuning } from './tuning';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -62,6 +63,8 @@ export async function startWorker(cfg: QuadConfig, env: NodeJS.ProcessEnv = proc
     taskQueue: settings.taskQueue,
     workflowBundle: bundle,
     activities: createActivities(providers),
+    // slots for long-running guards and a burst of releases (worker/tuning.ts)
+    ...workerTuning(env),
     ...(deployment ? { workerDeploymentOptions: workerDeploymentOptions(deployment.name, buildIdOf(env, bundle.code)) } : {}),
   });
   const run = worker.run().finally(async () => {
