@@ -64,7 +64,8 @@ function waitForPort(child: ChildProcess, output: () => string, timeoutMs: numbe
   });
 }
 
-export async function startUnleash(opts: { environment?: string; timeoutMs?: number } = {}): Promise<LocalUnleash> {
+/** `integrationsToLocalhost`: integrations (the webhook addon) may post to 127.0.0.1, where a test's receiver listens. */
+export async function startUnleash(opts: { environment?: string; timeoutMs?: number; integrationsToLocalhost?: boolean } = {}): Promise<LocalUnleash> {
   const t0 = Date.now();
   const environment = opts.environment ?? 'development';
   const pg: LocalPostgres = await startPostgres();
@@ -77,6 +78,7 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
     server: { port: 0, host: '127.0.0.1', gracefulShutdownEnable: false },
     logLevel: 'warn',
     versionCheck: { enable: false },
+    ...(opts.integrationsToLocalhost ? { allowPrivateUrlInIntegration: true } : {}),
     // no caching: the client API must reflect an Admin API change as soon as the scheduler sees it
     clientFeatureCaching: { enabled: false },
     authentication: {
