@@ -53,6 +53,7 @@ stop_pid() { # name file pattern
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 stop_stack() {
+  stop_pid dashboard "$data/demo-dashboard.pid" 'client/dashboard/main.ts'
   stop_pid worker "$data/demo-worker.pid" 'worker/main.ts'
   stop_pid sandbox "$data/demo-sandbox.pid" 'sandbox/main.ts'
 }
@@ -145,6 +146,10 @@ if [ ! -f "$DEMO_KEY" ]; then
 fi
 bin/quad pubkey --key "$DEMO_KEY" >"$data/demo-signing-key.pub"
 export QUAD_SIGNING_KEY="$DEMO_KEY"
+# the dashboard signs as its own front end (security.signers.dashboard, front_end: true), for the person it signed in
+DASHBOARD_KEY="$data/demo-dashboard-key.pem"
+[ -f "$DASHBOARD_KEY" ] || bin/quad keygen --out "$DASHBOARD_KEY" --name dashboard >/dev/null
+bin/quad pubkey --key "$DASHBOARD_KEY" >"$data/demo-dashboard-key.pub"
 
 say "5/6 the worker (QUAD_CONFIG=.quad/demo.yml)"
 : >"$data/worker.log"
@@ -152,6 +157,22 @@ nohup node --import tsx worker/main.ts >>"$data/worker.log" 2>&1 </dev/null &
 echo $! >"$data/demo-worker.pid"
 wait_for_log worker "$data/worker.log" '\[quad\] worker .*RUNNING' "$data/demo-worker.pid" 'worker/main.ts' 120
 note "worker up (pid $(cat "$data/demo-worker.pid")), log .data/worker.log  ($(elapsed))"
+
+# The dashboard (client/dashboard/), signed in as the demo user through a one-time link; it runs until the demo ends.
+DASHBOARD_PORT="${QUAD_DASHBOARD_PORT:-3002}"
+dashboard_link=""
+if port_open "$DASHBOARD_PORT"; then
+  note "port $DASHBOARD_PORT is taken: no dashboard this time (set QUAD_DASHBOARD_PORT to another port)"
+else
+  : >"$data/dashboard.log"
+  QUAD_DASHBOARD_SIGNING_KEY="$DASHBOARD_KEY" QUAD_DASHBOARD_USER="$USER_NAME" QUAD_DASHBOARD_PORT="$DASHBOARD_PORT" \
+    nohup node --import tsx client/dashboard/main.ts >>"$data/dashboard.log" 2>&1 </dev/null &
+  echo $! >"$data/demo-dashboard.pid"
+  wait_for_log dashboard "$data/dashboard.log" '/login?token=' "$data/demo-dashboard.pid" 'client/dashboard/main.ts' 30
+  dashboard_link="$(grep -o 'http://[^ ]*/login?token=[A-Za-z0-9_-]*' "$data/dashboard.log" | tail -1)"
+  note "the dashboard, live while the releases run (a one-time link that signs you in as $USER_NAME):"
+  note "  $dashboard_link"
+fi
 
 # A release a previous, interrupted demo left running would refuse ours: roll it back first.
 release_status() { bin/quad status checkout --json 2>/dev/null | json_field status 2>/dev/null || true; }
@@ -190,7 +211,8 @@ say "done in $(elapsed)"
 cat <<EOF
   $GOOD released:     $good_link
   $BAD rolled back: $bad_link
-  all releases of checkout: $UI/namespaces/default/workflows?query=QuadService%3D%22checkout%22
+${dashboard_link:+  the dashboard ran at ${dashboard_link%%/login*}/ while they ran; it stopped with the worker
+}  all releases of checkout: $UI/namespaces/default/workflows?query=QuadService%3D%22checkout%22
   only rolled-back ones:    $UI/namespaces/default/workflows?query=QuadService%3D%22checkout%22%20AND%20QuadStatus%3D%22rolled_back%22
 
   The Temporal dev server and its Web UI keep running ($UI); the sandbox and the worker are stopped.
