@@ -376,6 +376,11 @@ test('every runbook has its situation here, and the index lists every runbook', 
   for (const f of files) expect(index).toContain(`(${f})`);
   // the index itself has no command to run
   expect(stepsOf(index, 'README.md')).toEqual([]);
+  // a command lives in a sh block, where it is run; none hides in the prose as inline code
+  for (const f of [...files, 'README.md']) {
+    const prose = readFileSync(join(RUNBOOKS, f), 'utf8').replace(/^[ \t]*```sh[ \t]*\n[\s\S]*?^[ \t]*```/gm, '');
+    expect({ f, inline: [...prose.matchAll(/`((?:quad|temporal|npm|npx|kubectl|aws) [^`]*)`/g)].map((m) => m[1]) }).toEqual({ f, inline: [] });
+  }
 });
 
 /** One runbook, its commands in order; every runbook at once, each on its own service. */
