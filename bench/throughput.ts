@@ -89,6 +89,8 @@ interface LevelResult {
   wftWaitP99S: number;
   eventsPerRun: number;
   upsertsPerRun: number;
+  /** the upserts of one release that succeeded (the most common history) */
+  upsertsOfOne: string[];
   activitiesPerRun: number;
   timersPerRun: number;
   guardsScheduled: number;
@@ -185,6 +187,8 @@ interface HistoryFacts {
   /** guard breach `at` → start of the workflow task that read it */
   breachToDecisionMs: number | null;
   closedAt: number;
+  /** each upsert's attributes, "QuadStage=canary 10 %, QuadStatus=running" */
+  upsertList: string[];
 }
 
 function decode(p: temporal.api.common.v1.IPayloads | null | undefined): unknown {
@@ -209,13 +213,21 @@ function factsOf(events: Event[]): HistoryFacts {
     wftWaitsMs: [],
     breachToDecisionMs: null,
     closedAt: ms(events.at(-1)?.eventTime),
+    upsertList: [],
   };
   const scheduledAt = new Map<number, number>();
   let pendingBreachAt: number | null = null;
   for (const e of events) {
     const t = e.eventType;
-    if (t === ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) facts.upserts++;
-    else if (t === ET.EVENT_TYPE_TIMER_STARTED) facts.timers++;
+    if (t === ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) {
+      facts.upserts++;
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+      facts.upsertList.push(
+        Object.entries(fields)
+          .map(([k, v]) => `${k}=${String(decode({ payloads: [v] }))}`)
+          .join(', '),
+      );
+    } else if (t === ET.EVENT_TYPE_TIMER_STARTED) facts.timers++;
     else if (t === ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
       facts.activities++;
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'guard') {
@@ -320,6 +332,7 @@ async function runLevel(client: Client, address: string, dir: string, spec: Leve
       ) / 1000,
     eventsPerRun: avg((f) => f.events),
     upsertsPerRun: avg((f) => f.upserts),
+    upsertsOfOne: facts.find((f, i) => !isBad(i) && f.upsertList.length > 0)?.upsertList ?? [],
     activitiesPerRun: avg((f) => f.activities),
     timersPerRun: avg((f) => f.timers),
     guardsScheduled: facts.reduce((s, f) => s + f.guards, 0),
@@ -346,6 +359,7 @@ function printLevel(r: LevelResult): void {
     `    per run: ${r.eventsPerRun.toFixed(1)} events, ${r.upsertsPerRun.toFixed(1)} upserts, ${r.activitiesPerRun.toFixed(1)} activities, ${r.timersPerRun.toFixed(1)} timers; workflow-task timeouts: ${to || 'none'}; workflow task wait p99 ${f2(r.wftWaitP99S)} s`,
   );
   if (spec.workflow === 'release') {
+    if (r.upsertsOfOne.length) console.log(`    one good release's ${r.upsertsOfOne.length} upserts: ${r.upsertsOfOne.map((u) => `[${u}]`).join(' ')}`);
     const never = r.guardsScheduled - r.guardsStarted;
     console.log(
       `    guards: ${r.guardsScheduled} scheduled, ${r.guardsStarted} started (${r.guardsLate} more than a poll late, ${r.guardsAfterWindow} after their window had ended; start delay p99 ${f2(r.guardLateP99S)} s), ${never} never started (window unwatched until the judge)`,
