@@ -698,6 +698,25 @@ export const configSchema = z.strictObject({
       signing_key: z.string().min(1).optional(),
     })
     .prefault({}),
+  /** the web dashboard (client/dashboard/): sign-in by OIDC, besides the one-time token it prints */
+  dashboard: z
+    .strictObject({
+      oidc: z
+        .strictObject({
+          /** the provider's issuer URL; its /.well-known/openid-configuration is read at start */
+          issuer: z.string().url(),
+          client_id: z.string().min(1).max(200),
+          /** absent: a public client (PKCE only) */
+          client_secret: secretRef.optional(),
+          /** this dashboard's callback as registered with the provider, e.g. https://quad.example.com/oidc/callback */
+          redirect_url: z.string().url(),
+          /** the ID token claim that names the person as config lists them (approvers, starters) */
+          person_claim: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).default('preferred_username'),
+          scopes: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/)).default(['openid', 'profile']),
+        })
+        .optional(),
+    })
+    .optional(),
   services: z.record(serviceName, serviceSchema),
   /** release trains: services released in this order under one parent, each its own release */
   trains: z

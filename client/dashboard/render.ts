@@ -51,8 +51,21 @@ export function messagePage(nonce: string, title: string, message: string): stri
   return layout(title, { nonce }, `<h1>${esc(title)}</h1><p>${esc(message)}</p>`);
 }
 
-export function signInPage(nonce: string): string {
-  return messagePage(nonce, 'Sign in', 'Sign in with the one-time link the dashboard printed when it started (…/login?token=…).');
+export function signInPage(nonce: string, oidcIssuer?: string): string {
+  const oidc = oidcIssuer ? `<p><a id="oidc-sign-in" href="/oidc/login">Sign in with ${esc(oidcIssuer)}</a></p>` : '';
+  return layout(
+    'Sign in',
+    { nonce },
+    `<h1>Sign in</h1>${oidc}<p>${oidc ? 'Or sign in' : 'Sign in'} with the one-time link the dashboard printed when it started (…/login?token=…).</p>`,
+  );
+}
+
+/** After the provider's redirect: a same-site step to the dashboard, so the Strict session cookie rides along. */
+export function signedInPage(nonce: string, person: string): string {
+  return layout('Signed in', { nonce }, `<h1>Signed in as ${esc(person)}</h1><p><a href="/">Continue to the dashboard</a></p>`).replace(
+    '<meta charset="utf-8">',
+    '<meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/">',
+  );
 }
 
 const percent = (p: number | null) => (p === null ? '' : `${p} %`);

@@ -10,6 +10,7 @@
 //   POST /releases                  start a release (service, version, strategy)
 //   POST /releases/<id>/<command>   approve, reject, rollback, pause, resume, promote (stage: what the page showed)
 //   GET  /login?token=…             the one-time token → a session cookie;  POST /logout
+//   GET  /oidc/login, /oidc/callback  sign-in by OpenID Connect, when dashboard.oidc is configured
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,8 @@ import { RELEASE_ID } from '../slack/approvers';
 import { Sessions, csrfMatches, sessionCookie, clearedCookie, type Session } from './sessions';
 import { DASHBOARD_COMMANDS, runCommand, startRelease, type DashboardCommand, type Outcome, type ReleaseSource } from './actions';
 import { releaseView, stageText, type ReleaseRow } from './view';
-import { listPage, releasePage, messagePage, signInPage, type PageContext } from './render';
+import { listPage, releasePage, messagePage, signInPage, signedInPage, type PageContext } from './render';
+import type { OidcSignIn } from './oidc';
 
 export const MAX_BODY = 16 * 1024;
 const MAX_URL = 2048;
@@ -37,6 +39,8 @@ export interface DashboardOptions {
   chart?: (s: ReleaseStatus) => Promise<string>;
   /** how many releases the list shows */
   listLimit?: number;
+  /** sign-in by OpenID Connect (./oidc.ts), besides the one-time token */
+  oidc?: OidcSignIn;
 }
 
 export interface Dashboard {
@@ -230,6 +234,25 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       redirect(res, '/', { 'set-cookie': sessionCookie(signedIn.id, o.secureCookies ?? false) });
       return;
     }
+    if (o.oidc && url.pathname === '/oidc/login') {
+      allow('GET');
+      const { location, cookie } = await o.oidc.begin();
+      redirect(res, location, { 'set-cookie': cookie });
+      return;
+    }
+    if (o.oidc && url.pathname === '/oidc/callback') {
+      allow('GET');
+      let person: string;
+      try {
+        person = await o.oidc.finish(url, req.headers.cookie);
+      } catch (err) {
+        if (err instanceof InputError) throw new HttpError(401, `not signed in: ${err.message}`);
+        throw err;
+      }
+      const { id } = sessions.open(person);
+      html(res, 200, nonce, signedInPage(nonce, person), { 'set-cookie': sessionCookie(id, o.secureCookies ?? false) });
+      return;
+    }
     // a known path, asked without a session, is told to sign in; an unknown one is a 404 either way
     const known =
       url.pathname === '/' ||
@@ -246,7 +269,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     if (!session) {
       req.resume();
       if (isApi || method !== 'GET') throw new HttpError(401, 'sign in first');
-      html(res, 401, nonce, signInPage(nonce));
+      html(res, 401, nonce, signInPage(nonce, o.oidc?.issuer));
       return;
     }
 

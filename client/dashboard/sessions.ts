@@ -47,10 +47,16 @@ export class Sessions {
     const t = this.tokens.get(key);
     this.tokens.delete(key);
     if (!t || t.expiresAt < this.now()) return null;
+    return this.open(t.person);
+  }
+
+  /** A new session for a person some sign-in vouched for (the token, or an OIDC provider). */
+  open(person: string): { id: string; session: Session } {
+    validatePerson(person, 'the signed-in person');
     this.sweep();
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     const id = random();
-    const session: Session = { person: t.person, csrf: random(), expiresAt: this.now() + SESSION_MS };
+    const session: Session = { person, csrf: random(), expiresAt: this.now() + SESSION_MS };
     this.sessions.set(hash(id), session);
     return { id, session };
   }
