@@ -28,6 +28,8 @@ export const MAX_BODY = 16 * 1024;
 const MAX_URL = 2048;
 /** How long the list waits for a running release's status before showing its search attributes. */
 const STATUS_WAIT_MS = 3000;
+/** How long a release's page waits for its status. */
+const STATUS_PAGE_WAIT_MS = 15_000;
 
 export interface DashboardOptions {
   releases: ReleaseSource;
@@ -90,14 +92,24 @@ export function createDashboard(o: DashboardOptions): Dashboard {
 
   async function rows(): Promise<ReleaseRow[]> {
     const listed = await src.list({ limit: o.listLimit ?? 30 });
+    // the status query answers for a workflow ID's newest run: an older run shows its search attributes
+    const seen = new Set<string>();
+    const isNewest = listed.map((wf) => {
+      const first = !seen.has(wf.workflowId);
+      seen.add(wf.workflowId);
+      return first;
+    });
     return Promise.all(
-      listed.map(async (wf) => {
+      listed.map(async (wf, i) => {
         const known = finished.get(wf.runId);
         if (known) return known;
-        const s = await withTimeout(
-          src.status(wf.workflowId).then((st) => (st.version === wf.version ? st : null)),
-          STATUS_WAIT_MS,
-        );
+        // (and a run started since the list was read is not this one: its version tells)
+        const s = isNewest[i]
+          ? await withTimeout(
+              src.status(wf.workflowId).then((st) => (st.version === wf.version ? st : null)),
+              STATUS_WAIT_MS,
+            )
+          : null;
         const row: ReleaseRow = {
           workflowId: wf.workflowId,
           service: s?.service ?? wf.service ?? '',
@@ -111,7 +123,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
           startedAt: s?.startedAt ?? wf.startTime.getTime(),
         };
         for (const k of ['service', 'version', 'strategy', 'status', 'stage', 'verdict', 'requestedBy'] as const) row[k] = row[k].slice(0, 300);
-        if (s && s.status !== 'running') finished.set(wf.runId, row);
+        if ((s && s.status !== 'running') || (!isNewest[i] && wf.status && wf.status !== 'running')) finished.set(wf.runId, row);
         return row;
       }),
     );
@@ -129,11 +141,18 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   };
 
   const statusOf = async (id: string): Promise<ReleaseStatus> => {
+    let timer: NodeJS.Timeout | undefined;
+    // a query needs a worker: without one it would wait on, so the page says so instead
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HttpError(503, `the status of ${id} could not be read in time; is a worker running?`)), STATUS_PAGE_WAIT_MS);
+    });
     try {
-      return await src.status(id);
+      return await Promise.race([src.status(id), late]);
     } catch (err) {
       if (err instanceof InputError) throw new HttpError(404, `no release ${id} found`);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   };
 
