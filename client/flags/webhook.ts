@@ -265,9 +265,13 @@ export function createFlagWebhook(o: FlagWebhookOptions): FlagWebhook {
   const act = async (res: ServerResponse, t: FlagToggle) => {
     const key = `${t.tool}:${t.eventId}`;
     const label = `${t.tool} event ${t.eventId.slice(0, 40)} (${t.flag.slice(0, 100)})`;
+    const ignore = (why: string) => {
+      log(`quad flags: ${label} ignored: ${why}`);
+      send(res, 200, { ignored: why });
+    };
     const seen = answered.get(key);
     if (seen) return send(res, 200, { ...(seen.doc as object), duplicate: true });
-    if (t.actors.some((a) => self.has(a))) return send(res, 200, { ignored: "QUAD's own change" });
+    if (t.actors.some((a) => self.has(a))) return ignore("QUAD's own change");
     if (!flagPlan(o.config, t.flag)) return send(res, 204);
     const age = now() - t.at;
     if (age > EVENT_WINDOW_MS) return send(res, 422, { error: `the event is ${Math.round(age / 60000)} min old; only events of the last 10 min are acted on` });
@@ -278,10 +282,10 @@ export function createFlagWebhook(o: FlagWebhookOptions): FlagWebhook {
       log(`quad flags: ${label} refused: ${may.why}`);
       return send(res, 403, { error: `${t.by} may not start the ramp of ${t.flag}: ${may.why} (add ${t.tool}:${t.by} to the starters of ${service})` });
     }
-    if (handling.has(t.flag)) return send(res, 200, { ignored: `a change of ${t.flag} is being handled` });
+    if (handling.has(t.flag)) return ignore(`a change of ${t.flag} is being handled`);
     handling.add(t.flag);
     try {
-      if (await rampRunning(t.flag)) return send(res, 200, { ignored: `the ramp of ${t.flag} is running` });
+      if (await rampRunning(t.flag)) return ignore(`the ramp of ${t.flag} is running`);
       // off first: from now until the ramp's first step, nobody has the flag
       await holdOff(t.tool, t.flag);
       const toolName = t.tool === 'unleash' ? 'Unleash' : 'LaunchDarkly';

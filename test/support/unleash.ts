@@ -28,6 +28,13 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 const { start } = await import(process.env.QUAD_UNLEASH_ENTRY);
 const unleash = await start(JSON.parse(process.env.QUAD_UNLEASH_OPTIONS));
+// Unleash reads its addons at most once a minute (a memoized list, first filled by its own start-up
+// events): a test's addon is read for every event instead, so it applies as soon as it is made.
+const addons = unleash.services.addonService;
+if (process.env.QUAD_UNLEASH_ADDONS_AT_ONCE && typeof addons?.fetchAddonConfigs?.clear === 'function') {
+  const memoized = addons.fetchAddonConfigs;
+  addons.fetchAddonConfigs = () => { memoized.clear(); return memoized(); };
+}
 const addr = unleash.server.address();
 process.stdout.write('QUAD_UNLEASH_PORT=' + addr.port + '\\n');
 let stopping = false;
@@ -64,7 +71,10 @@ function waitForPort(child: ChildProcess, output: () => string, timeoutMs: numbe
   });
 }
 
-/** `integrationsToLocalhost`: integrations (the webhook addon) may post to 127.0.0.1, where a test's receiver listens. */
+/**
+ * `integrationsToLocalhost`: integrations (the webhook addon) may post to 127.0.0.1, where a test's receiver
+ * listens, and an addon applies as soon as it is made.
+ */
 export async function startUnleash(opts: { environment?: string; timeoutMs?: number; integrationsToLocalhost?: boolean } = {}): Promise<LocalUnleash> {
   const t0 = Date.now();
   const environment = opts.environment ?? 'development';
@@ -98,6 +108,7 @@ export async function startUnleash(opts: { environment?: string; timeoutMs?: num
       SEND_TELEMETRY: 'false',
       QUAD_UNLEASH_ENTRY: require.resolve('unleash-server'),
       QUAD_UNLEASH_OPTIONS: JSON.stringify(options),
+      ...(opts.integrationsToLocalhost ? { QUAD_UNLEASH_ADDONS_AT_ONCE: '1' } : {}),
     },
     stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group: a signal meant for the test runner's group does not reach it. It is still
