@@ -134,6 +134,7 @@ maybe('the dashboard in a real browser', () => {
     expect(refusal.status()).toBe(403);
     await bob.locator('#flash').waitFor();
     expect(await textOf(bob, 'flash')).toBe('Not allowed: only the approvers of checkout may do that.');
+    await bob.screenshot({ path: join(ROOT, '.data', 'screenshots', 'dashboard-refused.png') });
     const waiting = await release.query(statusQuery);
     expect(waiting.phase).toBe('awaiting_approval');
     expect(waiting.approvals).toEqual([]);
