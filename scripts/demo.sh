@@ -12,7 +12,8 @@
 # Settings (env): DEMO_LOAD_RPS (100), DEMO_GOOD (v1.2.4), DEMO_BAD (v1.2.5-bad), DEMO_USER (the first
 # approver of checkout in .quad/demo.yml; its signing key is .data/demo-signing-key.pem, trusted under
 # security.signers in .quad/demo.yml, so another DEMO_USER needs an entry there). Ports: Temporal
-# 127.0.0.1:7233, Web UI :8233 (temporal-dev.yml), sandbox :4100 (.quad/demo.yml). Logs and pid files in .data/.
+# 127.0.0.1:7233, Web UI :8233 (temporal-dev.yml), sandbox :4100 (.quad/demo.yml), dashboard :3002
+# (QUAD_DASHBOARD_PORT). Logs and pid files in .data/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
