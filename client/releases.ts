@@ -7,6 +7,7 @@ import { InputError } from '../config/errors';
 import type { ReleaseInput } from '../contract/plan';
 import type { DeployCheckReport } from '../contract/world';
 import { commandStage } from '../contract/command-signature';
+import { busyWorkflowId } from '../contract/service-busy';
 import type { CommandSigner } from './signing';
 import { startTrain, trainIdOf, trainStatus, type TrainAsk } from './trains';
 import type { TrainStatus } from '../contract/train';
@@ -58,6 +59,19 @@ export class AlreadyReleasingError extends InputError {
   }
 }
 
+/** A release or flag ramp of a service another one is at work on (deployments.when_service_busy: refuse). */
+export class ServiceBusyError extends InputError {
+  constructor(service: string, running: ReleaseStatus | null, workflowId: string) {
+    const what = running
+      ? running.strategy === 'flag-ramp'
+        ? `the flag ramp ${workflowId} (${running.stage ?? running.phase}, ${running.trafficPercent} % of users), started by ${running.requestedBy} ${ago(running.startedAt)}`
+        : `${running.service} ${running.version} (${running.stage ?? running.phase}, ${running.trafficPercent} % traffic), started by ${running.requestedBy} ${ago(running.startedAt)}`
+      : workflowId;
+    super(`${service} is busy: ${what}; wait for it, or roll it back first`);
+    this.name = 'ServiceBusyError';
+  }
+}
+
 function ago(at: number): string {
   const min = Math.max(0, Math.round((Date.now() - at) / 60000));
   return min < 1 ? 'just now' : min < 120 ? `${min} min ago` : `${Math.round(min / 60)} h ago`;
@@ -92,6 +106,11 @@ export class Releases {
     if (requestId) {
       const earlier = await this.startedBy(requestId, once?.withinMs ?? SAME_REQUEST_MS);
       if (earlier) return earlier;
+    }
+    // the workflow enforces one thing at a time per service itself; this only answers at once, naming what runs
+    if (input.plan.serviceLock?.onBusy === 'refuse') {
+      const holder = await this.serviceHolder(input.plan.serviceLock.service);
+      if (holder && holder !== workflowId) throw new ServiceBusyError(input.plan.serviceLock.service, await this.status(holder).catch(() => null), holder);
     }
     try {
       const handle = await this.client.workflow.start<typeof Workflows.releaseWorkflow>(RELEASE_WORKFLOW, {
@@ -136,6 +155,18 @@ export class Releases {
 
   private startedOf(workflowId: string, runId: string): Started {
     return { workflowId, runId, url: this.webUrl(workflowId, runId), again: true };
+  }
+
+  /** The workflow (a release or a flag ramp) that holds `service` now, if any: the parent of its busy:<service>. */
+  async serviceHolder(service: string): Promise<string | null> {
+    try {
+      const d = await this.client.workflow.getHandle(busyWorkflowId(service)).describe();
+      if (d.status.name !== 'RUNNING') return null;
+      return d.raw.workflowExecutionInfo?.parentExecution?.workflowId ?? null;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
   }
 
   /** The release a request already started within `withinMs`, found by its QuadRequestId. */

@@ -15,6 +15,7 @@ import type {
   AbTestPlan,
 } from '../contract/plan';
 import { stageLabel } from '../contract/plan';
+import type { ServiceLockPlan } from '../contract/service-busy';
 import type { FlagPlanConfig, FlagStrategy, QuadConfig, ServiceConfig, StageConfig } from './schema';
 import { parseCriteria } from './criteria';
 import { InputError } from './errors';
@@ -297,6 +298,7 @@ export function resolveRelease(cfg: QuadConfig, ask: ReleaseAsk): { request: Rel
     stages,
     ...regionsOf(cfg, svc, strategy, stages),
     ...commonPlan(cfg, svc),
+    serviceLock: serviceLockOf(cfg, ask.service, `release of ${version} by ${requestedBy}`),
     bakeMs: Math.round((svc.bake_minutes ?? cfg.deployments.bake_minutes) * MINUTE),
     smokeChecks: svc.smoke_checks,
     ...(strategy === 'ab' ? { ab: abTestOf(svc, stages) } : {}),
@@ -370,8 +372,20 @@ export function resolveFlagRamp(cfg: QuadConfig, ask: FlagAsk): { request: Relea
     ...commonPlan(cfg, svc),
     approvers: fp.approvers ?? svc.approvers,
     ...(fp.watch === 'variants' ? { flagWatch: 'variants' as const } : {}),
+    // a flag that names its service is part of that service's work; one judged by the default service is not
+    ...(fp.service ? { serviceLock: serviceLockOf(cfg, fp.service, `flag ramp of ${fp.name} by ${requestedBy}`) } : {}),
   };
   return { request, plan };
+}
+
+/** What a release does when another holds its service (contract/service-busy.ts). */
+function serviceLockOf(cfg: QuadConfig, service: string, what: string): ServiceLockPlan {
+  return {
+    service,
+    onBusy: cfg.deployments.when_service_busy,
+    maxWaitMs: cfg.deployments.service_busy_max_wait_minutes * MINUTE,
+    what: what.slice(0, 200),
+  };
 }
 
 /** One active release per service, one ramp per flag: Temporal enforces it through the ID. */

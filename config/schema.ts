@@ -493,6 +493,12 @@ export const configSchema = z.strictObject({
         .min(0)
         .max(24 * 60)
         .default(15),
+      /**
+       * One thing at a time per service: a release, or a flag ramp of a flag whose plan names the service,
+       * that finds another at work on it is refused naming it, or waits for it (at most the minutes below).
+       */
+      when_service_busy: z.enum(['refuse', 'wait']).default('refuse'),
+      service_busy_max_wait_minutes: positive.default(60),
     })
     .prefault({}),
   notifications: z
@@ -711,7 +717,10 @@ export const configSchema = z.strictObject({
           /** this dashboard's callback as registered with the provider, e.g. https://quad.example.com/oidc/callback */
           redirect_url: z.string().url(),
           /** the ID token claim that names the person as config lists them (approvers, starters) */
-          person_claim: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).default('preferred_username'),
+          person_claim: z
+            .string()
+            .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
+            .default('preferred_username'),
           scopes: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/)).default(['openid', 'profile']),
         })
         .optional(),

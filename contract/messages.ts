@@ -66,6 +66,8 @@ export type Phase =
   | 'planning'
   | 'validating'
   | 'waiting_window'
+  /** another release or flag ramp holds the service (deployments.when_service_busy: wait) */
+  | 'waiting_service'
   | 'awaiting_approval'
   | 'dependencies'
   | 'rolling_out'

@@ -173,6 +173,8 @@ export interface ReleasePlan {
   changes?: ChangesSource;
   /** gates older than this when the rollout would begin (after a window or an approval wait) are checked again; absent: never */
   gatesMaxAgeMs?: number;
+  /** one thing at a time per service: the service this release holds while it runs (absent in plans made before it) */
+  serviceLock?: ServiceLockPlan;
   /** strategy ab: the first stage is a test of B against A on a business metric (absent in plans made before it) */
   ab?: AbTestPlan;
 }

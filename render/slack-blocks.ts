@@ -28,6 +28,8 @@ export interface ReleaseView {
   /** the latest notice's line */
   latest: string | null;
   detail: string | null;
+  /** the incident a rollback opened, with the log signatures and the hint it found */
+  incident?: string | null;
   url: string | null;
   at: number;
   /** what a person must know to act: why it is paused or held, or which undo step failed */
@@ -62,6 +64,7 @@ const PHASE_WORDS: Record<Phase, string> = {
   planning: 'planning',
   validating: 'checking gates',
   waiting_window: 'waiting for the release window',
+  waiting_service: 'waiting for the service to be free',
   awaiting_approval: 'awaiting approval',
   dependencies: 'running dependencies',
   rolling_out: 'rolling out',
@@ -148,7 +151,12 @@ export function viewOfStatus(releaseId: string, s: ReleaseStatus, url: string | 
 /** From a notice alone, or from the notice plus the workflow's status at that moment (richer). */
 export function viewOfNotice(n: Notice, status?: ReleaseStatus | null): ReleaseView {
   if (status) {
-    return { ...viewOfStatus(n.releaseId, status, n.url ?? null, n.text), detail: n.detail ?? null, at: Math.max(n.at, status.timeline.at(-1)?.at ?? 0) };
+    return {
+      ...viewOfStatus(n.releaseId, status, n.url ?? null, n.text),
+      detail: n.detail ?? null,
+      incident: n.incident ?? null,
+      at: Math.max(n.at, status.timeline.at(-1)?.at ?? 0),
+    };
   }
   return {
     releaseId: n.releaseId,
@@ -169,6 +177,7 @@ export function viewOfNotice(n: Notice, status?: ReleaseStatus | null): ReleaseV
     approvals: [],
     latest: n.text,
     detail: n.detail ?? null,
+    incident: n.incident ?? null,
     url: n.url ?? null,
     at: n.at,
   };
@@ -239,6 +248,7 @@ export function releaseBlocks(v: ReleaseView, opts: RenderOptions = {}): { text:
   } else if (v.detail) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(v.detail), 3000) } });
   }
+  if (v.incident) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:rotating_light: *Incident* ${escapeMrkdwn(v.incident)}`, 3000) } });
 
   const context = [
     v.latest ? escapeMrkdwn(clip(v.latest, 1500)) : null,

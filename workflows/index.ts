@@ -3,3 +3,4 @@ export { releaseWorkflow } from './release';
 export { scheduledReleaseWorkflow } from './scheduled';
 export { liveCheckWorkflow } from './live-check';
 export { releaseTrainWorkflow } from './train';
+export { serviceBusyWorkflow } from './service-busy';

@@ -85,7 +85,7 @@ export function describeStatus(s: ReleaseStatus, now: number): string[] {
   }
   if (s.approvals.length > 0) lines.push(`  approvals: ${approvalsText(s)}`);
   if (s.paused && s.pauseReason) lines.push(`  paused: ${s.pauseReason}`);
-  if (s.phase === 'waiting_window' && s.pauseReason) lines.push(`  waiting: ${s.pauseReason}`);
+  if ((s.phase === 'waiting_window' || s.phase === 'waiting_service') && s.pauseReason) lines.push(`  waiting: ${s.pauseReason}`);
   if (s.actionRequired) lines.push(`  ACT BY HAND: ${s.actionRequired}`);
   const last = s.timeline.at(-1);
   if (last) lines.push(`  last event: ${timelineText(last)}`);

@@ -17,6 +17,7 @@ import { Stop, causeOf } from './stop';
 import { checks } from './activities';
 import { changesLine } from './explain';
 import { runWaves } from './waves';
+import { freeService, holdService } from './service-lock';
 
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
   const release = new ReleaseState(input);
@@ -37,6 +38,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       request.requestedBy,
       `${plan.service} ${plan.version} (${plan.strategy}) from ${request.source}${request.reason ? `: ${request.reason}` : ''}`,
     );
+    // one thing at a time per service (a region's child runs under its parent's hold)
+    if (plan.serviceLock && !plan.parent && wf.patched('service-lock')) await holdService(release);
     // Each step is awaited only when it has work: an idle await would reorder the commands of the notices
     // queued before it, and recorded histories must replay.
     if (plan.gates.length > 0) await runChecks(release, 'gate', plan.gates);
@@ -81,6 +84,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   if (!failure) succeed(release);
   else incident = await rollBack(release, failure, cancelledFromOutside);
   await release.noticesSent();
+  await freeService(release);
   const result = resultOf(release, failure, incident);
   if (cancelledFromOutside) throw new wf.CancelledFailure('release cancelled; compensations ran');
   return result;

@@ -23,6 +23,8 @@ export interface WatchedSides {
 }
 
 export class ReleaseState {
+  /** the service this release holds (service-lock.ts): its busy child's scope, and when the child has closed */
+  serviceHold: { scope: wf.CancellationScope; closed: Promise<void> } | null = null;
   readonly plan: ReleasePlan;
   readonly request: ReleaseRequest;
   readonly info = wf.workflowInfo();
@@ -135,7 +137,7 @@ export class ReleaseState {
     };
   }
 
-  notify(kind: NoticeKind, text: string, detail?: string): void {
+  notify(kind: NoticeKind, text: string, detail?: string, incident?: string): void {
     const { plan, info, status } = this;
     const notice: Notice = {
       kind,
@@ -149,6 +151,7 @@ export class ReleaseState {
       ...(status.stage ? { stage: status.stage } : {}),
       trafficPercent: status.trafficPercent,
       ...(detail ? { detail } : {}),
+      ...(incident ? { incident } : {}),
       ...(plan.webUiUrl ? { url: `${plan.webUiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(info.workflowId)}/${info.runId}` } : {}),
     };
     if (plan.parent) return this.reportToParent(kind, text);

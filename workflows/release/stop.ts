@@ -1,5 +1,5 @@
 // Why a release stopped before success: thrown inside the rollout, read by the rollback.
-export type StopKind = 'breach' | 'fail' | 'rollback' | 'reject' | 'timeout' | 'revert' | 'keep' | 'region';
+export type StopKind = 'breach' | 'fail' | 'rollback' | 'reject' | 'timeout' | 'revert' | 'keep' | 'region' | 'busy';
 
 export class Stop extends Error {
   constructor(
