@@ -73,7 +73,12 @@ const activitiesFor = (text: string) => createActivities(buildProviders(parseCon
 test('the canary’s new error from CloudWatch Logs becomes the top signature and the hint; the alert is resolved after the rollback', async () => {
   const req = request();
   const summary = await activitiesFor(yaml()).openIncident(req);
-  expect(summary).toBe(`quad:release:checkout:${req.at} · top log signature: \`connect ECONNREFUSED <ip>:<num> (pool <num>)\` — 17 on canary, 0 on baseline`);
+  expect(summary).toBe(
+    [
+      `quad:release:checkout:${req.at} · top log signature: \`connect ECONNREFUSED <ip>:<num> (pool <num>)\` — 17 on canary, 0 on baseline`,
+      'hint: check the dependency it calls (10.0.3.17:5432): reachable from the new version, same address and credentials',
+    ].join('\n'),
+  );
   const alert = pd.alerts.get(`quad:release:checkout:${req.at}`)!;
   expect(alert.events.map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
   expect(alert.events[0].payload.custom_details.hint).toBe(

@@ -50,6 +50,24 @@ export async function openIncident(p: Pick<Providers, 'incidents' | 'incidentLog
   const incident = await withLogFindings(p, req);
   const ref = await p.incidents.open(incident);
   if (req.rollbackFinished && p.incidents.resolve) await p.incidents.resolve(incident, ref);
-  const top = incident.signatures?.[0];
-  return `${ref}${top ? ` · top log signature: ${describeSignature(top)}` : ''}`.slice(0, SUMMARY_CHARS);
+  return incidentSummary(ref, incident);
+}
+
+/**
+ * What the workflow keeps of the incident (and shows in the rollback's notice): its ref, the top log
+ * signatures with their counts, canary against baseline, and the hint the logs gave. Bounded.
+ */
+export function incidentSummary(ref: string, incident: Incident): string {
+  const [top, ...more] = incident.signatures ?? [];
+  if (!top) return ref.slice(0, SUMMARY_CHARS);
+  const described = describeSignature(top);
+  // withLogFindings put the logs' hint first: "<signature>: <advice>"
+  const first = incident.rootCauseHint.split('\n')[0];
+  const advice = first.startsWith(`${described}: `) ? first.slice(described.length + 2) : null;
+  const lines = [
+    `${ref} · top log signature: ${described}`.slice(0, SUMMARY_CHARS),
+    ...(advice ? [`hint: ${advice}`.slice(0, SUMMARY_CHARS)] : []),
+    ...(more.length ? [`also: ${more.slice(0, 2).map(describeSignature).join('; ')}`.slice(0, SUMMARY_CHARS)] : []),
+  ];
+  return lines.join('\n');
 }

@@ -56,6 +56,8 @@ export interface Notice {
   /** verdict / breach explanation with numbers */
   detail?: string;
   at: number;
+  /** the incident a rollback opened: its ref, top log signatures with counts and the hint (bounded) */
+  incident?: string;
   /** link to the release in the Temporal Web UI, when known */
   url?: string;
   /** what this notifier returned for the previous notice of the release (e.g. a Slack message ts) */

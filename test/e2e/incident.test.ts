@@ -2,7 +2,8 @@
 // under load: a -bad version whose processes log "JWT validation failed" is rolled back by the guard, and
 // the incident the PagerDuty fake receives names that signature, read from the sandbox's logs by the
 // worker, as new on the canary with its counts (the exact number of 500s the bad version served) and the
-// secret-rotation hint; once the rollback has finished the same dedup key resolves it.
+// secret-rotation hint; once the rollback has finished the same dedup key resolves it. The release's one
+// Slack message (the Slack Web API fake) shows the same signature, counts and hint once rolled back.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -10,6 +11,7 @@ import { localEnv } from '../support/temporal-env';
 import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { startPagerDutyFake, type PagerDutyFake } from '../support/pagerduty-fake';
+import { startSlackFake, type SlackFake } from '../support/slack-fake';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
 
@@ -23,17 +25,20 @@ const JWT = 'JWT validation failed: signature mismatch for kid=<hex>';
 let env: TestWorkflowEnvironment;
 let sandbox: SandboxProcess;
 let pd: PagerDutyFake;
+let slack: SlackFake;
+const SLACK_TOKEN = 'xoxb-e2e-incident-token';
 let dir: ReturnType<typeof tempDir>;
 let worker: Child | undefined;
 
 beforeAll(async () => {
   dir = tempDir('quad-e2e-incident-');
   let bundle: string;
-  [env, sandbox, bundle, pd] = await Promise.all([
+  [env, sandbox, bundle, pd, slack] = await Promise.all([
     localEnv(),
     startSandboxProcess({ serve: { checkout: BASE }, loadRps: 100, loadMaxS: 600 }),
     bundleFile(dir.path),
     startPagerDutyFake(),
+    startSlackFake({ token: SLACK_TOKEN }),
   ]);
   const sub = join(dir.path, 'pd');
   mkdirSync(sub);
@@ -50,8 +55,16 @@ beforeAll(async () => {
   const doc = JSON.parse(readFileSync(file, 'utf8'));
   doc.providers.incidents = { type: 'pagerduty', routing_key: '${PD_ROUTING_KEY}', url: pd.enqueueUrl };
   doc.providers.logs = { type: 'sandbox' };
+  doc.providers.slack = { bot_token: '${QUAD_E2E_SLACK_BOT_TOKEN}', signing_secret: '${QUAD_E2E_SLACK_SIGNING_SECRET}', api_url: slack.apiUrl };
+  doc.notifications = { ...doc.notifications, slack_enabled: true, slack_channel: '#releases' };
   writeFileSync(file, JSON.stringify(doc, null, 2));
-  worker = await startWorkerProcess({ configFile: file, address: env.address, taskQueue, bundle, env: { PD_ROUTING_KEY: pd.routingKey } });
+  worker = await startWorkerProcess({
+    configFile: file,
+    address: env.address,
+    taskQueue,
+    bundle,
+    env: { PD_ROUTING_KEY: pd.routingKey, QUAD_E2E_SLACK_BOT_TOKEN: SLACK_TOKEN, QUAD_E2E_SLACK_SIGNING_SECRET: 'e2e-incident-signing-secret' },
+  });
   (globalThis as { configFile?: string }).configFile = file;
 });
 
@@ -60,6 +73,7 @@ afterAll(async () => {
   await sandbox?.stop();
   await env?.teardown();
   await pd?.close();
+  await slack?.close();
   dir?.remove();
 });
 
@@ -69,9 +83,9 @@ test('the bad release’s PagerDuty incident names the JWT signature from the sa
   const started = await rel.release({ service: 'checkout', version: BAD, requestedBy: 'ana', source: 'cli' });
   const result = await rel.result('checkout');
   expect(result.status).toBe('rolled_back');
-  expect(result.incident).toMatch(
-    new RegExp(`^quad:.+ · top log signature: \`${JWT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\` — \\d+ on canary, 0 on baseline$`),
-  );
+  const [first, hint] = result.incident!.split('\n');
+  expect(first).toMatch(new RegExp(`^quad:.+ · top log signature: \`${JWT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\` — \\d+ on canary, 0 on baseline$`));
+  expect(hint).toMatch(/^hint: check secret or signing-key rotation/);
 
   // what the bad version served: every 500 it answered is one JWT line in its log
   const served = (await sandbox.versions('checkout')).find((v) => v.version === BAD)!;
@@ -98,6 +112,16 @@ test('the bad release’s PagerDuty incident names the JWT signature from the sa
     rollback: `finished: traffic back on ${BASE}`,
   });
   expect(trigger.payload.custom_details.regressed[0]).toMatch(/^error_rate breach: canary \d/);
+  // the Slack message, updated in place to the rollback, shows the same signature with its counts and the hint
+  const message = await eventually(
+    async () => [...slack.messages.values()].find((m) => !m.thread_ts && m.text?.startsWith(`checkout ${BAD}`)),
+    (m) => JSON.stringify(m?.blocks ?? []).includes('signing-key rotation'),
+    20_000,
+  );
+  const shown = JSON.stringify(message!.blocks);
+  expect(shown).toContain(`top log signature: \`${JWT.replace(/</g, '&lt;').replace(/>/g, '&gt;')}\` — ${served.errors} on canary, 0 on baseline`);
+  expect(shown).toContain('hint: check secret or signing-key rotation');
+  console.log(`Slack rollback message's incident: ${message!.blocks!.find((b) => /Incident/.test(b.text?.text ?? ''))?.text?.text}`);
   expect(trigger.client_url).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\//);
   // the slow-query warnings both versions write are not a regression
   expect(trigger.payload.custom_details.top_log_signatures.join('\n')).not.toMatch(/slow query/);

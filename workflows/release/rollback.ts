@@ -60,6 +60,23 @@ function endOf(f: Stop, cancelledFromOutside: boolean, changed: boolean, undoFai
   return changed ? 'rolled_back' : 'failed';
 }
 
+/** How long the rollback's notice waits for the incident, so people read its log findings in it. */
+const INCIDENT_WAIT_MS = 15_000;
+
+/** `p`'s value if it settles within `ms`, else undefined (its timer cancelled once p wins). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  const scope = new wf.CancellationScope();
+  const timer = scope
+    .run(() => wf.sleep(ms, { summary: 'wait for the incident before the notice' }))
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  const r = await Promise.race([p, timer]);
+  scope.cancel();
+  return r;
+}
+
 /** Undo first (users first), then tell people; returns the incident's id when one was opened. */
 export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOutside: boolean): Promise<string | undefined> {
   const { plan, status, info } = release;
@@ -77,19 +94,25 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
   let incident: string | undefined;
   await wf.CancellationScope.nonCancellable(async () => {
     const evidence = status.lastVerdict ? describeVerdict(status.lastVerdict) : undefined;
-    if (failed.length > 0)
-      release.notify(
-        'rollback_failed',
-        `${plan.service} ${plan.version} rollback failed, act by hand: ${failed.join('; ')} (stopped because ${f.why})`,
-        evidence,
-      );
-    else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
-    else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence);
+    const tell = (incidentSeen?: string) => {
+      if (failed.length > 0)
+        release.notify(
+          'rollback_failed',
+          `${plan.service} ${plan.version} rollback failed, act by hand: ${failed.join('; ')} (stopped because ${f.why})`,
+          evidence,
+          incidentSeen,
+        );
+      else if (f.kind === 'reject' && wf.patched('notice-kinds')) release.notify('rejected', `${plan.service} ${plan.version} rejected: ${f.why}`);
+      else release.notify(changed ? 'rolled_back' : 'failed', `${plan.service} ${plan.version} ${end.replace('_', ' ')}: ${f.why}`, evidence, incidentSeen);
+    };
+    // the notice carries the incident (its log signatures and hint) when it opens quickly; a slow incident tool never holds it long
+    const withIncident = wf.patched('notice-with-incident');
+    if (!withIncident) tell();
     // a rollback a person asked for opens one too (the activity skips it unless on_manual_rollback)
     const manual =
       (f.kind === 'rollback' || f.kind === 'revert') && !cancelledFromOutside && changed && failed.length === 0 && wf.patched('incident-on-manual-rollback');
     if (f.kind === 'breach' || f.kind === 'fail' || failed.length > 0 || manual) {
-      incident = await judging.openIncident
+      const opening = judging.openIncident
         .executeWithOptions({ summary: 'open incident' }, [
           {
             releaseId: info.workflowId,
@@ -119,10 +142,15 @@ export async function rollBack(release: ReleaseState, f: Stop, cancelledFromOuts
           release.note('incident failed', undefined, (err as Error).message);
           return undefined;
         });
+      if (withIncident) {
+        const early = await within(opening, INCIDENT_WAIT_MS);
+        tell(early || undefined);
+      }
+      incident = await opening;
       if (incident) release.note('incident opened', undefined, incident);
       // '' = config opens none for a manual rollback
       if (incident === '') incident = undefined;
-    }
+    } else if (withIncident) tell();
   });
   return incident;
 }

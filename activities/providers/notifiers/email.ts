@@ -86,7 +86,8 @@ export function renderTemplate(t: EmailTemplate, notice: Notice): { subject: str
     version: notice.version,
     stage: notice.stage ?? '',
     text: notice.text,
-    detail: notice.detail ?? '',
+    // the incident a rollback opened (its log signatures and hint) reads as part of the detail
+    detail: [notice.detail, notice.incident ? `Incident: ${notice.incident}` : undefined].filter(Boolean).join('\n'),
     url: notice.url ?? '',
     requestedBy: notice.requestedBy,
     strategy: notice.strategy,
