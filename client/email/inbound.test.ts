@@ -92,6 +92,13 @@ describe('the command grammar', () => {
     expect(q).not.toContain(SECRET);
     expect(q.includes('\u202e') || q.includes('\u0007')).toBe(false);
     expect(JSON.parse(q).length).toBeLessThanOrEqual(81);
+    expect(quote('deploy v1 token:almost-the-secret', SECRET)).toBe('"deploy v1 token:…"');
+  });
+
+  test('the config: verify: secret needs its secret; senders and email: starters are addresses', () => {
+    expect(() => parseConfig(CONFIG('secret').replace('secret: ${QUAD_TEST_EMAIL_SECRET}', ''), 'c')).toThrow(/verify: secret needs secret/);
+    expect(() => parseConfig(CONFIG('dkim').replace('senders: [ana@example.com,', 'senders: ["Ana <ana@example.com>",'), 'c')).toThrow(/an address like/);
+    expect(() => parseConfig(CONFIG('dkim').replace("'email:bo@example.com'", "'email:*'"), 'c')).toThrow(/email:<address>/);
   });
 });
 

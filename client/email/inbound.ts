@@ -58,9 +58,10 @@ export function parseCommand(line: string, defaultService: string | undefined): 
   return { service, version };
 }
 
-/** What a person wrote, fit to quote: control and format characters out, the secret out, short. */
+/** What a person wrote, fit to quote: control and format characters out, any token out, short. */
 export function quote(text: string, secret?: string): string {
-  let t = text;
+  // a token word is never shown back, right or wrong (a near miss is still most of the secret)
+  let t = text.replace(/token:\S*/g, 'token:…');
   if (secret) t = t.split(secret).join('…');
   t = t.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
   return JSON.stringify(t.length > QUOTE_MAX ? `${t.slice(0, QUOTE_MAX)}…` : t);
