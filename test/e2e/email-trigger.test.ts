@@ -16,6 +16,8 @@ jest.setTimeout(90_000);
 
 const taskQueue = `e2e-email-${process.pid}`;
 const SECRET = `email-token-${process.pid}`;
+// in the environment, as main.ts reads it, so the dev server's secrets scan at teardown looks for it in every history
+process.env.QUAD_E2E_EMAIL_TOKEN = SECRET;
 const example = dkimKey('example.com');
 const forger = dkimKey('example.com');
 

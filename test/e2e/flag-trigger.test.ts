@@ -33,7 +33,9 @@ jest.setTimeout(90_000);
 const UNLEASH_HOOK = `unleash-hook-${process.pid}`;
 const LD_HOOK = `ld-hook-${process.pid}`;
 const LD_TOKEN = `api-ld-${process.pid}`;
-const hookEnv = { QUAD_E2E_UNLEASH_HOOK: UNLEASH_HOOK, QUAD_E2E_LD_HOOK: LD_HOOK, QUAD_E2E_LD_TOKEN: LD_TOKEN } as Record<string, string>;
+// in the environment, as main.ts reads them, so the dev server's secrets scan at teardown looks for them in every history
+const hookEnv = { QUAD_E2E_UNLEASH_HOOK_SECRET: UNLEASH_HOOK, QUAD_E2E_LD_HOOK_SECRET: LD_HOOK, QUAD_E2E_LD_TOKEN: LD_TOKEN } as Record<string, string>;
+Object.assign(process.env, hookEnv);
 
 let env: TestWorkflowEnvironment;
 let sandbox: SandboxProcess;
@@ -67,7 +69,11 @@ function flagStack(name: string, provider: 'unleash' | 'launchdarkly', flag: str
   doc.services.checkout.starters = ['unleash:ana@example.com', 'launchdarkly:ana@example.com'];
   doc.flags = { [flag]: { service: 'checkout', rollout_plan: plan } };
   doc.triggers = {
-    flags: { unleash_secret: '${QUAD_E2E_UNLEASH_HOOK}', launchdarkly_secret: '${QUAD_E2E_LD_HOOK}', self: ['quad-test-admin', 'quad-bot@example.com'] },
+    flags: {
+      unleash_secret: '${QUAD_E2E_UNLEASH_HOOK_SECRET}',
+      launchdarkly_secret: '${QUAD_E2E_LD_HOOK_SECRET}',
+      self: ['quad-test-admin', 'quad-bot@example.com'],
+    },
   };
   writeFileSync(file, JSON.stringify(doc));
   return { file, taskQueue };
