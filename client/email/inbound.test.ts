@@ -11,6 +11,9 @@ import { eventually } from '../../test/support/release-harness';
 import { buildMessage, dkimKey, resolverOf, sendRaw, startMailSink, type MailSink, type TestMessage } from '../../test/support/mail';
 import { createInboundEmail, createInboundHandler, parseCommand, quote, messageRequestId, replyTransport, type InboundEmail } from './inbound';
 
+// room for a loaded machine: RSA signing and checking, and real SMTP round trips
+jest.setTimeout(20_000);
+
 const CONFIG = (verify: 'dkim' | 'secret') => `
 services:
   checkout: { starters: ['email:ana@example.com', 'email:bo@example.com'] }
@@ -111,7 +114,7 @@ describe('verify: dkim', () => {
     expect(rec.starts).toEqual([
       {
         ask: { service: 'checkout', version: 'v1.2.3', requestedBy: 'ana@example.com', source: 'email', reason: 'email from ana@example.com' },
-        once: { requestId: messageRequestId('<m1@example.com>') },
+        once: { requestId: messageRequestId('ana@example.com', '<m1@example.com>') },
       },
     ]);
     expect(out.reply).toMatchObject({ to: 'ana@example.com', subject: 'Re: deploy v1.2.3 to production', inReplyTo: '<m1@example.com>' });

@@ -86,8 +86,9 @@ export function personOf(address: string): string {
   return address.replace(/[^A-Za-z0-9._@-]+/g, '-').slice(0, 80);
 }
 
-/** A message's request ID: the hash of its Message-ID, so a redelivery is the same request. */
-export const messageRequestId = (messageId: string) => `email:${createHash('sha256').update(messageId.trim()).digest('hex').slice(0, 40)}`;
+/** A message's request ID: the hash of its sender and Message-ID, so a redelivery is the same request. */
+export const messageRequestId = (from: string, messageId: string) =>
+  `email:${createHash('sha256').update(`${from}\n${messageId.trim()}`).digest('hex').slice(0, 40)}`;
 
 /**
  * Does a DKIM signature prove the message comes from `address`'s domain? It must pass, be made by that
@@ -216,7 +217,7 @@ export function createInboundHandler(o: InboundEmailOptions) {
       return { smtp: { code: 250, text: started ? `2.0.0 started ${started.workflowId}` : '2.0.0 read; the answer goes back by email' }, reply, started };
     };
     const refuse = (why: string) => {
-      log(`quad email: ${messageRequestId(messageId)} from ${from} refused: ${why}`);
+      log(`quad email: ${messageRequestId(from, messageId)} from ${from} refused: ${why}`);
       return answer(`QUAD did not start a release from your message ${quote(subject, o.secret)}:\n${why}\n`);
     };
 
@@ -254,10 +255,10 @@ export function createInboundHandler(o: InboundEmailOptions) {
       if (!may.allowed) return refuse(`${from} may not start ${parsed.service}: ${may.why} (add email:${from} to its starters)`);
       const started = await o.releases.release(
         { service: parsed.service, version: parsed.version, requestedBy: personOf(from), source: 'email', reason: `email from ${from}` },
-        { requestId: messageRequestId(messageId) },
+        { requestId: messageRequestId(from, messageId) },
       );
       const what = `${parsed.service} ${parsed.version}`;
-      log(`quad email: ${messageRequestId(messageId)} from ${from} ${started.again ? 'delivered again for' : 'started'} ${started.workflowId} (${what})`);
+      log(`quad email: ${messageRequestId(from, messageId)} from ${from} ${started.again ? 'delivered again for' : 'started'} ${started.workflowId} (${what})`);
       return answer(
         started.again
           ? `Your message had already started ${what}: ${started.url}\n`
