@@ -10,6 +10,8 @@ export interface MinimalShape {
   activities: number;
   /** timers started by one release, in all (the stage windows among them) */
   timers: number;
+  /** a stage's activities all at once beside its window timer (the fewest workflow tasks), or one after another before it */
+  parallel: boolean;
 }
 
 export interface NoopActivities {
@@ -18,14 +20,19 @@ export interface NoopActivities {
 
 const { noop } = proxyActivities<NoopActivities>({ startToCloseTimeout: '60s' });
 
-/** Per stage a share of the activities, then the stage's window; the timers left over are 1 ms sleeps. */
+/** Per stage a share of the activities and the stage's window; the timers left over are 1 ms sleeps. */
 export async function minimalWorkflow(shape: MinimalShape): Promise<{ activities: number; timers: number }> {
   let activities = 0;
   let timers = 0;
   const perStage = Math.floor(shape.activities / shape.stages);
   for (let s = 0; s < shape.stages; s++) {
-    for (let i = 0; i < perStage; i++, activities++) await noop();
-    await sleep(shape.windowMs);
+    if (shape.parallel) {
+      await Promise.all([...Array.from({ length: perStage }, () => noop()), sleep(shape.windowMs)]);
+      activities += perStage;
+    } else {
+      for (let i = 0; i < perStage; i++, activities++) await noop();
+      await sleep(shape.windowMs);
+    }
     timers++;
   }
   for (; activities < shape.activities; activities++) await noop();

@@ -10,7 +10,8 @@
 //     stub activities, except the guard, which is the real runGuard polling in-memory metrics (it holds
 //     an activity slot for its whole window, as in production); BENCH_BAD_PCT % of them are bad versions
 //     (10 % canary errors) that the guard must catch;
-//   - the minimal workflow (bench/minimal-workflow.ts, bundled separately) at N: the same number of
+//   - the minimal workflow (bench/minimal-workflow.ts, bundled separately) at N, twice (a stage's activities
+//     one after another, then all at once beside its window: the faster is the floor): the same number of
 //     activity calls and timers as one release (counted from a release's history), no-op activities.
 // releases/s = N / (first start → last close). Breach → decision: the guard's breach time (its result's
 // `at`) → the start of the workflow task that read it (the timeline's 'breach' entry has that time).
@@ -448,13 +449,19 @@ async function main() {
       for (const n of LEVELS) byTuning[tuning].push(await stubLevel(n, tuning));
 
     const top = byTuning.tuned.find((r) => r.spec.n === N) ?? byTuning.tuned.at(-1)!;
-    const shape: MinimalShape = {
+    const shape = (parallel: boolean): MinimalShape => ({
       stages: STAGES,
       windowMs: WINDOW_S * 1000,
       activities: Math.round(top.activitiesPerRun),
       timers: Math.round(top.timersPerRun),
-    };
-    const min = await run({ label: `minimal ×${top.spec.n} tuned`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape });
+      parallel,
+    });
+    // one after another (as many workflow tasks as activities), and each stage's at once (the fewest): the faster is the floor
+    const minimals = [
+      await run({ label: `minimal sequential ×${top.spec.n}`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape: shape(false) }),
+      await run({ label: `minimal parallel ×${top.spec.n}`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape: shape(true) }),
+    ];
+    const min = minimals.reduce((a, b) => (b.perS > a.perS ? b : a));
 
     if (COMPARE) {
       console.log('\nbefore (SDK defaults) → after (worker/tuning.ts):');
@@ -479,7 +486,7 @@ async function main() {
     const rss100 = byTuning.tuned.find((r) => r.spec.n === 100)?.rssPeakMb;
     const b2d = top.breachToDecisionS;
     console.log(
-      `\nat ${top.spec.n}: release ${f2(top.perS)}/s (stub activities${SANDBOX_N > 0 ? `; the sandbox level ran ${SANDBOX_N} real releases` : ''}), minimal ${f2(min.perS)}/s, ratio ${f2(top.perS / min.perS)}; ${top.eventsPerRun.toFixed(0)} vs ${min.eventsPerRun.toFixed(0)} events, ${top.upsertsPerRun.toFixed(1)} upserts per release`,
+      `\nat ${top.spec.n}: release ${f2(top.perS)}/s (stub activities${SANDBOX_N > 0 ? `; the sandbox level ran ${SANDBOX_N} real releases` : ''}), minimal ${f2(min.perS)}/s (${min.spec.label}; ${minimals.map((m) => `${m.spec.label} ${f2(m.perS)}/s`).join(', ')}), ratio ${f2(top.perS / min.perS)}; ${top.eventsPerRun.toFixed(0)} vs ${min.eventsPerRun.toFixed(0)} events, ${top.upsertsPerRun.toFixed(1)} upserts per release`,
     );
     console.log(`worker RSS peak: ${rss100?.toFixed(0) ?? 'n/a'} MB at 100, ${rss1000?.toFixed(0) ?? 'n/a'} MB at 1000 concurrent releases (tuned)`);
     console.log(
