@@ -388,9 +388,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             detail: `guard of ${st.stage}, ${secs(st.windowEndsAt - Date.now())} s of the window left`,
           };
       } else if (moment === 'undo') {
-        // revert and restoreFlag run only in an undo; a split or a retire may be one
-        const a = on(['revert', 'restoreFlag', 'setTraffic', 'retire']);
-        const undoing = a && (a.type === 'revert' || a.type === 'restoreFlag' || (await statusOf(id))?.phase === 'rolling_back');
+        // revert runs only in an undo, a split or a retire may be one; a flag's restore is a file write, too quick to catch
+        const a = on(['revert', 'setTraffic', 'retire']);
+        const undoing = a && (a.type === 'revert' || (await statusOf(id))?.phase === 'rolling_back');
         if (a && undoing) return { workflowId: id, worker: a.worker!, activity: a, detail: `${a.type} while rolling back` };
       } else if (moment === 'shift' && id.startsWith('release:')) {
         const a = on(['setTraffic']);
