@@ -23,7 +23,8 @@
 //
 // Settings (env): BENCH_N (1000), BENCH_LEVELS ("100,N"), BENCH_SANDBOX_N (20, 0 = none), BENCH_SANDBOX_RPS
 // (10 per service), BENCH_STAGES (3), BENCH_WINDOW_S (2), BENCH_POLL_S (1), BENCH_BAD_PCT (10),
-// BENCH_COMPARE (1), BENCH_START_CONCURRENCY (100 starts in flight). Last line:
+// BENCH_COMPARE (1), BENCH_START_CONCURRENCY (100 starts in flight), BENCH_MINIMAL (1; 0 = no minimal
+// workflow, its figures n/a). The worker's own QUAD_MAX_* settings (worker/tuning.ts) apply to "tuned". Last line:
 // `summary concurrent=N releases_per_s=A minimal_per_s=B ratio=R rss_mb_1000=M breach_to_decision_p99_s=P`
 import '../test/support/quiet-runtime';
 import { spawn } from 'node:child_process';
@@ -52,6 +53,7 @@ const POLL_S = Number(env.BENCH_POLL_S ?? 1);
 const BAD_PCT = Number(env.BENCH_BAD_PCT ?? 10);
 const COMPARE = env.BENCH_COMPARE !== '0';
 const START_CONCURRENCY = Number(env.BENCH_START_CONCURRENCY ?? 100);
+const MINIMAL = env.BENCH_MINIMAL !== '0';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const ET = temporal.api.enums.v1.EventType;
@@ -457,11 +459,21 @@ async function main() {
       parallel,
     });
     // one after another (as many workflow tasks as activities), and each stage's at once (the fewest): the faster is the floor
-    const minimals = [
-      await run({ label: `minimal sequential ×${top.spec.n}`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape: shape(false) }),
-      await run({ label: `minimal parallel ×${top.spec.n}`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape: shape(true) }),
-    ];
-    const min = minimals.reduce((a, b) => (b.perS > a.perS ? b : a));
+    const minimals = !MINIMAL
+      ? []
+      : [
+          await run({
+            label: `minimal sequential ×${top.spec.n}`,
+            workflow: 'minimal',
+            activities: 'stub',
+            tuning: 'tuned',
+            n: top.spec.n,
+            shape: shape(false),
+          }),
+          await run({ label: `minimal parallel ×${top.spec.n}`, workflow: 'minimal', activities: 'stub', tuning: 'tuned', n: top.spec.n, shape: shape(true) }),
+        ];
+    const min = minimals.reduce<LevelResult | null>((a, b) => (!a || b.perS > a.perS ? b : a), null);
+    const minPerS = min?.perS ?? NaN;
 
     if (COMPARE) {
       console.log('\nbefore (SDK defaults) → after (worker/tuning.ts):');
@@ -486,14 +498,14 @@ async function main() {
     const rss100 = byTuning.tuned.find((r) => r.spec.n === 100)?.rssPeakMb;
     const b2d = top.breachToDecisionS;
     console.log(
-      `\nat ${top.spec.n}: release ${f2(top.perS)}/s (stub activities${SANDBOX_N > 0 ? `; the sandbox level ran ${SANDBOX_N} real releases` : ''}), minimal ${f2(min.perS)}/s (${min.spec.label}; ${minimals.map((m) => `${m.spec.label} ${f2(m.perS)}/s`).join(', ')}), ratio ${f2(top.perS / min.perS)}; ${top.eventsPerRun.toFixed(0)} vs ${min.eventsPerRun.toFixed(0)} events, ${top.upsertsPerRun.toFixed(1)} upserts per release`,
+      `\nat ${top.spec.n}: release ${f2(top.perS)}/s (stub activities${SANDBOX_N > 0 ? `; the sandbox level ran ${SANDBOX_N} real releases` : ''}), minimal ${f2(minPerS)}/s (${min?.spec.label ?? 'not run'}; ${minimals.map((m) => `${m.spec.label} ${f2(m.perS)}/s`).join(', ')}), ratio ${f2(top.perS / minPerS)}; ${top.eventsPerRun.toFixed(0)} vs ${min?.eventsPerRun.toFixed(0) ?? 'n/a'} events, ${top.upsertsPerRun.toFixed(1)} upserts per release`,
     );
     console.log(`worker RSS peak: ${rss100?.toFixed(0) ?? 'n/a'} MB at 100, ${rss1000?.toFixed(0) ?? 'n/a'} MB at 1000 concurrent releases (tuned)`);
     console.log(
       `breach → rollback decided at ${top.spec.n}: median ${f2(quantile(b2d, 0.5))} s, p99 ${f2(quantile(b2d, 0.99))} s over ${b2d.length} bad releases`,
     );
     console.log(
-      `summary concurrent=${top.spec.n} releases_per_s=${f2(top.perS)} minimal_per_s=${f2(min.perS)} ratio=${f2(top.perS / min.perS)} rss_mb_1000=${rss1000?.toFixed(0) ?? 'n/a'} breach_to_decision_p99_s=${f2(quantile(b2d, 0.99))}`,
+      `summary concurrent=${top.spec.n} releases_per_s=${f2(top.perS)} minimal_per_s=${f2(minPerS)} ratio=${f2(top.perS / minPerS)} rss_mb_1000=${rss1000?.toFixed(0) ?? 'n/a'} breach_to_decision_p99_s=${f2(quantile(b2d, 0.99))}`,
     );
   } finally {
     await Promise.all(loads.map((l) => l.stop()));
