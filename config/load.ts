@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { configSchema, type QuadConfig } from './schema';
 import { ConfigError } from './errors';
 import { parseCriteria } from './criteria';
+import { visible } from '../contract/visible';
 
 export const DEFAULT_CONFIG_PATH = '.quad/production-agent.yml';
 
@@ -28,11 +29,30 @@ export function parseConfig(text: string, file = '<config>'): QuadConfig {
     throw new ConfigError(file, [`invalid YAML at ${where}: ${e.reason ?? e.message}`]);
   }
   if (raw === undefined || raw === null) raw = {};
+  // aliases share nodes, so a few lines can stand for millions of them (a "billion laughs"): count first
+  const size = nodeCount(raw, MAX_NODES);
+  if (size > MAX_NODES) throw new ConfigError(file, [`the document stands for more than ${MAX_NODES} values once its aliases are expanded; write it out`]);
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   const problems = [...protoKeys(raw), ...(parsed.success ? [] : parsed.error.issues.map(describeIssue).filter((p): p is string => p !== null))];
   if (parsed.success) problems.push(...criteriaProblems(parsed.data), ...gateSourceProblems(parsed.data));
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  // a name or value in a problem is what the file says: shown so that it cannot hide text or read backwards
+  if (problems.length > 0) throw new ConfigError(file, problems.map(visible));
   return parsed.data!;
+}
+
+/** More values than any real config has (a large one has a few thousand). */
+const MAX_NODES = 100_000;
+
+/** How many values `doc` stands for, aliases expanded; stops counting past `max`. */
+function nodeCount(doc: unknown, max: number): number {
+  let n = 0;
+  const stack = [doc];
+  while (stack.length > 0 && n <= max) {
+    const v = stack.pop();
+    n++;
+    if (v && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return n;
 }
 
 /**

@@ -12,6 +12,11 @@ export const secretRef = z.string().regex(/^\$\{[A-Z_][A-Z0-9_]*\}$/, 'a secret 
 
 const percent = z.number().min(0).max(100);
 const positive = z.number().positive();
+/** Every URL QUAD calls or links to: http(s) only (a file:, data: or javascript: URL is no endpoint). */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL');
 const criteriaList = z.array(z.string());
 
 const day = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
@@ -117,14 +122,14 @@ const elbArn = (kind: string) =>
     );
 
 export const deployerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
+  z.strictObject({ type: z.literal('sandbox'), url: httpUrl.optional() }),
   z.strictObject({
     type: z.literal('command'),
     command: z.array(z.string()).min(1),
     timeout_seconds: positive.optional(),
   }),
   // phases: the receiver takes every lifecycle step (a `phase` field); without, traffic moves only
-  z.strictObject({ type: z.literal('webhook'), url: z.string().url(), token: secretRef.optional(), phases: z.boolean().optional() }),
+  z.strictObject({ type: z.literal('webhook'), url: httpUrl, token: secretRef.optional(), phases: z.boolean().optional() }),
   // an ALB listener (or one rule) whose forward weights split a stable and a canary target group; with
   // `ecs`, an ECS service behind each group; the version is a task definition's image tag (or version_tag)
   // Kubernetes: stable + canary Deployments and Services, an HTTPRoute whose backendRefs weights carry the
@@ -158,7 +163,7 @@ export const deployerSchema = z.discriminatedUnion('type', [
     .strictObject({
       type: z.literal('alb'),
       region: z.string().optional(),
-      endpoint: z.string().url().optional(),
+      endpoint: httpUrl.optional(),
       listener_arn: elbArn('listener').optional(),
       rule_arn: elbArn('listener-rule').optional(),
       stable_target_group_arn: elbArn('targetgroup'),
@@ -180,7 +185,7 @@ export const deployerSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('lambda'),
     region: z.string().optional(),
-    endpoint: z.string().url().optional(),
+    endpoint: httpUrl.optional(),
     function_name: z.string().min(1),
     alias: z.string().min(1),
     version_from: z.enum(['description', 'number']).optional(),
@@ -189,11 +194,11 @@ export const deployerSchema = z.discriminatedUnion('type', [
 ]);
 
 export const metricsSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('sandbox'), url: z.string().url().optional() }),
+  z.strictObject({ type: z.literal('sandbox'), url: httpUrl.optional() }),
   z.strictObject({
     type: z.literal('cloudwatch'),
     region: z.string().optional(),
-    endpoint: z.string().url().optional(),
+    endpoint: httpUrl.optional(),
     namespace: z.string().min(1),
     /** dimension name → value; ${version}, ${service} and ${region} are filled per side */
     dimensions: z.record(z.string(), z.string()),
@@ -220,7 +225,9 @@ const approver = z
   .refine(
     (a) => !a.startsWith('group:') || /^group:(S[A-Z0-9]{2,30}|@[a-z0-9][a-z0-9._-]{0,79})$/.test(a),
     'a Slack user group as group:<ID like S0614TZR7> or group:@<handle>',
-  );
+  )
+  // names are shown in messages: nothing that Slack or a terminal would read as markup or control
+  .refine((a) => a.startsWith('group:') || /^[A-Za-z0-9._@+:-]{1,100}$/.test(a), 'a person as a name, user ID or address of letters, digits and ._@+:-');
 
 /** An address as the email trigger compares it: one addr-spec, no display name. */
 export const EMAIL_ADDRESS = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$/;
@@ -532,17 +539,17 @@ export const configSchema = z.strictObject({
   /** connection settings of external systems; secrets only as ${ENV_VAR} */
   providers: z
     .strictObject({
-      sandbox: z.strictObject({ url: z.string().url() }).optional(),
+      sandbox: z.strictObject({ url: httpUrl }).optional(),
       unleash: z
-        .strictObject({ url: z.string().url(), token: secretRef, project: z.string().default('default'), environment: z.string().default('production') })
+        .strictObject({ url: httpUrl, token: secretRef, project: z.string().default('default'), environment: z.string().default('production') })
         .optional(),
       launchdarkly: z
-        .strictObject({ url: z.string().url().default('https://app.launchdarkly.com'), token: secretRef, project: z.string(), environment: z.string() })
+        .strictObject({ url: httpUrl.default('https://app.launchdarkly.com'), token: secretRef, project: z.string(), environment: z.string() })
         .optional(),
       file_flags: z.strictObject({ path: z.string() }).optional(),
       /** for gates with args.source: github; api_url for GitHub Enterprise Server (https://host/api/v3) */
-      github: z.strictObject({ api_url: z.string().url().default('https://api.github.com'), token: secretRef }).optional(),
-      slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: z.string().url().optional() }).optional(),
+      github: z.strictObject({ api_url: httpUrl.default('https://api.github.com'), token: secretRef }).optional(),
+      slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: httpUrl.optional() }).optional(),
       email: z
         .strictObject({
           host: z.string(),
@@ -624,14 +631,14 @@ export const configSchema = z.strictObject({
         .strictObject({
           type: z.enum(['cloudwatch', 'sandbox', 'none'], { message: 'one of cloudwatch, sandbox, none' }),
           /** sandbox: its admin URL (default providers.sandbox.url) */
-          url: z.string().url().optional(),
+          url: httpUrl.optional(),
           log_group: z.string().min(1).optional(),
           /** e.g. "${service}/${version}/": the streams of one version */
           stream_prefix: z.string().min(1).optional(),
           /** a CloudWatch Logs filter pattern, e.g. { $.version = "${version}" } */
           filter_pattern: z.string().min(1).optional(),
           region: z.string().min(1).optional(),
-          endpoint: z.string().url().optional(),
+          endpoint: httpUrl.optional(),
           /** how far back from the rollback the canary's lines are read, at most (default 15) */
           window_minutes: z
             .number()
@@ -710,12 +717,12 @@ export const configSchema = z.strictObject({
       oidc: z
         .strictObject({
           /** the provider's issuer URL; its /.well-known/openid-configuration is read at start */
-          issuer: z.string().url(),
+          issuer: httpUrl,
           client_id: z.string().min(1).max(200),
           /** absent: a public client (PKCE only) */
           client_secret: secretRef.optional(),
           /** this dashboard's callback as registered with the provider, e.g. https://quad.example.com/oidc/callback */
-          redirect_url: z.string().url(),
+          redirect_url: httpUrl,
           /** the ID token claim that names the person as config lists them (approvers, starters) */
           person_claim: z
             .string()

@@ -3,13 +3,10 @@
 // the writes, so tests feed it statuses and read what it wrote.
 import type { ReleaseStatus, ReleaseResult, Status, TimelineEntry } from '../../contract/messages';
 import type { MetricFinding } from '../../contract/verdict';
-import { INVISIBLE } from '../slack/echo';
+import { visible } from '../../contract/visible';
 
-/**
- * Text people typed (reasons, PR titles, names) as a terminal shows it as written: control and bidi
- * characters as \u escapes, so none moves the cursor, clears the screen or reads backwards.
- */
-export const visible = (s: string) => s.replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+// Text people typed (reasons, PR titles, names) as a terminal shows it as written (contract/visible.ts).
+export { visible };
 
 export interface Out {
   write(text: string): unknown;

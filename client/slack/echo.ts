@@ -15,9 +15,9 @@ export function clip(s: string, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : s;
 }
 
-/** Control characters (but newline and tab) and the bidirectional overrides and isolates, which can make an answer read backwards. */
-// eslint-disable-next-line no-control-regex
-export const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+import { INVISIBLE } from '../../contract/visible';
+
+export { INVISIBLE };
 
 /** Safe to put into mrkdwn: invisible characters shown as �, bounded, then escaped (so an entity is never cut). */
 export function echo(s: string, max = ECHO_MAX): string {

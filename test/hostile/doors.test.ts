@@ -4,7 +4,11 @@
 // worker running the release workflow (stub activities; the real Slack notifier against the local
 // wire-format fake). Each case asserts a clear error, and after it: nothing started or signalled (the
 // server's workflow list and the running releases' timelines), no message rewritten, and the door answers
-// its next good request. The table (case, door, answer, effect) is printed.
+// its next good request. Then the doors behind them: signals and updates sent to a release directly, as
+// `temporal workflow signal` would (unsigned, forged, aimed at another release or stage, stale, future-
+// dated, malformed), each refused and recorded by the workflow itself with nothing else changed, and the
+// config file (invalid YAML, inline secrets, shell and bidi characters in names, an alias bomb, a file:
+// URL). The table (case, door, answer, effect) is printed.
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type Worker } from '@temporalio/worker';
@@ -19,7 +23,10 @@ import { INVISIBLE } from '../../client/slack/echo';
 import { visible } from '../../client/cli/render';
 import { createJiraWebhook, JIRA_ENDPOINT, type JiraWebhook } from '../../client/jira/webhook';
 import { runCli } from '../../client/cli';
-import { statusQuery } from '../../contract/messages';
+import { SIGNALS, commandUpdate, statusQuery, type Actor, type Command } from '../../contract/messages';
+import { commandStage } from '../../contract/command-signature';
+import { CommandSigner, generateSigningKey, loadPrivateKey } from '../../client/signing';
+import { parseConfig } from '../../config/load';
 
 const MANAGER = 'U0RELMGR1';
 const APPROVER = 'U0APPROVE';
@@ -31,6 +38,9 @@ const SLACK_SECRET = `slack-signing-${process.pid}-${Math.random().toString(36).
 const JIRA_SECRET = `jira-secret-${process.pid}`;
 const FORM = 'application/x-www-form-urlencoded';
 const JIRA_USER = '712020:hostile-test';
+// the approver's and a non-approver's own keys, listed in config: commands are signed (the default)
+const approverKey = generateSigningKey(APPROVER);
+const nobodyKey = generateSigningKey(NOBODY);
 
 let env: TestWorkflowEnvironment;
 let fake: SlackFake;
@@ -62,8 +72,11 @@ beforeAll(async () => {
   process.env.QUAD_HOSTILE_SIGNING = SLACK_SECRET;
   cfg = configSchema.parse({
     release_managers: [MANAGER],
-    // the doors are under test: were one to let a command through, the workflow would act on it
-    security: { require_signed_commands: false },
+    // commands must be signed (the default): were a door to let one through unsigned, the workflow would
+    // refuse and record it, and the case would see the release's timeline change
+    security: {
+      signers: { [APPROVER]: { public_key: approverKey.publicLine }, [NOBODY]: { public_key: nobodyKey.publicLine } },
+    },
     notifications: { slack_enabled: true, slack_channel: '#releases' },
     temporal: { task_queue: `hostile-${process.pid}` },
     providers: { slack: { bot_token: '${QUAD_HOSTILE_BOT}', signing_secret: '${QUAD_HOSTILE_SIGNING}', api_url: fake.apiUrl } },
@@ -224,7 +237,8 @@ interface World {
 }
 async function world(): Promise<World> {
   const runs = new Set<string>();
-  for await (const wf of env.client.workflow.list()) runs.add(`${wf.workflowId}/${wf.runId}`);
+  // a release's busy:<service> child comes and goes with it: only releases count as started
+  for await (const wf of env.client.workflow.list()) if (!wf.workflowId.startsWith('busy:')) runs.add(`${wf.workflowId}/${wf.runId}`);
   const timelines: Record<string, number> = {};
   for (const id of ['release:checkout', 'release:inventory', 'release:cart']) {
     const s = await env.client.workflow.getHandle(id).query(statusQuery);
@@ -247,7 +261,8 @@ async function doorsUp(): Promise<void> {
   expect(other.code).toBe(204);
 }
 
-type Door = 'slack /quad' | 'slack @mention' | 'slack button' | 'slack receiver' | 'jira webhook' | 'cli release';
+type Door =
+  'slack /quad' | 'slack @mention' | 'slack button' | 'slack receiver' | 'jira webhook' | 'cli release' | 'temporal signal' | 'temporal update' | 'config file';
 interface Case {
   name: string;
   door: Door;
@@ -256,7 +271,68 @@ interface Case {
   answer: RegExp | string;
   /** releases a case may start (a racing start's winner); 0 unless said */
   starts?: number;
+  /** the release whose timeline records the refusal (one entry, nothing else changed) */
+  records?: string;
 }
+
+// --- the doors behind the doors: a release's signals and updates, and the config file -----------------
+
+const CHECKOUT = 'release:checkout';
+const MINUTE = 60_000;
+
+/** An actor signed for `id`'s current run and stage (or the bent ones), with `key` and its clock `skewMs` off. */
+async function signedActor(
+  id: string,
+  cmd: Command,
+  by: string,
+  bend: { key?: string; target?: string; stage?: string; skewMs?: number } = {},
+): Promise<Actor> {
+  const target = env.client.workflow.getHandle(bend.target ?? id);
+  const [status, described] = await Promise.all([target.query(statusQuery), target.describe()]);
+  const key = loadPrivateKey(bend.key ?? (by === NOBODY ? nobodyKey.privatePem : approverKey.privatePem), 'test key');
+  const signer = new CommandSigner(key, undefined, () => Date.now() + (bend.skewMs ?? 0));
+  return signer.sign(cmd, { by }, { workflowId: bend.target ?? id, runId: described.runId, stage: bend.stage ?? commandStage(status) });
+}
+
+/** A signal as `temporal workflow signal` sends it; the answer is what the release recorded. */
+async function signal(cmd: Command, payload: unknown, id = CHECKOUT): Promise<string> {
+  const h = env.client.workflow.getHandle(id);
+  const before = (await h.query(statusQuery)).timeline.length;
+  await h.signal(SIGNALS[cmd], payload as Actor);
+  const s = await eventually(
+    () => h.query(statusQuery),
+    (st) => st.timeline.length > before,
+    10_000,
+  );
+  const e = s.timeline.at(-1)!;
+  return `recorded "${e.event}"${e.by ? ` by ${e.by}` : ''}: ${e.detail ?? ''}`;
+}
+
+/** The command update sent directly: the workflow's answer, or the validator's rejection. */
+async function update(cmd: string, payload: unknown, id = CHECKOUT): Promise<string> {
+  try {
+    const r = await env.client.workflow.getHandle(id).executeUpdate(commandUpdate, { args: [cmd as Command, payload as Actor] });
+    return `${r.accepted ? 'accepted' : 'refused'}: ${r.message}`;
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    return `rejected: ${e.cause?.message ?? e.message}`;
+  }
+}
+
+/** A config file's text as the worker and the CLI load it: the first problem it names. */
+function config(text: string): Promise<string> {
+  try {
+    parseConfig(text, 'production-agent.yml');
+    return Promise.resolve('accepted');
+  } catch (err) {
+    return Promise.resolve((err as Error).message.split('\n').slice(1).join(' ').trim());
+  }
+}
+const service = (yaml: string) => `services:\n${yaml}`;
+const bomb = [
+  'a: &a [x, x, x, x, x, x, x, x, x, x]',
+  ...'bcdefg'.split('').map((l, i) => `${l}: &${l} [${Array(10).fill(`*${'abcdefg'[i]}`).join(', ')}]`),
+].join('\n');
 
 const long = 'v1.' + '9'.repeat(5000);
 const S = {
@@ -473,6 +549,166 @@ const cases: Case[] = [
     run: () => cli(['release', long, '--service', 'orders']),
     answer: 'exit 2: quad: version is 5003 characters long; at most 128',
   },
+  // signals sent to a release directly (what `temporal workflow signal --name approve` does)
+  {
+    name: 'approve with no signature',
+    door: 'temporal signal',
+    run: () => signal('approve', { by: APPROVER }),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*sign/,
+    records: CHECKOUT,
+  },
+  {
+    name: "approve signed with another person's key",
+    door: 'temporal signal',
+    run: async () => signal('approve', await signedActor(CHECKOUT, 'approve', APPROVER, { key: nobodyKey.privatePem })),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*(verify|signature)/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'approve signed for another release',
+    door: 'temporal signal',
+    run: async () => signal('approve', await signedActor(CHECKOUT, 'approve', APPROVER, { target: 'release:inventory' })),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*release:inventory/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'approve signed for another stage',
+    door: 'temporal signal',
+    run: async () => signal('approve', await signedActor(CHECKOUT, 'approve', APPROVER, { stage: 'canary 10 %' })),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*canary 10 %/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'approve signed 10 min ago',
+    door: 'temporal signal',
+    run: async () => signal('approve', await signedActor(CHECKOUT, 'approve', APPROVER, { skewMs: -10 * MINUTE })),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*old/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'approve signed 10 min ahead',
+    door: 'temporal signal',
+    run: async () => signal('approve', await signedActor(CHECKOUT, 'approve', APPROVER, { skewMs: 10 * MINUTE })),
+    answer: /^recorded "approve refused": claimed by "U0APPROVE": .*(future|ahead)/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'rollback signed by a non-approver',
+    door: 'temporal signal',
+    run: async () => signal('rollback', await signedActor(CHECKOUT, 'rollback', NOBODY)),
+    answer: /^recorded "rollback ignored" by U0NOBODY1: U0NOBODY1 is not an approver of checkout$/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'a null payload',
+    door: 'temporal signal',
+    run: () => signal('pause', null),
+    answer: /^recorded "pause ignored": bad payload: the payload must be an object/,
+    records: CHECKOUT,
+  },
+  {
+    name: '__proto__ as the payload',
+    door: 'temporal signal',
+    run: () => signal('approve', JSON.parse(`{"__proto__": {"by": "${APPROVER}"}}`)),
+    answer: /^recorded "approve ignored": bad payload: unknown field in the payload/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'a 5,000-character by',
+    door: 'temporal signal',
+    run: () => signal('rollback', { by: 'x'.repeat(5000) }),
+    answer: /^recorded "rollback ignored": bad payload: by is longer than \d+ characters$/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'escape characters in by',
+    door: 'temporal signal',
+    run: () => signal('rollback', { by: 'ana\u001b[2J' }),
+    answer: 'recorded "rollback ignored": bad payload: by contains control characters',
+    records: CHECKOUT,
+  },
+  // the command update sent directly
+  { name: 'an unknown command', door: 'temporal update', run: () => update('deploy', { by: APPROVER }), answer: /^rejected: unknown command "deploy"/ },
+  { name: 'a null actor', door: 'temporal update', run: () => update('approve', null), answer: /^rejected: bad payload: the payload must be an object/ },
+  {
+    name: 'approve with no signature',
+    door: 'temporal update',
+    run: () => update('approve', { by: APPROVER }),
+    answer: /^refused: .*sign/,
+    records: CHECKOUT,
+  },
+  {
+    name: 'a forged signature (random bytes)',
+    door: 'temporal update',
+    run: async () => {
+      const a = await signedActor(CHECKOUT, 'approve', APPROVER);
+      return update('approve', { ...a, signed: { ...a.signed!, sig: Buffer.alloc(64, 7).toString('base64') } });
+    },
+    answer: /^refused: .*(verify|signature)/,
+    records: CHECKOUT,
+  },
+  // the config file, as the worker and the CLI load it
+  {
+    name: 'invalid YAML',
+    door: 'config file',
+    run: () => config('services:\n  checkout: {approvers: [ana\n'),
+    answer: /^- invalid YAML at line 3, column 1: /,
+  },
+  {
+    name: 'an inline secret',
+    door: 'config file',
+    run: () => config('providers:\n  slack: { bot_token: xoxb-123-456-abcdef, signing_secret: "${S}" }\nservices:\n  checkout: {}\n'),
+    answer: /^- providers\.slack\.bot_token: a secret must be written as \$\{ENV_VAR\}, never inline/,
+  },
+  {
+    name: 'an unknown key',
+    door: 'config file',
+    run: () => config('deploy_everything: true\nservices:\n  checkout: {}\n'),
+    answer: '- (top level): unknown key "deploy_everything"',
+  },
+  {
+    name: 'shell characters in a service name',
+    door: 'config file',
+    run: () => config(service('  "a;rm -rf /": {}\n')),
+    answer: /^- services\.a;rm -rf \/: a service name of/,
+  },
+  {
+    name: 'a service named __proto__',
+    door: 'config file',
+    run: () => config(service('  __proto__: {}\n')),
+    answer: /^- services\.__proto__: "__proto__" cannot be a name here/,
+  },
+  {
+    name: 'right-to-left override in a service name',
+    door: 'config file',
+    run: () => config(service('  "check\u202eout": {}\n')),
+    answer: /^- services\.check\\u202eout: a service name of .*found string "check\\u202eout"$/,
+  },
+  {
+    name: '<!channel> as an approver',
+    door: 'config file',
+    run: () => config(service('  checkout: { approvers: ["<!channel>"] }\n')),
+    answer: /^- services\.checkout\.approvers\[0\]: a person as a name, user ID or address/,
+  },
+  {
+    name: 'a file: URL as a webhook deployer',
+    door: 'config file',
+    run: () => config(service('  checkout: { deployer: { type: webhook, url: "file:///etc/passwd" } }\n')),
+    answer: /^- services\.checkout\.deployer\.url: an http:\/\/ or https:\/\/ URL/,
+  },
+  {
+    name: 'an alias bomb (10^7 values)',
+    door: 'config file',
+    run: () => config(`${bomb}\nservices:\n  checkout: {}\n`),
+    answer: /^- the document stands for more than 100000 values/,
+  },
+  {
+    name: 'a negative window and a word for a number',
+    door: 'config file',
+    run: () => config(service('  checkout: { rollout_plan: [ { traffic_percent: "ten", duration_minutes: -5 } ] }\n')),
+    answer:
+      /^- services\.checkout\.rollout_plan\[0\]\.traffic_percent: expected number, found string "ten"\s+- services\.checkout\.rollout_plan\[0\]\.duration_minutes: expected number to be >=0/,
+  },
   // racing starts: one wins, the other is told what runs
   {
     name: 'two starts of one service racing',
@@ -486,12 +722,26 @@ const cases: Case[] = [
     answer: /^(orders v5\.0\.[01] is already releasing|release:orders is already running)/,
     starts: 1,
   },
+  // after the race's winner was ended: a signed approval for a release that is over
+  {
+    name: 'approve after the release ended',
+    door: 'temporal signal',
+    run: async () => {
+      const h = env.client.workflow.getHandle('release:orders');
+      const actor = await signedActor('release:orders', 'approve', APPROVER);
+      return h.signal(SIGNALS.approve, actor).then(
+        () => 'delivered',
+        (err: Error) => `refused by the server: ${err.message}`,
+      );
+    },
+    answer: /^refused by the server: workflow execution already completed/,
+  },
 ];
 
 const table: { case: string; door: Door; answer: string; effect: string }[] = [];
 
 afterAll(() => {
-  const w = { case: 44, door: 14, answer: 70 };
+  const w = { case: 44, door: 16, answer: 70 };
   const row = (c: string, d: string, a: string, e: string) => `${c.padEnd(w.case)} ${d.padEnd(w.door)} ${a.padEnd(w.answer)} ${e}`;
   const lines = [row('case', 'door', 'answer', 'effect'), row('-'.repeat(w.case), '-'.repeat(w.door), '-'.repeat(w.answer), '-'.repeat(30))];
   // the answers as text a terminal shows as written: control and bidi characters as \u escapes
@@ -521,7 +771,9 @@ test.each(cases.map((c) => [`${c.door}: ${c.name}`, c] as const))('%s', async (_
   );
   const started = [...after.runs].filter((r) => !before.runs.has(r));
   expect(started).toHaveLength(c.starts ?? 0);
-  expect(after.timelines).toEqual(before.timelines);
+  // a command the workflow refused is recorded there, and nothing else: no approval, no pause, no stop
+  expect(after.timelines).toEqual(c.records ? { ...before.timelines, [c.records]: before.timelines[c.records] + 1 } : before.timelines);
+  if (c.records) expect((await env.client.workflow.getHandle(c.records).query(statusQuery)).phase).toBe('awaiting_approval');
   // a race's winner posts its own message; no case may touch another
   if (!c.starts) expect(after.updates).toBe(before.updates);
   await doorsUp();
@@ -529,7 +781,7 @@ test.each(cases.map((c) => [`${c.door}: ${c.name}`, c] as const))('%s', async (_
     case: c.name,
     door: c.door,
     answer,
-    effect: `${started.length ? `${started.length} started (the race's winner)` : 'nothing started'}, nothing signalled, door up`,
+    effect: `${started.length ? `${started.length} started (the race's winner)` : 'nothing started'}, ${c.records ? 'refusal recorded, nothing else' : 'nothing signalled'}, door up`,
   });
   // a racing winner is ended so later cases start from the same world
   for (const r of started) await env.client.workflow.getHandle(r.split('/')[0]).terminate('hostile case over');
