@@ -5,10 +5,10 @@
 // dashboard's own front-end key signs each command for the person it signed in.
 import type { QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
-import { admitted, mayStart, type StartPermission } from '../../config/starters';
+import { mayStart, type StartPermission } from '../../config/starters';
 import type { Releases } from '../releases';
 import type { Command, CommandResult } from '../../contract/messages';
-import { approversFor } from '../slack/approvers';
+import { maySteer } from '../slack/approvers';
 import type { Strategy } from '../../contract/plan';
 
 /** The buttons the dashboard shows, and the command each sends. */
@@ -24,20 +24,8 @@ export type ReleaseSource = Pick<Releases, 'config' | 'list' | 'status' | 'comma
 export type Outcome = { ok: true; message: string; workflowId?: string } | { ok: false; refused: boolean; message: string };
 
 /** May `person` steer `releaseId`? The same rule as Slack's mayCommand, for a person known by name. */
-export async function mayCommandAs(cfg: QuadConfig, releaseId: string, person: string): Promise<StartPermission> {
-  const list = approversFor(cfg, releaseId);
-  const who = releaseId.replace(/^release:/, '');
-  if (list === null) return { allowed: false, why: `${releaseId} is not a release this dashboard knows` };
-  const entries = list.length > 0 ? list : cfg.release_managers;
-  const verdict = await admitted(entries, { name: person });
-  if (verdict.allowed) return verdict;
-  const base =
-    list.length > 0
-      ? `only the approvers of ${who} may do that`
-      : entries.length > 0
-        ? `${who} lists no approvers, so only the release managers may do that`
-        : `${who} lists no approvers and config names no release_managers, so nobody may do that`;
-  return { allowed: false, why: verdict.why ? `${base}, and ${verdict.why}` : base };
+export function mayCommandAs(cfg: QuadConfig, releaseId: string, person: string): Promise<StartPermission> {
+  return maySteer(cfg, releaseId, { name: person }, { door: 'this dashboard' });
 }
 
 export async function runCommand(src: ReleaseSource, releaseId: string, cmd: DashboardCommand, person: string, shownStage: string): Promise<Outcome> {

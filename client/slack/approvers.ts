@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import type { QuadConfig } from '../../config/schema';
 import { ownEntry } from '../../config/lookup';
 import { flagPlan } from '../../config/resolve';
-import { admitted, type MemberOf } from '../../config/starters';
+import { admitted, type MemberOf, type Starter } from '../../config/starters';
 
 export const RELEASE_ID = /^(release|flag):[A-Za-z0-9_.-]{1,100}$/;
 
@@ -65,18 +65,31 @@ export const memberOfGroups = (groups?: GroupDirectory): MemberOf | undefined =>
  * (fail closed: an empty list is nobody, never everybody). Named users first (no call to Slack), then each
  * group entry. When Slack cannot say whether the user is in a group, the answer is no, with the reason.
  */
-export async function mayCommand(cfg: QuadConfig, releaseId: string, userId: string, groups?: GroupDirectory): Promise<Permission> {
+export function mayCommand(cfg: QuadConfig, releaseId: string, userId: string, groups?: GroupDirectory): Promise<Permission> {
+  return maySteer(cfg, releaseId, { slack: userId }, { memberOf: memberOfGroups(groups), door: 'this app', nobodyFrom: ' from Slack' });
+}
+
+/**
+ * The rule behind every door that steers a release for a person it verified (Slack by user ID, the
+ * dashboard by the name its sign-in gave): the service's approvers, else the release managers, else nobody.
+ */
+export async function maySteer(
+  cfg: QuadConfig,
+  releaseId: string,
+  who: Starter,
+  o: { memberOf?: MemberOf; door: string; nobodyFrom?: string },
+): Promise<Permission> {
   const list = approversFor(cfg, releaseId);
-  const who = releaseId.replace(/^release:/, '');
-  if (list === null) return { allowed: false, why: `${releaseId} is not a release this app knows` };
+  const name = releaseId.replace(/^release:/, '');
+  if (list === null) return { allowed: false, why: `${releaseId} is not a release ${o.door} knows` };
   const entries = list.length > 0 ? list : cfg.release_managers;
-  const verdict = await admitted(entries, { slack: userId }, memberOfGroups(groups));
+  const verdict = await admitted(entries, who, o.memberOf);
   if (verdict.allowed) return verdict;
   const base =
     list.length > 0
-      ? `only the approvers of ${who} may do that`
+      ? `only the approvers of ${name} may do that`
       : entries.length > 0
-        ? `${who} lists no approvers, so only the release managers may do that`
-        : `${who} lists no approvers and config names no release_managers, so nobody may do that from Slack`;
+        ? `${name} lists no approvers, so only the release managers may do that`
+        : `${name} lists no approvers and config names no release_managers, so nobody may do that${o.nobodyFrom ?? ''}`;
   return { allowed: false, why: verdict.why ? `${base}, and ${verdict.why}` : base };
 }
