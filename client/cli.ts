@@ -324,7 +324,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
           const answer = await rel.command(target, cmd, by, o.reason);
           if (o.json) json(stdout, answer);
           else if (answer.accepted) stdout.write(`${answer.message}\n`);
-          else stderr.write(`quad: ${cmd} refused: ${answer.message}\n`);
+          else stderr.write(`quad: ${cmd} refused: ${visible(answer.message)}\n`);
           return answer.accepted ? EXIT.ok : EXIT.refused;
         }),
       );
@@ -578,16 +578,13 @@ const COMMAND_HELP: Record<ReleaseCommand, string> = {
 /** Expected errors in plain words, no stack; anything else too, unless QUAD_DEBUG asks for the stack. */
 function reportError(err: unknown, stderr: Out, env: NodeJS.ProcessEnv): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.refused; // commander already said why
-  if (err instanceof ConfigError) {
-    stderr.write(`quad: ${err.message}\n`);
-    return EXIT.refused;
-  }
-  if (err instanceof InputError) {
-    stderr.write(`quad: ${err.message}\n`);
+  // an error often repeats what was typed: shown so that it cannot move the cursor or read backwards
+  if (err instanceof ConfigError || err instanceof InputError) {
+    stderr.write(`quad: ${visible(err.message)}\n`);
     return EXIT.refused;
   }
   const e = err as Error;
-  stderr.write(`quad: ${e?.message ?? String(err)}\n`);
+  stderr.write(`quad: ${visible(e?.message ?? String(err))}\n`);
   if (env.QUAD_DEBUG && e?.stack) stderr.write(`${e.stack}\n`);
   return EXIT.failed;
 }
