@@ -6,6 +6,9 @@
 //   review_done                  every commit since the serving version came in through a merged pull
 //                                request with `args.required_approvals` (default 1) approvals by someone
 //                                other than its author, and no change requested
+// `args.source: gitlab` asks the GitLab API about project `args.project` the same way: tests_passed and
+// benchmarks_ok need the commit's latest pipeline succeeded and every job in `args.jobs` (when given)
+// passed, migrations_tested the job `args.job`, review_done merged merge requests approved by others.
 // `rollback_plan` is checked against the plan: every migration dependency declares its undo (the
 // down-migration), or `args.runbook_url` answers 200. Any other gate runs its command or URL (./steps).
 // Each result says what it saw (which checks, which pull requests, links), bounded for the timeline.
@@ -14,13 +17,16 @@ import type { CheckResult, GateContext } from '../contract/activities';
 import { configurationError } from './failures';
 import { checkGate as runGateCommand, renderCommand } from './steps';
 import { checkRepo, type CheckRun, type CommitStatus, type GitHubApi, type PullRequest, type Review } from './providers/gates/github';
+import { checkProject, type GitLabApi, type Job } from './providers/gates/gitlab';
 
 const DETAIL_CHARS = 900;
 /** commits of a compare whose pull requests are read; the compare API itself lists at most 250 */
 const MAX_COMMITS = 250;
+const FORGE_KINDS: ReadonlyArray<Gate['kind']> = ['tests_passed', 'benchmarks_ok', 'migrations_tested', 'review_done'];
 
 export interface GateSources {
   github?: GitHubApi;
+  gitlab?: GitLabApi;
   /** the version serving now, when the plan does not name it (the deployer knows) */
   servingVersion(service: string, version: string): Promise<string | null>;
 }
@@ -28,66 +34,120 @@ export interface GateSources {
 const bounded = (s: string) => (s.length > DETAIL_CHARS ? `${s.slice(0, DETAIL_CHARS - 1)}…` : s);
 const short = (sha: string) => sha.slice(0, 7);
 
-export async function evaluateGate(src: GateSources, service: string, version: string, gate: Gate, ctx?: GateContext): Promise<CheckResult> {
-  if (gate.kind === 'rollback_plan') return rollbackPlan(gate, ctx);
-  if (gate.args?.source === 'github') {
-    const where = `gate ${gate.name}`;
-    if (!src.github) throw configurationError(`${where}: args.source is github but providers.github is not configured (token: \${GITHUB_TOKEN})`);
-    const r = await githubGate(src, src.github, service, version, gate, where, ctx);
-    return { ok: r.ok, detail: bounded(r.detail) };
-  }
-  if (gate.args?.source !== undefined) throw configurationError(`gate ${gate.name}: args.source ${JSON.stringify(gate.args.source)} is not known (github)`);
-  return runGateCommand(service, version, gate);
+interface Asked {
+  src: GateSources;
+  service: string;
+  version: string;
+  gate: Gate;
+  where: string;
+  ctx: GateContext | undefined;
+}
+type Judge = (a: Asked) => Promise<CheckResult>;
+
+/** The provider a source needs, or the configuration error that names what is missing. */
+function configured<T>(provider: T | undefined, source: string, where: string): T {
+  if (!provider)
+    throw configurationError(`${where}: args.source is ${source} but providers.${source} is not configured (token: \${${source.toUpperCase()}_TOKEN})`);
+  return provider;
 }
 
-/** `args.ref`: how a version names its commit on GitHub, e.g. "release-${version}"; default the version itself. */
+const JUDGES: Record<string, Judge> = {
+  github: (a) => githubGate(a, configured(a.src.github, 'github', a.where)),
+  gitlab: (a) => gitlabGate(a, configured(a.src.gitlab, 'gitlab', a.where)),
+};
+
+export async function evaluateGate(src: GateSources, service: string, version: string, gate: Gate, ctx?: GateContext): Promise<CheckResult> {
+  if (gate.kind === 'rollback_plan') return rollbackPlan(gate, ctx);
+  const source = gate.args?.source;
+  if (source === undefined) return runGateCommand(service, version, gate);
+  if (typeof source !== 'string' || !Object.hasOwn(JUDGES, source))
+    throw configurationError(`gate ${gate.name}: args.source ${JSON.stringify(source)} is not known (${Object.keys(JUDGES).join(', ')})`);
+  const r = await JUDGES[source]({ src, service, version, gate, where: `gate ${gate.name}`, ctx });
+  return { ok: r.ok, detail: bounded(r.detail) };
+}
+
+/** `args.ref`: how a version names its commit on the forge, e.g. "release-${version}"; default the version itself. */
 function refOf(gate: Gate, service: string, version: string, where: string): string {
   const template = gate.args?.ref ?? '${version}';
   if (typeof template !== 'string') throw configurationError(`${where}: args.ref must be a string like "v\${version}"`);
   return renderCommand([template], { service, version })[0];
 }
 
-async function githubGate(
-  src: GateSources,
-  gh: GitHubApi,
-  service: string,
-  version: string,
-  gate: Gate,
-  where: string,
-  ctx: GateContext | undefined,
-): Promise<CheckResult> {
-  const repo = checkRepo(gate.args?.repo, where);
-  const ref = refOf(gate, service, version, where);
+function notForge(a: Asked, system: string): never {
+  throw configurationError(`${a.where}: a ${a.gate.kind} gate cannot ask ${system} (${FORGE_KINDS.join(', ')} can)`);
+}
+
+function jobOf(a: Asked, system: string): string {
+  const job = a.gate.args?.job;
+  if (typeof job !== 'string' || !job) throw configurationError(`${a.where}: a migrations_tested gate on ${system} needs args.job, the CI job that tests them`);
+  return job;
+}
+
+/** What review_done compares against (the serving version's ref, if any) and how many approvals it needs. */
+async function reviewTerms(a: Asked): Promise<{ baseRef: string | null; min: number }> {
+  const base = a.ctx?.previousVersion ?? (await a.src.servingVersion(a.service, a.version));
+  const min = a.gate.args?.required_approvals ?? 1;
+  if (typeof min !== 'number' || !Number.isInteger(min) || min < 1) throw configurationError(`${a.where}: args.required_approvals must be a whole number ≥ 1`);
+  return { baseRef: base === null ? null : refOf(a.gate, a.service, base, a.where), min };
+}
+
+async function githubGate(a: Asked, gh: GitHubApi): Promise<CheckResult> {
+  const repo = checkRepo(a.gate.args?.repo, a.where);
+  const ref = refOf(a.gate, a.service, a.version, a.where);
   const commit = await gh.commitOf(repo, ref);
   if (!commit) return { ok: false, detail: `${repo} has no tag, branch or commit ${ref} (or the token cannot read it)` };
-  switch (gate.kind) {
+  switch (a.gate.kind) {
     case 'tests_passed':
     case 'benchmarks_ok':
-      return checksGate(gh, repo, commit.sha, names(gate.args?.checks, `${where}: args.checks`));
-    case 'migrations_tested': {
-      const job = gate.args?.job;
-      if (typeof job !== 'string' || !job) throw configurationError(`${where}: a migrations_tested gate on GitHub needs args.job, the CI job that tests them`);
-      return checksGate(gh, repo, commit.sha, [job]);
-    }
+      return checksGate(gh, repo, commit.sha, names(a.gate.args?.checks, `${a.where}: args.checks`, 'check'));
+    case 'migrations_tested':
+      return checksGate(gh, repo, commit.sha, [jobOf(a, 'GitHub')]);
     case 'review_done': {
-      const base = ctx?.previousVersion ?? (await src.servingVersion(service, version));
-      const min = gate.args?.required_approvals ?? 1;
-      if (typeof min !== 'number' || !Number.isInteger(min) || min < 1)
-        throw configurationError(`${where}: args.required_approvals must be a whole number ≥ 1`);
-      return reviewGate(gh, repo, commit.sha, ref, base === null ? null : refOf(gate, service, base, where), min);
+      const { baseRef, min } = await reviewTerms(a);
+      return reviewGate(gh, repo, commit.sha, ref, baseRef, min);
     }
     default:
-      throw configurationError(`${where}: a ${gate.kind} gate cannot ask GitHub (tests_passed, benchmarks_ok, migrations_tested, review_done can)`);
+      return notForge(a, 'GitHub');
   }
 }
 
-function names(v: unknown, where: string): string[] | null {
+async function gitlabGate(a: Asked, gl: GitLabApi): Promise<CheckResult> {
+  const project = checkProject(a.gate.args?.project, a.where);
+  const ref = refOf(a.gate, a.service, a.version, a.where);
+  const commit = await gl.commitOf(project, ref);
+  if (!commit) return { ok: false, detail: `${project} has no tag, branch or commit ${ref} (no such ref or no access: the token cannot read it)` };
+  switch (a.gate.kind) {
+    case 'tests_passed':
+    case 'benchmarks_ok':
+      return pipelineGate(gl, project, commit.sha, names(a.gate.args?.jobs, `${a.where}: args.jobs`, 'job'), true);
+    case 'migrations_tested':
+      return pipelineGate(gl, project, commit.sha, [jobOf(a, 'GitLab')], false);
+    case 'review_done': {
+      const { baseRef, min } = await reviewTerms(a);
+      return mergeRequestGate(gl, project, commit.sha, ref, baseRef, min);
+    }
+    default:
+      return notForge(a, 'GitLab');
+  }
+}
+
+function names(v: unknown, where: string, what: string): string[] | null {
   if (v === undefined) return null;
-  if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || !x)) throw configurationError(`${where} must be a list of check names`);
+  if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || !x)) throw configurationError(`${where} must be a list of ${what} names`);
   return v as string[];
 }
 
 type Seen = { name: string; state: 'green' | 'red' | 'running' | 'skipped'; why: string; url?: string };
+
+/** A re-run adds a run of the same name: the newest one (highest id) is the one that counts. */
+function newestByName<T extends { name: string; id?: number }>(items: T[]): T[] {
+  const latest = new Map<string, T>();
+  for (const r of items) {
+    const had = latest.get(r.name);
+    if (!had || (r.id ?? 0) > (had.id ?? 0)) latest.set(r.name, r);
+  }
+  return [...latest.values()];
+}
 
 function ofRun(r: CheckRun): Seen {
   if (r.status !== 'completed') return { name: r.name, state: 'running', why: r.status, url: r.html_url };
@@ -101,36 +161,92 @@ function ofStatus(s: CommitStatus): Seen {
   return { name: s.context, state, why: s.state, url: s.target_url ?? undefined };
 }
 
+const JOB_WAITING = new Set(['created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'scheduled']);
+
+/** A GitLab job: a failure it may have (allow_failure) is still not a pass of that job. */
+function ofJob(j: Job): Seen {
+  const at = { name: j.name, url: j.web_url };
+  if (j.status === 'success') return { ...at, state: 'green', why: 'success' };
+  if (j.status === 'skipped' || j.status === 'manual') return { ...at, state: 'skipped', why: j.status };
+  if (JOB_WAITING.has(j.status)) return { ...at, state: 'running', why: j.status };
+  return { ...at, state: 'red', why: j.status === 'failed' && j.allow_failure ? 'failed (allowed to fail)' : j.status };
+}
+
 const mark = (s: Seen) =>
   `${s.name} ${s.state === 'green' ? '✓' : s.state === 'running' ? `… ${s.why}` : `✗ ${s.why}`}${s.state === 'red' && s.url ? ` (${s.url})` : ''}`;
 
-async function checksGate(gh: GitHubApi, repo: string, sha: string, required: string[] | null): Promise<CheckResult> {
-  const [runs, statuses] = await Promise.all([gh.checkRuns(repo, sha), gh.statuses(repo, sha)]);
-  // a re-run adds a run of the same name: the newest one (highest id) is the one that counts
-  const latest = new Map<string, CheckRun & { id?: number }>();
-  for (const r of runs as Array<CheckRun & { id?: number }>) {
-    const had = latest.get(r.name);
-    if (!had || (r.id ?? 0) > (had.id ?? 0)) latest.set(r.name, r);
-  }
-  const seen = new Map<string, Seen>();
-  for (const r of latest.values()) seen.set(r.name, ofRun(r));
-  for (const s of statuses) if (!seen.has(s.context)) seen.set(s.context, ofStatus(s));
-  const on = `on ${repo}@${short(sha)}`;
-  if (required) {
-    const results = required.map((n) => seen.get(n) ?? { name: n, state: 'red' as const, why: 'not reported' });
-    const bad = results.filter((s) => s.state !== 'green');
-    return {
-      ok: bad.length === 0,
-      detail: `${required.length - bad.length} of ${required.length} required checks green ${on}: ${results.map(mark).join(', ')}`,
-    };
-  }
-  const all = [...seen.values()].filter((s) => s.state !== 'skipped');
-  if (all.length === 0) return { ok: false, detail: `no check run or commit status reported ${on}: nothing says the tests passed` };
-  const bad = all.filter((s) => s.state !== 'green');
+/** The required ones (absent: `absent`) or else every one that ran, the bad ones first: "n of m … green", listed. */
+function tally(seen: Map<string, Seen>, required: string[] | null, noun: string, absent: string): { ok: boolean; total: number; count: string; list: string } {
+  const results = required
+    ? required.map((n) => seen.get(n) ?? { name: n, state: 'red' as const, why: absent })
+    : [...seen.values()].filter((s) => s.state !== 'skipped');
+  const bad = results.filter((s) => s.state !== 'green');
+  const shown = required ? results : [...bad, ...results.filter((s) => s.state === 'green')];
   return {
     ok: bad.length === 0,
-    detail: `${all.length - bad.length} of ${all.length} checks green ${on}: ${[...bad, ...all.filter((s) => s.state === 'green')].map(mark).join(', ')}`,
+    total: results.length,
+    count: `${results.length - bad.length} of ${results.length} ${required ? `required ${noun}` : noun} green`,
+    list: shown.map(mark).join(', '),
   };
+}
+
+async function checksGate(gh: GitHubApi, repo: string, sha: string, required: string[] | null): Promise<CheckResult> {
+  const [runs, statuses] = await Promise.all([gh.checkRuns(repo, sha), gh.statuses(repo, sha)]);
+  const seen = new Map<string, Seen>();
+  for (const r of newestByName(runs as Array<CheckRun & { id?: number }>)) seen.set(r.name, ofRun(r));
+  for (const s of statuses) if (!seen.has(s.context)) seen.set(s.context, ofStatus(s));
+  const on = `on ${repo}@${short(sha)}`;
+  const t = tally(seen, required, 'checks', 'not reported');
+  if (t.total === 0) return { ok: false, detail: `no check run or commit status reported ${on}: nothing says the tests passed` };
+  return { ok: t.ok, detail: `${t.count} ${on}: ${t.list}` };
+}
+
+/** The commit's latest pipeline: it succeeded (when `pipelineMustPass`) and the required jobs passed in it. */
+async function pipelineGate(gl: GitLabApi, project: string, sha: string, required: string[] | null, pipelineMustPass: boolean): Promise<CheckResult> {
+  const on = `${project}@${short(sha)}`;
+  const pipeline = await gl.latestPipeline(project, sha);
+  if (!pipeline) return { ok: false, detail: `no pipeline ran on ${on}: nothing says the tests passed` };
+  const seen = new Map(newestByName(await gl.jobs(project, pipeline.id)).map((j) => [j.name, ofJob(j)]));
+  const t = tally(seen, required, 'jobs', 'not in the pipeline');
+  const passed = pipeline.status === 'success';
+  return {
+    ok: t.ok && (passed || !pipelineMustPass),
+    detail: `pipeline #${pipeline.id} ${pipeline.status} on ${on} (${pipeline.web_url}): ${t.count}${t.list ? `: ${t.list}` : ''}`,
+  };
+}
+
+interface Reviewed {
+  /** "#12" or "!12" */
+  label: string;
+  url: string;
+  approvers: string[];
+  blockers: string[];
+}
+
+/** One review_done verdict for either forge: each request's approvals, and the commits none brought. */
+function reviewResult(
+  f: { system: string; noun: string; at: string },
+  scopeOf: { headRef: string; baseRef: string | null; between: string[] | null },
+  commits: string[],
+  items: Reviewed[],
+  direct: string[],
+  min: number,
+): CheckResult {
+  const { headRef, baseRef, between } = scopeOf;
+  const scope = between ? `${baseRef}...${headRef}` : `${headRef} (${baseRef ? `${baseRef} is not on ${f.system}` : 'no serving version'}: its own ${f.noun})`;
+  if (commits.length === 0) return { ok: false, detail: `${f.at} ${scope}: no commits between them, nothing to release` };
+  let ok = direct.length === 0;
+  const lines = items.map(({ label, url, approvers, blockers }) => {
+    const good = approvers.length >= min && blockers.length === 0;
+    ok &&= good;
+    if (good) return `${label} ✓ ${approvers.join(', ')}`;
+    return `${label} ✗ ${blockers.length ? `changes requested by ${blockers.join(', ')}` : `${approvers.length} of ${min} approvals`} (${url})`;
+  });
+  const head = `${items.length} ${f.noun}${items.length === 1 ? '' : 's'} in ${f.at} ${scope}`;
+  const pushed = direct.length
+    ? `; ${direct.length} commit${direct.length === 1 ? '' : 's'} without a reviewed ${f.noun}: ${direct.map(short).join(', ')}`
+    : '';
+  return { ok, detail: `${head}${lines.length ? `: ${lines.join(', ')}` : ''}${pushed}` };
 }
 
 /** Latest review state per reviewer (DISMISSED clears, COMMENTED does not change it), the author left out. */
@@ -148,25 +264,16 @@ function verdictOf(pr: PullRequest, reviews: Review[]): { approvers: string[]; b
 
 async function reviewGate(gh: GitHubApi, repo: string, headSha: string, headRef: string, baseRef: string | null, min: number): Promise<CheckResult> {
   const { between, commits, pulls, direct } = await gh.mergedPullsBetween(repo, baseRef, headSha, MAX_COMMITS);
-  const scope = between ? `${baseRef}...${headRef}` : `${headRef} (${baseRef ? `${baseRef} is not on GitHub` : 'no serving version'}: its own pull request)`;
-  if (commits.length === 0) return { ok: false, detail: `${repo} ${scope}: no commits between them, nothing to release` };
-  const lines: string[] = [];
-  let ok = direct.length === 0;
-  for (const pr of pulls) {
-    const { approvers, blockers } = verdictOf(pr, await gh.reviews(repo, pr.number));
-    const good = approvers.length >= min && blockers.length === 0;
-    ok &&= good;
-    lines.push(
-      good
-        ? `#${pr.number} ✓ ${approvers.join(', ')}`
-        : `#${pr.number} ✗ ${blockers.length ? `changes requested by ${blockers.join(', ')}` : `${approvers.length} of ${min} approvals`} (${pr.html_url})`,
-    );
-  }
-  const head = `${pulls.length} pull request${pulls.length === 1 ? '' : 's'} in ${repo} ${scope}`;
-  const pushed = direct.length
-    ? `; ${direct.length} commit${direct.length === 1 ? '' : 's'} without a reviewed pull request: ${direct.map(short).join(', ')}`
-    : '';
-  return { ok, detail: `${head}${lines.length ? `: ${lines.join(', ')}` : ''}${pushed}` };
+  const items: Reviewed[] = [];
+  for (const pr of pulls) items.push({ label: `#${pr.number}`, url: pr.html_url, ...verdictOf(pr, await gh.reviews(repo, pr.number)) });
+  return reviewResult({ system: 'GitHub', noun: 'pull request', at: repo }, { headRef, baseRef, between }, commits, items, direct, min);
+}
+
+async function mergeRequestGate(gl: GitLabApi, project: string, headSha: string, headRef: string, baseRef: string | null, min: number): Promise<CheckResult> {
+  const { between, commits, requests, direct } = await gl.mergedRequestsBetween(project, baseRef, headSha, MAX_COMMITS);
+  const items: Reviewed[] = [];
+  for (const mr of requests) items.push({ label: `!${mr.iid}`, url: mr.web_url, approvers: await gl.approvers(project, mr), blockers: [] });
+  return reviewResult({ system: 'GitLab', noun: 'merge request', at: project }, { headRef, baseRef, between }, commits, items, direct, min);
 }
 
 /** A dependency that migrates data: named so, or marked `args.migration: true`. */

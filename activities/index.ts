@@ -94,6 +94,7 @@ async function servingVersionOf(p: Providers, target: TrafficTarget): Promise<st
 export function createActivities(p: Providers): ReleaseActivities {
   const gateSources: GateSources = {
     ...(p.github ? { github: p.github } : {}),
+    ...(p.gitlab ? { gitlab: p.gitlab } : {}),
     servingVersion: (service, version) => servingVersionOf(p, { service, version, previousVersion: null }),
   };
   return {

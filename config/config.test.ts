@@ -312,14 +312,28 @@ describe('gates that ask GitHub', () => {
     expect(problems(withGate('{ name: r, kind: rollback_plan, args: { source: github, repo: shop/checkout } }', gh))).toEqual([
       'services.shop.gates[0]: a rollback_plan gate cannot ask GitHub',
     ]);
-    expect(problems(withGate('{ name: r, kind: tests_passed, args: { source: gitlab, repo: shop/checkout } }', gh))).toEqual([
-      'services.shop.gates[0].args.source: "gitlab" is not a gate source (github)',
+    expect(problems(withGate('{ name: r, kind: tests_passed, args: { source: bitbucket, repo: shop/checkout } }', gh))).toEqual([
+      'services.shop.gates[0].args.source: "bitbucket" is not a gate source (github, gitlab)',
     ]);
     expect(
       parseConfig(withGate('{ name: t, kind: tests_passed, args: { source: github, repo: shop/checkout, checks: [test] } }', gh)).providers.github,
     ).toEqual({
       api_url: 'https://api.github.com',
       token: '${GITHUB_TOKEN}',
+    });
+  });
+  test('a GitLab gate needs providers.gitlab and the project as its path (or id)', () => {
+    expect(problems(withGate('{ name: tests, kind: tests_passed, args: { source: gitlab, repo: shop/checkout } }'))).toEqual([
+      'services.shop.gates[0]: asks GitLab, but providers.gitlab is not configured (token: ${GITLAB_TOKEN})',
+      'services.shop.gates[0].args.project: the project as its path, e.g. shop/web/checkout (or its numeric id)',
+    ]);
+    const gl = 'providers:\n  gitlab: { token: "${GITLAB_TOKEN}" }\n';
+    expect(problems(withGate('{ name: t, kind: tests_passed, args: { source: gitlab, project: "../etc" } }', gl))).toEqual([
+      'services.shop.gates[0].args.project: the project as its path, e.g. shop/web/checkout (or its numeric id)',
+    ]);
+    expect(parseConfig(withGate('{ name: t, kind: tests_passed, args: { source: gitlab, project: shop/web/checkout } }', gl)).providers.gitlab).toEqual({
+      api_url: 'https://gitlab.com/api/v4',
+      token: '${GITLAB_TOKEN}',
     });
   });
 });

@@ -112,6 +112,24 @@ function describeIssue(issue: z.core.$ZodIssue): string | null {
   }
 }
 
+/** The systems a gate may ask (args.source), the provider each needs and where the gate names its project. */
+const GATE_FORGES = {
+  github: {
+    system: 'GitHub',
+    provider: 'github',
+    arg: 'repo',
+    pattern: /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/,
+    example: 'the repository as owner/name, e.g. shop/checkout',
+  },
+  gitlab: {
+    system: 'GitLab',
+    provider: 'gitlab',
+    arg: 'project',
+    pattern: /^(\d+|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+)$/,
+    example: 'the project as its path, e.g. shop/web/checkout (or its numeric id)',
+  },
+} as const;
+
 /** Gates that ask a system need that system configured, and say which repository (checked here, not mid-release). */
 function gateSourceProblems(cfg: QuadConfig): string[] {
   const problems: string[] = [];
@@ -122,13 +140,16 @@ function gateSourceProblems(cfg: QuadConfig): string[] {
     ].forEach(([g, at]) => {
       const source = g.args?.source;
       if (source === undefined) return;
-      if (source !== 'github') return void problems.push(`${at}.args.source: ${JSON.stringify(source)} is not a gate source (github)`);
-      if (!cfg.providers.github) problems.push(`${at}: asks GitHub, but providers.github is not configured (token: \${GITHUB_TOKEN})`);
-      if (typeof g.args?.repo !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(g.args.repo))
-        problems.push(`${at}.args.repo: the repository as owner/name, e.g. shop/checkout`);
+      const forge = typeof source === 'string' && Object.hasOwn(GATE_FORGES, source) ? GATE_FORGES[source as keyof typeof GATE_FORGES] : null;
+      if (!forge) return void problems.push(`${at}.args.source: ${JSON.stringify(source)} is not a gate source (${Object.keys(GATE_FORGES).join(', ')})`);
+      if (!cfg.providers[forge.provider])
+        problems.push(`${at}: asks ${forge.system}, but providers.${forge.provider} is not configured (token: \${${forge.provider.toUpperCase()}_TOKEN})`);
+      const place = g.args?.[forge.arg];
+      if (typeof place !== 'string' || !forge.pattern.test(place)) problems.push(`${at}.args.${forge.arg}: ${forge.example}`);
       if (g.kind === 'migrations_tested' && typeof g.args?.job !== 'string')
         problems.push(`${at}.args.job: the CI job that tests the migrations, e.g. migrations`);
-      if (!['tests_passed', 'benchmarks_ok', 'migrations_tested', 'review_done'].includes(g.kind)) problems.push(`${at}: a ${g.kind} gate cannot ask GitHub`);
+      if (!['tests_passed', 'benchmarks_ok', 'migrations_tested', 'review_done'].includes(g.kind))
+        problems.push(`${at}: a ${g.kind} gate cannot ask ${forge.system}`);
     });
   }
   return problems;

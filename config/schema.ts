@@ -549,6 +549,8 @@ export const configSchema = z.strictObject({
       file_flags: z.strictObject({ path: z.string() }).optional(),
       /** for gates with args.source: github; api_url for GitHub Enterprise Server (https://host/api/v3) */
       github: z.strictObject({ api_url: httpUrl.default('https://api.github.com'), token: secretRef }).optional(),
+      /** for gates with args.source: gitlab; api_url for a self-managed GitLab (https://host/api/v4) */
+      gitlab: z.strictObject({ api_url: httpUrl.default('https://gitlab.com/api/v4'), token: secretRef }).optional(),
       slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: httpUrl.optional() }).optional(),
       email: z
         .strictObject({

@@ -23,6 +23,7 @@ import { incidentSinkFor } from './incidents/from-config';
 import { incidentLogsFor, type IncidentLogs } from './logs/from-config';
 import { configurationError } from '../failures';
 import { GitHubApi } from './gates/github';
+import { GitLabApi } from './gates/gitlab';
 
 export interface Providers {
   deployer(service: string): Deployer;
@@ -36,6 +37,8 @@ export interface Providers {
   incidentOnManualRollback?: boolean;
   /** for gates with args.source: github (providers.github) */
   github?: GitHubApi;
+  /** for gates with args.source: gitlab (providers.gitlab) */
+  gitlab?: GitLabApi;
 }
 
 /** `${UNLEASH_TOKEN}` → `UNLEASH_TOKEN` (the schema already refused anything else). */
@@ -216,5 +219,6 @@ export function buildProviders(cfg: QuadConfig, opts: BuildOptions = {}): Provid
     ...(incidentLogs ? { incidentLogs } : {}),
     incidentOnManualRollback: cfg.providers.incidents?.on_manual_rollback ?? false,
     ...(cfg.providers.github ? { github: new GitHubApi({ apiUrl: cfg.providers.github.api_url, tokenEnv: envName(cfg.providers.github.token) }) } : {}),
+    ...(cfg.providers.gitlab ? { gitlab: new GitLabApi({ apiUrl: cfg.providers.gitlab.api_url, tokenEnv: envName(cfg.providers.gitlab.token) }) } : {}),
   };
 }

@@ -6,6 +6,7 @@
 // Failures: 401 and a 403 that is not a rate limit are ConfigurationErrors (the token); a rate limit
 // (403 with x-ratelimit-remaining: 0, or 429) and 5xx are retryable, after the reset or Retry-After.
 import { configurationError, httpFailure, missingSecret, networkFailure, retryAfterMs, transientFailure } from '../../failures';
+import { broughtIn } from './brought-in';
 
 const SYSTEM = 'GitHub';
 const API_VERSION = '2022-11-28';
@@ -114,14 +115,13 @@ export class GitHubApi {
   ): Promise<{ between: string[] | null; commits: string[]; pulls: PullRequest[]; direct: string[] }> {
     const between = baseRef ? await this.commitsBetween(repo, baseRef, headSha) : null;
     const commits = (between ?? [headSha]).slice(-maxCommits);
-    const pulls = new Map<number, PullRequest>();
-    const direct: string[] = [];
-    for (const sha of commits) {
-      const merged = (await this.pullsOf(repo, sha)).filter((p) => p.merged_at);
-      if (merged.length === 0) direct.push(sha);
-      for (const p of merged) pulls.set(p.number, p);
-    }
-    return { between, commits, pulls: [...pulls.values()].sort((a, b) => a.number - b.number), direct };
+    const { requests: pulls, direct } = await broughtIn(
+      commits,
+      (sha) => this.pullsOf(repo, sha),
+      (p) => Boolean(p.merged_at),
+      (p) => p.number,
+    );
+    return { between, commits, pulls, direct };
   }
 
   async pullsOf(repo: string, sha: string): Promise<PullRequest[]> {
