@@ -15,6 +15,7 @@
 import type { Gate } from '../contract/plan';
 import type { CheckResult, GateContext } from '../contract/activities';
 import { configurationError } from './failures';
+import { visible } from '../contract/visible';
 import { checkGate as runGateCommand, renderCommand } from './steps';
 import { checkRepo, type CheckRun, type CommitStatus, type GitHubApi, type PullRequest, type Review } from './providers/gates/github';
 import { checkProject, type GitLabApi, type Job } from './providers/gates/gitlab';
@@ -63,7 +64,8 @@ export async function evaluateGate(src: GateSources, service: string, version: s
   if (typeof source !== 'string' || !Object.hasOwn(JUDGES, source))
     throw configurationError(`gate ${gate.name}: args.source ${JSON.stringify(source)} is not known (${Object.keys(JUDGES).join(', ')})`);
   const r = await JUDGES[source]({ src, service, version, gate, where: `gate ${gate.name}`, ctx });
-  return { ok: r.ok, detail: bounded(r.detail) };
+  // job, check and user names come from the forge: one line, nothing invisible, bounded
+  return { ok: r.ok, detail: bounded(visible(r.detail.replace(/[\r\n\t]+/g, ' '))) };
 }
 
 /** `args.ref`: how a version names its commit on the forge, e.g. "release-${version}"; default the version itself. */

@@ -5,7 +5,7 @@
 // URL-encoded path (group%2Fsub%2Fname); a PRIVATE-TOKEN header or 401 {"message":"401 Unauthorized"};
 // 404 {"message":"404 Project Not Found"} for an unknown project, "404 Commit Not Found" for an unknown ref;
 // per_page (default 20, ≤ 100) and page with x-page / x-next-page / x-total… and a Link header; a 429
-// with Retry-After on demand. Built on ./http-fake (it records every request). History is linear.
+// with Retry-After on demand; 403 insufficient_scope for UNSCOPED_TOKEN. Built on ./http-fake (it records every request). History is linear.
 import { startHttpFake, type Answer, type HttpFake, type Recorded } from './http-fake';
 
 export interface FakeJob {
@@ -64,6 +64,9 @@ export interface GitLabFake {
 const WEB = 'https://gitlab.example.com';
 const notFound = (what: string): Answer => ({ status: 404, body: { message: `404 ${what} Not Found` } });
 
+/** A token GitLab knows but without the read_api scope: every call is 403 insufficient_scope. */
+export const UNSCOPED_TOKEN = 'glpat-unscoped0123456789';
+
 export async function startGitLabFake(projects: Record<string, FakeProject>, token = 'glpat-fake0123456789abcdef'): Promise<GitLabFake> {
   let base = '';
   const fake = { linkOnly: false } as GitLabFake;
@@ -96,6 +99,16 @@ export async function startGitLabFake(projects: Record<string, FakeProject>, tok
   const handle = (req: Recorded): Answer => {
     if (req.method !== 'GET') return { status: 405, body: { message: '405 Method Not Allowed' } };
     const sent = req.headers['private-token'] ?? (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    if (sent === UNSCOPED_TOKEN) {
+      return {
+        status: 403,
+        body: {
+          error: 'insufficient_scope',
+          error_description: 'The request requires higher privileges than provided by the access token.',
+          scope: 'api read_api',
+        },
+      };
+    }
     if (sent !== token) return { status: 401, body: { message: '401 Unauthorized' } };
     const m = /^\/api\/v4\/projects\/([^/]+)\/(.+)$/.exec(req.path);
     if (!m) return { status: 404, body: { error: '404 Not Found' } };

@@ -4,7 +4,7 @@ import type { Gate } from '../../../contract/plan';
 import type { GateContext } from '../../../contract/activities';
 import { evaluateGate, type GateSources } from '../../gates';
 import { GitLabApi } from './gitlab';
-import { startGitLabFake, type FakeProject, type GitLabFake } from '../../../test/support/gitlab-fake';
+import { startGitLabFake, UNSCOPED_TOKEN, type FakeProject, type GitLabFake } from '../../../test/support/gitlab-fake';
 import { failureOf } from '../../../test/support/failure-of';
 import { parseConfig } from '../../../config/load';
 import { buildProviders } from '../factory';
@@ -217,6 +217,20 @@ describe('GitLab failures', () => {
     }
   });
 
+  test('a token without the read_api scope (403) is a ConfigurationError saying what the token needs', async () => {
+    process.env[TOKEN_ENV] = UNSCOPED_TOKEN;
+    try {
+      const f = await failureOf(evaluateGate(sources(), 'checkout', 'v1.2.3', gate('review_done'), ctx()));
+      expect([f.type, f.nonRetryable]).toEqual(['ConfigurationError', true]);
+      expect(f.message).toContain(`the token in env var ${TOKEN_ENV} (providers.gitlab.token) lacks the permission`);
+      expect(f.message).toContain('insufficient_scope');
+      expect(f.message).toContain('read_api');
+      expect(f.message).not.toContain(UNSCOPED_TOKEN);
+    } finally {
+      process.env[TOKEN_ENV] = gl.token;
+    }
+  });
+
   test('a 429 is retryable, after its Retry-After', async () => {
     gl.rateLimitNext(7);
     const f = await failureOf(evaluateGate(sources(), 'checkout', 'v1.2.3', gate('tests_passed'), ctx()));
@@ -244,6 +258,16 @@ describe('GitLab failures', () => {
     expect(unknown.message).toBe('gate tests passed: args.source "toString" is not known (github, gitlab)');
     const command = await failureOf(evaluateGate(sources(), 'checkout', 'v1.2.3', gate('command'), ctx()));
     expect(command.message).toContain('a command gate cannot ask GitLab');
+  });
+
+  test('a job name with a newline or a bidi override is shown on one line, escaped', async () => {
+    gl.projects[PROJECT].pipelines![1].jobs[1] = { id: 402, name: 'test\nFAKE: all green \u202e', status: 'failed' };
+    const r = await evaluateGate(sources(), 'checkout', 'v1.2.3', gate('tests_passed', { jobs: ['lint'] }), ctx());
+    expect(r.ok).toBe(true);
+    const all = await evaluateGate(sources(), 'checkout', 'v1.2.3', gate('tests_passed'), ctx());
+    expect(all.ok).toBe(false);
+    expect(all.detail).toContain('test FAKE: all green \\u202e ✗ failed');
+    expect(all.detail).not.toMatch(/[\n\u202e]/);
   });
 
   test('a pipeline whose jobs are gone answers 404: no such ref or no access, not retried', async () => {

@@ -90,7 +90,11 @@ export class GitLabApi {
       `the commit ${ref} of ${project}`,
       { missing: true },
     );
-    return r ? { sha: r.body.id, web_url: r.body.web_url } : null;
+    if (!r) return null;
+    // the sha goes into the next paths: a commit id, or nothing
+    if (typeof r.body.id !== 'string' || !/^[0-9a-f]{40,64}$/.test(r.body.id))
+      throw transientFailure(`${SYSTEM} the commit ${ref} of ${project}: no commit id in the answer`);
+    return { sha: r.body.id, web_url: r.body.web_url };
   }
 
   /** The newest pipeline run for the commit itself; a child pipeline is judged through its parent. */
@@ -216,6 +220,7 @@ export class GitLabApi {
       permission: 'the read_api scope and at least the Reporter role on the project',
       urlSetting: 'providers.gitlab.api_url and the gate args.project',
       secrets: [token],
+      ...(res.headers.has('retry-after') ? { retryAfterMs: retryAfterMs(res.headers.get('retry-after')) } : {}),
     });
   }
 }
