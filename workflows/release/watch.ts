@@ -18,29 +18,43 @@ const regionLabel = (region: string | undefined, text: string) => (region ? `${r
 function startGuard(release: ReleaseState, stage: StagePlan, from: number, deadline: number, region?: string) {
   const { plan } = release;
   const scope = new wf.CancellationScope();
+  // A guard no worker takes within two polls is a window nobody watches: say so, and ask again (it reads back from `from`).
+  const checkStart = wf.patched('guard-start-check');
+  const startWithinMs = Math.max(plan.pollIntervalS * 2, 10) * 1000;
+  const run = (mustStartWithin?: number) =>
+    world.guard.executeWithOptions(
+      {
+        summary: inRegion(`guard ${stage.name}: poll every ${plan.pollIntervalS} s`, region),
+        startToCloseTimeout: Math.max(deadline - from, 0) + 120_000,
+        // A dead worker's guard is retried on another after this; heartbeats (throttled to 80 % of it) are its running cost.
+        heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
+        ...(mustStartWithin ? { scheduleToStartTimeout: mustStartWithin } : {}),
+        retry: { ...FAST },
+      },
+      [
+        {
+          service: plan.service,
+          ...release.watched,
+          ...(region ? { region } : {}),
+          stage: stage.name,
+          criteria: stage.criteria,
+          pollIntervalS: plan.pollIntervalS,
+          from,
+          deadline,
+        },
+      ],
+    );
   const outcome = scope
     .run(() =>
-      world.guard.executeWithOptions(
-        {
-          summary: inRegion(`guard ${stage.name}: poll every ${plan.pollIntervalS} s`, region),
-          startToCloseTimeout: Math.max(deadline - from, 0) + 120_000,
-          // A dead worker's guard is retried on another after this; heartbeats (throttled to 80 % of it) are its running cost.
-          heartbeatTimeout: Math.max(plan.pollIntervalS * 3, 30) * 1000,
-          retry: { ...FAST },
-        },
-        [
-          {
-            service: plan.service,
-            ...release.watched,
-            ...(region ? { region } : {}),
-            stage: stage.name,
-            criteria: stage.criteria,
-            pollIntervalS: plan.pollIntervalS,
-            from,
-            deadline,
-          },
-        ],
-      ),
+      run(checkStart ? startWithinMs : undefined).catch((err: unknown) => {
+        if (!checkStart || !isLateStart(err)) throw err;
+        release.note(
+          'guard late',
+          undefined,
+          inRegion(`no worker took the guard of ${stage.name} within ${startWithinMs / 1000} s: unwatched until one does`, region),
+        );
+        return run();
+      }),
     )
     .catch((err): GuardOutcome | null => {
       if (wf.isCancellation(err)) return null;
@@ -48,6 +62,9 @@ function startGuard(release: ReleaseState, stage: StagePlan, from: number, deadl
     });
   return { scope, outcome };
 }
+
+const isLateStart = (err: unknown) =>
+  err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 
 /** Watch until `done()` or the timeout; a breach ends it at once. */
 export async function watchUntil(release: ReleaseState, stage: StagePlan, ms: number | undefined, summary: string, done: () => boolean) {
