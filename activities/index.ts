@@ -16,6 +16,7 @@ import { isNonRetryable } from './failures';
 import { nextWindowStart } from './release-window';
 import { nextSlot } from './release-calendar';
 import { openIncident } from './incident';
+import { heartbeating } from './heartbeating';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,12 +117,13 @@ export function createActivities(p: Providers): ReleaseActivities {
     },
     servingVersion: (target) => servingVersionOf(p, target),
     // the activity keeps its first name, setTraffic, so recorded histories replay; it is the lifecycle's shift
-    setTraffic: (target, percent) => p.deployer(target.service).shift(target, percent),
-    prepare: (target) => p.deployer(target.service).prepare(target),
+    // each heartbeats while it runs: a worker that dies mid-call is noticed in seconds, not at the call's timeout
+    setTraffic: heartbeating((target, percent) => p.deployer(target.service).shift(target, percent)),
+    prepare: heartbeating((target) => p.deployer(target.service).prepare(target)),
     smokeCheck: (target, gate) => smokeCheck(p.deployer(target.service), target, gate),
-    promote: (target) => p.deployer(target.service).promote(target),
-    retire: (target) => p.deployer(target.service).retire(target),
-    revert: (target) => p.deployer(target.service).revert(target),
+    promote: heartbeating((target) => p.deployer(target.service).promote(target)),
+    retire: heartbeating((target) => p.deployer(target.service).retire(target)),
+    revert: heartbeating((target) => p.deployer(target.service).revert(target)),
     checkDeployers: (services) => checkDeployers(p, services),
     getFlagState: (_service, flag) => p.flags().getState(flag),
     setFlag: (_service, flag, percent) => p.flags().setRollout(flag, percent),
@@ -129,7 +131,7 @@ export function createActivities(p: Providers): ReleaseActivities {
     guard: (input) => runGuard(p.metrics(input.service), input),
     abTest: (input) => runAbTest(p.metrics(input.service), input),
     releaseChanges: (source, service, version, previousVersion) => releaseChanges(p.github, source, service, version, previousVersion),
-    async judge(input) {
+    judge: heartbeating(async (input) => {
       const samples = await p.metrics(input.service).fetch({
         service: input.service,
         version: input.version,
@@ -140,8 +142,8 @@ export function createActivities(p: Providers): ReleaseActivities {
         intervalS: input.intervalS,
       });
       return judgeWindow(samples, input.criteria);
-    },
+    }),
     notify: (names, notice, refs) => fanOutNotice(p.notifiers, names, notice, refs),
-    openIncident: (incident) => openIncident(p, incident),
+    openIncident: heartbeating((incident) => openIncident(p, incident)),
   };
 }

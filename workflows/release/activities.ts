@@ -7,6 +7,14 @@ import { STEP_HEARTBEAT_TIMEOUT_MS, stepActivityTimeoutMs } from '../../contract
 
 export const FAST = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } as const;
 
+/**
+ * Deployer calls, the judge and the incident heartbeat while they run (activities/heartbeating.ts): a worker that dies in one is
+ * noticed after this, and the call (idempotent) is retried on another, not after its whole timeout.
+ * Only activity options: recorded histories replay unchanged.
+ */
+export const DEPLOY_HEARTBEAT_TIMEOUT_MS = 20_000;
+const beating = { heartbeatTimeout: DEPLOY_HEARTBEAT_TIMEOUT_MS };
+
 /** Changes to the world: retried a while, they are idempotent (absolute states). A shift gets 6 min (a deploy command may run 5). */
 export const world = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
 /**
@@ -14,6 +22,10 @@ export const world = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout
  * half a minute of retries, then the failure is recorded and the rollback goes on (rollback.ts).
  */
 export const undoActs = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 10 } });
+/** The undo's deployer calls (restore the split, revert, retire), heartbeating. */
+export const undoDeploy = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', ...beating, retry: { ...FAST, maximumAttempts: 10 } });
+/** The shift: a deploy command may run 5 min; heartbeating, so a dead worker's shift is retried in seconds. */
+export const shifting = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '6m', ...beating, retry: { ...FAST, maximumAttempts: 10 } });
 const stepActs = wf.proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '11m',
   heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS,
@@ -35,10 +47,11 @@ export function runStep(summary: string, service: string, version: string, step:
  * Preparing and promoting wait until a version reports ready: a rollout's progress deadline (Kubernetes'
  * default is 10 min), not a minute — a 60 s timeout would retry a healthy rolling update and then fail it.
  */
-export const preparing = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '15m', retry: { ...FAST, maximumAttempts: 3 } });
+export const preparing = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '15m', ...beating, retry: { ...FAST, maximumAttempts: 3 } });
 /** Gates and post checks run a command or ask a system: up to 10 minutes, few retries. */
 export const checks = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10m', retry: { ...FAST, maximumAttempts: 3 } });
-export const judging = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', retry: { ...FAST, maximumAttempts: 5 } });
+/** The judge and the incident (they heartbeat too: a dead worker's judge is asked again in seconds). */
+export const judging = wf.proxyActivities<ReleaseActivities>({ startToCloseTimeout: '60s', ...beating, retry: { ...FAST, maximumAttempts: 5 } });
 /**
  * A notice must never stall or fail a release: bounded retries, short timeouts. The activity retries
  * each notifier itself and reports failures instead of throwing.

@@ -4,7 +4,7 @@ import type { StageResult } from '../../contract/messages';
 import type { StageAction, StagePlan } from '../../contract/plan';
 import { flagVariantSides } from '../../contract/plan';
 import * as wf from '@temporalio/workflow';
-import { checks, preparing, runStep, undoActs, world } from './activities';
+import { checks, preparing, runStep, shifting, undoActs, undoDeploy, world } from './activities';
 import { awaitApproval, waitForCalendar } from './gates';
 import type { ReleaseState } from './state';
 import { describeVerdict } from './explain';
@@ -82,7 +82,7 @@ async function smokeCheckAll(release: ReleaseState): Promise<void> {
 async function retireAll(release: ReleaseState, regions = release.regions): Promise<void> {
   await Promise.all(
     regions.map((r) =>
-      undoActs.retire
+      undoDeploy.retire
         .executeWithOptions({ summary: inRegion('retire what carries no traffic', r) }, [release.target(r)])
         .then((d) => release.note('retired', undefined, inRegion(d.detail, r)))
         .catch((err: unknown) => release.note('retire failed', undefined, inRegion(causeOf(err), r))),
@@ -95,7 +95,7 @@ export async function revertAll(release: ReleaseState, regions = release.regions
   const { status } = release;
   await Promise.all(
     regions.map((r) =>
-      undoActs.revert.executeWithOptions({ summary: inRegion(`revert to ${status.previousVersion ?? 'previous'} at 100 %`, r) }, [release.target(r)]),
+      undoDeploy.revert.executeWithOptions({ summary: inRegion(`revert to ${status.previousVersion ?? 'previous'} at 100 %`, r) }, [release.target(r)]),
     ),
   );
   status.trafficPercent = 0;
@@ -133,7 +133,7 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
         run: () =>
           Promise.all(
             regions.map((r) =>
-              undoActs.setTraffic.executeWithOptions({ summary: inRegion(`restore ${status.previousVersion ?? 'previous'} to 100 %`, r) }, [
+              undoDeploy.setTraffic.executeWithOptions({ summary: inRegion(`restore ${status.previousVersion ?? 'previous'} to 100 %`, r) }, [
                 release.target(r),
                 0,
               ]),
@@ -145,10 +145,7 @@ async function shift(release: ReleaseState, action: StageAction, label: string):
     }
     await Promise.all(
       regions.map((r) =>
-        world.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r), startToCloseTimeout: '6m' }, [
-          release.target(r),
-          action.percent,
-        ]),
+        shifting.setTraffic.executeWithOptions({ summary: inRegion(`route ${action.percent} % to ${plan.version}`, r) }, [release.target(r), action.percent]),
       ),
     );
   } else {
