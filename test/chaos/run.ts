@@ -285,7 +285,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const runLane = async (lane: number, service: string, flags: boolean) => {
       const laneRand = rng(opts.seed * 1000 + lane + 1);
       let serving = BASE;
-      for (let k = 1; moreReleases(); k++) {
+      // every lane releases at least twice (one of each kind), so the mix holds however the timing falls
+      for (let k = 1; k <= 2 || moreReleases(); k++) {
         const n = ++planned;
         // the lane's first two are one of each, then a draw
         const bad = k === 1 ? lane % 2 === 1 : k === 2 ? lane % 2 === 0 : laneRand() < 0.4;
