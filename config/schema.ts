@@ -18,6 +18,14 @@ const httpUrl = z
   .url()
   .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL');
 const criteriaList = z.array(z.string());
+/** Where QUAD sends mail: an SMTP server, its login secret only as ${ENV_VAR}. */
+const smtpFields = {
+  host: z.string(),
+  port: z.number().int().positive(),
+  secure: z.boolean().default(false),
+  user: z.string().optional(),
+  password: secretRef.optional(),
+};
 
 const day = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like "15:00"');
@@ -554,11 +562,7 @@ export const configSchema = z.strictObject({
       slack: z.strictObject({ bot_token: secretRef, signing_secret: secretRef, api_url: httpUrl.optional() }).optional(),
       email: z
         .strictObject({
-          host: z.string(),
-          port: z.number().int().positive(),
-          secure: z.boolean().default(false),
-          user: z.string().optional(),
-          password: secretRef.optional(),
+          ...smtpFields,
           from: z.string(),
           to: z.array(z.string()).default([]),
           customers: z.array(z.string()).default([]),
@@ -782,15 +786,7 @@ export const configSchema = z.strictObject({
           service: z.string().optional(),
           reply_from: z.string().regex(EMAIL_ADDRESS, 'an address like quad@example.com'),
           /** where replies are sent; default providers.email */
-          smtp: z
-            .strictObject({
-              host: z.string(),
-              port: z.number().int().positive(),
-              secure: z.boolean().default(false),
-              user: z.string().optional(),
-              password: secretRef.optional(),
-            })
-            .optional(),
+          smtp: z.strictObject(smtpFields).optional(),
           /** a message over this is refused in SMTP (552) */
           max_bytes: z
             .number()

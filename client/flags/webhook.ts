@@ -20,11 +20,11 @@ import { InputError } from '../../config/errors';
 import { flagPlan } from '../../config/resolve';
 import { flagService, mayStart, type Starter } from '../../config/starters';
 import type { Releases } from '../releases';
+import { readBoundedBody, sendJson } from '../webhook-http';
 
 export const UNLEASH_ENDPOINT = '/flags/unleash';
 export const LAUNCHDARKLY_ENDPOINT = '/flags/launchdarkly';
 export const MAX_BODY = 1024 * 1024;
-const DRAIN_LIMIT = 16 * MAX_BODY;
 /**
  * An event older than this is not acted on: the flag may have been ramped and left on since, and turning
  * it off again would undo that ramp. Both tools deliver within seconds (Unleash retries once at once).
@@ -222,24 +222,8 @@ export interface FlagWebhook {
   stop(): Promise<void>;
 }
 
-function send(res: ServerResponse, code: number, doc?: unknown) {
-  if (doc === undefined) return void res.writeHead(code).end();
-  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-      else if (size > DRAIN_LIMIT) req.destroy();
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+const send = sendJson;
+const readBody = (req: IncomingMessage) => readBoundedBody(req, MAX_BODY);
 
 export function createFlagWebhook(o: FlagWebhookOptions): FlagWebhook {
   const flags: FlagTriggerConfig | undefined = o.config.triggers?.flags;

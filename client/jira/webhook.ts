@@ -20,12 +20,12 @@ import { ownEntry } from '../../config/lookup';
 import { serviceConfig, type ReleaseAsk } from '../../config/resolve';
 import { SAME_REQUEST_MS, type Releases, type Started } from '../releases';
 import { mayStart } from '../../config/starters';
+import { readBoundedBody, sendJson } from '../webhook-http';
 
 export const JIRA_ENDPOINT = '/jira/webhook';
 /** Jira issue payloads are a few kB; anything far larger is not one. */
 export const MAX_BODY = 1024 * 1024;
 /** Past this, an oversize body is not drained for its 413 any more: the connection is cut. */
-const DRAIN_LIMIT = 16 * MAX_BODY;
 /** Jira's clock and ours may differ a little; a delivery from further in the future is refused. */
 const FUTURE_SKEW_MS = 5 * 60 * 1000;
 
@@ -161,31 +161,8 @@ export interface JiraWebhook {
   stop(): Promise<void>;
 }
 
-function send(res: ServerResponse, code: number, doc?: unknown) {
-  if (doc === undefined) {
-    res.writeHead(code).end();
-    return;
-  }
-  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
-}
-
-/**
- * The body, or null when it is over MAX_BODY. An oversize body is read to its end (and dropped) so the
- * sender gets its 413 rather than a reset connection; past DRAIN_LIMIT the connection is cut.
- */
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-      else if (size > DRAIN_LIMIT) req.destroy();
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+const send = sendJson;
+const readBody = (req: IncomingMessage) => readBoundedBody(req, MAX_BODY);
 
 export function createJiraWebhook(o: JiraWebhookOptions): JiraWebhook {
   const jira = o.config.triggers?.jira;
