@@ -15,6 +15,9 @@ export async function withLogFindings(p: Pick<Providers, 'incidentLogs'>, req: I
   const logs = p.incidentLogs;
   if (!logs) return { ...req, logNote: 'no log source configured (providers.logs)' };
   if (!req.window) return { ...req, logNote: 'no window to read the logs for' };
+  // the lines of the window's last requests reach the store a moment after them: read once they have
+  const wait = req.window.to + (logs.settleMs ?? 0) - now;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   // the canary's time in production, at most window_minutes back from the rollback
   const to = Math.min(req.window.to, now);
   const from = Math.max(req.window.from, to - logs.windowMinutes * 60_000);

@@ -28,6 +28,9 @@ export interface Started {
   again?: boolean;
 }
 
+/** How long a start waits for a release of the same service that has ended but not yet closed (its last notices). */
+const CLOSING_WAIT_MS = 30_000;
+
 /** How long a request's retries count as the same request (a Jira redelivery comes within hours). */
 export const SAME_REQUEST_MS = 24 * 60 * 60 * 1000;
 
@@ -99,7 +102,7 @@ export class Releases {
    * redelivery, a Slack event retry) gets the release it started, running or ended, and never starts a
    * second one. "The same request" holds for `once.withinMs` (default a day) after that release started.
    */
-  async start(input: ReleaseInput, once?: StartOnce): Promise<Started> {
+  async start(input: ReleaseInput, once?: StartOnce, closingWaitMs = CLOSING_WAIT_MS): Promise<Started> {
     const workflowId = workflowIdFor(input.request);
     const { request } = input;
     const requestId = once ? validRequestId(once.requestId) : undefined;
@@ -136,7 +139,22 @@ export class Releases {
           .catch(() => null);
         if (running && running.typedSearchAttributes.get(QuadRequestId) === requestId) return this.startedOf(workflowId, running.runId);
       }
-      throw new AlreadyReleasingError(await this.status(workflowId).catch(() => null), workflowId);
+      const running = await this.status(workflowId).catch(() => null);
+      // one that has ended and is only sending its last notices is waited for, then this one starts
+      if (running && running.status !== 'running' && closingWaitMs > 0) {
+        const closed = await Promise.race([
+          this.client.workflow
+            .getHandle(workflowId)
+            .result()
+            .then(
+              () => true,
+              () => true,
+            ),
+          new Promise<false>((r) => setTimeout(() => r(false), closingWaitMs).unref()),
+        ]);
+        if (closed) return this.start(input, once, 0);
+      }
+      throw new AlreadyReleasingError(running, workflowId);
     }
   }
 

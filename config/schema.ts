@@ -653,6 +653,11 @@ export const configSchema = z.strictObject({
             .default(15),
           /** lines per side (default 10 000) */
           limit: z.number().int().min(100).max(100_000).default(10_000),
+          /**
+           * how long after the window's end the lines are read: a log line reaches its store a moment after
+           * its request (CloudWatch Logs ingests in seconds), default 2
+           */
+          settle_seconds: z.number().min(0).max(60).default(2),
           /** rules checked before the built-in ones: a regular expression over the signature, and the advice */
           hints: z
             .array(

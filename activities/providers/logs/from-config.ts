@@ -10,6 +10,8 @@ export interface IncidentLogs {
   source: LogSource;
   windowMinutes: number;
   limit: number;
+  /** read the lines no sooner than this after the window's end (ingestion delay) */
+  settleMs: number;
   rules: readonly HintRule[];
 }
 
@@ -27,5 +29,5 @@ export function incidentLogsFor(cfg: QuadConfig): IncidentLogs | undefined {
           ...(l.endpoint ? { endpoint: l.endpoint } : {}),
         });
   const rules: HintRule[] = [...l.hints.map((h) => ({ match: new RegExp(h.match, 'i'), hint: h.hint })), ...BUILT_IN_HINTS];
-  return { source, windowMinutes: l.window_minutes, limit: l.limit, rules };
+  return { source, windowMinutes: l.window_minutes, limit: l.limit, settleMs: l.settle_seconds * 1000, rules };
 }
