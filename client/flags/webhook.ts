@@ -11,8 +11,7 @@
 //   401  bad secret or signature   403  the person may not start the ramp (the flag is left as they set it)
 //   413  body over 1 MiB   422 {error}  a stale event, or refused in plain words
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FlagTriggerConfig, QuadConfig } from '../../config/schema';
@@ -20,7 +19,7 @@ import { InputError } from '../../config/errors';
 import { flagPlan } from '../../config/resolve';
 import { flagService, mayStart, type Starter } from '../../config/starters';
 import type { Releases } from '../releases';
-import { readBoundedBody, sendJson } from '../webhook-http';
+import { readBoundedBody, sendJson, webhookServer, type WebhookServer } from '../webhook-http';
 
 export const UNLEASH_ENDPOINT = '/flags/unleash';
 export const LAUNCHDARKLY_ENDPOINT = '/flags/launchdarkly';
@@ -216,11 +215,7 @@ export interface FlagWebhookOptions {
   now?: () => number;
 }
 
-export interface FlagWebhook {
-  server: Server;
-  start(listen?: { port?: number; host?: string }): Promise<{ port: number }>;
-  stop(): Promise<void>;
-}
+export type FlagWebhook = WebhookServer;
 
 const send = sendJson;
 const readBody = (req: IncomingMessage) => readBoundedBody(req, MAX_BODY);
@@ -313,21 +308,5 @@ export function createFlagWebhook(o: FlagWebhookOptions): FlagWebhook {
     return act(res, toggle);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      log(`quad flags: ${(err as Error)?.stack ?? String(err)}`);
-      // both tools retry on 5xx, right for an outage; the details stay in the log
-      if (!res.headersSent) send(res, 500, { error: 'could not act on the event; the webhook log says why' });
-    });
-  });
-
-  return {
-    server,
-    start: (listen = {}) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port }));
-      }),
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return webhookServer(handle, { log, name: 'quad flags', failure: 'could not act on the event; the webhook log says why' });
 }

@@ -12,15 +12,14 @@
 //   releasing, a stale or future delivery). Nothing a sender writes reaches an answer as internal text.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JiraTriggerConfig, QuadConfig } from '../../config/schema';
 import { InputError } from '../../config/errors';
 import { ownEntry } from '../../config/lookup';
 import { serviceConfig, type ReleaseAsk } from '../../config/resolve';
 import { SAME_REQUEST_MS, type Releases, type Started } from '../releases';
 import { mayStart } from '../../config/starters';
-import { readBoundedBody, sendJson } from '../webhook-http';
+import { readBoundedBody, sendJson, webhookServer, type WebhookServer } from '../webhook-http';
 
 export const JIRA_ENDPOINT = '/jira/webhook';
 /** Jira issue payloads are a few kB; anything far larger is not one. */
@@ -155,11 +154,7 @@ export interface JiraWebhookOptions {
 /** A delivery's request ID: the hash of its signed body, so a changed header cannot make a replay new. */
 export const deliveryRequestId = (body: Buffer) => `jira:${createHash('sha256').update(body).digest('hex').slice(0, 40)}`;
 
-export interface JiraWebhook {
-  server: Server;
-  start(listen?: { port?: number; host?: string }): Promise<{ port: number }>;
-  stop(): Promise<void>;
-}
+export type JiraWebhook = WebhookServer;
 
 const send = sendJson;
 const readBody = (req: IncomingMessage) => readBoundedBody(req, MAX_BODY);
@@ -229,21 +224,5 @@ export function createJiraWebhook(o: JiraWebhookOptions): JiraWebhook {
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      log(`quad jira: ${(err as Error)?.stack ?? String(err)}`);
-      // Jira retries on 5xx, which is right for an outage (Temporal unreachable); the details stay in the log
-      if (!res.headersSent) send(res, 500, { error: 'could not start the release; the webhook log says why' });
-    });
-  });
-
-  return {
-    server,
-    start: (listen = {}) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port }));
-      }),
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return webhookServer(handle, { log, name: 'quad jira', failure: 'could not start the release; the webhook log says why' });
 }
