@@ -17,7 +17,7 @@ const OUTPUT_TAIL_CHARS = 500;
 
 /** How a step is run; the defaults are what the worker uses (tests shorten them). */
 export interface StepRunOptions {
-  /** heartbeat interval, ms (default STEP_HEARTBEAT_MS, 5 s) */
+  /** heartbeat interval, ms (default STEP_HEARTBEAT_MS, 1 s) */
   heartbeatMs?: number;
   /** after SIGTERM, how long before SIGKILL, ms (default STEP_KILL_GRACE_MS) */
   killGraceMs?: number;
