@@ -36,7 +36,8 @@ describe('SandboxMetricsSource', () => {
     expect(sum('baseline', 'errors')).toBe(0);
     const busy = samples[0];
     expect(busy.canary!.latencyP95Ms).toBeGreaterThan(0);
-    expect(busy.canary!.latencyP95Ms).toBeLessThan(200);
+    // a measured round trip, so bounded only by the window itself: how fast depends on how busy the machine is
+    expect(busy.canary!.latencyP95Ms).toBeLessThan(3000);
     expect(busy.baseline!.memoryMb).toBeGreaterThan(10);
   });
 
