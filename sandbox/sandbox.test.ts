@@ -109,9 +109,10 @@ describe('sandbox', () => {
     const replies = await burst(`${sandbox.url}/`, 500, 25);
     const errors = count(replies, (r) => r.status === 500);
     expect(count(replies, (r) => r.version === 'v1.2.5-bad')).toBe(500);
-    // binomial(500, 0.08): mean 40, sd 6 — this range is ±3.5 sd
-    expect(errors).toBeGreaterThanOrEqual(19);
-    expect(errors).toBeLessThanOrEqual(61);
+    // binomial(500, 0.08): mean 40, sd 6 — 10..80 is 5 sd below and 6.6 above (P(outside) < 1e-7), so the
+    // test says "about 8 %" without failing one run in a few thousand by chance
+    expect(errors).toBeGreaterThanOrEqual(10);
+    expect(errors).toBeLessThanOrEqual(80);
 
     const rolledBack = await json(`${admin}/admin/services/checkout/traffic`, {
       method: 'PUT',
