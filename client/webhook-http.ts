@@ -12,9 +12,11 @@ export function sendJson(res: ServerResponse, code: number, doc?: unknown): void
   res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
 }
 
-/** The body, or null when it is over `maxBytes`. */
-export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
-  const drainLimit = 16 * maxBytes;
+/**
+ * The body, or null when it is over `maxBytes`. An oversize body is drained up to `drainLimit` (so the
+ * sender reads its 413) and the connection cut beyond it.
+ */
+export function readBoundedBody(req: IncomingMessage, maxBytes: number, drainLimit = 16 * maxBytes): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

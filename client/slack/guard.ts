@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
+import { readBoundedBody } from '../webhook-http';
 
 /** Slack's own rule: a request more than 5 minutes from our clock, either way, is refused. */
 export const MAX_SKEW_S = 5 * 60;
@@ -75,27 +76,13 @@ function answer(res: ServerResponse, code: number) {
   res.writeHead(code).end();
 }
 
-/** Reads the body (null when over `limit`: it is drained, so the sender gets its 413). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-      else if (size > 4 * limit) req.destroy();
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** Wraps Bolt's request listener: requests to the endpoints are checked here first. */
 export function guardedListener(inner: RequestListener, o: GuardOptions): RequestListener {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => undefined);
   const check = async (req: IncomingMessage, res: ServerResponse) => {
-    const raw = await readBody(req, MAX_BODY);
+    // an oversize body is drained up to 4× the limit, so the sender gets its 413
+    const raw = await readBoundedBody(req, MAX_BODY, 4 * MAX_BODY);
     if (!raw) return answer(res, 413);
     const text = raw.toString('utf8');
     const contentType = req.headers['content-type'];
