@@ -17,7 +17,8 @@ import { startLoad } from '../../sandbox/load';
 import { loadConfig } from '../../config/load';
 import { Releases, AlreadyReleasingError } from '../../client/releases';
 import type { ReleaseStatus } from '../../contract/messages';
-import { freePort, startDevServer, killDevServer, type DevServer } from './dev-server';
+import { startDevServer, killDevServer, type DevServer } from '../support/dev-server-process';
+import { freePort } from '../support/net';
 import { pendingOf, recoveryOf, diagnose, type Pending } from './observe';
 
 export type Moment = 'shift' | 'window' | 'judge' | 'undo' | 'notice';
@@ -160,7 +161,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
     let bundle: string;
     [server, sandbox, bundle] = await Promise.all([
-      startDevServer(port, db),
+      startDevServer(port, db, 'error'),
       startSandboxProcess({ serve: Object.fromEntries([...services, ...flagServices].map((s) => [s, BASE])), flagsFile }),
       bundleFile(dir.path),
     ]);
@@ -479,7 +480,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const signal = server.child.signalCode;
         const down = 1000 + Math.round(rand() * 1500);
         await sleep(down);
-        server = await startDevServer(port, db);
+        server = await startDevServer(port, db, 'error');
         record(
           {
             n: i + 1,

@@ -2,11 +2,11 @@
 // started again on the same port with the same SQLite file. The real worker process (and the test's
 // client) reconnect by themselves, the release finishes at 100 %, each traffic step reaches the router
 // exactly once, and the release is still found through its QuadService search attribute.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { devServerSettings, temporalCliPath } from '../support/temporal-servers';
+import { devServerSettings } from '../support/temporal-servers';
+import { startDevServer, killDevServer, type DevServer } from '../support/dev-server-process';
+import { freePort } from '../support/net';
 import { eventually } from '../support/release-harness';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { loadConfig } from '../../config/load';
@@ -19,72 +19,6 @@ const BASE = 'v1.2.2';
 const VERSION = 'v1.4.0';
 const taskQueue = `e2e-server-restart-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
-    s.on('error', () => r(false));
-  });
-}
-
-interface DevServer {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<unknown>;
-}
-
-/** The CLI dev server as our own child (not TestWorkflowEnvironment), so the test can SIGKILL and restart it. */
-async function startDevServer(port: number, db: string): Promise<DevServer> {
-  const bin = temporalCliPath();
-  if (!bin) throw new Error('no temporal CLI: run scripts/tools.sh temporal (or set QUAD_TEMPORAL_BIN)');
-  const s = devServerSettings();
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--headless',
-    '--namespace',
-    s.namespace,
-    '--db-filename',
-    db,
-    '--log-level',
-    'warn',
-    ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
-  ];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => (out = (out + b.toString('utf8')).slice(-64 * 1024));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', r));
-  const end = Date.now() + 30_000;
-  while (!(await listening(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal exited (${child.exitCode ?? child.signalCode}):\n${out.slice(-3000)}`);
-    if (Date.now() > end) throw new Error(`temporal not up in 30 s:\n${out.slice(-3000)}`);
-    await sleep(50);
-  }
-  return { child, output: () => out, exited };
-}
-
-async function killDevServer(server: DevServer | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGKILL');
-  await server.exited;
-}
 
 let dir: ReturnType<typeof tempDir>;
 let port: number;

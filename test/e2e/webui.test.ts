@@ -4,12 +4,12 @@
 // open on a running workflow, so the test waits for text, never for network idle; the page scrolls
 // inside #content-wrapper, so that element is what the screenshot takes.
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import '../support/quiet-runtime';
 import { executable, temporalCliPath, searchAttributeKeys, ROOT } from '../support/temporal-servers';
+import { freePort } from '../support/net';
 import { startSandboxProcess, startWorkerProcess, writeStackConfig, tempDir, bundleFile, type SandboxProcess, type Child } from '../support/stack';
 import { loadConfig } from '../../config/load';
 import { Releases } from '../../client/releases';
@@ -20,17 +20,6 @@ const CHROMIUM = process.env.QUAD_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(ROOT, '.data', 'screenshots');
 const VERSION = 'v1.4.0';
 const taskQueue = `e2e-webui-${process.pid}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let env: TestWorkflowEnvironment;
 let sandbox: SandboxProcess;

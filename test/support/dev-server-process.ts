@@ -1,28 +1,11 @@
-// The Temporal CLI dev server as the chaos run's own child on a SQLite file, so the run can kill -9 it
-// and start it again on the same port and file (as test/e2e/server-restart.test.ts does).
+// The Temporal CLI dev server as the test's own child on a SQLite file (not TestWorkflowEnvironment), so
+// a test can kill -9 it and start it again on the same port and file: test/e2e/server-restart.test.ts and
+// the chaos run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
-import { devServerSettings, temporalCliPath } from '../support/temporal-servers';
+import { listening } from './net';
+import { devServerSettings, temporalCliPath } from './temporal-servers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
-    s.on('error', () => r(false));
-  });
-}
 
 export interface DevServer {
   child: ChildProcess;
@@ -30,12 +13,12 @@ export interface DevServer {
   exited: Promise<unknown>;
 }
 
-export async function startDevServer(port: number, db: string): Promise<DevServer> {
+export async function startDevServer(port: number, db: string, logLevel: 'warn' | 'error' = 'warn'): Promise<DevServer> {
   const bin = temporalCliPath();
   if (!bin) throw new Error('no temporal CLI: run scripts/tools.sh temporal (or set QUAD_TEMPORAL_BIN)');
   const s = devServerSettings();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', s.namespace, '--db-filename', db];
-  args.push('--log-level', 'error', ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]));
+  args.push('--log-level', logLevel, ...Object.entries(s.search_attributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]));
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => (out = (out + b.toString('utf8')).slice(-64 * 1024));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { freePort } from './postgres';
+import { freePort } from './net';
 import { ROOT } from './temporal-servers';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
 // real HTTP through the AWS SDK, with fake credentials.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './net';
 import { join, resolve } from 'node:path';
 
 export interface LocalMoto {
@@ -27,18 +27,6 @@ export function findMotoServer(): string {
     throw new Error(`moto_server not found at ${bin}: run \`bash scripts/tools.sh moto\`, or set QUAD_MOTO_SERVER`);
   }
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

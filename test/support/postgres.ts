@@ -3,7 +3,7 @@
 // `postgres` OS user (runuser) in a dir that user owns; as a normal user it runs as that user.
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,19 +36,6 @@ export function findPostgresBin(): string {
     throw new Error('PostgreSQL not found: run scripts/tools.sh postgres, or set QUAD_PG_BIN to a folder holding initdb and pg_ctl');
   }
   return join(base, versions[0], 'bin');
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<LocalPostgres> {

@@ -9,7 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { startKubernetes, writeKubeconfig, NEVER_READY_SUFFIX, type LocalKubernetes } from '../../../test/support/kubernetes';
 import { DEPLOYER_ROLE_RULES, kubeconfigThrough, limitedKubeconfig, startCountingProxy, type CountingProxy } from '../../../test/support/k8s-access';
-import { freePort } from '../../../test/support/postgres';
+import { freePort } from '../../../test/support/net';
 import { DEPLOY_NOT_READY, KubernetesDeployer, type KubernetesDeployerOptions } from './kubernetes';
 import { routeManifest } from '../../../test/support/k8s-app';
 
