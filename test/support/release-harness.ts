@@ -1,5 +1,5 @@
 // Runs the release workflow on a real Temporal server with stub or real activities.
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { join } from 'node:path';
 import { parseConfig } from '../../config/load';
@@ -22,7 +22,13 @@ export function repoConfig(): QuadConfig {
 }
 
 let n = 0;
-export async function withWorker<T>(env: TestWorkflowEnvironment, activities: ReleaseActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+/** A worker on a task queue of its own while `fn` runs; `options` for what a test tunes (e.g. slots). */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  activities: ReleaseActivities,
+  fn: (taskQueue: string) => Promise<T>,
+  options: Partial<WorkerOptions> = {},
+): Promise<T> {
   const taskQueue = `test-${process.pid}-${++n}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -30,6 +36,7 @@ export async function withWorker<T>(env: TestWorkflowEnvironment, activities: Re
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
+    ...options,
   });
   return worker.runUntil(fn(taskQueue));
 }

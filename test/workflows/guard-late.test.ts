@@ -3,10 +3,9 @@
 // reads back from the window's start. On the dev server in real time: a worker with one activity slot
 // and a release in two regions at once, so one region's guard holds the only slot for its whole window.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { localEnv } from '../support/temporal-env';
 import { stubActivities } from '../support/stub-activities';
-import { repoConfig, workflowBundle } from '../support/release-harness';
+import { repoConfig, withWorker, workflowBundle } from '../support/release-harness';
 import { resolveRelease } from '../../config/resolve';
 import { Releases } from '../../client/releases';
 import type { GuardOutcome } from '../../contract/activities';
@@ -32,21 +31,17 @@ test('a guard that cannot start within two polls is recorded as late and asked f
     request: base.request,
     plan: { ...base.plan, regions: ['us-east-1', 'eu-west-1'], stages, pollIntervalS: 1, bakeMs: 0, approvalRequired: false },
   };
-  const taskQueue = `guard-late-${process.pid}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: acts,
-    maxConcurrentActivityTaskExecutions: 1,
-  });
-  const { result, timeline } = await worker.runUntil(async () => {
-    const rel = new Releases(env.client, repoConfig(), taskQueue);
-    const s = await rel.start(input);
-    const result = await env.client.workflow.getHandle(s.workflowId).result();
-    return { result, timeline: (await rel.status(s.workflowId)).timeline };
-  });
+  const { result, timeline } = await withWorker(
+    env,
+    acts,
+    async (taskQueue) => {
+      const rel = new Releases(env.client, repoConfig(), taskQueue);
+      const s = await rel.start(input);
+      const result = await env.client.workflow.getHandle(s.workflowId).result();
+      return { result, timeline: (await rel.status(s.workflowId)).timeline };
+    },
+    { maxConcurrentActivityTaskExecutions: 1 },
+  );
   expect(result.status).toBe('succeeded');
   const late = timeline.filter((e) => e.event === 'guard late');
   expect(late).toHaveLength(1);

@@ -5,10 +5,9 @@
 // changes anything; with when_service_busy: wait it waits, durably, and goes on when the holder closes,
 // however it closes; of two that start together exactly one holds the service.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { localEnv } from '../support/temporal-env';
 import { stubActivities } from '../support/stub-activities';
-import { workflowBundle, eventually } from '../support/release-harness';
+import { withWorker, workflowBundle, eventually } from '../support/release-harness';
 import { configSchema } from '../../config/schema';
 import { Releases, ServiceBusyError } from '../../client/releases';
 import { resolveFlagRamp, resolveRelease } from '../../config/resolve';
@@ -44,22 +43,14 @@ function setup(onBusy: 'refuse' | 'wait', maxWaitMinutes = 60) {
   return { cfg, service, flag: `dark_mode${n}` };
 }
 
-async function withWorker<T>(
+async function withBusyWorker<T>(
   fn: (rel: Releases, calls: ReturnType<typeof stubActivities>['calls'], cfg: ReturnType<typeof setup>) => Promise<T>,
   onBusy: 'refuse' | 'wait',
   maxWait?: number,
 ) {
   const s = setup(onBusy, maxWait);
   const { acts, calls } = stubActivities({});
-  const taskQueue = `busy-${process.pid}-${n}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: acts,
-  });
-  return worker.runUntil(() => fn(new Releases(env.client, s.cfg, taskQueue), calls, s));
+  return withWorker(env, acts, (taskQueue) => fn(new Releases(env.client, s.cfg, taskQueue), calls, s));
 }
 
 /** starts a release workflow as a racing client would: no pre-check, straight to the server */
@@ -68,7 +59,7 @@ async function startRaw(rel: Releases, input: ReleaseInput, workflowId: string) 
 }
 
 test('refuse: the client names the flag ramp that runs; a release that races past it is refused by the workflow before it changes anything', async () => {
-  await withWorker(async (rel, calls, { cfg, service, flag }) => {
+  await withBusyWorker(async (rel, calls, { cfg, service, flag }) => {
     const ramp = await rel.flagRamp({ flag, requestedBy: 'ana', source: 'cli' });
     await eventually(
       () => rel.status(ramp.workflowId),
@@ -109,7 +100,7 @@ test('refuse: the client names the flag ramp that runs; a release that races pas
 });
 
 test('wait: a release waits while the ramp holds the service, shown as waiting; it goes on when the ramp ends', async () => {
-  await withWorker(async (rel, calls, { service, flag }) => {
+  await withBusyWorker(async (rel, calls, { service, flag }) => {
     const ramp = await rel.flagRamp({ flag, requestedBy: 'ana', source: 'cli' });
     await eventually(
       () => rel.status(ramp.workflowId),
@@ -136,7 +127,7 @@ test('wait: a release waits while the ramp holds the service, shown as waiting; 
 });
 
 test('wait: a holder that is terminated frees the service too (the server cancels its busy child)', async () => {
-  await withWorker(async (rel, _calls, { service, flag }) => {
+  await withBusyWorker(async (rel, _calls, { service, flag }) => {
     const ramp = await rel.flagRamp({ flag, requestedBy: 'ana', source: 'cli' });
     await eventually(
       () => rel.status(ramp.workflowId),
@@ -153,7 +144,7 @@ test('wait: a holder that is terminated frees the service too (the server cancel
 });
 
 test('wait, bounded: still busy after service_busy_max_wait_minutes → refused naming the holder', async () => {
-  await withWorker(
+  await withBusyWorker(
     async (rel, _calls, { service, flag }) => {
       const ramp = await rel.flagRamp({ flag, requestedBy: 'ana', source: 'cli' });
       await eventually(
@@ -172,7 +163,7 @@ test('wait, bounded: still busy after service_busy_max_wait_minutes → refused 
 });
 
 test('two that start at the same moment: exactly one holds the service, the other is refused', async () => {
-  await withWorker(async (rel, _calls, { cfg, service, flag }) => {
+  await withBusyWorker(async (rel, _calls, { cfg, service, flag }) => {
     const release = resolveRelease(cfg, { service, version: 'v2.0.0', requestedBy: 'bob', source: 'cli' });
     const ramp = resolveFlagRamp(cfg, { flag, requestedBy: 'ana', source: 'cli' });
     const [hr, hf] = await Promise.all([startRaw(rel, release, `release:${service}`), startRaw(rel, ramp, `flag:${flag}`)]);

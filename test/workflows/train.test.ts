@@ -2,10 +2,9 @@
 // parent's bookkeeping; real time, second-long windows): api before web, each its own release under its
 // real ID, a failure stopping the rest, and on_failure rollback releasing the services done back.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { localEnv } from '../support/temporal-env';
 import { stubActivities, type StubScript } from '../support/stub-activities';
-import { workflowBundle } from '../support/release-harness';
+import { withWorker, workflowBundle } from '../support/release-harness';
 import { configSchema } from '../../config/schema';
 import { Releases } from '../../client/releases';
 import { resolveRelease } from '../../config/resolve';
@@ -39,15 +38,7 @@ function config(onFailure: 'rollback' | 'stop') {
 async function runTrain(script: StubScript, onFailure: 'rollback' | 'stop', before?: (rel: Releases) => Promise<void>) {
   const { cfg, train } = config(onFailure);
   const { acts, calls } = stubActivities(script);
-  const taskQueue = `train-${process.pid}-${n}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: acts,
-  });
-  return worker.runUntil(async () => {
+  return withWorker(env, acts, async (taskQueue) => {
     const rel = new Releases(env.client, cfg, taskQueue);
     if (before) await before(rel);
     const { workflowId } = await rel.train({ train, versions: { api: 'v2.1.0', web: 'v3.0.0' }, requestedBy: 'ana', source: 'cli' });
