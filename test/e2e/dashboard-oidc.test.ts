@@ -6,11 +6,11 @@
 // refused.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { localEnv } from '../support/temporal-env';
+import { freePort } from '../support/net';
 import { ROOT } from '../support/temporal-servers';
 import { configSchema } from '../../config/schema';
 import { Releases } from '../../client/releases';
@@ -23,17 +23,6 @@ const CHROMIUM = process.env.QUAD_CHROMIUM ?? '/usr/bin/chromium';
 const CLIENT_ID = 'quad-dashboard';
 const SECRET = `oidc-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 process.env.QUAD_E2E_OIDC_SECRET = SECRET;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The provider's process; resolves with its issuer once it listens. */
 function startProvider(redirectUri: string): Promise<{ child: ChildProcess; issuer: string; output: () => string }> {
