@@ -1,6 +1,7 @@
 // Pure parts of the sandbox: behaviour from the version string or flag name, the request log and interval aggregates.
 import { behaviourFor, flagBehaviourFor, BAD_ERROR_RATE, BASE_CONVERSION_RATE, SLOW_EXTRA_MS } from './behaviour';
 import { aggregateIntervals, intervalEdges, RequestLog } from './stats';
+import { usageOverlapping } from './version-process';
 
 describe('behaviourFor', () => {
   it('reads -bad and -slow markers from the version, config overrides win', () => {
@@ -61,10 +62,10 @@ describe('RequestLog + aggregateIntervals', () => {
     // interval 1: latencies 1..100 ms, every 10th an error; interval 2: nothing
     for (let i = 1; i <= 100; i += 1) log.record(10_000 + i, i, i % 10 === 0, i % 25 === 1);
     const usage = [
-      { at: 10_500, cpuPct: 10, rssMb: 50 },
-      { at: 11_000, cpuPct: 20, rssMb: 60 },
+      { since: 10_000, at: 10_500, cpuPct: 10, rssMb: 50 },
+      { since: 10_500, at: 11_000, cpuPct: 20, rssMb: 60 },
     ];
-    const [first, second] = aggregateIntervals([{ version: 'v1', log, usageBetween: (a, b) => usage.filter((u) => u.at >= a && u.at < b) }], 10_000, 14_000, 2);
+    const [first, second] = aggregateIntervals([{ version: 'v1', log, usageBetween: (a, b) => usageOverlapping(usage, a, b) }], 10_000, 14_000, 2);
     expect(first.versions.v1).toEqual({ requests: 100, errors: 10, latencyP95Ms: 95, cpuPct: 15, memoryMb: 55, conversions: 4 });
     expect(second).toMatchObject({ from: 12_000, to: 14_000, at: 14_000 });
     expect(second.versions.v1).toEqual({ requests: 0, errors: 0, latencyP95Ms: null, cpuPct: null, memoryMb: null, conversions: 0 });
@@ -112,4 +113,11 @@ describe('RequestLog + aggregateIntervals', () => {
     expect(log.conversionsBetween(0, 2000)).toEqual({ visits: 2, conversions: 0 });
     expect(log).toMatchObject({ total: 4, errors: 1, firstRequestAt: 100, firstErrorAt: 300 });
   });
+});
+
+test('a usage report counts in every interval its span measured: a process starved for 2.5 s still has CPU in each', () => {
+  // reports every 500 ms, then none from 11_000 until 13_600 (the machine starved the process), then on again
+  const usage = [10_500, 11_000, 13_600, 14_100].map((at, i, all) => ({ since: i ? all[i - 1] : 10_000, at, cpuPct: 10 * (i + 1), rssMb: 50 }));
+  const intervals = [10_000, 11_000, 12_000, 13_000, 14_000].map((from) => usageOverlapping(usage, from, from + 1000).map((u) => u.at));
+  expect(intervals).toEqual([[10_500, 11_000], [11_000, 13_600], [13_600], [13_600, 14_100], [14_100]]);
 });

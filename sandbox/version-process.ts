@@ -7,9 +7,19 @@ import type { VersionBehaviour } from './behaviour';
 import { LineLog, parseVersionLogLine } from './logs';
 
 export interface UsageSample {
+  /** the span the CPU figure is averaged over: [since, at] */
+  since: number;
   at: number;
   cpuPct: number;
   rssMb: number;
+}
+
+/**
+ * The samples whose span [since, at] overlaps [from, to): a process the machine starved for longer than
+ * an interval reports late, and that report is what was measured over the interval it missed.
+ */
+export function usageOverlapping(samples: UsageSample[], from: number, to: number): UsageSample[] {
+  return samples.filter((s) => s.at >= from && s.since < to);
 }
 
 export type ProcessState = 'stopped' | 'starting' | 'running';
@@ -69,14 +79,15 @@ export class VersionProcess {
         reject(new Error(`${this.service}@${this.version} did not start within ${START_TIMEOUT_MS} ms`));
         child.kill('SIGKILL');
       }, START_TIMEOUT_MS);
-      child.on('message', (message: { type: string; port?: number; at?: number; cpuPct?: number; rssMb?: number }) => {
+      child.on('message', (message: { type: string; port?: number; since?: number; at?: number; cpuPct?: number; rssMb?: number }) => {
         if (message.type === 'ready' && message.port) {
           clearTimeout(timer);
           this.port = message.port;
           this.state = 'running';
           resolve(message.port);
         } else if (message.type === 'usage') {
-          this.recordUsage({ at: message.at ?? Date.now(), cpuPct: message.cpuPct ?? 0, rssMb: message.rssMb ?? 0 });
+          const at = message.at ?? Date.now();
+          this.recordUsage({ since: message.since ?? at, at, cpuPct: message.cpuPct ?? 0, rssMb: message.rssMb ?? 0 });
         }
       });
       child.on('exit', (code, signal) => {
@@ -103,9 +114,9 @@ export class VersionProcess {
     while (this.usage.length > 0 && this.usage[0].at < cutoff) this.usage.shift();
   }
 
-  /** Usage samples whose time falls in [from, to). */
+  /** Usage samples that measured part of [from, to). */
   usageBetween(from: number, to: number): UsageSample[] {
-    return this.usage.filter((s) => s.at >= from && s.at < to);
+    return usageOverlapping(this.usage, from, to);
   }
 
   async stop(): Promise<void> {

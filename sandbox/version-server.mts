@@ -71,7 +71,8 @@ function reportUsage(): void {
   const at = Date.now();
   const cpuMicros = cpu.user - lastCpu.user + cpu.system - lastCpu.system;
   const cpuPct = at > lastAt ? (cpuMicros / 1000 / (at - lastAt)) * 100 : 0;
-  send({ type: 'usage', at, cpuPct, rssMb: process.memoryUsage.rss() / (1024 * 1024) });
+  // `since`: the CPU figure is the average over [since, at], so a late report still covers the time it missed
+  send({ type: 'usage', since: lastAt, at, cpuPct, rssMb: process.memoryUsage.rss() / (1024 * 1024) });
   lastCpu = cpu;
   lastAt = at;
 }
